@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test` (see README.md).
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+FLASK   := $(BIN)/flask --app wsgi
+HOST    ?= 127.0.0.1
+PORT    ?= 5000
+
+.PHONY: run test install install-test translations migrate demo bench scheduler clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: setup.cfg $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: setup.cfg $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed translations
+install-test: $(VENV)/.installed-test translations
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy --statistics -d loyalty/web/translations 2>&1 | tail -n 2
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo-data --if-empty
+
+run: demo
+	SCHEDULER_EMBEDDED=1 $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+
+scheduler: migrate
+	$(FLASK) scheduler
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python bench/ledger.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,197 @@
+"""The composition root: create_app(config) wires extensions, blueprints, CLI and error handling."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from loyalty.auth import access
+from loyalty.config import Config
+from loyalty.errors import DomainError
+from loyalty.extensions import api, babel, csrf, db, limiter, migrate
+from loyalty.schemas import ErrorSchema
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config_class=Config) -> Flask:
+    config = config_class() if isinstance(config_class, type) else config_class
+    app = Flask(__name__, instance_path=config.INSTANCE_PATH,
+                template_folder="web/templates", static_folder="web/static")
+    app.config.from_object(config)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
+    babel.init_app(app, locale_selector=_select_locale,
+                   default_translation_directories="web/translations")
+    csrf.init_app(app)
+    limiter.init_app(app)
+    api.ERROR_SCHEMA = ErrorSchema
+    api.handle_http_exception = _handle_http_exception
+    api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    with app.app_context():
+        _tune_engine(db.engine)
+
+    _register_blueprints(app)
+    _register_models()
+    app.before_request(access.authorize_request)
+    app.after_request(_finish_unit_of_work)
+    app.register_error_handler(DomainError, _handle_domain_error)
+    app.register_error_handler(IntegrityError, _handle_integrity_error)
+    app.register_error_handler(CSRFError, _handle_csrf_error)
+    app.context_processor(_template_globals)
+
+    from loyalty.cli import register_cli
+    register_cli(app)
+    if app.config.get("SCHEDULER_EMBEDDED"):
+        from loyalty.scheduler import start_embedded
+        start_embedded(app)
+    return app
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _register_models() -> None:
+    """Import every models module so metadata (and Alembic) sees all tables."""
+    import loyalty.audit.models  # noqa: F401
+    import loyalty.auth.models  # noqa: F401
+    import loyalty.directory.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from loyalty.audit.api import blp as audit_api
+    from loyalty.auth.api import blp as auth_api
+    from loyalty.directory.api import blp as directory_api
+    from loyalty.web.views import bp as web
+
+    for blp in (auth_api, directory_api, audit_api):
+        api.register_blueprint(blp)
+    # The JSON API authenticates by bearer token, not by cookie: CSRF does not apply.
+    for blp in (auth_api, directory_api, audit_api):
+        csrf.exempt(blp)
+    app.register_blueprint(web)
+
+
+def _tune_engine(engine) -> None:
+    """SQLite: WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE so concurrent
+    writers queue for the write lock instead of failing with SQLITE_BUSY."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _select_locale():
+    """The language picked on a page, else the API caller's Accept-Language, else Chinese."""
+    chosen = session.get("lang")
+    if chosen in ("zh_CN", "en"):
+        return chosen
+    if access.is_api_request():
+        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+        if best == "en":
+            return "en"
+    return "zh_CN"
+
+
+def _finish_unit_of_work(response):
+    """One commit point per request: commit what a successful request did, else roll back."""
+    if response.status_code < 400 and not g.get("rollback"):
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def _error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
+    db.session.rollback()
+    if access.is_api_request():
+        body = {"code": code, "message": message, "fields": fields or {}}
+        return jsonify(body), status, headers or {}
+    return render_template("error.html", status=status, code=code, message=message,
+                           fields=fields or {}), status, headers or {}
+
+
+def _handle_domain_error(error: DomainError):
+    return _error_response(error.status, error.code, gettext(error.message), error.fields)
+
+
+def _handle_integrity_error(error: IntegrityError):
+    """A constraint the database caught (two writers at once): a conflict, never a 500."""
+    log.info("integrity error: %s", error.orig)
+    return _error_response(409, "conflict", gettext("The request conflicts with the current state."))
+
+
+def _handle_csrf_error(error: CSRFError):
+    return _error_response(400, "csrf_failed", gettext("The form expired. Please reload the page and try again."))
+
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+               422: "validation_error", 429: "rate_limited", 500: "internal_error"}
+
+
+def _flatten_field_errors(messages) -> dict:
+    """webargs nests errors by location ({"json": {...}}); the contract wants fields at the top."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
+    fields: dict = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            fields.update(errors)
+        else:
+            fields["_schema" if location == "json" else location] = errors
+    return fields
+
+
+def _handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    code = _HTTP_CODES.get(status, "http_error")
+    data = getattr(error, "data", None) or {}
+    fields = _flatten_field_errors(data["messages"]) if "messages" in data else {}
+    headers = data.get("headers") or {}
+    if status == 400 and "messages" in data:
+        code = "malformed_json"
+        message = gettext("The request body is not valid JSON.")
+    elif status == 422:
+        message = gettext("Some fields are not valid.")
+    elif status == 429:
+        message = gettext("Too many attempts. Please wait a minute and try again.")
+    elif status == 500:
+        log.exception("unhandled error", exc_info=getattr(error, "original_exception", None))
+        message = gettext("Something went wrong on our side. Nothing was changed.")
+    else:
+        message = error.description if status < 500 else gettext("Server error.")
+    if status == 405 and hasattr(error, "get_headers"):
+        headers = dict(error.get_headers())
+        headers.pop("Content-Type", None)
+    return _error_response(status, code, message, fields, headers)
+
+
+def _template_globals():
+    from flask_babel import get_locale
+
+    from loyalty.web.labels import role_label, role_purpose
+    return {"actor": g.get("actor"), "current_locale": "zh_CN" if get_locale().language == "zh" else "en",
+            "role_label": role_label, "role_purpose": role_purpose}

@@ -1,0 +1,47 @@
+"""/api/v1/audit: the event log, for admins."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from loyalty.audit import service
+from loyalty.auth.access import allow
+from loyalty.schemas import PageQuery, Schema, page_body, page_of
+
+blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit trail")
+
+
+class AuditEventSchema(Schema):
+    seq = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    entity = fields.String()
+    entity_id = fields.String()
+    action = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    hash = fields.String()
+
+
+class AuditQuery(PageQuery):
+    entity = fields.String()
+    entity_id = fields.String()
+
+
+@blp.route("", methods=["GET"])
+@allow("admin")
+@blp.arguments(AuditQuery, location="query")
+@blp.response(200, page_of(AuditEventSchema))
+def list_events(query):
+    items, total = service.list_events(query.get("entity"), query.get("entity_id"),
+                                       query["page"], query["per_page"])
+    return page_body(items, total, query["page"], query["per_page"])
+
+
+@blp.route("/verify", methods=["GET"])
+@allow("admin")
+@blp.response(200, Schema.from_dict({"ok": fields.Boolean(), "events": fields.Integer(),
+                                     "broken_seq": fields.Integer(allow_none=True),
+                                     "problem": fields.String(allow_none=True)}, name="AuditVerify"))
+def verify():
+    return service.verify_chain()

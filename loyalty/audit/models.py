@@ -1,0 +1,38 @@
+"""Append-only, hash-chained audit events (审计日志)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalty.extensions import db
+from loyalty.types import UTCDateTime
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # seq is dense (1, 2, 3, ...) and unique: a fork or a gap cannot hide.
+    seq: Mapped[int] = mapped_column(unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(60))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    __table_args__ = (db.Index("ix_audit_events_entity", "entity", "entity_id"),)
+
+
+class AuditHead(db.Model):
+    """The chain's tip, updated in the same transaction as each append, so a
+    deleted tail is noticed; its row lock also serialises appends."""
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,80 @@
+"""`flask --app wsgi ...` commands: create-admin, demo-data, audit verify, scheduler."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from loyalty.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(create_admin)
+    app.cli.add_command(demo_data)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(scheduler_cmd)
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--display-name", default=None, help="Name shown in the app (default: USERNAME).")
+def create_admin(username: str, password_stdin: bool, display_name: str | None) -> None:
+    """Create a group-level administrator."""
+    from loyalty.directory import service
+    from loyalty.errors import DomainError
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        staff = service.create_staff(None, username=username, display_name=display_name or username,
+                                     role="admin", store_id=None, password=password)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
+        raise click.ClickException(f"{exc.message} {detail}".strip()) from None
+    click.echo(f"Created admin {staff.username} (id {staff.id}).")
+
+
+@click.command("demo-data")
+@click.option("--customers", default=300, show_default=True, help="How many generated customers.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (but print the logins) if demo data exists.")
+def demo_data(customers: int, if_empty: bool) -> None:
+    """Load a demo dealer group: 2 stores, a login per role, 张三 and 李四, and customers."""
+    from sqlalchemy import select
+
+    from loyalty.demo import LOGINS, load_demo_data, print_logins
+    from loyalty.directory.models import Staff
+    if if_empty and db.session.execute(select(Staff.id).where(Staff.username == LOGINS[0][0])).first():
+        click.echo("demo data already loaded")
+        print_logins(click.echo)
+        return
+    load_demo_data(customers=customers, echo=click.echo, progress=click.progressbar)
+
+
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first broken event."""
+    from loyalty.audit.service import verify_chain
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"audit chain OK: {report.events} events")
+        return
+    click.echo(f"audit chain BROKEN at event seq {report.broken_seq}"
+               f"{f' (id {report.broken_id})' if report.broken_id else ''}: {report.problem}", err=True)
+    sys.exit(1)
+
+
+@click.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run the background jobs in this process until stopped."""
+    from flask import current_app
+    from loyalty.scheduler import run_blocking
+    run_blocking(current_app._get_current_object())

@@ -1,0 +1,75 @@
+"""Settings from the environment."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_dir() -> Path:
+    path = Path(os.environ.get("INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and route them to psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    def __init__(self) -> None:
+        instance = _instance_dir()
+        self.INSTANCE_PATH = str(instance)
+        self.SECRET_KEY = _secret_key(instance)
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'loyalty.sqlite3'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+        # Keyed hash of national IDs: its own key if given, else derived from SECRET_KEY.
+        self.PII_HASH_KEY = os.environ.get("PII_HASH_KEY") or self.SECRET_KEY
+        self.BABEL_DEFAULT_LOCALE = "zh_CN"
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+        self.LANGUAGES = ["zh_CN", "en"]
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+        self.PERMANENT_SESSION_LIFETIME = 12 * 3600
+        self.TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        self.SCHEDULER_EMBEDDED = os.environ.get("SCHEDULER_EMBEDDED", "0") == "1"
+        self.DEFAULT_PHONE_REGION = "CN"
+        # flask-smorest / OpenAPI
+        self.API_TITLE = "Dealer referral & loyalty API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.JSON_AS_ASCII = False
+
+
+class TestConfig(Config):
+    def __init__(self, database_url: str | None = None) -> None:
+        super().__init__()
+        self.TESTING = True
+        if database_url:
+            self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url)
+        self.WTF_CSRF_ENABLED = True
+        self.RATELIMIT_ENABLED = True
+        self.LOGIN_RATE_LIMIT = "1000 per minute"

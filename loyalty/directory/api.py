@@ -1,0 +1,117 @@
+"""/api/v1/stores, /staff, /customers."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from loyalty.auth.access import ANY_STAFF, allow, current_actor
+from loyalty.directory import schemas as s
+from loyalty.directory import service
+from loyalty.schemas import page_body
+
+blp = Blueprint("directory", __name__, url_prefix="/api/v1", description="Stores, staff, customers, vehicles")
+
+SHOWROOM = ("consultant", "manager", "admin")
+
+
+@blp.route("/stores", methods=["POST"])
+@allow("admin")
+@blp.arguments(s.StoreInSchema)
+@blp.response(201, s.StoreSchema)
+def create_store(body):
+    return service.create_store(current_actor(), **body)
+
+
+@blp.route("/stores", methods=["GET"])
+@allow(ANY_STAFF)
+@blp.response(200, s.StoreList)
+def list_stores():
+    stores = service.list_stores(current_actor())
+    return page_body(stores, len(stores), 1, len(stores))
+
+
+@blp.route("/stores/<int:store_id>", methods=["GET"])
+@allow(ANY_STAFF)
+@blp.response(200, s.StoreSchema)
+def get_store(store_id):
+    return service.get_store(current_actor(), store_id)
+
+
+@blp.route("/stores/<int:store_id>", methods=["PATCH"])
+@allow("admin")
+@blp.arguments(s.StorePatchSchema)
+@blp.response(200, s.StoreSchema)
+def update_store(body, store_id):
+    return service.update_store(current_actor(), store_id, body)
+
+
+@blp.route("/stores/<int:store_id>/policy", methods=["PUT"])
+@allow("admin")
+@blp.arguments(s.PolicyInSchema)
+@blp.response(200, s.PolicySchema)
+def set_policy(body, store_id):
+    return service.set_policy(current_actor(), store_id, body)
+
+
+@blp.route("/staff", methods=["POST"])
+@allow("admin")
+@blp.arguments(s.StaffInSchema)
+@blp.response(201, s.StaffSchema)
+def create_staff(body):
+    return service.create_staff(current_actor(), **body)
+
+
+@blp.route("/staff", methods=["GET"])
+@allow("admin", "manager")
+@blp.response(200, s.StaffList)
+def list_staff():
+    staff = service.list_staff(current_actor())
+    return page_body(staff, len(staff), 1, len(staff))
+
+
+@blp.route("/staff/<int:staff_id>", methods=["PATCH"])
+@allow("admin")
+@blp.arguments(s.StaffPatchSchema)
+@blp.response(200, s.StaffSchema)
+def update_staff(body, staff_id):
+    return service.update_staff(current_actor(), staff_id, body)
+
+
+@blp.route("/customers", methods=["POST"])
+@allow(*SHOWROOM)
+@blp.arguments(s.CustomerInSchema)
+@blp.response(201, s.CustomerSchema)
+def create_customer(body):
+    return service.create_customer(current_actor(), **body)
+
+
+@blp.route("/customers", methods=["GET"])
+@allow(*SHOWROOM)
+@blp.arguments(s.CustomerQuery, location="query")
+@blp.response(200, s.CustomerPage)
+def list_customers(query):
+    page, per_page = query.pop("page"), query.pop("per_page")
+    items, total = service.list_customers(current_actor(), page=page, per_page=per_page, **query)
+    return page_body(items, total, page, per_page)
+
+
+@blp.route("/customers/<int:customer_id>", methods=["GET"])
+@allow(*SHOWROOM)
+@blp.response(200, s.CustomerSchema)
+def get_customer(customer_id):
+    return service.get_customer(current_actor(), customer_id)
+
+
+@blp.route("/customers/<int:customer_id>", methods=["PATCH"])
+@allow(*SHOWROOM)
+@blp.arguments(s.CustomerPatchSchema)
+@blp.response(200, s.CustomerSchema)
+def update_customer(body, customer_id):
+    return service.update_customer(current_actor(), customer_id, body)
+
+
+@blp.route("/customers/<int:customer_id>/vehicles", methods=["POST"])
+@allow(*SHOWROOM)
+@blp.arguments(s.VehicleInSchema)
+@blp.response(201, s.VehicleSchema)
+def add_vehicle(body, customer_id):
+    return service.add_vehicle(current_actor(), customer_id, **body)

@@ -1,0 +1,121 @@
+"""Stores (门店) with their policy, staff (员工), customers (客户) and vehicles (车辆)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from loyalty import clock
+from loyalty.extensions import db
+from loyalty.types import UTCDateTime
+
+ROLES = ("consultant", "manager", "agent", "finance", "admin")
+TRANSMISSIONS = ("automatic", "manual")
+GENDERS = ("male", "female")
+REWARD_UNITS = ("CNY", "PTS")
+
+
+class Store(db.Model):
+    __tablename__ = "stores"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    policy: Mapped[StorePolicy] = relationship(back_populates="store", uselist=False, lazy="joined")
+
+
+class StorePolicy(db.Model):
+    """One row per store; every default is SPEC.md's."""
+    __tablename__ = "store_policies"
+    __table_args__ = (
+        CheckConstraint("reward_amount > 0", name="reward_amount_positive"),
+        CheckConstraint("reward_unit IN ('CNY', 'PTS')", name="reward_unit_known"),
+        CheckConstraint("callback_delay_min_hours <= callback_delay_max_hours", name="callback_window_ordered"),
+        CheckConstraint("fen_per_point > 0", name="fen_per_point_positive"),
+    )
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    reward_amount: Mapped[int] = mapped_column(default=50000)
+    reward_unit: Mapped[str] = mapped_column(String(3), default="CNY")
+    registration_window_days: Mapped[int] = mapped_column(default=90)
+    velocity_limit: Mapped[int] = mapped_column(default=5)
+    velocity_window_days: Mapped[int] = mapped_column(default=30)
+    callback_delay_min_hours: Mapped[int] = mapped_column(default=24)
+    callback_delay_max_hours: Mapped[int] = mapped_column(default=72)
+    calling_hours_start: Mapped[str] = mapped_column(String(5), default="09:00")
+    calling_hours_end: Mapped[str] = mapped_column(String(5), default="20:00")
+    callback_attempts: Mapped[int] = mapped_column(default=3)
+    two_approver_threshold: Mapped[int] = mapped_column(default=200000)
+    consultant_penalty: Mapped[int] = mapped_column(default=20000)
+    fen_per_point: Mapped[int] = mapped_column(default=1000)
+    points_expiry_months: Mapped[int] = mapped_column(default=24)
+    clawback_window_days: Mapped[int] = mapped_column(default=90)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    store: Mapped[Store] = relationship(back_populates="policy")
+
+
+POLICY_FIELDS = (
+    "reward_amount", "reward_unit", "registration_window_days", "velocity_limit",
+    "velocity_window_days", "callback_delay_min_hours", "callback_delay_max_hours",
+    "calling_hours_start", "calling_hours_end", "callback_attempts", "two_approver_threshold",
+    "consultant_penalty", "fen_per_point", "points_expiry_months", "clawback_window_days",
+)
+
+
+class Staff(db.Model):
+    """A person who logs in. Store-bound, or group-level when store_id is NULL."""
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint(
+        "role IN ('consultant', 'manager', 'agent', 'finance', 'admin')", name="role_known"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    store: Mapped[Store | None] = relationship(lazy="joined")
+
+    @property
+    def group_level(self) -> bool:
+        return self.store_id is None or self.role == "admin"
+
+
+class Customer(db.Model):
+    """新老客户. The phone is E.164 and unique; the national ID only as a keyed hash + last 4."""
+    __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_national_id_hash", "national_id_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    gender: Mapped[str | None] = mapped_column(String(6))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    national_id_hash: Mapped[str | None] = mapped_column(String(64))
+    national_id_last4: Mapped[str | None] = mapped_column(String(4))
+    employer: Mapped[str | None] = mapped_column(String(120))
+    home_district: Mapped[str | None] = mapped_column(String(120))
+    business: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    store: Mapped[Store] = relationship(lazy="joined")
+    vehicles: Mapped[list[Vehicle]] = relationship(
+        back_populates="customer", order_by="Vehicle.id", lazy="selectin")
+
+
+class Vehicle(db.Model):
+    __tablename__ = "vehicles"
+    __table_args__ = (
+        CheckConstraint("transmission IN ('automatic', 'manual')", name="transmission_known"),
+        UniqueConstraint("vin", name="uq_vehicles_vin"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str] = mapped_column(String(60))
+    colour: Mapped[str] = mapped_column(String(30))
+    transmission: Mapped[str] = mapped_column(String(10))
+    plate: Mapped[str | None] = mapped_column(String(16))
+    vin: Mapped[str | None] = mapped_column(String(17))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    customer: Mapped[Customer] = relationship(back_populates="vehicles")

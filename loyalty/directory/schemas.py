@@ -1,0 +1,153 @@
+"""What each role sees of stores, staff and customers, and what they may send."""
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from loyalty.auth import access
+from loyalty.directory.identity import mask_phone
+from loyalty.directory.models import GENDERS, POLICY_FIELDS, ROLES, TRANSMISSIONS
+from loyalty.schemas import InputSchema, PageQuery, Schema, page_of
+
+_name = validate.Length(min=1, max=120)
+
+
+class PolicySchema(Schema):
+    reward_amount = fields.Integer(metadata={"description": "fen for CNY, whole points for PTS"})
+    reward_unit = fields.String(validate=validate.OneOf(["CNY", "PTS"]))
+    registration_window_days = fields.Integer(validate=validate.Range(min=1, max=3650))
+    velocity_limit = fields.Integer(validate=validate.Range(min=1, max=10000))
+    velocity_window_days = fields.Integer(validate=validate.Range(min=1, max=3650))
+    callback_delay_min_hours = fields.Integer(validate=validate.Range(min=0, max=24 * 365))
+    callback_delay_max_hours = fields.Integer(validate=validate.Range(min=0, max=24 * 365))
+    calling_hours_start = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
+    calling_hours_end = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
+    callback_attempts = fields.Integer(validate=validate.Range(min=1, max=20))
+    two_approver_threshold = fields.Integer(validate=validate.Range(min=1))
+    consultant_penalty = fields.Integer(validate=validate.Range(min=0))
+    fen_per_point = fields.Integer(validate=validate.Range(min=1))
+    points_expiry_months = fields.Integer(validate=validate.Range(min=1, max=600))
+    clawback_window_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+
+
+assert set(PolicySchema._declared_fields) == set(POLICY_FIELDS)
+
+
+class PolicyInSchema(PolicySchema, InputSchema):
+    """Partial: only the fields sent change."""
+    reward_amount = fields.Integer(validate=validate.Range(min=1, max=10**12))
+
+
+class StoreSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String()
+    name = fields.String()
+    timezone = fields.String()
+    active = fields.Boolean()
+    policy = fields.Nested(PolicySchema)
+
+
+class StoreInSchema(InputSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    name = fields.String(required=True, validate=_name)
+    timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(min=1, max=64))
+
+
+class StorePatchSchema(InputSchema):
+    code = fields.String(validate=validate.Length(min=1, max=32))
+    name = fields.String(validate=_name)
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    active = fields.Boolean()
+
+
+class StaffSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    store_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+
+
+class StaffInSchema(InputSchema):
+    username = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.-]{3,64}$", error="3–64 letters, digits, _ . or -."))
+    display_name = fields.String(required=True, validate=_name)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    store_id = fields.Integer(required=True, allow_none=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))
+
+
+class StaffPatchSchema(InputSchema):
+    display_name = fields.String(validate=_name)
+    role = fields.String(validate=validate.OneOf(ROLES))
+    store_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+    password = fields.String(load_only=True, validate=validate.Length(min=8, max=256))
+
+
+class VehicleSchema(Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    model = fields.String()
+    colour = fields.String()
+    transmission = fields.String()
+    plate = fields.String(allow_none=True)
+    vin = fields.String(allow_none=True)
+
+
+class VehicleInSchema(InputSchema):
+    model = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    colour = fields.String(required=True, validate=validate.Length(min=1, max=30))
+    transmission = fields.String(required=True, validate=validate.OneOf(TRANSMISSIONS))
+    plate = fields.String(allow_none=True, validate=validate.Length(max=16))
+    vin = fields.String(allow_none=True, validate=validate.Length(max=17))
+
+
+class CustomerSchema(Schema):
+    """Staff view: the phone masked (138****8000) unless the viewer is an admin (SEC-3)."""
+    id = fields.Integer()
+    store_id = fields.Integer()
+    name = fields.String()
+    gender = fields.String(allow_none=True)
+    phone = fields.Method("_phone")
+    national_id_last4 = fields.String(allow_none=True)
+    employer = fields.String(allow_none=True)
+    home_district = fields.String(allow_none=True)
+    business = fields.String(allow_none=True)
+    vehicles = fields.List(fields.Nested(VehicleSchema))
+
+    def _phone(self, customer) -> str:
+        if access.can_see_full_phone(access.current_actor()):
+            return customer.phone
+        return mask_phone(customer.phone)
+
+
+class CustomerInSchema(InputSchema):
+    store_id = fields.Integer(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    phone = fields.String(required=True, validate=validate.Length(min=3, max=32))
+    national_id = fields.String(allow_none=True, load_only=True, validate=validate.Length(max=32))
+    gender = fields.String(allow_none=True, validate=validate.OneOf(GENDERS))
+    employer = fields.String(allow_none=True, validate=validate.Length(max=120))
+    home_district = fields.String(allow_none=True, validate=validate.Length(max=120))
+    business = fields.String(allow_none=True, validate=validate.Length(max=120))
+
+
+class CustomerPatchSchema(InputSchema):
+    name = fields.String(validate=validate.Length(min=1, max=60))
+    phone = fields.String(validate=validate.Length(min=3, max=32))
+    gender = fields.String(allow_none=True, validate=validate.OneOf(GENDERS))
+    employer = fields.String(allow_none=True, validate=validate.Length(max=120))
+    home_district = fields.String(allow_none=True, validate=validate.Length(max=120))
+    business = fields.String(allow_none=True, validate=validate.Length(max=120))
+
+
+class CustomerQuery(PageQuery):
+    q = fields.String()
+    phone = fields.String()
+    store_id = fields.Integer()
+
+
+CustomerPage = page_of(CustomerSchema)
+StoreList = page_of(StoreSchema)
+StaffList = page_of(StaffSchema)

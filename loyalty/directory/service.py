@@ -1,0 +1,302 @@
+"""Stores, policies, staff, customers and vehicles: the rules for changing them."""
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from loyalty.audit import service as audit
+from loyalty.auth import access
+from loyalty.auth.passwords import MIN_LENGTH, hash_password
+from loyalty.directory import identity
+from loyalty.directory.models import (POLICY_FIELDS, ROLES, Customer, Staff, Store,
+                                      StorePolicy, Vehicle)
+from loyalty.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from loyalty.extensions import db
+
+STORE_FIELDS = ("code", "name", "timezone", "active")
+STAFF_FIELDS = ("username", "display_name", "role", "store_id", "active")
+CUSTOMER_FIELDS = ("store_id", "name", "gender", "phone", "national_id_last4",
+                   "employer", "home_district", "business")
+VEHICLE_FIELDS = ("customer_id", "model", "colour", "transmission", "plate", "vin")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _require_admin(actor) -> None:
+    if actor is not None and actor.role != "admin":
+        raise Forbidden(code="role_forbidden")
+
+
+def _check_timezone(tz: str) -> str:
+    if tz not in available_timezones():
+        raise field_error("timezone", "Unknown time zone.")
+    ZoneInfo(tz)
+    return tz
+
+
+# ---- stores and policies ----------------------------------------------------
+
+def create_store(actor, *, code: str, name: str, timezone: str = "Asia/Shanghai") -> Store:
+    _require_admin(actor)
+    code = code.strip()
+    if db.session.execute(select(Store.id).where(Store.code == code)).first():
+        raise Conflict("A store with this code exists.", code="store_code_taken",
+                       fields={"code": ["Already used."]})
+    store = Store(code=code, name=name.strip(), timezone=_check_timezone(timezone))
+    store.policy = StorePolicy()
+    db.session.add(store)
+    db.session.flush()
+    audit.record(actor, "store", store.id, "created", None, audit.snapshot(store, STORE_FIELDS))
+    audit.record(actor, "store_policy", store.id, "created", None, audit.snapshot(store.policy, POLICY_FIELDS))
+    return store
+
+
+def list_stores(actor) -> list[Store]:
+    query = select(Store).order_by(Store.code)
+    ids = access.visible_store_ids(actor)
+    if ids is not None:
+        query = query.where(Store.id.in_(ids))
+    return list(db.session.execute(query).scalars().unique())
+
+
+def get_store(actor, store_id: int) -> Store:
+    store = db.session.get(Store, store_id)
+    if store is None:
+        raise NotFound(code="store_not_found")
+    access.ensure_store(actor, store.id)
+    return store
+
+
+def update_store(actor, store_id: int, changes: dict[str, Any]) -> Store:
+    _require_admin(actor)
+    store = get_store(actor, store_id)
+    before = audit.snapshot(store, STORE_FIELDS)
+    if "timezone" in changes:
+        _check_timezone(changes["timezone"])
+    if "code" in changes and changes["code"] != store.code and db.session.execute(
+            select(Store.id).where(Store.code == changes["code"])).first():
+        raise Conflict(code="store_code_taken", fields={"code": ["Already used."]})
+    for key in ("code", "name", "timezone", "active"):
+        if key in changes:
+            setattr(store, key, changes[key])
+    db.session.flush()
+    audit.record(actor, "store", store.id, "updated", before, audit.snapshot(store, STORE_FIELDS))
+    return store
+
+
+def set_policy(actor, store_id: int, changes: dict[str, Any]) -> StorePolicy:
+    """Partial update of a store's policy; the result as a whole must hold together."""
+    _require_admin(actor)
+    store = get_store(actor, store_id)
+    policy = store.policy
+    before = audit.snapshot(policy, POLICY_FIELDS)
+    merged = {**before, **{k: v for k, v in changes.items() if k in POLICY_FIELDS}}
+    errors: dict[str, list[str]] = {}
+    for key in ("calling_hours_start", "calling_hours_end"):
+        if not _HHMM.match(str(merged[key])):
+            errors.setdefault(key, []).append("Use HH:MM, 00:00 to 23:59.")
+    if not errors and merged["calling_hours_start"] >= merged["calling_hours_end"]:
+        errors.setdefault("calling_hours_end", []).append("Must be after the start of calling hours.")
+    if merged["callback_delay_min_hours"] > merged["callback_delay_max_hours"]:
+        errors.setdefault("callback_delay_max_hours", []).append("Must not be less than the minimum.")
+    if merged["reward_unit"] not in ("CNY", "PTS"):
+        errors.setdefault("reward_unit", []).append("Must be CNY or PTS.")
+    positive = ("reward_amount", "fen_per_point", "callback_attempts", "velocity_limit",
+                "velocity_window_days", "registration_window_days", "points_expiry_months",
+                "two_approver_threshold")
+    for key in positive:
+        if int(merged[key]) <= 0:
+            errors.setdefault(key, []).append("Must be greater than 0.")
+    for key in ("callback_delay_min_hours", "consultant_penalty", "clawback_window_days"):
+        if int(merged[key]) < 0:
+            errors.setdefault(key, []).append("Must not be negative.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    for key, value in merged.items():
+        setattr(policy, key, value)
+    db.session.flush()
+    audit.record(actor, "store_policy", store.id, "updated", before, audit.snapshot(policy, POLICY_FIELDS))
+    return policy
+
+
+# ---- staff ------------------------------------------------------------------
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_LENGTH:
+        raise field_error("password", f"At least {MIN_LENGTH} characters.")
+
+
+def create_staff(actor, *, username: str, display_name: str, role: str,
+                 store_id: int | None, password: str) -> Staff:
+    _require_admin(actor)
+    username = username.strip()
+    if role not in ROLES:
+        raise field_error("role", "Unknown role.")
+    if store_id is not None and db.session.get(Store, store_id) is None:
+        raise field_error("store_id", "No such store.")
+    _check_password(password)
+    if db.session.execute(select(Staff.id).where(func.lower(Staff.username) == username.lower())).first():
+        raise Conflict("This username is taken.", code="username_taken", fields={"username": ["Already used."]})
+    staff = Staff(username=username, display_name=display_name.strip(), role=role,
+                  store_id=store_id, password_hash=hash_password(password))
+    db.session.add(staff)
+    db.session.flush()
+    audit.record(actor, "staff", staff.id, "created", None, audit.snapshot(staff, STAFF_FIELDS))
+    return staff
+
+
+def list_staff(actor) -> list[Staff]:
+    query = select(Staff).order_by(Staff.username)
+    ids = access.visible_store_ids(actor)
+    if ids is not None:
+        query = query.where(Staff.store_id.in_(ids))
+    return list(db.session.execute(query).scalars().unique())
+
+
+def update_staff(actor, staff_id: int, changes: dict[str, Any]) -> Staff:
+    """Rename, move, change role, disable (kills tokens and sessions) or reset a password."""
+    _require_admin(actor)
+    staff = db.session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(code="staff_not_found")
+    if actor is not None and staff.id == actor.id and changes.get("active") is False:
+        raise field_error("active", "You cannot disable yourself.")
+    before = audit.snapshot(staff, STAFF_FIELDS)
+    if "role" in changes and changes["role"] not in ROLES:
+        raise field_error("role", "Unknown role.")
+    if changes.get("store_id") is not None and db.session.get(Store, changes["store_id"]) is None:
+        raise field_error("store_id", "No such store.")
+    for key in ("display_name", "role", "store_id", "active"):
+        if key in changes:
+            setattr(staff, key, changes[key])
+    action = "updated"
+    if changes.get("password"):
+        _check_password(changes["password"])
+        staff.password_hash = hash_password(changes["password"])
+        action = "updated+password_reset"
+    db.session.flush()
+    audit.record(actor, "staff", staff.id, action, before, audit.snapshot(staff, STAFF_FIELDS))
+    return staff
+
+
+# ---- customers and vehicles ---------------------------------------------------
+
+def _phone(raw: str, field: str = "phone") -> str:
+    try:
+        return identity.normalise_phone(raw, current_app.config.get("DEFAULT_PHONE_REGION", "CN"))
+    except identity.InvalidPhone:
+        raise field_error(field, "Not a valid phone number.") from None
+
+
+def find_customer_by_phone(actor, raw_phone: str) -> Customer | None:
+    phone = _phone(raw_phone)
+    customer = db.session.execute(select(Customer).where(Customer.phone == phone)).scalar_one_or_none()
+    if customer is None:
+        return None
+    access.ensure_store(actor, customer.store_id, what="customer")
+    return customer
+
+
+def create_customer(actor, *, store_id: int, name: str, phone: str, national_id: str | None = None,
+                    gender: str | None = None, employer: str | None = None,
+                    home_district: str | None = None, business: str | None = None) -> Customer:
+    if db.session.get(Store, store_id) is None:
+        raise field_error("store_id", "No such store.")
+    access.ensure_store(actor, store_id)
+    e164 = _phone(phone)
+    existing = db.session.execute(select(Customer.id).where(Customer.phone == e164)).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict("A customer with this phone exists.", code="phone_taken",
+                       fields={"phone": ["Already registered."]})
+    id_hash = id_last4 = None
+    if national_id:
+        try:
+            normalised = identity.normalise_national_id(national_id)
+        except identity.InvalidNationalId:
+            raise field_error("national_id", "Not a valid national ID number.") from None
+        id_hash = identity.national_id_hash(normalised, current_app.config["PII_HASH_KEY"])
+        id_last4 = normalised[-4:]
+    customer = Customer(store_id=store_id, name=name.strip(), phone=e164, gender=gender,
+                        national_id_hash=id_hash, national_id_last4=id_last4,
+                        employer=_clean(employer), home_district=_clean(home_district),
+                        business=_clean(business))
+    db.session.add(customer)
+    db.session.flush()
+    audit.record(actor, "customer", customer.id, "created", None, audit.snapshot(customer, CUSTOMER_FIELDS))
+    return customer
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def get_customer(actor, customer_id: int) -> Customer:
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(code="customer_not_found")
+    access.ensure_store(actor, customer.store_id, what="customer")
+    return customer
+
+
+def list_customers(actor, *, q: str | None = None, phone: str | None = None, store_id: int | None = None,
+                   page: int = 1, per_page: int = 50) -> tuple[list[Customer], int]:
+    query = select(Customer)
+    ids = access.visible_store_ids(actor)
+    if ids is not None:
+        query = query.where(Customer.store_id.in_(ids))
+    if store_id is not None:
+        query = query.where(Customer.store_id == store_id)
+    if phone:
+        try:
+            query = query.where(Customer.phone == _phone(phone))
+        except ValidationFailed:
+            digits = "".join(ch for ch in phone if ch.isdigit())
+            query = query.where(Customer.phone.like(f"%{digits}%"))
+    if q:
+        query = query.where(or_(Customer.name.like(f"%{q.strip()}%"), Customer.phone.like(f"%{q.strip()}%")))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    items = db.session.execute(
+        query.order_by(Customer.id).limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return list(items), total
+
+
+def update_customer(actor, customer_id: int, changes: dict[str, Any]) -> Customer:
+    customer = get_customer(actor, customer_id)
+    before = audit.snapshot(customer, CUSTOMER_FIELDS)
+    if "phone" in changes:
+        e164 = _phone(changes["phone"])
+        clash = db.session.execute(
+            select(Customer.id).where(Customer.phone == e164, Customer.id != customer.id)).first()
+        if clash:
+            raise Conflict(code="phone_taken", fields={"phone": ["Already registered."]})
+        customer.phone = e164
+    for key in ("name", "gender", "employer", "home_district", "business"):
+        if key in changes:
+            setattr(customer, key, _clean(changes[key]) if key != "gender" else changes[key])
+    db.session.flush()
+    audit.record(actor, "customer", customer.id, "updated", before, audit.snapshot(customer, CUSTOMER_FIELDS))
+    return customer
+
+
+def add_vehicle(actor, customer_id: int, *, model: str, colour: str, transmission: str,
+                plate: str | None = None, vin: str | None = None) -> Vehicle:
+    customer = get_customer(actor, customer_id)
+    if transmission not in ("automatic", "manual"):
+        raise field_error("transmission", "Must be automatic or manual.")
+    vin = (vin or "").strip().upper() or None
+    if vin is not None:
+        if not re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", vin):
+            raise field_error("vin", "A VIN has 17 letters and digits (no I, O or Q).")
+        if db.session.execute(select(Vehicle.id).where(Vehicle.vin == vin)).first():
+            raise Conflict(code="vin_taken", fields={"vin": ["Already registered."]})
+    plate = "".join((plate or "").split()).upper() or None
+    vehicle = Vehicle(customer_id=customer.id, model=model.strip(), colour=colour.strip(),
+                      transmission=transmission, plate=plate, vin=vin)
+    db.session.add(vehicle)
+    db.session.flush()
+    audit.record(actor, "vehicle", vehicle.id, "created", None, audit.snapshot(vehicle, VEHICLE_FIELDS))
+    return vehicle

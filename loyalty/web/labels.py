@@ -1,0 +1,31 @@
+"""Human labels for machine values, translatable (roles, statuses)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ROLE_LABELS = {
+    "consultant": _l("Sales consultant"),
+    "manager": _l("Manager"),
+    "agent": _l("Callback agent"),
+    "finance": _l("Finance"),
+    "admin": _l("Administrator"),
+}
+
+ROLE_PURPOSES = {
+    "consultant": _l("Register a referral as soon as a new customer names the old customer who sent them, "
+                     "before the sale, and follow your referrals here."),
+    "manager": _l("Acknowledge new registrations as duty manager, check deliveries against the referrer's "
+                  "vehicle licence, settle reviews, and read the reports."),
+    "agent": _l("Take the next due callback, read the script to the customer, and record the answers. "
+                "The service grades them."),
+    "finance": _l("Approve, reject and pay verified referral rewards, and export payouts."),
+    "admin": _l("Manage stores and their policies, staff accounts and the callback question bank."),
+}
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
+def role_purpose(role: str) -> str:
+    return str(ROLE_PURPOSES.get(role, ""))

@@ -1,0 +1,129 @@
+"""Fixtures shared by every tier.
+
+Integration tests take `app` (or `client`, `api`, `runner`), which is
+parametrised over the databases: SQLite always, PostgreSQL too when
+DATABASE_URL names one. The schema is built once per database by the Alembic
+migrations (never create_all); each test then gets a fresh copy (SQLite: a copy
+of the migrated file; PostgreSQL: every table emptied after the test).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="loyalty-tests-"))
+os.environ["INSTANCE_PATH"] = str(_TMP / "instance")
+PG_URL = os.environ.get("DATABASE_URL", "")
+HAS_PG = PG_URL.startswith(("postgres://", "postgresql"))
+BACKENDS = ["sqlite"] + (["postgresql"] if HAS_PG else [])
+
+from loyalty.config import TestConfig, normalise_database_url  # noqa: E402
+
+DEMO_PASSWORD = "test-pass-1234"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "rule(id): the SPEC.md rule a test proves")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    from loyalty.app import create_app
+    from loyalty.extensions import db
+    app = create_app(TestConfig(url))
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated():
+    """backend -> URL of a migrated database (SQLite: a template file to copy)."""
+    done: dict[str, str] = {}
+
+    def get(backend: str) -> str:
+        if backend not in done:
+            url = (f"sqlite:///{_TMP / 'template.sqlite3'}" if backend == "sqlite"
+                   else normalise_database_url(PG_URL))
+            _migrate(url)
+            done[backend] = url
+        return done[backend]
+    return get
+
+
+def _empty_postgres(db) -> None:
+    from loyalty.audit.service import GENESIS
+    tables = [t.name for t in db.metadata.sorted_tables]
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS}')")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend, migrated, tmp_path) -> str:
+    template = migrated(backend)
+    if backend == "sqlite":
+        target = tmp_path / "test.sqlite3"
+        shutil.copy(template.removeprefix("sqlite:///"), target)
+        return f"sqlite:///{target}"
+    return template
+
+
+@pytest.fixture
+def app(db_url, backend):
+    from loyalty.app import create_app
+    from loyalty.extensions import db
+    app = create_app(TestConfig(db_url))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        if backend == "postgresql":
+            _empty_postgres(db)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def pg_only(backend):
+    if backend != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def world(app):
+    """Two stores and one staff member per role in the first store (plus group-level ones)."""
+    from tests.helpers import build_world
+    return build_world()
+
+
+@pytest.fixture
+def api(app, world):
+    """`api.as_("consultant").post(path, json=...)`: a test client carrying that role's token."""
+    from tests.helpers import ApiClient
+    return ApiClient(app, world)

@@ -1,0 +1,97 @@
+"""Test helpers: a small world of stores and staff, and role-carrying API clients."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from loyalty.directory import service as directory
+from loyalty.extensions import db
+
+PASSWORD = "test-pass-1234"
+
+
+@dataclass
+class World:
+    store: object
+    other_store: object
+    staff: dict[str, object] = field(default_factory=dict)
+
+    def __getitem__(self, key: str):
+        return self.staff[key]
+
+
+def build_world() -> World:
+    """Store A (SH01) with a consultant, two managers, an agent; store B (SH02) with its own
+    consultant and manager; a group-level finance pair and an admin."""
+    store = directory.create_store(None, code="SH01", name="浦东店", timezone="Asia/Shanghai")
+    other = directory.create_store(None, code="SH02", name="闵行店", timezone="Asia/Shanghai")
+    world = World(store, other)
+    people = [
+        ("admin", "admin", None), ("consultant", "consultant", store.id), ("manager", "manager", store.id),
+        ("manager2", "manager", store.id), ("agent", "agent", store.id), ("finance", "finance", None),
+        ("finance2", "finance", None), ("consultant_b", "consultant", other.id),
+        ("manager_b", "manager", other.id), ("agent_b", "agent", other.id),
+    ]
+    for username, role, store_id in people:
+        world.staff[username] = directory.create_staff(
+            None, username=username, display_name=username.title(), role=role, store_id=store_id,
+            password=PASSWORD)
+    db.session.commit()
+    return world
+
+
+class ApiClient:
+    def __init__(self, app, world: World):
+        self.app, self.world = app, world
+        self._tokens: dict[str, str] = {}
+        self.anonymous = _Bound(app.test_client(), {})
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            resp = self.app.test_client().post(
+                "/api/v1/auth/tokens", json={"username": username, "password": PASSWORD})
+            assert resp.status_code == 201, resp.json
+            self._tokens[username] = resp.json["token"]
+        return self._tokens[username]
+
+    def as_(self, username: str) -> "_Bound":
+        return _Bound(self.app.test_client(), {"Authorization": f"Bearer {self.token(username)}"})
+
+
+class _Bound:
+    def __init__(self, client, headers: dict[str, str]):
+        self.client, self.headers = client, headers
+
+    def _call(self, method: str, path: str, **kwargs):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        if not path.startswith("/"):
+            path = "/api/v1/" + path
+        return getattr(self.client, method)(path, headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self._call("get", path, **kw)
+
+    def post(self, path, **kw):
+        return self._call("post", path, **kw)
+
+    def put(self, path, **kw):
+        return self._call("put", path, **kw)
+
+    def patch(self, path, **kw):
+        return self._call("patch", path, **kw)
+
+    def delete(self, path, **kw):
+        return self._call("delete", path, **kw)
+
+
+def new_customer(store_id: int, name: str = "张三", phone: str = "13800138000", **extra):
+    c = directory.create_customer(None, store_id=store_id, name=name, phone=phone, **extra)
+    db.session.commit()
+    return c
+
+
+def count_rows(model) -> int:
+    return db.session.query(model).count()
+
+
+__all__ = ["World", "build_world", "ApiClient", "new_customer", "count_rows", "SimpleNamespace"]
