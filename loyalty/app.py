@@ -42,6 +42,7 @@ def create_app(config_class=Config) -> Flask:
 
     _register_blueprints(app)
     _register_models()
+    _register_verification(app)
     app.before_request(access.authorize_request)
     app.after_request(_finish_unit_of_work)
     app.register_error_handler(DomainError, _handle_domain_error)
@@ -67,20 +68,39 @@ def _register_models() -> None:
     import loyalty.audit.models  # noqa: F401
     import loyalty.auth.models  # noqa: F401
     import loyalty.directory.models  # noqa: F401
+    import loyalty.ledger.models  # noqa: F401
+    import loyalty.points.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from loyalty.audit.api import blp as audit_api
     from loyalty.auth.api import blp as auth_api
     from loyalty.directory.api import blp as directory_api
+    from loyalty.ledger.api import blp as ledger_api
+    from loyalty.points.api import blp as points_api
+    from loyalty.points.views import bp as points_web
     from loyalty.web.views import bp as web
+    import loyalty.points.jobs  # noqa: F401  (registers the points expiry job)
 
-    for blp in (auth_api, directory_api, audit_api):
+    for blp in (auth_api, directory_api, audit_api, ledger_api, points_api):
         api.register_blueprint(blp)
     # The JSON API authenticates by bearer token, not by cookie: CSRF does not apply.
-    for blp in (auth_api, directory_api, audit_api):
+    for blp in (auth_api, directory_api, audit_api, ledger_api, points_api):
         csrf.exempt(blp)
     app.register_blueprint(web)
+    app.register_blueprint(points_web)
+
+
+def _register_verification(app: Flask) -> None:
+    """The referral-verification side: its models, API, pages and jobs."""
+    import verification.referrals.jobs  # noqa: F401  (registers its scheduled job)
+    from verification.referrals.api import blp as referrals_api
+    from verification.referrals.views import bp as referrals_web
+
+    for blp in (referrals_api,):
+        api.register_blueprint(blp)
+        csrf.exempt(blp)
+    app.register_blueprint(referrals_web)
 
 
 def _tune_engine(engine) -> None:

@@ -14,6 +14,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(demo_data)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(ledger_cli)
     app.cli.add_command(scheduler_cmd)
 
 
@@ -69,6 +70,28 @@ def audit_verify() -> None:
         return
     click.echo(f"audit chain BROKEN at event seq {report.broken_seq}"
                f"{f' (id {report.broken_id})' if report.broken_id else ''}: {report.problem}", err=True)
+    sys.exit(1)
+
+
+ledger_cli = AppGroup("ledger", help="The ledger.")
+
+
+@ledger_cli.command("check")
+def ledger_check() -> None:
+    """Verify the ledger's invariants (and the points lots); exit 1 naming each violation."""
+    import time
+
+    from loyalty.ledger.service import check
+    from loyalty.points.service import check as points_check
+    started = time.perf_counter()
+    violations = check() + points_check()
+    took = time.perf_counter() - started
+    if not violations:
+        click.echo(f"ledger OK ({took:.2f} s)")
+        return
+    for violation in violations:
+        click.echo(f"VIOLATION: {violation}", err=True)
+    click.echo(f"ledger check found {len(violations)} violation(s)", err=True)
     sys.exit(1)
 
 

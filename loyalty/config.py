@@ -73,3 +73,4 @@ class TestConfig(Config):
         self.WTF_CSRF_ENABLED = True
         self.RATELIMIT_ENABLED = True
         self.LOGIN_RATE_LIMIT = "1000 per minute"
+        self.TOKEN_TTL_HOURS = 24 * 3650  # tests travel in time; expiry tests set their own

@@ -27,7 +27,8 @@ DEMO_PASSWORD = "test-pass-1234"
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "rule(id): the SPEC.md rule a test proves")
+    from loyalty.auth.passwords import use_cheap_hashing_for_tests
+    use_cheap_hashing_for_tests()
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -127,3 +128,30 @@ def api(app, world):
     """`api.as_("consultant").post(path, json=...)`: a test client carrying that role's token."""
     from tests.helpers import ApiClient
     return ApiClient(app, world)
+
+
+@pytest.fixture(autouse=True)
+def ledger_invariants(request):
+    """LED-4: after every test that uses `app` and moved money, `ledger check` must find nothing.
+
+    Depends on `app` (when the test does) so it runs before the database is emptied."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    yield
+    from sqlalchemy import text
+
+    from loyalty.extensions import db
+    from loyalty.ledger.service import check
+    from loyalty.points.service import check as points_check
+    with app.app_context():
+        try:
+            moved = db.session.execute(text("SELECT 1 FROM ledger_transfers LIMIT 1")).first()
+        except Exception:  # the test left its transaction failed: look at what was committed
+            db.session.rollback()
+            moved = db.session.execute(text("SELECT 1 FROM ledger_transfers LIMIT 1")).first()
+        if moved:
+            violations = check() + points_check()
+            db.session.rollback()
+            assert not violations, "ledger check after the test:\n" + "\n".join(violations)

@@ -45,17 +45,23 @@ def mask_phone(e164: str | None) -> str | None:
 
 
 def normalise_national_id(raw: str) -> str:
-    """A PRC resident ID: 18 characters with a valid check digit (or the old 15 digits)."""
+    """A PRC resident ID: 18 characters with a valid check digit; the old 15 digits are upgraded to 18."""
     text = "".join((raw or "").split()).upper()
     text = text.translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})
     if len(text) == 15 and text.isdigit():
-        return text
+        # The first-generation ID of the same person: 19 inserted before the two-digit
+        # birth year and the check digit appended, so both forms hash alike (REG-3).
+        body = text[:6] + "19" + text[6:]
+        return body + _check_digit(body)
     if len(text) != 18 or not text[:17].isdigit() or text[17] not in "0123456789X":
         raise InvalidNationalId("must be 18 characters: 17 digits and a check digit or X")
-    total = sum(int(d) * w for d, w in zip(text[:17], _ID_WEIGHTS))
-    if _ID_CHECK[total % 11] != text[17]:
+    if _check_digit(text[:17]) != text[17]:
         raise InvalidNationalId("check digit does not match")
     return text
+
+
+def _check_digit(body17: str) -> str:
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(body17, _ID_WEIGHTS)) % 11]
 
 
 def national_id_hash(normalised: str, key: str) -> str:

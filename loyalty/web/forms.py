@@ -1,10 +1,24 @@
-"""Flask-WTF forms (CSRF on every one)."""
+"""Flask-WTF forms (CSRF on every one that posts).
+
+Labels are English msgids (lazy_gettext) so the page follows the chosen language.
+Money is typed in yuan and held as integer fen (YuanField); the service gets fen.
+"""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from loyalty.directory.models import ROLES
+from loyalty.web.labels import role_label
+from loyalty.web.money import BadAmount, fen_to_yuan, whole_number, yuan_to_fen
+
+# Money columns are 32-bit integers: keep typed amounts well inside them.
+MAX_FEN = 1_000_000_000  # ¥10,000,000.00
+_USERNAME = r"^[A-Za-z0-9_.-]{3,64}$"
+_STORE_CODE = r"^[A-Za-z0-9_-]{1,32}$"
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
 class LoginForm(FlaskForm):
@@ -14,3 +28,202 @@ class LoginForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token: for buttons that POST (logout, language)."""
+
+
+# ---- money --------------------------------------------------------------------
+
+class YuanField(StringField):
+    """Shown and typed in yuan ('500.00'); `data` is integer fen (50000)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            self.data = yuan_to_fen(valuelist[0])
+        except BadAmount:
+            self.data = None
+            raise ValueError(_l("Enter an amount in yuan with at most 2 decimals, e.g. 500 or 500.00.")) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return fen_to_yuan(self.data)
+
+
+def fen_range(minimum: int, maximum: int = MAX_FEN):
+    def check(form, field):
+        if field.data is not None and not minimum <= field.data <= maximum:
+            raise ValidationError(_l("Enter an amount from %(low)s to %(high)s yuan.",
+                                     low=fen_to_yuan(minimum), high=fen_to_yuan(maximum)))
+    return check
+
+
+# ---- stores -------------------------------------------------------------------
+
+class StoreCreateForm(FlaskForm):
+    code = StringField(_l("Store code"), validators=[
+        DataRequired(), Regexp(_STORE_CODE, message=_l("1–32 letters, digits, _ or -."))],
+        description=_l("A short unique code, e.g. SH01."))
+    name = StringField(_l("Store name"), validators=[DataRequired(), Length(max=120)])
+    timezone = StringField(_l("Time zone"), default="Asia/Shanghai",
+                           validators=[DataRequired(), Length(max=64)],
+                           description=_l("An IANA time zone, e.g. Asia/Shanghai."))
+
+
+class StoreEditForm(FlaskForm):
+    name = StringField(_l("Store name"), validators=[DataRequired(), Length(max=120)])
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)],
+                           description=_l("An IANA time zone, e.g. Asia/Shanghai."))
+    active = BooleanField(_l("Active"))
+
+    def changes(self) -> dict:
+        return {"name": self.name.data.strip(), "timezone": self.timezone.data.strip(),
+                "active": bool(self.active.data)}
+
+
+# ---- store policy -------------------------------------------------------------
+
+def _days(label, description, low=1, high=3650):
+    return IntegerField(label, validators=[InputRequired(), NumberRange(min=low, max=high)],
+                        description=description)
+
+
+class PolicyForm(FlaskForm):
+    """Every StorePolicy field. Money in yuan; the reward in yuan or whole points by its unit."""
+    reward_unit = SelectField(_l("Reward paid as"), choices=[
+        ("CNY", _l("Cash (yuan)")), ("PTS", _l("Loyalty points"))])
+    reward_amount = StringField(_l("Reward per verified referral"), validators=[DataRequired()],
+                                description=_l("In yuan for cash (e.g. 500.00), in whole points for points."))
+    consultant_penalty = YuanField(_l("Penalty for a fake referral (yuan)"), validators=[
+        InputRequired(), fen_range(0)], description=_l("Recorded against the registering consultant."))
+    two_approver_threshold = YuanField(_l("Two approvers above (yuan)"), validators=[
+        InputRequired(), fen_range(1)], description=_l("Payouts above this amount need two finance approvers."))
+    registration_window_days = _days(_l("Delivery check window (days)"),
+                                     _l("A referral with no delivery check within this time expires."))
+    velocity_limit = IntegerField(_l("Referrals before review"), validators=[
+        InputRequired(), NumberRange(min=1, max=10000)],
+        description=_l("More referrals than this by one referrer in the period below go to a manager."))
+    velocity_window_days = _days(_l("Review period (days)"), _l("The period the limit above counts."))
+    clawback_window_days = _days(_l("Claw-back window (days)"),
+                                 _l("A sale unwound within this time takes the reward back."), low=0)
+    callback_delay_min_hours = IntegerField(_l("Callback earliest (hours after delivery)"), validators=[
+        InputRequired(), NumberRange(min=0, max=24 * 365)])
+    callback_delay_max_hours = IntegerField(_l("Callback latest (hours after delivery)"), validators=[
+        InputRequired(), NumberRange(min=0, max=24 * 365)])
+    calling_hours_start = StringField(_l("Calling hours from"), validators=[
+        DataRequired(), Regexp(_HHMM, message=_l("Use HH:MM, 00:00 to 23:59."))],
+        description=_l("Store time, e.g. 09:00."))
+    calling_hours_end = StringField(_l("Calling hours until"), validators=[
+        DataRequired(), Regexp(_HHMM, message=_l("Use HH:MM, 00:00 to 23:59."))],
+        description=_l("Store time, e.g. 20:00."))
+    callback_attempts = IntegerField(_l("Call attempts per customer"), validators=[
+        InputRequired(), NumberRange(min=1, max=20)])
+    fen_per_point = YuanField(_l("Spend per loyalty point (yuan)"), validators=[
+        InputRequired(), fen_range(1)], description=_l("A service visit earns 1 point per this amount."))
+    points_expiry_months = IntegerField(_l("Points expire after (months)"), validators=[
+        InputRequired(), NumberRange(min=1, max=600)])
+
+    GROUPS = (
+        (_l("Reward"), ("reward_unit", "reward_amount", "consultant_penalty", "two_approver_threshold")),
+        (_l("Registration and review"), ("registration_window_days", "velocity_limit",
+                                         "velocity_window_days", "clawback_window_days")),
+        (_l("Callback"), ("callback_delay_min_hours", "callback_delay_max_hours", "calling_hours_start",
+                          "calling_hours_end", "callback_attempts")),
+        (_l("Loyalty points"), ("fen_per_point", "points_expiry_months")),
+    )
+
+    def fill(self, policy) -> None:
+        """Show a stored policy: fen as yuan, the reward by its unit."""
+        for name in ("registration_window_days", "velocity_limit", "velocity_window_days",
+                     "clawback_window_days", "callback_delay_min_hours", "callback_delay_max_hours",
+                     "calling_hours_start", "calling_hours_end", "callback_attempts", "points_expiry_months",
+                     "consultant_penalty", "two_approver_threshold", "fen_per_point", "reward_unit"):
+            self[name].data = getattr(policy, name)
+        amount = policy.reward_amount
+        self.reward_amount.data = fen_to_yuan(amount) if policy.reward_unit == "CNY" else str(amount)
+
+    def validate_reward_amount(self, field) -> None:
+        try:
+            self.reward_minor = self._parse_reward(field.data)
+        except BadAmount:
+            if self.reward_unit.data == "PTS":
+                raise ValidationError(_l("Enter a whole number of points.")) from None
+            raise ValidationError(_l("Enter an amount in yuan with at most 2 decimals, e.g. 500 or 500.00.")) from None
+        high = MAX_FEN if self.reward_unit.data == "CNY" else 100_000_000
+        if not 1 <= self.reward_minor <= high:
+            raise ValidationError(_l("Must be greater than 0."))
+
+    def _parse_reward(self, text: str) -> int:
+        return whole_number(text) if self.reward_unit.data == "PTS" else yuan_to_fen(text)
+
+    def changes(self) -> dict:
+        """The policy in stored units (fen, points, hours, days)."""
+        values = {name: self[name].data for _, names in self.GROUPS for name in names}
+        values["reward_amount"] = self.reward_minor
+        values["calling_hours_start"] = values["calling_hours_start"].strip()
+        values["calling_hours_end"] = values["calling_hours_end"].strip()
+        return values
+
+
+# ---- staff --------------------------------------------------------------------
+
+def _store_id(value):
+    """'' or 'None' is the group level (集团), no store."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(role, role_label(role)) for role in ROLES]
+
+
+def store_choices(stores) -> list[tuple]:
+    return [(None, _l("Group level (no store)"))] + [(s.id, f"{s.code} · {s.name}") for s in stores]
+
+
+class StaffCreateForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[
+        DataRequired(), Regexp(_USERNAME, message=_l("3–64 letters, digits, _ . or -."))])
+    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[])
+    store_id = SelectField(_l("Store"), coerce=_store_id, choices=[],
+                           description=_l("Group-level staff see every store."))
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
+                             description=_l("At least 8 characters."))
+
+    def values(self) -> dict:
+        return {"username": self.username.data.strip(), "display_name": self.display_name.data.strip(),
+                "role": self.role.data, "store_id": self.store_id.data, "password": self.password.data}
+
+
+class StaffEditForm(FlaskForm):
+    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[])
+    store_id = SelectField(_l("Store"), coerce=_store_id, choices=[],
+                           description=_l("Group-level staff see every store."))
+    active = BooleanField(_l("Active"), description=_l("A disabled account cannot log in."))
+    password = PasswordField(_l("New password"), validators=[Optional(), Length(max=256)],
+                             description=_l("Leave empty to keep the current password."))
+
+    def changes(self) -> dict:
+        changes = {"display_name": self.display_name.data.strip(), "role": self.role.data,
+                   "store_id": self.store_id.data, "active": bool(self.active.data)}
+        if self.password.data:
+            changes["password"] = self.password.data
+        return changes
+
+
+def staff_form_choices(form, stores) -> None:
+    form.role.choices = role_choices()
+    form.store_id.choices = store_choices(stores)
+
+
+# ---- customers ----------------------------------------------------------------
+
+class CustomerSearchForm(FlaskForm):
+    """A GET search: nothing changes, so no CSRF token."""
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name or phone"), validators=[Optional(), Length(max=60)])

@@ -1,18 +1,22 @@
-"""Pages: login, logout, language switch, a home page per role."""
+"""Pages: login, logout, language switch, a home page per role.
+
+The admin and customer pages live in their own modules on the same blueprint.
+"""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from loyalty.auth import access, service as auth_service
 from loyalty.auth.access import ANY_STAFF, PUBLIC, allow
 from loyalty.errors import Unauthorized
 from loyalty.extensions import limiter
+from loyalty.web.blueprint import bp
 from loyalty.web.forms import EmptyForm, LoginForm
 
-bp = Blueprint("web", __name__)
+__all__ = ["bp"]
 
 
 def _safe_next(target: str | None) -> str:
@@ -33,15 +37,20 @@ def login():
             g.rollback = True
             flash(_("Wrong username or password."), "error")
             return render_template("login.html", form=form), 401
-        lang = session.get("lang")
-        session.clear()  # a new session at login
-        session.permanent = True
-        session["staff_id"] = staff.id
-        session["auth_fp"] = access.session_fingerprint(staff)
-        if lang:
-            session["lang"] = lang
+        _start_session(staff)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", form=form)
+
+
+def _start_session(staff) -> None:
+    """A new session at login (no fixation), keeping only the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session["staff_id"] = staff.id
+    session["auth_fp"] = access.session_fingerprint(staff)
+    if lang:
+        session["lang"] = lang
 
 
 @bp.route("/logout", methods=["POST"])
@@ -70,3 +79,7 @@ def set_language(code: str):
 @allow(ANY_STAFF)
 def home():
     return render_template(f"home/{g.actor.role}.html")
+
+
+# Route modules register on `bp` when imported.
+from loyalty.web import admin, customers  # noqa: E402,F401

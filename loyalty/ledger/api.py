@@ -1,0 +1,62 @@
+"""/api/v1/ledger: accounts with balances, statements, admin adjustments, the invariant check."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from loyalty.auth.access import allow, current_actor
+from loyalty.ledger import schemas as s
+from loyalty.ledger import service
+from loyalty.ledger.idempotency import current_key, idempotent
+from loyalty.schemas import page_body
+
+blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="The double-entry ledger")
+
+BOOKS = ("finance", "admin")
+
+
+@blp.route("/accounts", methods=["GET"])
+@allow(*BOOKS)
+@blp.arguments(s.AccountsQuery, location="query")
+@blp.response(200, s.AccountList)
+def list_accounts(query):
+    return {"items": service.accounts_of(query["owner"])}
+
+
+@blp.route("/accounts/<int:account_id>", methods=["GET"])
+@allow(*BOOKS)
+@blp.response(200, s.AccountSchema)
+def get_account(account_id):
+    return service.get_account(account_id)
+
+
+@blp.route("/accounts/<int:account_id>/entries", methods=["GET"])
+@allow(*BOOKS)
+@blp.arguments(s.EntriesQuery, location="query")
+@blp.response(200, s.EntryPage)
+def account_entries(query, account_id):
+    items, total = service.entries(account_id, page=query["page"], per_page=query["per_page"])
+    return page_body(items, total, query["page"], query["per_page"])
+
+
+@blp.route("/transfers", methods=["POST"])
+@allow(*BOOKS)
+@blp.arguments(s.AdjustmentInSchema)
+@idempotent
+@blp.response(201, s.TransferSchema)
+def create_adjustment(body):
+    return service.admin_adjustment(current_actor(), key=current_key(), **body)
+
+
+@blp.route("/transfers/<int:transfer_id>", methods=["GET"])
+@allow(*BOOKS)
+@blp.response(200, s.TransferSchema)
+def get_transfer(transfer_id):
+    return service.get_transfer(transfer_id)
+
+
+@blp.route("/check", methods=["GET"])
+@allow(*BOOKS)
+@blp.response(200, s.CheckSchema)
+def check():
+    violations = service.check()
+    return {"ok": not violations, "violations": violations}

@@ -1,0 +1,536 @@
+"""The bank (总账): every reward, penalty and point moves through here, and nothing else
+changes a balance (LED-1, LED-2, LED-3, LED-4, LED-7).
+
+    acct = account_for("customer:7", "reward_payable", "CNY")
+    t = transfer(debit=expense, credit=acct, amount=50000, unit="CNY", pending=True,
+                 reason="Referral 42 reward reserved", subject="referral:42", key="referral:42:reserve")
+    post_pending(t.id, reason="Referral 42 verified", key="referral:42:post")
+
+How a transfer is applied (one transaction, the caller's; we only flush):
+1. lock the accounts it touches, ascending id, `FOR NO KEY UPDATE` (PostgreSQL;
+   SQLite holds the database write lock from BEGIN IMMEDIATE). A fixed order
+   means two transfers never wait on each other in a cycle, and NO KEY UPDATE
+   does not conflict with the FOR KEY SHARE the transfer row's foreign keys take;
+2. check the flags against the locked totals;
+3. claim the key: INSERT ... ON CONFLICT DO NOTHING. Nothing inserted means the
+   key (or, for post/void, the pending) is taken: replay the first transfer if
+   its parameters are the same, else 409;
+4. move the cached totals in one UPDATE; write the audit event.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import bindparam, case, func, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.util import identity_key
+
+from loyalty import clock
+from loyalty.audit import service as audit
+from loyalty.errors import Conflict, NotFound, RuleViolation, ValidationFailed, field_error
+from loyalty.extensions import db
+from loyalty.ledger.models import UNITS, Account, Transfer
+
+log = logging.getLogger(__name__)
+
+A = Account.__table__
+T = Transfer.__table__
+MAX_AMOUNT = 2**62  # far above any real sum, and the running totals stay inside bigint
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """What an account is for: the side its balance sits on and which side may not overdraw."""
+    normal: str  # "credit": a balance owed to the owner (payable, points); "debit": an expense/receivable
+    no_overdraw: bool = False  # forbid the side opposite `normal` exceeding it (pending included)
+
+
+PURPOSES: dict[str, Purpose] = {
+    # CNY, a referral reward: the store's expense, the referrer's payable, the clearing account cash leaves by.
+    "referral_expense": Purpose("debit"),
+    "reward_payable": Purpose("credit", no_overdraw=True),
+    "reward_receivable": Purpose("debit"),  # a paid reward clawed back (LED-8): owed to the store
+    "cash": Purpose("debit", no_overdraw=True),
+    "cash_clearing": Purpose("debit"),
+    "penalty_receivable": Purpose("debit"),  # a fraud penalty owed by a consultant (LED-9)
+    "penalty_income": Purpose("credit"),
+    "adjustment": Purpose("debit"),  # the other side of an admin correction
+    # PTS, loyalty points: issued by a store, held by a customer, redeemed or expired (breakage).
+    "points": Purpose("credit", no_overdraw=True),
+    "points_issued": Purpose("debit"),
+    "points_redeemed": Purpose("credit"),
+    "points_breakage": Purpose("credit"),
+    "points_reserved": Purpose("credit", no_overdraw=True),  # points rewards held pending (LED-5)
+}
+OWNER_KINDS = ("store", "customer", "staff", "system")
+
+
+# ---- accounts -------------------------------------------------------------------
+
+def parse_owner(owner: str) -> tuple[str, int]:
+    kind, _, ident = (owner or "").partition(":")
+    if kind not in OWNER_KINDS or not ident.isdigit():
+        raise field_error("owner", "Use kind:id, kind one of store, customer, staff, system.")
+    return kind, int(ident)
+
+
+def account_for(owner: str, purpose: str, unit: str) -> Account:
+    """Get or create the one account of `owner` for `purpose` in `unit` (flags from the purpose)."""
+    kind, ident = parse_owner(owner)
+    owner = f"{kind}:{ident}"
+    if purpose not in PURPOSES:
+        raise field_error("purpose", f"Unknown account purpose {purpose!r}.")
+    if unit not in UNITS:
+        raise field_error("unit", "Must be CNY or PTS.")
+    query = select(Account).where(Account.owner == owner, Account.purpose == purpose, Account.unit == unit)
+    found = db.session.execute(query).scalar_one_or_none()
+    if found is not None:
+        return found
+    spec = PURPOSES[purpose]
+    values = dict(owner=owner, purpose=purpose, unit=unit, normal=spec.normal,
+                  debits_must_not_exceed_credits=spec.no_overdraw and spec.normal == "credit",
+                  credits_must_not_exceed_debits=spec.no_overdraw and spec.normal == "debit",
+                  debits_posted=0, credits_posted=0, debits_pending=0, credits_pending=0,
+                  created_at=clock.now())
+    # Two requests may create the same account at once: the unique constraint picks one.
+    db.session.execute(_insert().values(**values).on_conflict_do_nothing())
+    return db.session.execute(query).scalar_one()
+
+
+def get_account(account_id: int) -> Account:
+    account = db.session.get(Account, account_id)
+    if account is None:
+        raise NotFound(code="account_not_found")
+    return account
+
+
+def accounts_of(owner: str) -> list[Account]:
+    kind, ident = parse_owner(owner)
+    return list(db.session.execute(
+        select(Account).where(Account.owner == f"{kind}:{ident}").order_by(Account.id)).scalars())
+
+
+def balance(account: Account | int) -> dict[str, int]:
+    """{posted, pending, available} on the account's normal side, read fresh from the database.
+
+    pending is the net reserved toward the account; available = posted minus what
+    pending transfers have reserved away from it (what may be spent now)."""
+    account_id = account if isinstance(account, int) else account.id
+    row = db.session.execute(select(A).where(A.c.id == account_id)).mappings().one_or_none()
+    if row is None:
+        raise NotFound(code="account_not_found")
+    return balance_of(row)
+
+
+def balance_of(row: Any) -> dict[str, int]:
+    get = (lambda k: getattr(row, k)) if isinstance(row, Account) else row.__getitem__
+    dp, cp, dq, cq = get("debits_posted"), get("credits_posted"), get("debits_pending"), get("credits_pending")
+    if get("normal") == "credit":
+        return {"posted": cp - dp, "pending": cq - dq, "available": cp - dp - dq}
+    return {"posted": dp - cp, "pending": dq - cq, "available": dp - cp - cq}
+
+
+def lock(*accounts: Account | int) -> None:
+    """Lock these accounts now, in the ledger's order (ascending id, FOR NO KEY UPDATE), to
+    serialise a larger operation on them (e.g. one customer's redemptions). Later transfers
+    in the same transaction on these accounts lock nothing new out of order."""
+    ids = sorted({_id(a) for a in accounts})
+    db.session.execute(select(A.c.id).where(A.c.id.in_(ids)).order_by(A.c.id).with_for_update(key_share=True))
+
+
+# ---- transfers ------------------------------------------------------------------
+
+@dataclass
+class _Spec:
+    key: str
+    kind: str
+    debit: int
+    credit: int
+    amount: int
+    unit: str
+    reason: str
+    subject: str | None
+    pending_id: int | None = None
+
+    def same_as(self, t: Transfer) -> bool:
+        return (t.kind, t.debit_account_id, t.credit_account_id, t.amount, t.unit, t.pending_id, t.subject) == \
+               (self.kind, self.debit, self.credit, self.amount, self.unit, self.pending_id, self.subject)
+
+
+def transfer(*, debit: Account | int, credit: Account | int, amount: int, unit: str, reason: str,
+             subject: str | None, key: str, pending: bool = False, actor=None) -> Transfer:
+    """Move `amount` (int minor units of `unit`) from `debit` to `credit`: posted now, or
+    reserved when `pending`. Idempotent on `key`: the same key with the same parameters
+    returns the first transfer and moves nothing; different parameters raise
+    Conflict(idempotency_key_reused). Overdrawing a flagged account raises
+    RuleViolation(insufficient_funds)."""
+    spec = _Spec(key=_key(key), kind="pending" if pending else "posted", debit=_id(debit), credit=_id(credit),
+                 amount=_amount(amount), unit=_unit(unit), reason=_reason(reason), subject=_subject(subject))
+    return _apply([spec], actor)[0]
+
+
+def transfer_batch(items: Sequence[dict], *, actor=None, batch: str | None = None) -> list[Transfer]:
+    """A linked batch: every transfer applied, or none (a savepoint undoes a partial batch).
+
+    Each item takes transfer()'s keyword arguments. The batch is one audit event. Replayed
+    as a whole when every key exists with the same parameters."""
+    if not items:
+        return []
+    specs = [_Spec(key=_key(i["key"]), kind="pending" if i.get("pending") else "posted",
+                   debit=_id(i["debit"]), credit=_id(i["credit"]), amount=_amount(i["amount"]),
+                   unit=_unit(i["unit"]), reason=_reason(i["reason"]), subject=_subject(i.get("subject")))
+             for i in items]
+    if len({s.key for s in specs}) != len(specs):
+        raise field_error("key", "Keys repeat inside the batch.")
+    nested = db.session.begin_nested()
+    try:
+        result = _apply(specs, actor, batch=batch or uuid.uuid4().hex)
+    except Exception:
+        nested.rollback()
+        raise
+    nested.commit()
+    return result
+
+
+def post_pending(pending_id: int, *, reason: str, key: str, actor=None) -> Transfer:
+    """Post (确认入账) a pending transfer in full: what it reserved becomes posted."""
+    return _resolve(pending_id, "post", reason=reason, key=key, actor=actor)
+
+
+def void_pending(pending_id: int, *, reason: str, key: str, actor=None) -> Transfer:
+    """Void (作废) a pending transfer: what it reserved is released."""
+    return _resolve(pending_id, "void", reason=reason, key=key, actor=actor)
+
+
+def _resolve(pending_id: int, kind: str, *, reason: str, key: str, actor) -> Transfer:
+    pending = db.session.execute(select(Transfer).where(Transfer.id == pending_id)).scalar_one_or_none()
+    if pending is None:
+        raise NotFound("No such pending transfer.", code="pending_not_found")
+    if pending.kind != "pending":
+        raise RuleViolation("Only a pending transfer can be posted or voided.", code="not_pending")
+    spec = _Spec(key=_key(key), kind=kind, debit=pending.debit_account_id, credit=pending.credit_account_id,
+                 amount=pending.amount, unit=pending.unit, reason=_reason(reason),
+                 subject=pending.subject, pending_id=pending.id)
+    return _apply([spec], actor)[0]
+
+
+def get_transfer(transfer_id: int) -> Transfer:
+    t = db.session.get(Transfer, transfer_id)
+    if t is None:
+        raise NotFound(code="transfer_not_found")
+    return t
+
+
+def resolution_of(pending_id: int) -> Transfer | None:
+    return db.session.execute(select(Transfer).where(Transfer.pending_id == pending_id)).scalar_one_or_none()
+
+
+# ---- the one path every transfer takes -----------------------------------------------
+
+def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer]:
+    ids = sorted({s.debit for s in specs} | {s.credit for s in specs})
+    rows = {r["id"]: dict(r) for r in db.session.execute(
+        select(A).where(A.c.id.in_(ids)).order_by(A.c.id).with_for_update(key_share=True)).mappings()}
+    for s in specs:
+        for side in (s.debit, s.credit):
+            if side not in rows:
+                raise field_error("debit" if side == s.debit else "credit", "No such account.",
+                                  code="account_not_found")
+            if rows[side]["unit"] != s.unit:
+                raise field_error("unit", "Both accounts must be in the transfer's unit.", code="unit_mismatch")
+    deltas = _deltas(specs)
+    short = _overdrawn(rows, deltas)
+    if short:
+        replay = _replay(specs)
+        if replay is not None:
+            return replay
+        acct = rows[short]
+        raise RuleViolation("The account does not hold enough for this transfer.", code="insufficient_funds",
+                            fields={"amount": [f"Exceeds what account {acct['owner']}/{acct['purpose']} holds."]})
+    now = clock.now()
+    actor_id = getattr(actor, "id", None)
+    values = [dict(key=s.key, kind=s.kind, debit_account_id=s.debit, credit_account_id=s.credit,
+                   amount=s.amount, unit=s.unit, pending_id=s.pending_id, reason=s.reason,
+                   subject=s.subject, batch=batch, actor_id=actor_id, at=now) for s in specs]
+    stmt = _insert(Transfer).on_conflict_do_nothing().returning(Transfer)
+    if len(values) == 1:
+        created = list(db.session.scalars(stmt.values(values[0])))
+    else:
+        created = list(db.session.scalars(stmt, values))
+    if len(created) < len(specs):
+        if created:  # part of a batch exists already: the savepoint in transfer_batch undoes ours
+            raise Conflict("Some keys of this batch were used before.", code="idempotency_key_reused")
+        replay = _replay(specs)
+        if replay is not None:
+            return replay
+        raise Conflict("This pending transfer was already posted or voided.", code="pending_already_resolved")
+    _move_totals(deltas)
+    if batch is None:
+        t = created[0]
+        audit.record(actor, "ledger_transfer", t.id, t.kind, None, _transfer_snapshot(t))
+    else:
+        audit.record(actor, "ledger_batch", batch, "applied", None,
+                     {"transfers": len(created), "first_id": created[0].id, "last_id": created[-1].id,
+                      "amount": sum(t.amount for t in created)})
+    return created
+
+
+def _deltas(specs: Iterable[_Spec]) -> dict[int, list[int]]:
+    """account id -> [debits_posted, credits_posted, debits_pending, credits_pending] changes."""
+    d: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for s in specs:
+        if s.kind == "posted":
+            d[s.debit][0] += s.amount
+            d[s.credit][1] += s.amount
+        elif s.kind == "pending":
+            d[s.debit][2] += s.amount
+            d[s.credit][3] += s.amount
+        elif s.kind == "post":
+            d[s.debit][0] += s.amount
+            d[s.debit][2] -= s.amount
+            d[s.credit][1] += s.amount
+            d[s.credit][3] -= s.amount
+        else:  # void
+            d[s.debit][2] -= s.amount
+            d[s.credit][3] -= s.amount
+    return d
+
+
+def _overdrawn(rows: dict[int, dict], deltas: dict[int, list[int]]) -> int | None:
+    for account_id, (dp, cp, dq, cq) in deltas.items():
+        r = rows[account_id]
+        dp, cp, dq, cq = r["debits_posted"] + dp, r["credits_posted"] + cp, r["debits_pending"] + dq, \
+            r["credits_pending"] + cq
+        if r["debits_must_not_exceed_credits"] and dp + dq > cp:
+            return account_id
+        if r["credits_must_not_exceed_debits"] and cp + cq > dp:
+            return account_id
+    return None
+
+
+def _move_totals(deltas: dict[int, list[int]]) -> None:
+    ids = sorted(deltas)
+    if len(ids) == 2:  # the common case: one statement for both accounts
+        a, b = ids
+        db.session.execute(update(A).where(A.c.id.in_(ids)).values(
+            debits_posted=A.c.debits_posted + case((A.c.id == a, deltas[a][0]), else_=deltas[b][0]),
+            credits_posted=A.c.credits_posted + case((A.c.id == a, deltas[a][1]), else_=deltas[b][1]),
+            debits_pending=A.c.debits_pending + case((A.c.id == a, deltas[a][2]), else_=deltas[b][2]),
+            credits_pending=A.c.credits_pending + case((A.c.id == a, deltas[a][3]), else_=deltas[b][3]),
+        ))
+    else:
+        stmt = update(A).where(A.c.id == bindparam("aid")).values(
+            debits_posted=A.c.debits_posted + bindparam("dp"), credits_posted=A.c.credits_posted + bindparam("cp"),
+            debits_pending=A.c.debits_pending + bindparam("dq"),
+            credits_pending=A.c.credits_pending + bindparam("cq"))
+        db.session.connection().execute(stmt, [dict(aid=i, dp=deltas[i][0], cp=deltas[i][1], dq=deltas[i][2],
+                                                     cq=deltas[i][3]) for i in ids])
+    # ORM copies of these accounts in this session are now stale.
+    for account_id in ids:
+        obj = db.session.identity_map.get(identity_key(Account, account_id))
+        if obj is not None:
+            db.session.expire(obj, ["debits_posted", "credits_posted", "debits_pending", "credits_pending"])
+
+
+def _replay(specs: list[_Spec]) -> list[Transfer] | None:
+    """The transfers already written under these keys, if all exist and match; Conflict if one differs."""
+    keys = [s.key for s in specs]
+    found = {t.key: t for t in db.session.execute(select(Transfer).where(Transfer.key.in_(keys))).scalars()}
+    if not found:
+        return None
+    for s in specs:
+        t = found.get(s.key)
+        if t is None or not s.same_as(t):
+            raise Conflict("This idempotency key was used for a different transfer.",
+                           code="idempotency_key_reused", fields={"key": [s.key]})
+    return [found[s.key] for s in specs]
+
+
+def _transfer_snapshot(t: Transfer) -> dict:
+    return {"key": t.key, "kind": t.kind, "debit_account_id": t.debit_account_id,
+            "credit_account_id": t.credit_account_id, "amount": t.amount, "unit": t.unit,
+            "pending_id": t.pending_id, "reason": t.reason, "subject": t.subject}
+
+
+def _insert(model=Account):
+    dialect = db.session.get_bind().dialect.name
+    target = A if model is Account else model
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
+
+
+# ---- parameter checks -------------------------------------------------------------
+
+def _id(account: Account | int) -> int:
+    if isinstance(account, Account):
+        return account.id
+    if isinstance(account, bool) or not isinstance(account, int):
+        raise field_error("account", "An account or its id.")
+    return account
+
+
+def _amount(amount: Any) -> int:
+    # bool is an int in Python; a float or Decimal is never money here (LED-1).
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise field_error("amount", "A whole number of minor units (fen or points).")
+    if not 0 < amount <= MAX_AMOUNT:
+        raise field_error("amount", "Must be greater than 0.")
+    return amount
+
+
+def _unit(unit: str) -> str:
+    if unit not in UNITS:
+        raise field_error("unit", "Must be CNY or PTS.")
+    return unit
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise field_error("reason", "Say what this transfer is for (LED-7).")
+    return reason[:200]
+
+
+def _key(key: str) -> str:
+    key = (key or "").strip()
+    if not key or len(key) > 160:
+        raise field_error("key", "An idempotency key of 1 to 160 characters.")
+    return key
+
+
+def _subject(subject: str | None) -> str | None:
+    subject = (subject or "").strip() or None
+    if subject is not None and len(subject) > 60:
+        raise field_error("subject", "At most 60 characters.")
+    return subject
+
+
+# ---- statements -------------------------------------------------------------------
+
+def entries(account_id: int, *, page: int = 1, per_page: int = 50) -> tuple[list[dict], int]:
+    """The account's statement (对账单), newest first: each transfer seen from this account,
+    with the posted balance after it."""
+    account = get_account(account_id)
+    touches = (Transfer.debit_account_id == account_id) | (Transfer.credit_account_id == account_id)
+    total = db.session.execute(select(func.count()).select_from(Transfer).where(touches)).scalar_one()
+    rows = db.session.execute(select(Transfer).where(touches).order_by(Transfer.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    sign = 1 if account.normal == "credit" else -1
+    # posted balance just after the newest row on this page: current minus what came later.
+    newer = rows[0].id if rows else 0
+    later = _posted_effect_since(account_id, newer, sign)
+    running = balance(account_id)["posted"] - later
+    items = []
+    for t in rows:
+        side = "debit" if t.debit_account_id == account_id else "credit"
+        change = t.amount if side == "credit" else -t.amount
+        change *= sign
+        posted_change = change if t.kind in ("posted", "post") else 0
+        items.append({"transfer_id": t.id, "at": t.at, "kind": t.kind, "side": side, "amount": t.amount,
+                      "unit": t.unit, "change": change, "posted_change": posted_change,
+                      "balance_after": running, "reason": t.reason, "subject": t.subject,
+                      "pending_id": t.pending_id,
+                      "counterparty_id": t.credit_account_id if side == "debit" else t.debit_account_id})
+        running -= posted_change
+    return items, total
+
+
+def _posted_effect_since(account_id: int, after_id: int, sign: int) -> int:
+    posted = Transfer.kind.in_(("posted", "post"))
+    credit = db.session.execute(select(func.coalesce(func.sum(Transfer.amount), 0)).where(
+        Transfer.credit_account_id == account_id, Transfer.id > after_id, posted)).scalar_one()
+    debit = db.session.execute(select(func.coalesce(func.sum(Transfer.amount), 0)).where(
+        Transfer.debit_account_id == account_id, Transfer.id > after_id, posted)).scalar_one()
+    return sign * (int(credit) - int(debit))
+
+
+# ---- invariants (LED-4) --------------------------------------------------------------
+
+def check() -> list[str]:
+    """Every violation of the ledger's invariants, in words; [] when the ledger holds.
+
+    - every transfer balances: amount > 0, two distinct accounts, both in the transfer's unit;
+      a post/void matches its pending (same accounts, amount, unit) and the pending is a pending;
+    - each account's cached totals equal the sums of its transfers;
+    - no account flagged against overdraw is overdrawn, pending included (from the sums);
+    - no pending is resolved more than once.
+    """
+    violations: list[str] = []
+    da, ca, p = A.alias("da"), A.alias("ca"), T.alias("p")
+    bad = db.session.execute(
+        select(T.c.id, T.c.amount, T.c.unit, T.c.kind, da.c.unit, ca.c.unit, T.c.debit_account_id,
+               T.c.credit_account_id, p.c.id, p.c.kind, p.c.debit_account_id, p.c.credit_account_id,
+               p.c.amount, p.c.unit)
+        .join(da, da.c.id == T.c.debit_account_id).join(ca, ca.c.id == T.c.credit_account_id)
+        .outerjoin(p, p.c.id == T.c.pending_id)
+        .where((T.c.amount <= 0) | (T.c.debit_account_id == T.c.credit_account_id)
+               | (da.c.unit != T.c.unit) | (ca.c.unit != T.c.unit)
+               | (T.c.kind.in_(("post", "void")) & (p.c.id.is_(None) | (p.c.kind != "pending")
+                                                    | (p.c.debit_account_id != T.c.debit_account_id)
+                                                    | (p.c.credit_account_id != T.c.credit_account_id)
+                                                    | (p.c.amount != T.c.amount) | (p.c.unit != T.c.unit))))
+        .order_by(T.c.id).limit(1000)).all()
+    for row in bad:
+        violations.append(f"transfer {row[0]} does not balance ({row[3]} {row[1]} {row[2]}: accounts "
+                          f"{row[6]}[{row[4]}] -> {row[7]}[{row[5]}]"
+                          + (f", pending {row[8]} {row[9]} {row[12]} {row[13]})" if row[3] in ("post", "void")
+                             else ")"))
+    for pending_id, n in db.session.execute(
+            select(T.c.pending_id, func.count()).where(T.c.pending_id.is_not(None))
+            .group_by(T.c.pending_id).having(func.count() > 1)):
+        violations.append(f"pending transfer {pending_id} is resolved {n} times")
+
+    sums = _sums_by_account()
+    for acct in db.session.execute(select(A).order_by(A.c.id)).mappings():
+        want = sums.pop(acct["id"], (0, 0, 0, 0))
+        have = (acct["debits_posted"], acct["credits_posted"], acct["debits_pending"], acct["credits_pending"])
+        name = f"account {acct['id']} ({acct['owner']}/{acct['purpose']} {acct['unit']})"
+        if have != want:
+            violations.append(f"{name}: cached totals {_fmt(have)} differ from its transfers {_fmt(want)}")
+        dp, cp, dq, cq = want
+        if min(want) < 0:
+            violations.append(f"{name}: negative total from its transfers {_fmt(want)}")
+        if acct["debits_must_not_exceed_credits"] and dp + dq > cp:
+            violations.append(f"{name}: overdrawn, debits {dp} + pending {dq} exceed credits {cp}")
+        if acct["credits_must_not_exceed_debits"] and cp + cq > dp:
+            violations.append(f"{name}: overdrawn, credits {cp} + pending {cq} exceed debits {dp}")
+    for account_id in sums:
+        violations.append(f"transfers reference account {account_id}, which does not exist")
+    return violations
+
+
+def _fmt(t: tuple) -> str:
+    return "debits_posted={} credits_posted={} debits_pending={} credits_pending={}".format(*t)
+
+
+def _sums_by_account() -> dict[int, tuple[int, int, int, int]]:
+    """One pass over the transfers: each side's posted and (net) pending sums per account."""
+    kind, amt = T.c.kind, T.c.amount
+    posted = case((kind.in_(("posted", "post")), amt), else_=0)
+    # a pending adds to the reservation; its post or void takes it away again
+    pending = case((kind == "pending", amt), (kind == "posted", 0), else_=-amt)
+    legs = union_all(
+        select(T.c.debit_account_id.label("aid"), posted.label("dp"), func.cast(0, T.c.amount.type).label("cp"),
+               pending.label("dq"), func.cast(0, T.c.amount.type).label("cq")),
+        select(T.c.credit_account_id.label("aid"), func.cast(0, T.c.amount.type), posted,
+               func.cast(0, T.c.amount.type), pending),
+    ).subquery()
+    rows = db.session.execute(select(legs.c.aid, func.sum(legs.c.dp), func.sum(legs.c.cp), func.sum(legs.c.dq),
+                                     func.sum(legs.c.cq)).group_by(legs.c.aid))
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+
+def admin_adjustment(actor, *, debit_account_id: int, credit_account_id: int, amount: int, unit: str,
+                     reason: str, key: str, subject: str | None = None) -> Transfer:
+    """调账: a posted correction by an admin or finance, with the reason they give."""
+    for field, account_id in (("debit_account_id", debit_account_id), ("credit_account_id", credit_account_id)):
+        if db.session.get(Account, account_id) is None:
+            raise field_error(field, "No such account.", code="account_not_found")
+    if debit_account_id == credit_account_id:
+        raise ValidationFailed(fields={"credit_account_id": ["Must differ from the debit account."]})
+    return transfer(debit=debit_account_id, credit=credit_account_id, amount=amount, unit=unit,
+                    reason=f"Adjustment: {reason.strip()}", subject=subject or "adjustment", key=f"adjustment:{key}",
+                    actor=actor)

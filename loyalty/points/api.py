@@ -1,0 +1,38 @@
+"""/api/v1/customers/{id}/service-visits, /redemptions, /points."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from loyalty.auth.access import allow, current_actor
+from loyalty.ledger.idempotency import current_key, idempotent, idempotent_if_keyed
+from loyalty.points import schemas as s
+from loyalty.points import service
+
+blp = Blueprint("points", __name__, url_prefix="/api/v1", description="Loyalty points")
+
+SHOWROOM = ("consultant", "manager", "admin")
+
+
+@blp.route("/customers/<int:customer_id>/service-visits", methods=["POST"])
+@allow(*SHOWROOM)
+@blp.arguments(s.VisitInSchema)
+@idempotent_if_keyed
+@blp.response(201, s.VisitSchema)
+def record_visit(body, customer_id):
+    return service.earn_for_visit(current_actor(), customer_id, key=current_key(), **body)
+
+
+@blp.route("/customers/<int:customer_id>/redemptions", methods=["POST"])
+@allow(*SHOWROOM)
+@blp.arguments(s.RedemptionInSchema)
+@idempotent
+@blp.response(201, s.RedemptionSchema)
+def redeem(body, customer_id):
+    return service.redeem(current_actor(), customer_id, key=current_key(), **body)
+
+
+@blp.route("/customers/<int:customer_id>/points", methods=["GET"])
+@allow(*SHOWROOM)
+@blp.response(200, s.PointsSchema)
+def points(customer_id):
+    return service.summary(current_actor(), customer_id)

@@ -1,0 +1,204 @@
+"""Loyalty points (积分, LED-5): earned per service visit (维修进站), redeemed oldest lot first,
+expired lots moved to breakage. Every point moves through the ledger; the lots say where
+points came from and when they expire.
+
+Accounts (PTS): store:{s}/points_issued -> customer:{c}/points on earning;
+customer:{c}/points -> store:{home store}/points_redeemed on redemption;
+customer:{c}/points -> store:{lot's store}/points_breakage on expiry.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from loyalty import clock
+from loyalty.audit import service as audit
+from loyalty.auth import access
+from loyalty.directory import service as directory
+from loyalty.directory.models import Store
+from loyalty.errors import Conflict, RuleViolation, field_error
+from loyalty.extensions import db
+from loyalty.ledger import service as ledger
+from loyalty.points.models import PointsLot, PointsLotUse, PointsRedemption
+
+PTS = "PTS"
+LOT_FIELDS = ("customer_id", "store_id", "points", "remaining", "source", "visit_amount", "expires_at",
+              "transfer_id", "expired_at", "expiry_transfer_id")
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` later (the month's last day when it is shorter)."""
+    total = moment.month - 1 + months
+    year, month = moment.year + total // 12, total % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def points_account(customer_id: int):
+    return ledger.account_for(f"customer:{customer_id}", "points", PTS)
+
+
+def _positive_int(value: Any, field: str, maximum: int = 10**15) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
+        raise field_error(field, "A whole number greater than 0.")
+    return value
+
+
+def earn_for_visit(actor, customer_id: int, *, store_id: int, amount: int, key: str) -> dict:
+    """A service visit paid `amount` fen at `store_id`: floor(amount / fen_per_point) points,
+    as a lot expiring after the store's points_expiry_months. Idempotent on `key`."""
+    customer = directory.get_customer(actor, customer_id)
+    amount = _positive_int(amount, "amount")
+    store = db.session.get(Store, store_id)
+    if store is None:
+        raise field_error("store_id", "No such store.")
+    access.ensure_store(actor, store.id)
+    points = amount // store.policy.fen_per_point
+    if points == 0:
+        audit.record(actor, "customer", customer.id, "service_visit", None,
+                     {"store_id": store.id, "amount": amount, "points": 0})
+        return {"points": 0, "lot": None}
+    reason = f"Service visit at {store.name}: {amount / 100:.2f} yuan earns {points} points"
+    lot = grant(actor, customer.id, store_id=store.id, points=points, reason=reason, key=f"visit:{key}",
+                source="service_visit", visit_amount=amount)
+    return {"points": lot.points, "lot": lot}
+
+
+def grant(actor, customer_id: int, *, store_id: int, points: int, reason: str, key: str,
+          source: str = "reward", visit_amount: int | None = None, subject: str | None = None) -> PointsLot:
+    """Credit points to a customer as a new lot (also for referral rewards paid in points:
+    every credit to customer:{id}/points must come through here so the lots add up)."""
+    points = _positive_int(points, "points")
+    store = db.session.get(Store, store_id)
+    if store is None:
+        raise field_error("store_id", "No such store.")
+    issued = ledger.account_for(f"store:{store_id}", "points_issued", PTS)
+    held = points_account(customer_id)
+    t = ledger.transfer(debit=issued, credit=held, amount=points, unit=PTS, reason=reason,
+                        subject=subject or f"customer:{customer_id}", key=f"points:{key}", actor=actor)
+    lot = db.session.execute(select(PointsLot).where(PointsLot.transfer_id == t.id)).scalar_one_or_none()
+    if lot is not None:  # a replay: the lot of the first call
+        return lot
+    lot = PointsLot(customer_id=customer_id, store_id=store_id, points=points, remaining=points, source=source,
+                    visit_amount=visit_amount, reason=reason, earned_at=t.at,
+                    expires_at=add_months(t.at, store.policy.points_expiry_months), transfer_id=t.id,
+                    actor_id=getattr(actor, "id", None))
+    db.session.add(lot)
+    db.session.flush()
+    audit.record(actor, "points_lot", lot.id, "earned", None, audit.snapshot(lot, LOT_FIELDS))
+    return lot
+
+
+def redeem(actor, customer_id: int, *, points: int, item: str, key: str) -> PointsRedemption:
+    """Spend `points` on `item`, oldest unexpired lots first; 422 insufficient_points when short.
+    The same key again returns the first redemption; with other values it is 409."""
+    customer = directory.get_customer(actor, customer_id)
+    points = _positive_int(points, "points")
+    item = (item or "").strip()
+    if not item or len(item) > 120:
+        raise field_error("item", "Name what the points are spent on (up to 120 characters).")
+    held = points_account(customer.id)
+    redeemed = ledger.account_for(f"store:{customer.store_id}", "points_redeemed", PTS)
+    # One customer's redemptions queue here, so the key check below sees any earlier one.
+    ledger.lock(held, redeemed)
+    earlier = db.session.execute(select(PointsRedemption).where(PointsRedemption.key == key)).scalar_one_or_none()
+    if earlier is not None:
+        if (earlier.customer_id, earlier.points, earlier.item) != (customer.id, points, item):
+            raise Conflict("This idempotency key was used for a different redemption.",
+                           code="idempotency_key_reused")
+        return earlier
+    now = clock.now()
+    lots = list(db.session.execute(
+        select(PointsLot).where(PointsLot.customer_id == customer.id, PointsLot.remaining > 0,
+                                PointsLot.expires_at > now)
+        .order_by(PointsLot.earned_at, PointsLot.id).with_for_update()).scalars())
+    available = sum(lot.remaining for lot in lots)
+    if available < points:
+        raise RuleViolation("Not enough points.", code="insufficient_points",
+                            fields={"points": [f"The customer has {available} points available."]})
+    redemption = PointsRedemption(customer_id=customer.id, points=points, item=item, key=key,
+                                  actor_id=getattr(actor, "id", None), created_at=now)
+    db.session.add(redemption)
+    db.session.flush()
+    t = ledger.transfer(debit=held, credit=redeemed, amount=points, unit=PTS,
+                        reason=f"Points redeemed for {item}", subject=f"redemption:{redemption.id}",
+                        key=f"points:redeem:{key}", actor=actor)
+    redemption.transfer_id = t.id
+    left = points
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        left -= take
+        db.session.add(PointsLotUse(redemption_id=redemption.id, lot_id=lot.id, points=take))
+    db.session.flush()
+    db.session.refresh(redemption, ["uses"])
+    audit.record(actor, "points_redemption", redemption.id, "created", None,
+                 {"customer_id": customer.id, "points": points, "item": item, "transfer_id": t.id,
+                  "lots": [[u.lot_id, u.points] for u in redemption.uses]})
+    return redemption
+
+
+def expire_next_lot(now: datetime | None = None) -> PointsLot | None:
+    """Claim one expired lot with points left and move them to breakage; None when none is due.
+
+    The claim is a row lock taken with SKIP LOCKED (PostgreSQL; SQLite's write lock
+    serialises), and the lot is re-read under it, so two schedulers never expire one lot
+    twice; the transfer's key (points:expire:{lot}) would refuse a second move anyway."""
+    now = now or clock.now()
+    lot = db.session.execute(
+        select(PointsLot).where(PointsLot.expired_at.is_(None), PointsLot.remaining > 0,
+                                PointsLot.expires_at <= now)
+        .order_by(PointsLot.expires_at, PointsLot.id).limit(1)
+        .with_for_update(skip_locked=True)).scalar_one_or_none()
+    if lot is None:
+        return None
+    before = audit.snapshot(lot, LOT_FIELDS)
+    breakage = ledger.account_for(f"store:{lot.store_id}", "points_breakage", PTS)
+    t = ledger.transfer(debit=points_account(lot.customer_id), credit=breakage, amount=lot.remaining, unit=PTS,
+                        reason=f"Points expired: {lot.remaining} left of {lot.points} earned "
+                               f"{lot.earned_at:%Y-%m-%d}",
+                        subject=f"points_lot:{lot.id}", key=f"points:expire:{lot.id}")
+    lot.remaining = 0
+    lot.expired_at = now
+    lot.expiry_transfer_id = t.id
+    db.session.flush()
+    audit.record(None, "points_lot", lot.id, "expired", before, audit.snapshot(lot, LOT_FIELDS))
+    return lot
+
+
+def summary(actor, customer_id: int) -> dict:
+    """Balance, lots (newest first) and the statement of a customer's points."""
+    customer = directory.get_customer(actor, customer_id)
+    account = points_account(customer.id)
+    lots = list(db.session.execute(select(PointsLot).where(PointsLot.customer_id == customer.id)
+                                   .order_by(PointsLot.earned_at.desc(), PointsLot.id.desc())).scalars())
+    entries, total = ledger.entries(account.id, per_page=200)
+    now = clock.now()
+    expiring = [lot for lot in lots if lot.remaining > 0 and lot.expired_at is None]
+    return {"customer": customer, "account": account, "balance": ledger.balance(account), "lots": lots,
+            "entries": entries, "entries_total": total, "now": now,
+            "next_expiry": min(expiring, key=lambda lot: lot.expires_at) if expiring else None}
+
+
+def check() -> list[str]:
+    """Each customer's unspent, unexpired-or-not-yet-moved lots add up to their points account."""
+    from loyalty.ledger.models import Account
+    violations = []
+    lots = dict(db.session.execute(select(PointsLot.customer_id, func.sum(PointsLot.remaining))
+                                   .group_by(PointsLot.customer_id)).all())
+    accounts = db.session.execute(select(Account).where(Account.purpose == "points")).scalars()
+    for account in accounts:
+        customer_id = int(account.owner.split(":")[1])
+        posted = ledger.balance_of(account)["posted"]
+        in_lots = int(lots.pop(customer_id, 0) or 0)
+        if in_lots != posted:
+            violations.append(f"customer {customer_id}: lots hold {in_lots} points "
+                              f"but the points account holds {posted}")
+    for customer_id, remaining in lots.items():
+        if remaining:
+            violations.append(f"customer {customer_id}: lots hold {remaining} points but has no points account")
+    return violations

@@ -1,0 +1,21 @@
+"""The one blueprint every page module registers its routes on, and its template filters."""
+from flask import Blueprint
+
+from loyalty.web.money import fen_to_yuan
+
+bp = Blueprint("web", __name__)
+
+
+@bp.app_template_filter("yuan")
+def yuan(fen: int | None) -> str:
+    """Integer fen shown as yuan: 50000 → '500.00'."""
+    return fen_to_yuan(fen)
+
+
+@bp.app_template_filter("localtime")
+def localtime(instant, zone: str = "Asia/Shanghai") -> str:
+    """A stored UTC instant shown in a store's timezone: '2026-11-24 10:30'."""
+    from zoneinfo import ZoneInfo
+    if instant is None:
+        return ""
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,42 @@
+"""Customer pages (客户): search by name or phone, and one customer with vehicles.
+
+Store-bound staff see only their store: the service scopes by actor (SEC-2);
+phones are masked unless the viewer may see them in full (SEC-3).
+"""
+from __future__ import annotations
+
+from flask import g, render_template, request
+
+from loyalty.auth.access import allow
+from loyalty.directory import service
+from loyalty.web.blueprint import bp
+from loyalty.web.forms import CustomerSearchForm
+from loyalty.web.pages import shown_phone
+
+PER_PAGE = 25
+
+
+@bp.route("/customers")
+@allow("consultant", "manager", "admin")
+def customers():
+    form = CustomerSearchForm(formdata=request.args)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = _search_text(form.q.data) if form.validate() else ""
+    items, total = service.list_customers(g.actor, q=query or None, page=page, per_page=PER_PAGE)
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    return render_template("customers/search.html", form=form, customers=items, total=total, page=page,
+                           pages=pages, query=query, phone=lambda c: shown_phone(g.actor, c.phone))
+
+
+@bp.route("/customers/<int:customer_id>")
+@allow("consultant", "manager", "admin")
+def customer(customer_id: int):
+    found = service.get_customer(g.actor, customer_id)
+    return render_template("customers/detail.html", customer=found, phone=shown_phone(g.actor, found.phone))
+
+
+def _search_text(text: str | None) -> str:
+    """'138 0013 8000' searches as '13800138000'; names as typed."""
+    text = (text or "").strip()
+    compact = "".join(text.split())
+    return compact if compact.isdigit() else text

@@ -1,0 +1,177 @@
+"""The ledger's service functions: accounts, transfers, two-phase, idempotency, invariants."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from loyalty.errors import Conflict, RuleViolation, ValidationFailed
+from loyalty.extensions import db
+from loyalty.ledger import service as ledger
+from loyalty.ledger.models import Transfer
+
+
+@pytest.fixture
+def accts(app):
+    expense = ledger.account_for("store:1", "referral_expense", "CNY")
+    payable = ledger.account_for("customer:7", "reward_payable", "CNY")
+    clearing = ledger.account_for("store:1", "cash_clearing", "CNY")
+    db.session.commit()
+    return expense, payable, clearing
+
+
+@pytest.mark.rule("LED-1")
+def test_account_for_is_get_or_create_with_flags_by_purpose(app):
+    a = ledger.account_for("customer:7", "reward_payable", "CNY")
+    b = ledger.account_for("customer:7", "reward_payable", "CNY")
+    assert a.id == b.id and a.unit == "CNY"
+    assert a.debits_must_not_exceed_credits and not a.credits_must_not_exceed_debits
+    expense = ledger.account_for("store:1", "referral_expense", "CNY")
+    assert not expense.debits_must_not_exceed_credits and not expense.credits_must_not_exceed_debits
+    assert ledger.account_for("customer:7", "points", "PTS").id != a.id
+    with pytest.raises(ValidationFailed):
+        ledger.account_for("nobody", "points", "PTS")
+    with pytest.raises(ValidationFailed):
+        ledger.account_for("customer:7", "no_such_purpose", "PTS")
+    with pytest.raises(ValidationFailed):
+        ledger.account_for("customer:7", "points", "USD")
+
+
+@pytest.mark.rule("LED-1")
+@pytest.mark.parametrize("amount", [0, -5, 1.5, "100", True, None])
+def test_amount_is_a_positive_integer(accts, amount):
+    expense, payable, _ = accts
+    with pytest.raises(ValidationFailed):
+        ledger.transfer(debit=expense, credit=payable, amount=amount, unit="CNY", reason="x", subject=None, key="k")
+    assert db.session.query(Transfer).count() == 0
+
+
+@pytest.mark.rule("LED-1")
+def test_one_unit_per_account(accts):
+    expense, _, _ = accts
+    points = ledger.account_for("customer:7", "points", "PTS")
+    with pytest.raises(ValidationFailed) as err:
+        ledger.transfer(debit=expense, credit=points, amount=5, unit="CNY", reason="x", subject=None, key="k")
+    assert err.value.code == "unit_mismatch"
+
+
+@pytest.mark.rule("LED-2")
+def test_pending_then_post_moves_reservation_to_posted(accts):
+    expense, payable, _ = accts
+    p = ledger.transfer(debit=expense, credit=payable, amount=50000, unit="CNY", pending=True,
+                        reason="Referral 42 reward reserved", subject="referral:42", key="referral:42:reserve")
+    assert ledger.balance(payable) == {"posted": 0, "pending": 50000, "available": 0}
+    assert ledger.balance(expense) == {"posted": 0, "pending": 50000, "available": 0}
+    post = ledger.post_pending(p.id, reason="Referral 42 verified", key="referral:42:post")
+    assert post.kind == "post" and post.pending_id == p.id and post.amount == 50000
+    assert ledger.balance(payable) == {"posted": 50000, "pending": 0, "available": 50000}
+    with pytest.raises(Conflict) as err:
+        ledger.void_pending(p.id, reason="too late", key="referral:42:void")
+    assert err.value.code == "pending_already_resolved"
+    # the same post again (same key) is a replay, not a second post
+    assert ledger.post_pending(p.id, reason="Referral 42 verified", key="referral:42:post").id == post.id
+    assert ledger.check() == []
+
+
+@pytest.mark.rule("LED-2")
+def test_void_releases_and_transfers_are_immutable_rows(accts):
+    expense, payable, _ = accts
+    p = ledger.transfer(debit=expense, credit=payable, amount=300, unit="CNY", pending=True,
+                        reason="reserve", subject="referral:1", key="r1")
+    v = ledger.void_pending(p.id, reason="fraud", key="v1")
+    assert v.kind == "void"
+    assert ledger.balance(payable) == {"posted": 0, "pending": 0, "available": 0}
+    assert db.session.query(Transfer).count() == 2
+    with pytest.raises(RuleViolation):
+        ledger.post_pending(v.id, reason="x", key="v2")
+
+
+@pytest.mark.rule("LED-4")
+def test_flagged_account_cannot_be_overdrawn_pending_included(accts):
+    expense, payable, clearing = accts
+    ledger.transfer(debit=expense, credit=payable, amount=1000, unit="CNY", reason="reward", subject=None, key="a")
+    ledger.transfer(debit=payable, credit=clearing, amount=600, unit="CNY", pending=True, reason="pay",
+                    subject=None, key="b")
+    assert ledger.balance(payable) == {"posted": 1000, "pending": -600, "available": 400}
+    with pytest.raises(RuleViolation) as err:
+        ledger.transfer(debit=payable, credit=clearing, amount=401, unit="CNY", reason="pay", subject=None, key="c")
+    assert err.value.code == "insufficient_funds"
+    ledger.transfer(debit=payable, credit=clearing, amount=400, unit="CNY", reason="pay", subject=None, key="d")
+    assert ledger.balance(payable)["available"] == 0
+    assert ledger.check() == []
+
+
+@pytest.mark.rule("LED-3")
+def test_same_key_same_params_replays_and_different_params_conflict(accts):
+    expense, payable, _ = accts
+    first = ledger.transfer(debit=expense, credit=payable, amount=500, unit="CNY", reason="r", subject="s:1", key="k1")
+    again = ledger.transfer(debit=expense, credit=payable, amount=500, unit="CNY", reason="r", subject="s:1", key="k1")
+    assert again.id == first.id
+    assert ledger.balance(payable)["posted"] == 500
+    with pytest.raises(Conflict) as err:
+        ledger.transfer(debit=expense, credit=payable, amount=501, unit="CNY", reason="r", subject="s:1", key="k1")
+    assert err.value.code == "idempotency_key_reused"
+    assert ledger.balance(payable)["posted"] == 500
+
+
+@pytest.mark.rule("LED-3")
+def test_replay_of_a_spend_still_answers_after_the_balance_is_gone(accts):
+    expense, payable, clearing = accts
+    ledger.transfer(debit=expense, credit=payable, amount=100, unit="CNY", reason="r", subject=None, key="in")
+    spent = ledger.transfer(debit=payable, credit=clearing, amount=100, unit="CNY", reason="p", subject=None, key="out")
+    assert ledger.transfer(debit=payable, credit=clearing, amount=100, unit="CNY", reason="p", subject=None,
+                           key="out").id == spent.id
+
+
+@pytest.mark.rule("LED-2")
+def test_linked_batch_is_all_or_nothing(accts):
+    expense, payable, clearing = accts
+    db.session.commit()
+    items = [dict(debit=expense, credit=payable, amount=100, unit="CNY", reason="r", key="b1"),
+             dict(debit=payable, credit=clearing, amount=150, unit="CNY", reason="r", key="b2")]
+    with pytest.raises(RuleViolation):
+        ledger.transfer_batch(items)
+    assert db.session.query(Transfer).count() == 0
+    items[1]["amount"] = 100
+    done = ledger.transfer_batch(items)
+    assert [t.key for t in done] == ["b1", "b2"] and len({t.batch for t in done}) == 1
+    assert [t.id for t in ledger.transfer_batch(items)] == [t.id for t in done]
+    assert ledger.balance(clearing)["posted"] == -100 or ledger.balance(clearing)["posted"] == 100
+    assert ledger.check() == []
+
+
+@pytest.mark.rule("LED-7")
+def test_every_transfer_needs_a_reason(accts):
+    expense, payable, _ = accts
+    with pytest.raises(ValidationFailed) as err:
+        ledger.transfer(debit=expense, credit=payable, amount=5, unit="CNY", reason="  ", subject=None, key="k")
+    assert "reason" in err.value.fields
+
+
+@pytest.mark.rule("LED-4")
+def test_check_names_each_violation(accts):
+    expense, payable, clearing = accts
+    p = ledger.transfer(debit=expense, credit=payable, amount=100, unit="CNY", reason="r", subject=None, key="a",
+                        pending=True)
+    ledger.transfer(debit=expense, credit=payable, amount=100, unit="CNY", reason="r", subject=None, key="b")
+    db.session.commit()
+    assert ledger.check() == []
+    db.session.execute(text("UPDATE ledger_accounts SET debits_posted = debits_posted + 7 WHERE id = :i"),
+                       {"i": expense.id})
+    problems = ledger.check()
+    assert len(problems) == 1 and f"account {expense.id}" in problems[0] and "cached totals" in problems[0]
+    db.session.rollback()
+    # an overdraw written behind the service's back (no cache change: the DB constraint would refuse that)
+    db.session.execute(text("INSERT INTO ledger_transfers (key, kind, debit_account_id, credit_account_id, amount,"
+                            " unit, reason, at) VALUES ('evil', 'posted', :d, :c, 999, 'CNY', 'x', :at)"),
+                       {"d": payable.id, "c": clearing.id, "at": p.at.replace(tzinfo=None)})
+    problems = ledger.check()
+    assert any("overdrawn" in v and f"account {payable.id}" in v for v in problems)
+    db.session.rollback()
+    db.session.execute(text("DELETE FROM ledger_transfers WHERE id = :i"), {"i": p.id})
+    assert any("differ" in v for v in ledger.check())
+    db.session.rollback()
+    # units/amounts broken behind the ORM's back
+    db.session.execute(text("UPDATE ledger_transfers SET unit = 'PTS' WHERE key = 'b'"))
+    assert any("does not balance" in v for v in ledger.check())
+    db.session.rollback()
+    assert ledger.check() == []

@@ -1,0 +1,64 @@
+"""/api/v1/referrals: register, list, acknowledge, review, delivery check."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from loyalty.auth.access import allow, current_actor
+from loyalty.schemas import page_body
+from verification.delivery import service as delivery
+from verification.referrals import schemas as s
+from verification.referrals import service
+
+blp = Blueprint("referrals", __name__, url_prefix="/api/v1/referrals",
+                description="Referral registration, acknowledgement, review and delivery check")
+
+SHOWROOM = ("consultant", "manager", "admin")
+MANAGERS = ("manager", "admin")
+
+
+@blp.route("", methods=["POST"])
+@allow("consultant", "manager")
+@blp.arguments(s.ReferralInSchema)
+@blp.response(201, s.CreatedSchema)
+def register(body):
+    return service.register_referral(current_actor(), **body)
+
+
+@blp.route("", methods=["GET"])
+@allow(*SHOWROOM)
+@blp.arguments(s.ReferralQuery, location="query")
+@blp.response(200, s.ReferralPage)
+def list_referrals(query):
+    page, per_page = query.pop("page"), query.pop("per_page")
+    items, total = service.list_referrals(current_actor(), page=page, per_page=per_page, **query)
+    return page_body(items, total, page, per_page)
+
+
+@blp.route("/<int:referral_id>", methods=["GET"])
+@allow(*SHOWROOM)
+@blp.response(200, s.ReferralSchema)
+def get_referral(referral_id):
+    return service.get_referral(current_actor(), referral_id)
+
+
+@blp.route("/<int:referral_id>/acknowledge", methods=["POST"])
+@allow(*MANAGERS)
+@blp.response(200, s.ReferralSchema)
+def acknowledge(referral_id):
+    return service.acknowledge(current_actor(), referral_id)
+
+
+@blp.route("/<int:referral_id>/review", methods=["POST"])
+@allow(*MANAGERS)
+@blp.arguments(s.ReviewInSchema)
+@blp.response(200, s.ReferralSchema)
+def review(body, referral_id):
+    return service.review(current_actor(), referral_id, **body)
+
+
+@blp.route("/<int:referral_id>/delivery", methods=["POST"])
+@allow(*MANAGERS)
+@blp.arguments(s.DeliveryInSchema)
+@blp.response(200, s.DeliveryResultSchema)
+def check_delivery(body, referral_id):
+    return delivery.check_delivery(current_actor(), referral_id, **body)

@@ -1,0 +1,117 @@
+"""Referrals (推荐购车报备) and the flags that send a referrer's claims to review."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from loyalty import clock
+from loyalty.directory.models import Customer, Staff, Store
+from loyalty.extensions import db
+from loyalty.types import UTCDateTime
+
+REGISTERED = "registered"            # 已报备
+UNDER_REVIEW = "under_review"        # 待审核
+AWAITING_CALLBACK = "awaiting_callback"  # 待回访
+VERIFIED = "verified"                # 已核实
+FRAUDULENT = "fraudulent"            # 作假
+UNVERIFIABLE = "unverifiable"        # 无法核实
+REJECTED = "rejected"                # 已驳回
+EXPIRED = "expired"                  # 已过期
+UNWOUND = "unwound"                  # 已退车
+
+STATUSES = (REGISTERED, UNDER_REVIEW, AWAITING_CALLBACK, VERIFIED, FRAUDULENT,
+            UNVERIFIABLE, REJECTED, EXPIRED, UNWOUND)
+# A referee has at most one referral in these (REG-4).
+LIVE = (REGISTERED, UNDER_REVIEW, AWAITING_CALLBACK)
+_LIVE_SQL = "status IN ('registered', 'under_review', 'awaiting_callback')"
+
+# from -> allowed next statuses
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    REGISTERED: (AWAITING_CALLBACK, REJECTED, EXPIRED),
+    UNDER_REVIEW: (REGISTERED, REJECTED, EXPIRED),
+    AWAITING_CALLBACK: (VERIFIED, FRAUDULENT, UNVERIFIABLE, UNWOUND),
+    VERIFIED: (UNWOUND,),
+    FRAUDULENT: (),
+    UNVERIFIABLE: (),
+    REJECTED: (),
+    EXPIRED: (),
+    UNWOUND: (),
+}
+
+
+class Referral(db.Model):
+    __tablename__ = "referrals"
+    __table_args__ = (
+        Index("uq_referrals_live_referee", "referee_id", unique=True,
+              postgresql_where=text(_LIVE_SQL), sqlite_where=text(_LIVE_SQL)),
+        Index("ix_referrals_referrer_registered", "referrer_id", "registered_at"),
+        Index("ix_referrals_store_status", "store_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    referee_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[str] = mapped_column(String(20), default=REGISTERED)
+    # The claim as the new customer stated it at registration.
+    claim_referrer_name: Mapped[str] = mapped_column(String(60))
+    claim_referrer_phone: Mapped[str] = mapped_column(String(20))
+    claim_referrer_model: Mapped[str] = mapped_column(String(60))
+    claim_referrer_colour: Mapped[str] = mapped_column(String(30))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    review_required: Mapped[str | None] = mapped_column(String(200))  # why it went to review
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    review_decision: Mapped[str | None] = mapped_column(String(10))
+    review_reason: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    delivery_checks: Mapped[dict | None] = mapped_column(JSON)
+    delivered_vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    reason: Mapped[str | None] = mapped_column(String(40))  # machine reason of a rejection/expiry
+    reason_text: Mapped[str | None] = mapped_column(String(500))
+    reward_amount: Mapped[int | None] = mapped_column()
+    reward_unit: Mapped[str | None] = mapped_column(String(3))
+    reward_transfer_id: Mapped[int | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+    store: Mapped[Store] = relationship(lazy="joined")
+    referrer: Mapped[Customer] = relationship(foreign_keys=[referrer_id], lazy="joined")
+    referee: Mapped[Customer] = relationship(foreign_keys=[referee_id], lazy="joined")
+    registered_by: Mapped[Staff] = relationship(foreign_keys=[registered_by_id], lazy="joined")
+    acknowledged_by: Mapped[Staff | None] = relationship(foreign_keys=[acknowledged_by_id])
+    reviewed_by: Mapped[Staff | None] = relationship(foreign_keys=[reviewed_by_id])
+    delivery_checked_by: Mapped[Staff | None] = relationship(foreign_keys=[delivery_checked_by_id])
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+
+class ReferrerFlag(db.Model):
+    """A referrer caught in an earlier fraud: their next referrals go to review (REG-5, LED-9)."""
+    __tablename__ = "referrer_flags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    flagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveredVehicle(db.Model):
+    """A sale this group delivered (交车记录): the referee's new car and when it left the showroom."""
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

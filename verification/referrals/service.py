@@ -1,0 +1,278 @@
+"""Registration (提前报备), acknowledgement, review and expiry of referrals (REG-1..REG-6).
+
+Every change of a referral goes through `_change`, which writes the audit event.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from loyalty import clock
+from loyalty.audit import service as audit
+from loyalty.auth import access
+from loyalty.directory import identity
+from loyalty.directory import service as directory
+from loyalty.directory.models import Customer, Store, StorePolicy
+from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed, field_error
+from loyalty.extensions import db
+from verification.referrals.models import (EXPIRED, LIVE, REGISTERED, REJECTED, TRANSITIONS,
+                                           UNDER_REVIEW, DeliveredVehicle, Referral, ReferrerFlag)
+
+AUDIT_FIELDS = ("status", "store_id", "referrer_id", "referee_id", "registered_by_id", "registered_at",
+                "acknowledged_at", "acknowledged_by_id", "review_required", "review_decision",
+                "review_reason", "reviewed_by_id", "delivered_at", "delivery_checked_by_id",
+                "delivery_checks", "reason", "reward_amount", "reward_unit", "reward_transfer_id")
+SHOWROOM_MANAGERS = ("manager", "admin")
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    message = "The referral is not in a state that allows this."
+
+
+# ---- the one place a referral changes -----------------------------------------
+
+def _change(actor, referral: Referral, action: str, **changes: Any) -> Referral:
+    before = audit.snapshot(referral, AUDIT_FIELDS) if referral.id else None
+    new_status = changes.get("status")
+    if before is not None and new_status and new_status != referral.status:
+        if new_status not in TRANSITIONS[referral.status]:
+            raise InvalidTransition(fields={"status": [f"{referral.status} -> {new_status}"]})
+    for key, value in changes.items():
+        setattr(referral, key, value)
+    if referral.id is None:
+        db.session.add(referral)
+    db.session.flush()
+    audit.record(actor, "referral", referral.id, action, before, audit.snapshot(referral, AUDIT_FIELDS))
+    return referral
+
+
+def lock(referral_id: int) -> Referral:
+    """The referral, row-locked for a state change (PostgreSQL; SQLite holds the write lock already)."""
+    referral = db.session.execute(
+        select(Referral).where(Referral.id == referral_id).with_for_update(of=Referral)
+    ).unique().scalar_one_or_none()
+    if referral is None:
+        raise NotFound(code="referral_not_found")
+    db.session.refresh(referral)
+    return referral
+
+
+def get_referral(actor, referral_id: int, *, for_update: bool = False) -> Referral:
+    referral = lock(referral_id) if for_update else db.session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound(code="referral_not_found")
+    access.ensure_store(actor, referral.store_id, what="referral")
+    return referral
+
+
+def _policy(store_id: int) -> StorePolicy:
+    return db.session.get(StorePolicy, store_id)
+
+
+# ---- registration ------------------------------------------------------------
+
+def _claim_phone(raw: str) -> str:
+    try:
+        return identity.normalise_phone(raw, current_app.config.get("DEFAULT_PHONE_REGION", "CN"))
+    except identity.InvalidPhone:
+        raise field_error("claim.referrer_phone", "Not a valid phone number.") from None
+
+
+def _customer_in_scope(actor, customer_id: int, field: str) -> Customer:
+    try:
+        return directory.get_customer(actor, customer_id)
+    except NotFound:
+        raise ValidationFailed(code="customer_not_found", fields={field: ["No such customer."]}) from None
+
+
+def _is_self_referral(referrer: Customer, referee: Customer, claim_phone: str) -> bool:
+    if referrer.id == referee.id or referrer.phone == referee.phone or claim_phone == referee.phone:
+        return True
+    return bool(referrer.national_id_hash and referrer.national_id_hash == referee.national_id_hash)
+
+
+def live_referral_of(referee_id: int) -> Referral | None:
+    return db.session.execute(
+        select(Referral).where(Referral.referee_id == referee_id, Referral.status.in_(LIVE))
+    ).unique().scalar_one_or_none()
+
+
+def _live_conflict(existing: Referral) -> Conflict:
+    return Conflict("This new customer already has a live referral.", code="referee_has_live_referral",
+                    fields={"referee_id": [f"referral {existing.id}"], "referral_id": [str(existing.id)]})
+
+
+def _review_reason(referrer: Customer, policy: StorePolicy) -> str | None:
+    """Why a registration must go to a manager (REG-5), or None."""
+    if db.session.execute(select(ReferrerFlag.id).where(
+            ReferrerFlag.customer_id == referrer.id, ReferrerFlag.cleared_at.is_(None))).first():
+        return "referrer_flagged"
+    since = clock.now() - timedelta(days=policy.velocity_window_days)
+    recent = db.session.execute(select(func.count(Referral.id)).where(
+        Referral.referrer_id == referrer.id, Referral.registered_at >= since)).scalar_one()
+    if recent >= policy.velocity_limit:
+        return "velocity"
+    return None
+
+
+def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int,
+                      claim: dict[str, str]) -> Referral:
+    """Record a referral before the sale (REG-1..REG-5). `registered_at` is server time."""
+    store = db.session.get(Store, store_id)
+    if store is None:
+        raise field_error("store_id", "No such store.")
+    access.ensure_store(actor, store_id)
+    referrer = _customer_in_scope(actor, referrer_id, "referrer_id")
+    referee = _customer_in_scope(actor, referee_id, "referee_id")
+    claim_phone = _claim_phone(claim["referrer_phone"])
+    if _is_self_referral(referrer, referee, claim_phone):
+        raise RuleViolation("A customer cannot refer themselves.", code="self_referral",
+                            fields={"referee_id": ["Same person as the referrer."]})
+    policy = _policy(store_id)
+    now = clock.now()
+    recent_delivery = db.session.execute(select(DeliveredVehicle.id).where(
+        DeliveredVehicle.customer_id == referee.id,
+        DeliveredVehicle.delivered_at >= now - timedelta(days=policy.registration_window_days))).first()
+    if recent_delivery:
+        raise RuleViolation("The new customer's car has already been delivered: too late to register.",
+                            code="late_claim", fields={"referee_id": ["Delivery already recorded."]})
+    existing = live_referral_of(referee.id)
+    if existing is not None:
+        raise _live_conflict(existing)
+    why_review = _review_reason(referrer, policy)
+    referral = Referral(
+        store_id=store_id, referrer_id=referrer.id, referee_id=referee.id, registered_by_id=actor.id,
+        status=UNDER_REVIEW if why_review else REGISTERED, review_required=why_review, registered_at=now,
+        claim_referrer_name=claim["referrer_name"].strip(), claim_referrer_phone=claim_phone,
+        claim_referrer_model=claim["referrer_model"].strip(),
+        claim_referrer_colour=claim["referrer_colour"].strip())
+    try:
+        with db.session.begin_nested():
+            _change(actor, referral, "registered")
+    except IntegrityError:
+        # Another consultant registered this referee at the same instant: the
+        # partial unique index refused ours; name theirs.
+        existing = live_referral_of(referee.id)
+        if existing is None:
+            raise
+        raise _live_conflict(existing) from None
+    return referral
+
+
+# ---- acknowledgement and review ----------------------------------------------
+
+def _require_store_manager(actor, referral: Referral) -> None:
+    if actor.role not in SHOWROOM_MANAGERS:
+        raise Forbidden(code="role_forbidden")
+    access.ensure_store(actor, referral.store_id, what="referral")
+
+
+def acknowledge(actor, referral_id: int) -> Referral:
+    """The duty manager (值班经理) confirms the registration was reported, at its own time (REG-1)."""
+    referral = get_referral(actor, referral_id, for_update=True)
+    _require_store_manager(actor, referral)
+    if referral.acknowledged_at is not None:
+        raise Conflict("Already acknowledged.", code="already_acknowledged")
+    if referral.status not in (REGISTERED, UNDER_REVIEW):
+        raise InvalidTransition()
+    return _change(actor, referral, "acknowledged", acknowledged_at=clock.now(), acknowledged_by_id=actor.id)
+
+
+def review(actor, referral_id: int, *, decision: str, reason: str | None = None) -> Referral:
+    """A manager accepts or rejects a referral held for review (REG-5)."""
+    referral = get_referral(actor, referral_id, for_update=True)
+    _require_store_manager(actor, referral)
+    if referral.status != UNDER_REVIEW:
+        raise InvalidTransition("Only referrals under review can be reviewed.")
+    if actor.id == referral.registered_by_id:
+        raise Forbidden("You registered this referral; another manager must review it.",
+                        code="reviewer_is_registrant")
+    reason = (reason or "").strip() or None
+    if decision == "reject" and not reason:
+        raise field_error("reason", "Give a reason for the rejection.")
+    common = dict(reviewed_at=clock.now(), reviewed_by_id=actor.id, review_decision=decision,
+                  review_reason=reason)
+    if decision == "accept":
+        return _change(actor, referral, "review_accepted", status=REGISTERED, **common)
+    return _change(actor, referral, "review_rejected", status=REJECTED, reason="review_rejected",
+                   reason_text=reason, closed_at=clock.now(), **common)
+
+
+# ---- queries -----------------------------------------------------------------
+
+def list_referrals(actor, *, status: str | None = None, mine: bool = False, queue: str | None = None,
+                   page: int = 1, per_page: int = 50) -> tuple[list[Referral], int]:
+    query = select(Referral)
+    ids = access.visible_store_ids(actor)
+    if ids is not None:
+        query = query.where(Referral.store_id.in_(ids))
+    if actor.role == "consultant" or mine:
+        query = query.where(Referral.registered_by_id == actor.id)
+    if status:
+        query = query.where(Referral.status == status)
+    if queue == "acknowledge":
+        query = query.where(Referral.acknowledged_at.is_(None), Referral.status.in_((REGISTERED, UNDER_REVIEW)))
+    elif queue == "review":
+        query = query.where(Referral.status == UNDER_REVIEW, Referral.registered_by_id != actor.id)
+    elif queue == "delivery":
+        query = query.where(Referral.status == REGISTERED, Referral.acknowledged_at.is_not(None))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    items = db.session.execute(query.order_by(Referral.registered_at.desc(), Referral.id.desc())
+                               .limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
+    return list(items), total
+
+
+# ---- expiry (REG-6) ----------------------------------------------------------
+
+def expire_stale(limit: int = 200) -> int:
+    """Expire referrals with no delivery check inside their store's window.
+
+    Each referral is claimed by a guarded UPDATE (status still live), so two
+    scheduler processes never expire one twice; the caller commits per batch.
+    """
+    now = clock.now()
+    candidates = db.session.execute(
+        select(Referral.id, Referral.registered_at, StorePolicy.registration_window_days)
+        .join(StorePolicy, StorePolicy.store_id == Referral.store_id)
+        .where(Referral.status.in_((REGISTERED, UNDER_REVIEW)))
+        .order_by(Referral.registered_at).limit(limit * 5)).all()
+    done = 0
+    for referral_id, registered_at, window in candidates:
+        if registered_at + timedelta(days=window) > now:
+            continue
+        claimed = db.session.execute(
+            update(Referral).where(Referral.id == referral_id, Referral.status.in_((REGISTERED, UNDER_REVIEW)))
+            .values(status=EXPIRED, reason="expired", closed_at=now, updated_at=now)
+            .execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        audit.record(None, "referral", referral_id, "expired", None,
+                     {"status": EXPIRED, "reason": "expired", "window_days": window})
+        done += 1
+        if done >= limit:
+            break
+    return done
+
+
+def register_at_showroom(actor, *, store_id: int, referrer_phone: str, referrer_name: str,
+                         referrer_model: str, referrer_colour: str, referee_name: str,
+                         referee_phone: str, referee_gender: str | None = None) -> Referral:
+    """The registration page's flow: the old customer is found by the phone the new customer
+    gave; the new customer is found by phone or created on the way; then `register_referral`."""
+    referrer = directory.find_customer_by_phone(actor, referrer_phone)
+    if referrer is None:
+        raise ValidationFailed("No old customer has this phone number.", code="referrer_not_found",
+                               fields={"referrer_phone": ["No old customer has this phone number."]})
+    referee = directory.find_customer_by_phone(actor, referee_phone)
+    if referee is None:
+        referee = directory.create_customer(actor, store_id=store_id, name=referee_name, phone=referee_phone,
+                                            gender=referee_gender)
+    claim = {"referrer_name": referrer_name, "referrer_phone": referrer_phone,
+             "referrer_model": referrer_model, "referrer_colour": referrer_colour}
+    return register_referral(actor, store_id=store_id, referrer_id=referrer.id, referee_id=referee.id,
+                             claim=claim)

@@ -1,0 +1,128 @@
+"""Referral pages: the consultant's registration form and "my referrals"; the managers'
+acknowledgement queue, review queue and delivery-check form with per-field results."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from loyalty.auth.access import allow
+from loyalty.errors import DomainError
+from loyalty.web.forms import EmptyForm
+from loyalty.web.pages import refuse, show_form
+from verification.delivery import service as delivery
+from verification.referrals import labels
+from verification.referrals import service
+from verification.referrals.forms import DeliveryForm, RegistrationForm, ReviewForm
+
+bp = Blueprint("referrals_web", __name__, template_folder="templates")
+
+SHOWROOM = ("consultant", "manager", "admin")
+MANAGERS = ("manager", "admin")
+
+
+@bp.app_context_processor
+def _labels():
+    return {"status_label": labels.status_label, "reason_label": labels.reason_label,
+            "check_label": labels.check_label, "field_label": labels.field_label}
+
+
+def _store_id() -> int | None:
+    return g.actor.store_id or request.values.get("store_id", type=int)
+
+
+@bp.route("/referrals/new", methods=["GET", "POST"])
+@allow("consultant", "manager")
+def register():
+    form = RegistrationForm()
+    if not form.validate_on_submit():
+        return show_form("referrals/new.html", form)
+    data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+    data["referee_gender"] = data["referee_gender"] or None
+    try:
+        referral = service.register_at_showroom(g.actor, store_id=_store_id(), **data)
+    except DomainError as error:
+        return refuse("referrals/new.html", form, error)
+    flash(_("Referral registered: %(status)s. Report it to the duty manager.",
+            status=labels.status_label(referral.status)), "success")
+    return redirect(url_for("referrals_web.detail", referral_id=referral.id))
+
+
+@bp.route("/referrals")
+@allow(*SHOWROOM)
+def mine():
+    status = request.args.get("status") or None
+    items, total = service.list_referrals(g.actor, status=status, mine=g.actor.role == "consultant",
+                                          per_page=100)
+    return render_template("referrals/list.html", referrals=items, total=total, status=status)
+
+
+@bp.route("/referrals/queue")
+@allow(*MANAGERS)
+def queue():
+    queues = {name: service.list_referrals(g.actor, queue=name, per_page=100)[0]
+              for name in ("acknowledge", "review", "delivery")}
+    return render_template("referrals/queue.html", queues=queues, action_form=EmptyForm(),
+                           review_form=ReviewForm())
+
+
+@bp.route("/referrals/<int:referral_id>")
+@allow(*SHOWROOM)
+def detail(referral_id: int):
+    referral = service.get_referral(g.actor, referral_id)
+    return render_template("referrals/detail.html", referral=referral)
+
+
+@bp.route("/referrals/<int:referral_id>/acknowledge", methods=["POST"])
+@allow(*MANAGERS)
+def acknowledge(referral_id: int):
+    if EmptyForm().validate_on_submit():
+        try:
+            service.acknowledge(g.actor, referral_id)
+            flash(_("Acknowledged."), "success")
+        except DomainError as error:
+            g.rollback = True
+            flash(_(error.message), "error")
+    return redirect(url_for("referrals_web.queue"))
+
+
+@bp.route("/referrals/<int:referral_id>/review", methods=["POST"])
+@allow(*MANAGERS)
+def review(referral_id: int):
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            service.review(g.actor, referral_id, decision=form.decision.data, reason=form.reason.data)
+            flash(_("Review recorded."), "success")
+        except DomainError as error:
+            g.rollback = True
+            flash(_(error.message), "error")
+            for messages in error.fields.values():
+                for message in messages:
+                    flash(_(message), "error")
+    else:
+        flash(_("Choose accept or reject."), "error")
+    return redirect(url_for("referrals_web.queue"))
+
+
+@bp.route("/referrals/<int:referral_id>/delivery", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def check_delivery(referral_id: int):
+    referral = service.get_referral(g.actor, referral_id)
+    form = DeliveryForm()
+    if not form.validate_on_submit():
+        return show_form("referrals/delivery.html", form, referral=referral)
+    zone = ZoneInfo(referral.store.timezone)
+    d = form.data
+    try:
+        referral = delivery.check_delivery(
+            g.actor, referral_id, delivered_at=d["delivered_at"].replace(tzinfo=zone),
+            vehicle={"model": d["vehicle_model"], "colour": d["vehicle_colour"],
+                     "transmission": d["vehicle_transmission"], "vin": d["vehicle_vin"] or None},
+            licence={"owner_name": d["licence_owner_name"], "plate": d["licence_plate"],
+                     "model": d["licence_model"], "vin": d["licence_vin"] or None,
+                     "colour": d["licence_colour"] or None})
+    except DomainError as error:
+        return refuse("referrals/delivery.html", form, error, referral=referral)
+    return render_template("referrals/delivery_result.html", referral=referral)

@@ -1,0 +1,102 @@
+"""Normalising what people type about cars and people (车型、颜色、姓名、车牌).
+
+Shared by the delivery check and the callback grader: NFKC folds full-width
+characters, case and punctuation go, and synonyms map to one canonical value
+(白/白色/white -> white, 速腾/Sagitar -> sagitar, 自动/自动挡/AT -> automatic).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+# canonical -> spellings (Chinese, English, common short forms)
+MODELS: dict[str, tuple[str, ...]] = {
+    "sagitar": ("速腾", "sagitar", "jetta sagitar"),
+    "golf": ("高尔夫", "golf", "高尔夫8", "golf8"),
+    "jetta": ("捷达", "jetta"),
+    "lavida": ("朗逸", "lavida"),
+    "passat": ("帕萨特", "passat"),
+    "magotan": ("迈腾", "magotan"),
+    "tiguan": ("途观", "tiguan"),
+    "tiguan l": ("途观l", "tiguanl", "tiguan l"),
+    "bora": ("宝来", "bora"),
+    "tayron": ("探岳", "tayron"),
+    "lamando": ("凌渡", "lamando"),
+    "touareg": ("途锐", "touareg"),
+    "polo": ("polo", "波罗", "菠萝"),
+    "id.4": ("id4", "id.4", "id4crozz", "id4x"),
+}
+_BRAND_PREFIXES = ("一汽大众", "上汽大众", "大众汽车", "大众", "volkswagen", "vw", "一汽", "上汽")
+
+COLOURS: dict[str, tuple[str, ...]] = {
+    "white": ("白", "白色", "white", "珍珠白", "象牙白", "纯白", "冰川白", "雪白"),
+    "black": ("黑", "黑色", "black", "墨黑", "深黑", "曜石黑", "黑的"),
+    "silver": ("银", "银色", "silver", "银灰", "月光银", "亮银"),
+    "grey": ("灰", "灰色", "grey", "gray", "深灰", "浅灰", "钛灰"),
+    "red": ("红", "红色", "red", "酒红", "中国红", "宝石红"),
+    "blue": ("蓝", "蓝色", "blue", "深蓝", "天蓝", "宝石蓝"),
+    "brown": ("棕", "棕色", "brown", "咖啡色", "咖啡", "褐色"),
+    "gold": ("金", "金色", "gold", "香槟金", "香槟色"),
+    "green": ("绿", "绿色", "green", "墨绿"),
+    "yellow": ("黄", "黄色", "yellow"),
+    "orange": ("橙", "橙色", "orange", "橘色"),
+}
+
+TRANSMISSIONS: dict[str, tuple[str, ...]] = {
+    "automatic": ("自动", "自动挡", "自动档", "automatic", "auto", "at", "dsg", "双离合", "手自一体"),
+    "manual": ("手动", "手动挡", "手动档", "manual", "mt", "stick"),
+}
+
+
+def fold(text: str | None) -> str:
+    """NFKC, lower case, no spaces or punctuation: '　Ｓａｇｉｔａｒ！' -> 'sagitar'."""
+    if not text:
+        return ""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+def _index(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {fold(spelling): canon for canon, spellings in table.items() for spelling in (canon, *spellings)}
+
+
+_MODEL_INDEX = _index(MODELS)
+_COLOUR_INDEX = _index(COLOURS)
+_TRANSMISSION_INDEX = _index(TRANSMISSIONS)
+
+
+def canon_model(text: str | None) -> str:
+    folded = fold(text)
+    for prefix in _BRAND_PREFIXES:
+        if folded.startswith(prefix) and folded[len(prefix):]:
+            stripped = folded[len(prefix):]
+            if stripped in _MODEL_INDEX:
+                return _MODEL_INDEX[stripped]
+    return _MODEL_INDEX.get(folded, folded)
+
+
+def canon_colour(text: str | None) -> str:
+    folded = fold(text)
+    if folded in _COLOUR_INDEX:
+        return _COLOUR_INDEX[folded]
+    # '珍珠白色', '白色的' and other compounds: the one base colour they contain
+    found = {canon for spelling, canon in _COLOUR_INDEX.items() if len(spelling) == 1 and spelling in folded}
+    return found.pop() if len(found) == 1 else folded
+
+
+def canon_transmission(text: str | None) -> str:
+    folded = fold(text)
+    return _TRANSMISSION_INDEX.get(folded, folded)
+
+
+def canon_name(text: str | None) -> str:
+    return fold(text)
+
+
+def canon_plate(text: str | None) -> str:
+    return fold(text).upper()
+
+
+def canon_vin(text: str | None) -> str:
+    return fold(text).upper()
