@@ -93,14 +93,18 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_verification(app: Flask) -> None:
     """The referral-verification side: its models, API, pages and jobs."""
-    import verification.referrals.jobs  # noqa: F401  (registers its scheduled job)
+    import verification.callbacks.jobs  # noqa: F401  (registers scheduled jobs)
+    import verification.referrals.jobs  # noqa: F401
+    from verification.callbacks.api import blp as callbacks_api
+    from verification.callbacks.views import bp as callbacks_web
     from verification.referrals.api import blp as referrals_api
     from verification.referrals.views import bp as referrals_web
 
-    for blp in (referrals_api,):
+    for blp in (referrals_api, callbacks_api):
         api.register_blueprint(blp)
         csrf.exempt(blp)
     app.register_blueprint(referrals_web)
+    app.register_blueprint(callbacks_web)
 
 
 def _tune_engine(engine) -> None:

@@ -138,20 +138,19 @@ def ledger_invariants(request):
     if "app" not in request.fixturenames:
         yield
         return
-    app = request.getfixturevalue("app")
+    request.getfixturevalue("app")
     yield
     from sqlalchemy import text
 
     from loyalty.extensions import db
     from loyalty.ledger.service import check
     from loyalty.points.service import check as points_check
-    with app.app_context():
-        try:
-            moved = db.session.execute(text("SELECT 1 FROM ledger_transfers LIMIT 1")).first()
-        except Exception:  # the test left its transaction failed: look at what was committed
-            db.session.rollback()
-            moved = db.session.execute(text("SELECT 1 FROM ledger_transfers LIMIT 1")).first()
-        if moved:
-            violations = check() + points_check()
-            db.session.rollback()
-            assert not violations, "ledger check after the test:\n" + "\n".join(violations)
+    # the test's own app context and session (a second session would wait on SQLite's write lock)
+    try:
+        moved = db.session.execute(text("SELECT 1 FROM ledger_transfers LIMIT 1")).first()
+    except Exception:  # the test left its transaction failed: look at what was committed
+        db.session.rollback()
+        moved = db.session.execute(text("SELECT 1 FROM ledger_transfers LIMIT 1")).first()
+    violations = (check() + points_check()) if moved else []
+    db.session.rollback()
+    assert not violations, "ledger check after the test:\n" + "\n".join(violations)

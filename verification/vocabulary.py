@@ -20,7 +20,7 @@ MODELS: dict[str, tuple[str, ...]] = {
     "passat": ("帕萨特", "passat"),
     "magotan": ("迈腾", "magotan"),
     "tiguan": ("途观", "tiguan"),
-    "tiguan l": ("途观l", "tiguanl", "tiguan l"),
+    "tiguan l": ("途观L", "tiguanl", "tiguan l"),
     "bora": ("宝来", "bora"),
     "tayron": ("探岳", "tayron"),
     "lamando": ("凌渡", "lamando"),
@@ -100,3 +100,42 @@ def canon_plate(text: str | None) -> str:
 
 def canon_vin(text: str | None) -> str:
     return fold(text).upper()
+
+
+# ---- added for the callback grader (append only) ---------------------------------
+
+# What people say for the businesses on record: canonical -> spellings.
+BUSINESSES: dict[str, tuple[str, ...]] = {
+    "开餐馆": ("开餐馆", "餐馆", "开饭店", "饭店", "开饭馆", "饭馆", "开餐厅", "餐厅", "做餐饮", "餐饮", "开小饭店",
+             "restaurant"),
+    "做外贸": ("做外贸", "外贸", "进出口", "做进出口", "搞外贸", "foreigntrade", "trade", "importexport"),
+    "开超市": ("开超市", "超市", "便利店", "开便利店", "小超市", "supermarket"),
+    "做装修": ("做装修", "装修", "装潢", "搞装修", "装修公司", "装饰", "renovation"),
+    "开服装店": ("开服装店", "服装店", "卖衣服", "服装", "开衣服店", "衣服店", "clothesshop", "clothing"),
+    "做物流": ("做物流", "物流", "运输", "搞运输", "快递", "货运", "logistics"),
+    "开茶叶店": ("开茶叶店", "茶叶店", "卖茶叶", "茶叶", "茶庄", "teashop", "tea"),
+    "做建材": ("做建材", "建材", "卖建材", "建筑材料", "buildingmaterials"),
+    "开美容院": ("开美容院", "美容院", "美容", "美容店", "做美容", "beautysalon"),
+    "做电商": ("做电商", "电商", "网店", "开网店", "淘宝", "开淘宝店", "网上卖东西", "ecommerce", "onlineshop"),
+    "开五金店": ("开五金店", "五金店", "五金", "卖五金", "hardwarestore", "hardware"),
+    "做水产批发": ("做水产批发", "水产批发", "水产", "海鲜批发", "卖海鲜", "卖水产", "seafood"),
+}
+_BUSINESS_INDEX = _index(BUSINESSES)
+
+# Administrative suffixes that people leave out: '浦东新区' is said '浦东'.
+DISTRICT_SUFFIXES = ("新区", "区", "县", "市", "镇", "district", "new area")
+
+
+def canon_business(text: str | None) -> str:
+    folded = fold(text)
+    return _BUSINESS_INDEX.get(folded, folded)
+
+
+def canon_district(text: str | None) -> str:
+    """'浦东新区' / '浦东' / '浦东区' -> '浦东'; 'Minhang District' -> 'minhang'."""
+    folded = fold(text)
+    for suffix in DISTRICT_SUFFIXES:
+        suffix = fold(suffix)
+        if folded.endswith(suffix) and len(folded) > len(suffix) + 1:
+            return folded[: -len(suffix)]
+    return folded

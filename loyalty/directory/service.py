@@ -294,9 +294,9 @@ def add_vehicle(actor, customer_id: int, *, model: str, colour: str, transmissio
         if db.session.execute(select(Vehicle.id).where(Vehicle.vin == vin)).first():
             raise Conflict(code="vin_taken", fields={"vin": ["Already registered."]})
     plate = "".join((plate or "").split()).upper() or None
-    vehicle = Vehicle(customer_id=customer.id, model=model.strip(), colour=colour.strip(),
-                      transmission=transmission, plate=plate, vin=vin)
-    db.session.add(vehicle)
+    vehicle = Vehicle(model=model.strip(), colour=colour.strip(), transmission=transmission,
+                      plate=plate, vin=vin)
+    customer.vehicles.append(vehicle)  # keeps the loaded collection current for later readers
     db.session.flush()
     audit.record(actor, "vehicle", vehicle.id, "created", None, audit.snapshot(vehicle, VEHICLE_FIELDS))
     return vehicle

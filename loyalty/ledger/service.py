@@ -23,10 +23,12 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import bindparam, case, func, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from loyalty import clock
@@ -40,6 +42,30 @@ log = logging.getLogger(__name__)
 A = Account.__table__
 T = Transfer.__table__
 MAX_AMOUNT = 2**62  # far above any real sum, and the running totals stay inside bigint
+
+
+# Statements built once: building SQLAlchemy constructs per call costs more CPU than running them.
+_LOCK = (select(A).where(A.c.id.in_(bindparam("ids", expanding=True))).order_by(A.c.id)
+         .with_for_update(key_share=True))  # PostgreSQL: FOR NO KEY UPDATE; SQLite: nothing (BEGIN IMMEDIATE)
+_MOVE_TWO = update(A).where(A.c.id.in_([bindparam("a"), bindparam("b")])).values(
+    debits_posted=A.c.debits_posted + case((A.c.id == bindparam("a"), bindparam("dp_a")), else_=bindparam("dp_b")),
+    credits_posted=A.c.credits_posted + case((A.c.id == bindparam("a"), bindparam("cp_a")), else_=bindparam("cp_b")),
+    debits_pending=A.c.debits_pending + case((A.c.id == bindparam("a"), bindparam("dq_a")), else_=bindparam("dq_b")),
+    credits_pending=A.c.credits_pending + case((A.c.id == bindparam("a"), bindparam("cq_a")),
+                                               else_=bindparam("cq_b")))
+_MOVE_ONE = update(A).where(A.c.id == bindparam("aid")).values(
+    debits_posted=A.c.debits_posted + bindparam("dp"), credits_posted=A.c.credits_posted + bindparam("cp"),
+    debits_pending=A.c.debits_pending + bindparam("dq"), credits_pending=A.c.credits_pending + bindparam("cq"))
+_INSERT: dict[str, Any] = {}
+
+
+def _insert_transfers():
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING every column (one per dialect, built once)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _INSERT:
+        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        _INSERT[dialect] = make(T).on_conflict_do_nothing().returning(*T.c)
+    return _INSERT[dialect]
 
 
 @dataclass(frozen=True)
@@ -138,8 +164,7 @@ def lock(*accounts: Account | int) -> None:
     """Lock these accounts now, in the ledger's order (ascending id, FOR NO KEY UPDATE), to
     serialise a larger operation on them (e.g. one customer's redemptions). Later transfers
     in the same transaction on these accounts lock nothing new out of order."""
-    ids = sorted({_id(a) for a in accounts})
-    db.session.execute(select(A.c.id).where(A.c.id.in_(ids)).order_by(A.c.id).with_for_update(key_share=True))
+    db.session.execute(_LOCK, {"ids": sorted({_id(a) for a in accounts})})
 
 
 # ---- transfers ------------------------------------------------------------------
@@ -233,8 +258,7 @@ def resolution_of(pending_id: int) -> Transfer | None:
 
 def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer]:
     ids = sorted({s.debit for s in specs} | {s.credit for s in specs})
-    rows = {r["id"]: dict(r) for r in db.session.execute(
-        select(A).where(A.c.id.in_(ids)).order_by(A.c.id).with_for_update(key_share=True)).mappings()}
+    rows = {r["id"]: r for r in db.session.execute(_LOCK, {"ids": ids}).mappings()}
     for s in specs:
         for side in (s.debit, s.credit):
             if side not in rows:
@@ -256,11 +280,13 @@ def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer
     values = [dict(key=s.key, kind=s.kind, debit_account_id=s.debit, credit_account_id=s.credit,
                    amount=s.amount, unit=s.unit, pending_id=s.pending_id, reason=s.reason,
                    subject=s.subject, batch=batch, actor_id=actor_id, at=now) for s in specs]
-    stmt = _insert(Transfer).on_conflict_do_nothing().returning(Transfer)
+    conn = db.session.connection()
+    stmt = _insert_transfers()
     if len(values) == 1:
-        created = list(db.session.scalars(stmt.values(values[0])))
+        rows_in = list(conn.execute(stmt, values[0]).mappings())
     else:
-        created = list(db.session.scalars(stmt, values))
+        rows_in = list(conn.execute(stmt.returning(*T.c, sort_by_parameter_order=True), values).mappings())
+    created = [_as_persistent(r) for r in rows_in]
     if len(created) < len(specs):
         if created:  # part of a batch exists already: the savepoint in transfer_batch undoes ours
             raise Conflict("Some keys of this batch were used before.", code="idempotency_key_reused")
@@ -314,26 +340,28 @@ def _overdrawn(rows: dict[int, dict], deltas: dict[int, list[int]]) -> int | Non
 
 def _move_totals(deltas: dict[int, list[int]]) -> None:
     ids = sorted(deltas)
+    conn = db.session.connection()
     if len(ids) == 2:  # the common case: one statement for both accounts
         a, b = ids
-        db.session.execute(update(A).where(A.c.id.in_(ids)).values(
-            debits_posted=A.c.debits_posted + case((A.c.id == a, deltas[a][0]), else_=deltas[b][0]),
-            credits_posted=A.c.credits_posted + case((A.c.id == a, deltas[a][1]), else_=deltas[b][1]),
-            debits_pending=A.c.debits_pending + case((A.c.id == a, deltas[a][2]), else_=deltas[b][2]),
-            credits_pending=A.c.credits_pending + case((A.c.id == a, deltas[a][3]), else_=deltas[b][3]),
-        ))
+        (dp_a, cp_a, dq_a, cq_a), (dp_b, cp_b, dq_b, cq_b) = deltas[a], deltas[b]
+        conn.execute(_MOVE_TWO, dict(a=a, b=b, dp_a=dp_a, cp_a=cp_a, dq_a=dq_a, cq_a=cq_a,
+                                     dp_b=dp_b, cp_b=cp_b, dq_b=dq_b, cq_b=cq_b))
     else:
-        stmt = update(A).where(A.c.id == bindparam("aid")).values(
-            debits_posted=A.c.debits_posted + bindparam("dp"), credits_posted=A.c.credits_posted + bindparam("cp"),
-            debits_pending=A.c.debits_pending + bindparam("dq"),
-            credits_pending=A.c.credits_pending + bindparam("cq"))
-        db.session.connection().execute(stmt, [dict(aid=i, dp=deltas[i][0], cp=deltas[i][1], dq=deltas[i][2],
-                                                     cq=deltas[i][3]) for i in ids])
+        conn.execute(_MOVE_ONE, [dict(aid=i, dp=deltas[i][0], cp=deltas[i][1], dq=deltas[i][2], cq=deltas[i][3])
+                                 for i in ids])
     # ORM copies of these accounts in this session are now stale.
     for account_id in ids:
         obj = db.session.identity_map.get(identity_key(Account, account_id))
         if obj is not None:
             db.session.expire(obj, ["debits_posted", "credits_posted", "debits_pending", "credits_pending"])
+
+
+def _as_persistent(row) -> Transfer:
+    """The ORM object for a row just inserted, without reading it back."""
+    t = Transfer(**row)
+    make_transient_to_detached(t)
+    db.session.add(t)
+    return t
 
 
 def _replay(specs: list[_Spec]) -> list[Transfer] | None:
@@ -459,28 +487,13 @@ def check() -> list[str]:
     - no pending is resolved more than once.
     """
     violations: list[str] = []
-    da, ca, p = A.alias("da"), A.alias("ca"), T.alias("p")
-    bad = db.session.execute(
-        select(T.c.id, T.c.amount, T.c.unit, T.c.kind, da.c.unit, ca.c.unit, T.c.debit_account_id,
-               T.c.credit_account_id, p.c.id, p.c.kind, p.c.debit_account_id, p.c.credit_account_id,
-               p.c.amount, p.c.unit)
-        .join(da, da.c.id == T.c.debit_account_id).join(ca, ca.c.id == T.c.credit_account_id)
-        .outerjoin(p, p.c.id == T.c.pending_id)
-        .where((T.c.amount <= 0) | (T.c.debit_account_id == T.c.credit_account_id)
-               | (da.c.unit != T.c.unit) | (ca.c.unit != T.c.unit)
-               | (T.c.kind.in_(("post", "void")) & (p.c.id.is_(None) | (p.c.kind != "pending")
-                                                    | (p.c.debit_account_id != T.c.debit_account_id)
-                                                    | (p.c.credit_account_id != T.c.credit_account_id)
-                                                    | (p.c.amount != T.c.amount) | (p.c.unit != T.c.unit))))
-        .order_by(T.c.id).limit(1000)).all()
+    bad = db.session.execute(_unbalanced_query()).all()
     for row in bad:
         violations.append(f"transfer {row[0]} does not balance ({row[3]} {row[1]} {row[2]}: accounts "
                           f"{row[6]}[{row[4]}] -> {row[7]}[{row[5]}]"
                           + (f", pending {row[8]} {row[9]} {row[12]} {row[13]})" if row[3] in ("post", "void")
                              else ")"))
-    for pending_id, n in db.session.execute(
-            select(T.c.pending_id, func.count()).where(T.c.pending_id.is_not(None))
-            .group_by(T.c.pending_id).having(func.count() > 1)):
+    for pending_id, n in db.session.execute(_twice_resolved_query()):
         violations.append(f"pending transfer {pending_id} is resolved {n} times")
 
     sums = _sums_by_account()
@@ -506,20 +519,48 @@ def _fmt(t: tuple) -> str:
     return "debits_posted={} credits_posted={} debits_pending={} credits_pending={}".format(*t)
 
 
-def _sums_by_account() -> dict[int, tuple[int, int, int, int]]:
+@cache
+def _unbalanced_query():
+    da, ca, p = A.alias("da"), A.alias("ca"), T.alias("p")
+    return (select(T.c.id, T.c.amount, T.c.unit, T.c.kind, da.c.unit, ca.c.unit, T.c.debit_account_id,
+                   T.c.credit_account_id, p.c.id, p.c.kind, p.c.debit_account_id, p.c.credit_account_id,
+                   p.c.amount, p.c.unit)
+            .join(da, da.c.id == T.c.debit_account_id).join(ca, ca.c.id == T.c.credit_account_id)
+            .outerjoin(p, p.c.id == T.c.pending_id)
+            .where((T.c.amount <= 0) | (T.c.debit_account_id == T.c.credit_account_id)
+                   | (da.c.unit != T.c.unit) | (ca.c.unit != T.c.unit)
+                   | (T.c.kind.in_(("post", "void")) & (p.c.id.is_(None) | (p.c.kind != "pending")
+                                                        | (p.c.debit_account_id != T.c.debit_account_id)
+                                                        | (p.c.credit_account_id != T.c.credit_account_id)
+                                                        | (p.c.amount != T.c.amount) | (p.c.unit != T.c.unit))))
+            .order_by(T.c.id).limit(1000))
+
+
+@cache
+def _twice_resolved_query():
+    return (select(T.c.pending_id, func.count()).where(T.c.pending_id.is_not(None))
+            .group_by(T.c.pending_id).having(func.count() > 1))
+
+
+@cache
+def _sums_query():
     """One pass over the transfers: each side's posted and (net) pending sums per account."""
     kind, amt = T.c.kind, T.c.amount
-    posted = case((kind.in_(("posted", "post")), amt), else_=0)
+    zero = func.cast(0, T.c.amount.type)
+    posted = case((kind.in_(("posted", "post")), amt), else_=zero)
     # a pending adds to the reservation; its post or void takes it away again
-    pending = case((kind == "pending", amt), (kind == "posted", 0), else_=-amt)
+    pending = case((kind == "pending", amt), (kind == "posted", zero), else_=-amt)
     legs = union_all(
-        select(T.c.debit_account_id.label("aid"), posted.label("dp"), func.cast(0, T.c.amount.type).label("cp"),
-               pending.label("dq"), func.cast(0, T.c.amount.type).label("cq")),
-        select(T.c.credit_account_id.label("aid"), func.cast(0, T.c.amount.type), posted,
-               func.cast(0, T.c.amount.type), pending),
+        select(T.c.debit_account_id.label("aid"), posted.label("dp"), zero.label("cp"), pending.label("dq"),
+               zero.label("cq")),
+        select(T.c.credit_account_id.label("aid"), zero, posted, zero, pending),
     ).subquery()
-    rows = db.session.execute(select(legs.c.aid, func.sum(legs.c.dp), func.sum(legs.c.cp), func.sum(legs.c.dq),
-                                     func.sum(legs.c.cq)).group_by(legs.c.aid))
+    return select(legs.c.aid, func.sum(legs.c.dp), func.sum(legs.c.cp), func.sum(legs.c.dq),
+                  func.sum(legs.c.cq)).group_by(legs.c.aid)
+
+
+def _sums_by_account() -> dict[int, tuple[int, int, int, int]]:
+    rows = db.session.execute(_sums_query())
     return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from loyalty.directory.models import ROLES
@@ -91,7 +92,7 @@ def _days(label, description, low=1, high=3650):
 class PolicyForm(FlaskForm):
     """Every StorePolicy field. Money in yuan; the reward in yuan or whole points by its unit."""
     reward_unit = SelectField(_l("Reward paid as"), choices=[
-        ("CNY", _l("Cash (yuan)")), ("PTS", _l("Loyalty points"))])
+        SelectChoice("CNY", _l("Cash (yuan)")), SelectChoice("PTS", _l("Loyalty points"))])
     reward_amount = StringField(_l("Reward per verified referral"), validators=[DataRequired()],
                                 description=_l("In yuan for cash (e.g. 500.00), in whole points for points."))
     consultant_penalty = YuanField(_l("Penalty for a fake referral (yuan)"), validators=[
@@ -174,12 +175,13 @@ def _store_id(value):
     return int(value)
 
 
-def role_choices() -> list[tuple[str, str]]:
-    return [(role, role_label(role)) for role in ROLES]
+def role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role, role_label(role)) for role in ROLES]
 
 
-def store_choices(stores) -> list[tuple]:
-    return [(None, _l("Group level (no store)"))] + [(s.id, f"{s.code} · {s.name}") for s in stores]
+def store_choices(stores) -> list[SelectChoice]:
+    return [SelectChoice(None, _l("Group level (no store)"))] + [
+        SelectChoice(s.id, f"{s.code} · {s.name}") for s in stores]
 
 
 class StaffCreateForm(FlaskForm):

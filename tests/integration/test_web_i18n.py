@@ -17,7 +17,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-PO_FILE = ROOT / "loyalty/web/translations/zh_CN/LC_MESSAGES/messages.po"
+PO_FILE = ROOT / "loyalty/web/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 SOURCE_DIRS = ("loyalty", "verification")
 
 
@@ -126,7 +126,7 @@ def domain_messages() -> set[str]:
 @pytest.fixture(scope="module")
 def catalog():
     with open(PO_FILE, "rb") as handle:
-        return read_po(handle, locale="zh_CN")
+        return read_po(handle, locale="zh_Hans_CN")
 
 
 def _untranslated(catalog, msgids) -> list[str]:
@@ -170,7 +170,7 @@ def compile_catalogs() -> None:
     if mo_file.exists() and mo_file.stat().st_mtime >= PO_FILE.stat().st_mtime:
         return
     with open(PO_FILE, "rb") as handle:
-        catalog = read_po(handle, locale="zh_CN")
+        catalog = read_po(handle, locale="zh_Hans_CN")
     with open(mo_file, "wb") as out:
         write_mo(out, catalog)
 

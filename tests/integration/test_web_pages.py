@@ -21,6 +21,34 @@ def _catalogs():
     compile_catalogs()
 
 
+class Browser:
+    """A test client whose every request runs in its own app context, as in production: a fresh
+    `g` (CSRF token, rollback flag) and its own database session, so what a page commits (or
+    does not) is what the test then reads."""
+
+    def __init__(self, app):
+        self.app, self.client = app, app.test_client()
+
+    def _request(self, method: str, *args, **kwargs):
+        db.session.rollback()  # end the test's read transaction (SQLite: it holds the write lock)
+        with self.app.app_context():
+            return getattr(self.client, method)(*args, **kwargs)
+
+    def get(self, *args, **kwargs):
+        return self._request("get", *args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        return self._request("post", *args, **kwargs)
+
+    def session_transaction(self):
+        return self.client.session_transaction()
+
+
+@pytest.fixture
+def client(app):
+    return Browser(app)
+
+
 def csrf_of(client, path: str) -> str:
     html = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
@@ -351,7 +379,7 @@ def test_admin_creates_staff_who_can_then_log_in(as_admin, world, app):
     staff = db.session.execute(select(Staff).where(Staff.username == "xiaowang")).scalar_one()
     assert (staff.role, staff.store_id, staff.display_name) == ("consultant", world.store.id, "小王")
     assert "小王" in text(as_admin.get("/admin/staff"))
-    fresh = app.test_client()
+    fresh = Browser(app)
     assert login(fresh, "xiaowang", "long-enough-1").status_code == 302
     assert 'data-test="home-consultant"' in text(fresh.get("/"))
 
@@ -391,12 +419,12 @@ def test_admin_moves_disables_and_resets_a_staff_member(as_admin, world, app):
                                           "store_id": str(world.other_store.id), "active": "y",
                                           "password": "a-new-password"})
     assert response.status_code == 302
-    assert login(app.test_client(), "agent", "a-new-password").status_code == 302
+    assert login(Browser(app), "agent", "a-new-password").status_code == 302
     post_form(as_admin, path, {"display_name": "孙回访", "role": "agent", "store_id": ""})  # untick active
     db.session.expire_all()
     staff = db.session.get(Staff, member.id)
     assert (staff.display_name, staff.store_id, staff.active) == ("孙回访", None, False)
-    assert login(app.test_client(), "agent", "a-new-password").status_code == 401
+    assert login(Browser(app), "agent", "a-new-password").status_code == 401
 
 
 def test_admin_cannot_disable_themselves(as_admin, world):

@@ -15,15 +15,13 @@ from loyalty.errors import Forbidden, field_error
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from verification import vocabulary as v
+from verification.callbacks import service as callbacks
 from verification.referrals import service as referrals
 from verification.referrals.models import AWAITING_CALLBACK, REGISTERED, REJECTED, DeliveredVehicle, Referral
 
 MATCH, MISMATCH, MISSING = "match", "mismatch", "missing"
 # Must match for the check to pass; the others only must not contradict.
 REQUIRED = ("referrer_name", "referrer_phone", "plate", "model")
-
-# Hooks run after a referral enters awaiting_callback (the callback planner registers one).
-on_awaiting_callback: list[Callable[[object, Referral], None]] = []
 
 
 def _compare(canon: Callable[[str | None], str], *values: str | None) -> str:
@@ -101,8 +99,7 @@ def check_delivery(actor, referral_id: int, *, delivered_at: datetime, vehicle: 
     referrals._change(actor, referral, "delivery_matched", status=AWAITING_CALLBACK, delivery_checks=checks,
                       delivered_vehicle_id=new_car.id, reward_amount=transfer.amount,
                       reward_unit=transfer.unit, reward_transfer_id=transfer.id, **common)
-    for hook in on_awaiting_callback:
-        hook(actor, referral)
+    callbacks.plan_callback(actor, referral)
     return referral
 
 
@@ -111,7 +108,7 @@ def reserve_reward(actor, referral: Referral):
     policy = referral.store.policy
     unit = policy.reward_unit
     expense = ledger.account_for(f"store:{referral.store_id}", "referral_expense", unit)
-    purpose = "reward_payable" if unit == "CNY" else "points"
+    purpose = "reward_payable" if unit == "CNY" else "points_reserved"
     payable = ledger.account_for(f"customer:{referral.referrer_id}", purpose, unit)
     return ledger.transfer(debit=expense, credit=payable, amount=policy.reward_amount, unit=unit,
                            reason=f"推荐奖励预留 referral {referral.id}", subject=f"referral:{referral.id}",

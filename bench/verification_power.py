@@ -1,0 +1,365 @@
+"""How well does the callback catch fakes without flagging real acquaintances?
+
+Simulates callbacks against the real draw_callee / draw_questions / grade / outcome
+(verification.callbacks) with synthetic referrer/referee pairs drawn like the demo
+data (loyalty/demo.py: its models, colours, employers, districts, businesses and
+their frequencies), and three kinds of callee:
+
+1. genuine acquaintances with realistic recall: they sometimes do not know the
+   business or the gearbox, say '上汽' for '上海汽车集团' and '浦东' for '浦东新区',
+   the agent mistypes now and then, and now and then they are simply wrong;
+2. coached fakes, who know exactly what the claim disclosed (the referrer's name,
+   model and colour) and guess everything else from the demo frequencies;
+3. strangers, who guess everything from the demo frequencies.
+
+Fakes are tried with three answering strategies for statements (consistent:
+believe one guess per fact and answer accordingly; yes-man: say yes to every
+statement they cannot check; denier: say no and "correct" with a guess); the
+headline figure for fakes is the worst of the three.
+
+Run:  .venv/bin/python bench/verification_power.py [callbacks-per-kind] [--catalog lead|full]
+Targets: coached fakes pass <= 5 %, strangers <= 1 %, genuine flagged fraudulent <= 2 %,
+review (any undecided answer) <= 10 %.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from verification import vocabulary as vocab  # noqa: E402
+from verification.callbacks import grading, planning  # noqa: E402
+from verification.callbacks.planning import Catalog, PartyFacts, VehicleFacts  # noqa: E402
+
+try:  # the demo's own lists (importing loyalty.demo needs no database)
+    from loyalty.demo import BUSINESSES, COLOURS, DISTRICTS, EMPLOYERS, GIVEN, MODELS, SURNAMES
+except Exception:  # pragma: no cover - keep the bench runnable on its own
+    raise
+
+RNG = random.Random(20261125)  # the simulated people; the plans themselves use `secrets`
+
+# how people really name the demo employers (colloquial forms a friend would use)
+EMPLOYER_SAYINGS = {
+    "上海汽车集团": ["上海汽车集团", "上汽", "上汽集团", "上海汽车", "在上汽上班", "上汽那边"],
+    "中国银行浦东支行": ["中国银行浦东支行", "中国银行", "中行", "在中国银行上班", "中国银行浦东"],
+    "华为上海研究所": ["华为上海研究所", "华为", "华为研究所", "在华为上班"],
+    "浦东新区人民医院": ["浦东新区人民医院", "浦东人民医院", "人民医院", "浦东新区人民医院上班"],
+    "上海交通大学": ["上海交通大学", "交大", "上海交大", "交通大学"],
+    "中国移动上海公司": ["中国移动上海公司", "中国移动", "移动公司", "在移动上班"],
+    "宝钢集团": ["宝钢集团", "宝钢", "在宝钢"],
+    "东方航空": ["东方航空", "东航", "东方航空公司"],
+    "联合利华中国": ["联合利华中国", "联合利华", "在联合利华"],
+    "平安保险上海分公司": ["平安保险上海分公司", "平安保险", "中国平安", "平安"],
+    "上海地铁运营公司": ["上海地铁运营公司", "地铁公司", "上海地铁", "地铁运营"],
+    "张江高科": ["张江高科", "张江高科技"],
+    "自由职业": ["自由职业", "自由职业者", "自由职业吧"],
+    "上海市第一中学": ["上海市第一中学", "市一中", "第一中学", "上海一中"],
+    "京东物流上海分公司": ["京东物流上海分公司", "京东物流", "京东"],
+}
+TYPO_POOL = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种"
+
+
+# ---- parties --------------------------------------------------------------------------
+
+def make_party() -> PartyFacts:
+    name = RNG.choice(SURNAMES) + "".join(RNG.choice(GIVEN) for _ in range(RNG.choice((1, 2))))
+    cars = tuple(VehicleFacts(model=RNG.choice(MODELS), colour=RNG.choice(COLOURS),
+                              transmission=RNG.choice(["automatic", "automatic", "manual"]))
+                 for _ in range(1 if RNG.random() < 0.85 else 2))
+    return PartyFacts(name=name, gender=RNG.choice(["male", "female"]),
+                      employer=RNG.choice(EMPLOYERS) if RNG.random() < 0.8 else None,
+                      home_district=RNG.choice(DISTRICTS),
+                      business=RNG.choice(BUSINESSES) if RNG.random() < 0.35 else None, vehicles=cars)
+
+
+def guess(fact: str, exclude: str | None = None) -> str:
+    """A value drawn from the demo frequencies (what a fake would guess)."""
+    pool = {"employer": EMPLOYERS, "home_district": DISTRICTS, "business": BUSINESSES, "model": MODELS,
+            "colour": COLOURS, "transmission": ["automatic", "automatic", "manual"]}[fact]
+    canon = planning._canon
+    choices = [v for v in pool if exclude is None or canon(fact, v) != canon(fact, exclude)]
+    return RNG.choice(choices)
+
+
+# ---- beliefs: what the callee thinks is true about the other party -------------------------
+
+class Belief:
+    """fact -> value (None: does not know). Cars: list of dicts with colour/model/transmission."""
+
+    def __init__(self, facts: dict, cars: list[dict], careful: bool):
+        self.facts = facts
+        self.cars = cars
+        self.careful = careful  # genuine people say 'not sure'; fakes always guess
+
+
+def genuine_belief(p: PartyFacts) -> Belief:
+    def recall(value, know, wrong, fact):
+        if value is None:
+            return None
+        r = RNG.random()
+        if r < wrong:
+            return guess(fact, exclude=value)
+        return value if r < know else None
+    facts = {"employer": recall(p.employer, 0.92, 0.03, "employer"),
+             "home_district": recall(p.home_district, 0.95, 0.02, "home_district"),
+             "business": recall(p.business, 0.75, 0.05, "business")}
+    cars = []
+    for i, v in enumerate(p.vehicles):
+        if i > 0 and RNG.random() > 0.6:
+            continue  # does not know about the second car
+        cars.append({"model": recall(v.model, 0.97, 0.02, "model"),
+                     "colour": recall(v.colour, 0.95, 0.03, "colour"),
+                     "transmission": recall(v.transmission, 0.70, 0.02, "transmission")})
+    return Belief(facts, cars, careful=True)
+
+
+def fake_belief(p: PartyFacts, knows_car: bool) -> Belief:
+    facts = {f: guess(f) for f in ("employer", "home_district", "business")}
+    first = p.vehicles[0]
+    car = {"model": first.model if knows_car else guess("model"),
+           "colour": first.colour if knows_car else guess("colour"),
+           "transmission": guess("transmission")}
+    return Belief(facts, [car], careful=False)
+
+
+# ---- how things are said ---------------------------------------------------------------------
+
+def say(fact: str, value: str) -> str:
+    if fact == "employer":
+        return RNG.choice(EMPLOYER_SAYINGS.get(value, [value]))
+    if fact == "home_district":
+        short = vocab.canon_district(value)
+        return RNG.choice([value, value, short, short, f"在{short}那边", f"住{short}", f"上海{short}"])
+    if fact == "business":
+        canon = vocab.canon_business(value)
+        spoken = [s for s in vocab.BUSINESSES.get(canon, (value,)) if not s.isascii()]
+        s = RNG.choice(spoken)
+        return s + ("的" if RNG.random() < 0.3 else "")
+    if fact == "model":
+        canon = vocab.canon_model(value)
+        r = RNG.random()
+        if r < 0.1 and canon in vocab.MODELS:
+            return canon.title()
+        return ("大众" + value) if r < 0.15 else value
+    if fact == "colour":
+        base = value.rstrip("色")
+        return RNG.choice([value, value, base + "的", base, vocab.canon_colour(value)])
+    if fact == "transmission":
+        return RNG.choice({"automatic": ["自动挡", "自动", "自动档", "AT"],
+                           "manual": ["手动挡", "手动", "手动档"]}[value])
+    return value
+
+
+def typo(text: str, rate: float) -> str:
+    """The agent mistypes a character now and then."""
+    if not text or RNG.random() >= rate:
+        return text
+    i = RNG.randrange(len(text))
+    r = RNG.random()
+    if r < 0.4:
+        return text[:i] + text[i + 1:]
+    if r < 0.8:
+        return text[:i] + RNG.choice(TYPO_POOL) + text[i + 1:]
+    return text[:i] + text[i] + text[i:]
+
+
+def car_matches(car: dict, fact: str, asked: str) -> bool | None:
+    canon = planning._canon
+    if fact == "car":
+        colour, model = planning.split_car(asked)
+        if car["colour"] is None or car["model"] is None:
+            return None
+        return canon("colour", car["colour"]) == canon("colour", colour) and \
+            canon("model", car["model"]) == canon("model", model)
+    if car[fact] is None:
+        return None
+    return canon(fact, car[fact]) == canon(fact, asked)
+
+
+def correction(fact: str, belief_car: dict | None, belief_value: str | None) -> str:
+    if fact == "car":
+        parts = RNG.choice([("colour", "model"), ("colour", "model"), ("colour",), ("model",),
+                            ("colour", "transmission", "model")])
+        bits = [say(k, belief_car[k]) for k in parts if belief_car.get(k)]
+        return "".join(bits)
+    if fact in ("model", "colour", "transmission"):
+        return say(fact, belief_car[fact])
+    return say(fact, belief_value)
+
+
+# ---- answering ---------------------------------------------------------------------------------
+
+def answer(q: planning.PlannedQuestion, belief: Belief, strategy: str) -> tuple[bool | None, str]:
+    """(confirmed, text) as the agent records them. The callee sees the question, not its kind."""
+    noise = 0.06 if belief.careful else 0.03
+    if q.kind == "open":
+        value = belief.facts.get(q.fact)
+        if value is None:
+            if belief.careful and RNG.random() < 0.7:
+                return None, RNG.choice(["不清楚", "不太清楚", "这个不知道", "没问过"])
+            value = guess(q.fact)
+        return None, typo(say(q.fact, value), noise)
+
+    fact, asked = q.fact, q.asked_value
+    if fact in ("model", "colour", "transmission", "car"):
+        verdicts = [car_matches(c, fact, asked) for c in belief.cars]
+        known = [c for c, v in zip(belief.cars, verdicts) if v is not None]
+        if any(v is True for v in verdicts):
+            says_yes = True
+        elif known:
+            says_yes = False
+        else:
+            says_yes = None
+        best_car = known[0] if known else None
+        value = None
+    else:
+        value = belief.facts.get(fact)
+        says_yes = None if value is None else planning._canon(fact, value) == planning._canon(fact, asked)
+        best_car = None
+
+    if says_yes is None:  # cannot tell
+        if belief.careful:
+            r = RNG.random()
+            if r < 0.4:
+                return None, "不太清楚"
+            if r < 0.7:
+                return True, "应该是吧"
+        # guess: a belief from the frequencies
+        if fact in ("model", "colour", "transmission", "car"):
+            best_car = {k: (v if v is not None else guess(k)) for k, v in
+                        (belief.cars[0] if belief.cars else {"model": None, "colour": None,
+                                                             "transmission": None}).items()}
+            says_yes = car_matches(best_car, fact, asked)
+        else:
+            value = guess(fact)
+            says_yes = planning._canon(fact, value) == planning._canon(fact, asked)
+
+    if not belief.careful and strategy == "yes":
+        says_yes = True
+    elif not belief.careful and strategy == "no" and says_yes:
+        # deny anyway and "correct" with some other guess
+        says_yes = False
+        if fact in ("model", "colour", "transmission"):
+            best_car = dict(best_car or {})
+            best_car[fact] = guess(fact, exclude=asked)
+        elif fact == "car":
+            colour, model = planning.split_car(asked)
+            best_car = {"colour": guess("colour", exclude=colour), "model": guess("model", exclude=model),
+                        "transmission": guess("transmission")}
+        else:
+            value = guess(fact, exclude=asked)
+
+    recorded_by_button = RNG.random() < 0.92
+    if says_yes:
+        text = RNG.choice(["", "", "是的", "对", "没错"])
+        return (True, text) if recorded_by_button else (None, text or "是的")
+    if belief.careful and RNG.random() < 0.02:
+        fix = ""  # the agent did not get a correction down
+    else:
+        fix = typo(correction(fact, best_car, value), noise)
+    lead = RNG.choice(["不是, ", "不对, ", "不是的, 是", "", "没有, 他开的是" if fact in ("model", "car") else "不是, "])
+    return (False, lead + fix) if recorded_by_button else (None, "不是, " + fix)
+
+
+# ---- the simulation -------------------------------------------------------------------------------
+
+def simulate(kind: str, n: int, catalog: Catalog, strategy: str = "consistent") -> dict:
+    stats: Counter = Counter()
+    by_side: Counter = Counter()
+    for _ in range(n):
+        referrer, referee = make_party(), make_party()
+        callee = planning.draw_callee()
+        about = referrer if callee == "referee" else referee
+        disclosed = frozenset({"model", "colour"}) if about is referrer else frozenset()
+        questions = planning.draw_questions(about, disclosed=disclosed, catalog=catalog)
+        if kind == "genuine":
+            belief = genuine_belief(about)
+        elif kind == "coached":
+            belief = fake_belief(about, knows_car=about is referrer)
+        else:
+            belief = fake_belief(about, knows_car=False)
+        grades = []
+        for q in questions:
+            confirmed, text = answer(q, belief, strategy)
+            grades.append(grading.grade(q, confirmed=confirmed, text=text))
+        verdict = grading.outcome(grades, len(questions))
+        stats["n"] += 1
+        stats[verdict or "pending"] += 1
+        stats["any_undecided"] += "undecided" in grades
+        stats["n_questions_%d" % len(questions)] += 1
+        by_side[(callee, verdict or "pending")] += 1
+        by_side[(callee, "n")] += 1
+        for q, g in zip(questions, grades):
+            stats[f"{q.kind}:{q.fact}:{g}"] += 1
+    stats["by_side"] = by_side
+    return stats
+
+
+def pct(a: int, b: int) -> str:
+    return f"{100.0 * a / b:5.2f} %" if b else "  n/a"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("n", nargs="?", type=int, default=12000, help="callbacks per kind of callee")
+    ap.add_argument("--catalog", choices=["lead", "full", "both"], default="both",
+                    help="lead: models and colours only (what the service passes today); "
+                         "full: also the employers, districts and businesses on record")
+    ap.add_argument("--detail", action="store_true", help="grades per question kind and fact")
+    args = ap.parse_args()
+    catalogs = {"lead": Catalog(models=tuple(MODELS), colours=tuple(COLOURS)),
+                "full": Catalog(models=tuple(MODELS), colours=tuple(COLOURS), employers=tuple(EMPLOYERS),
+                                districts=tuple(DISTRICTS), businesses=tuple(BUSINESSES))}
+    names = ["lead", "full"] if args.catalog == "both" else [args.catalog]
+    ok = True
+    for name in names:
+        catalog = catalogs[name]
+        started = time.time()
+        print(f"\n=== catalog: {name}  ({args.n} callbacks per kind of callee and strategy) ===")
+        genuine = simulate("genuine", args.n, catalog)
+        g_n = genuine["n"]
+        print(f"genuine   verified {pct(genuine['verified'], g_n)}  fraudulent {pct(genuine['fraudulent'], g_n)}"
+              f"  pending review {pct(genuine['pending'], g_n)}  any undecided {pct(genuine['any_undecided'], g_n)}")
+        worst = {}
+        for kind in ("coached", "stranger"):
+            rates = {}
+            for strategy in ("consistent", "yes", "no"):
+                s = simulate(kind, args.n, catalog, strategy)
+                rates[strategy] = s
+                side = s["by_side"]
+                print(f"{kind:<9} {strategy:<10} pass {pct(s['verified'], s['n'])}  fraudulent "
+                      f"{pct(s['fraudulent'], s['n'])}  pending {pct(s['pending'], s['n'])}  any undecided "
+                      f"{pct(s['any_undecided'], s['n'])}   [asked about referrer: pass "
+                      f"{pct(side[('referee', 'verified')], side[('referee', 'n')])}; about referee: pass "
+                      f"{pct(side[('referrer', 'verified')], side[('referrer', 'n')])}]")
+            worst[kind] = max(rates.values(), key=lambda s: s["verified"] / s["n"])
+        if args.detail:
+            for label, s in (("genuine", genuine), ("coached (worst)", worst["coached"])):
+                print(f"-- {label}: grades by question")
+                keys = sorted({k.rsplit(":", 1)[0] for k in s if isinstance(k, str) and k.count(":") == 2})
+                for k in keys:
+                    c, w, u = (s[f"{k}:{g}"] for g in ("correct", "wrong", "undecided"))
+                    print(f"   {k:<28} n={c + w + u:6d}  correct {pct(c, c + w + u)}  wrong {pct(w, c + w + u)}"
+                          f"  undecided {pct(u, c + w + u)}")
+        coached = worst["coached"]["verified"] / worst["coached"]["n"]
+        stranger = worst["stranger"]["verified"] / worst["stranger"]["n"]
+        flagged = genuine["fraudulent"] / g_n
+        review = genuine["any_undecided"] / g_n
+        print(f"questions per call (genuine run): 3 -> {pct(genuine['n_questions_3'], g_n)}, "
+              f"4 -> {pct(genuine['n_questions_4'], g_n)}")
+        print("summary  coached pass %.2f %% (<= 5)  stranger pass %.2f %% (<= 1)  genuine fraudulent %.2f %% (<= 2)"
+              "  genuine review %.2f %% (<= 10)   [%.0f s]" % (100 * coached, 100 * stranger, 100 * flagged,
+                                                              100 * review, time.time() - started))
+        met = coached <= 0.05 and stranger <= 0.01 and flagged <= 0.02 and review <= 0.10
+        print("targets met" if met else "TARGETS NOT MET")
+        ok = ok and met
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,390 @@
+"""Callback verification end to end: the seed's worked example, reviews, retries, secrecy (CB-*)."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import time_machine
+
+from loyalty.audit.models import AuditEvent
+from loyalty.extensions import db
+from tests.integration.test_delivery import LICENCE, VEHICLE
+from tests.integration.test_referrals import people, register  # noqa: F401  (fixture)
+from verification.callbacks import planning
+from verification.callbacks.models import AnswerReview, Callback
+from verification.referrals.models import Referral, ReferrerFlag
+
+T0 = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
+AT_ONCE = {"callback_delay_min_hours": 0, "callback_delay_max_hours": 0,
+           "calling_hours_start": "00:00", "calling_hours_end": "23:59", "velocity_limit": 100}
+
+
+@pytest.fixture
+def due_at_once(api, world):
+    resp = api.as_("admin").put(f"stores/{world.store.id}/policy", json=AT_ONCE)
+    assert resp.status_code == 200, resp.json
+
+
+def delivered_referral(api, world, people, party: str | None, monkeypatch, referee="li") -> int:
+    """Register, acknowledge and pass the delivery check; the callee forced to `party` if given."""
+    if party:
+        monkeypatch.setattr(planning, "draw_callee", lambda: party)
+    with time_machine.travel(T0, tick=False):
+        rid = register(api, world, people, referee=referee).json["id"]
+        api.as_("manager").post(f"referrals/{rid}/acknowledge")
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        resp = api.as_("manager2").post(f"referrals/{rid}/delivery", json={
+            "delivered_at": (T0 + timedelta(hours=1)).isoformat(), "vehicle": VEHICLE, "licence": LICENCE})
+    assert resp.json["status"] == "awaiting_callback", resp.json
+    return rid
+
+
+def plan_of(rid: int) -> Callback:
+    db.session.expire_all()
+    return db.session.execute(db.select(Callback).where(Callback.referral_id == rid)
+                              .order_by(Callback.id.desc())).unique().scalars().first()
+
+
+def truthful(question: dict) -> dict:
+    if question["kind"] == "open":
+        return {"question_id": question["key"], "text": question["true_value"]}
+    if question["kind"] == "truth":
+        return {"question_id": question["key"], "confirmed": True}
+    return {"question_id": question["key"], "confirmed": False, "text": question["true_value"]}
+
+
+def clueless(question: dict) -> dict:
+    """Someone who does not know the other party: agrees with whatever is said, knows no facts."""
+    if question["kind"] == "open":
+        return {"question_id": question["key"], "text": "不清楚"}
+    return {"question_id": question["key"], "confirmed": True}
+
+
+def undecided(question: dict) -> dict:
+    """A vague answer the grader cannot settle either way (it must go to a manager)."""
+    from verification.callbacks.grading import grade
+    truth = question["true_value"]
+    q = planning.PlannedQuestion.from_dict(question)
+    for text in (truth[:2] + "那边的什么地方吧", truth[:2] + "某个单位吧", truth[0] + truth[-1],
+                 "好像是" + truth[0] + "什么"):
+        if grade(q, confirmed=None, text=text) == "undecided":
+            return {"question_id": question["key"], "text": text}
+    raise AssertionError(f"no undecided answer found for {truth}")
+
+
+def claim(api, who="agent"):
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        return api.as_(who).post("callbacks/claim")
+
+
+def answer(api, callback_id, answers, who="agent"):
+    with time_machine.travel(T0 + timedelta(hours=2, minutes=5), tick=False):
+        return api.as_(who).post(f"callbacks/{callback_id}/answers", json={"answers": answers})
+
+
+def balances(api, owner):
+    items = api.as_("admin").get(f"ledger/accounts?owner={owner}").json["items"]
+    return {a["purpose"]: a["balance"] for a in items}
+
+
+@pytest.mark.rule("CB-8")
+@pytest.mark.rule("LED-2")
+@pytest.mark.parametrize("party", ["referee", "referrer"])
+def test_seed_example_truthful_answers_verify_and_post_the_reward(api, world, people, due_at_once,
+                                                                  monkeypatch, party):
+    rid = delivered_referral(api, world, people, party, monkeypatch)
+    resp = claim(api)
+    assert resp.status_code == 200, resp.json
+    call = resp.json
+    callee = people["li"] if party == "referee" else people["zhang"]
+    assert call["callee"]["name"] == callee.name and call["callee"]["phone"] == callee.phone
+    assert "张" in call["script"]["greeting"] and "李" in call["script"]["greeting"]
+    assert 3 <= len(call["script"]["questions"]) <= 4
+    plan = plan_of(rid)
+    resp = answer(api, call["id"], [truthful(q) for q in plan.questions])
+    assert resp.status_code == 200 and resp.json == {"status": "recorded"}
+    assert db.session.get(Referral, rid).status == "verified"
+    payable = balances(api, f"customer:{people['zhang'].id}")["reward_payable"]
+    assert payable == {"posted": 50000, "pending": 0, "available": 50000}
+
+
+@pytest.mark.rule("CB-8")
+@pytest.mark.rule("LED-9")
+@pytest.mark.parametrize("party", ["referee", "referrer"])
+def test_seed_example_clueless_callee_is_fraud_voids_and_penalises(api, world, people, due_at_once,
+                                                                   monkeypatch, party):
+    rid = delivered_referral(api, world, people, party, monkeypatch)
+    call = claim(api).json
+    plan = plan_of(rid)
+    assert answer(api, call["id"], [clueless(q) for q in plan.questions]).status_code == 200
+    referral = db.session.get(Referral, rid)
+    assert referral.status == "fraudulent"
+    payable = balances(api, f"customer:{people['zhang'].id}")["reward_payable"]
+    assert payable == {"posted": 0, "pending": 0, "available": 0}
+    penalty = balances(api, f"staff:{world['consultant'].id}")["penalty_receivable"]
+    assert penalty["posted"] == 20000
+    assert db.session.query(ReferrerFlag).filter_by(customer_id=people["zhang"].id).count() == 1
+    # the flagged referrer's next referral goes to review (REG-5)
+    from tests.integration.test_referrals import new_referee
+    people["n"] = new_referee(world, "王小二", "13512345679")
+    assert register(api, world, people, referee="n").json["status"] == "under_review"
+
+
+@pytest.mark.rule("CB-8")
+def test_two_wrong_decide_fraud_even_with_an_undecided_answer(api, world, people, due_at_once, monkeypatch):
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+    plan = plan_of(rid)
+    opens = [q for q in plan.questions if q["kind"] == "open"]
+    statements = [q for q in plan.questions if q["kind"] != "open"]
+    answers = [undecided(opens[0])] + [truthful(q) for q in opens[1:]]
+    answers += [{"question_id": q["key"], "confirmed": q["kind"] == "trap"} for q in statements[:2]]
+    answers += [truthful(q) for q in statements[2:]]
+    answer(api, call["id"], answers)
+    assert db.session.get(Referral, rid).status == "fraudulent"
+    assert db.session.query(AnswerReview).count() == 1
+
+
+@pytest.mark.rule("CB-5")
+def test_undecided_answer_goes_to_a_manager_not_involved(api, world, people, due_at_once, monkeypatch):
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+    plan = plan_of(rid)
+    answers = [truthful(q) for q in plan.questions]
+    open_q = next(i for i, q in enumerate(plan.questions) if q["kind"] == "open")
+    answers[open_q] = undecided(plan.questions[open_q])
+    trap = next(i for i, q in enumerate(plan.questions) if q["kind"] == "trap")
+    answers[trap] = {"question_id": plan.questions[trap]["key"], "confirmed": True}  # one wrong
+    answer(api, call["id"], answers)
+    review = db.session.query(AnswerReview).one()
+    assert db.session.get(Referral, rid).status == "awaiting_callback"
+    # manager registered? no: consultant did; manager acknowledged; manager2 checked the delivery
+    assert api.as_("manager2").get("reviews").json["items"] == []
+    assert api.as_("manager2").post(f"reviews/{review.id}", json={"decision": "correct"}).status_code == 403
+    listed = api.as_("manager").get("reviews").json["items"]
+    assert [r["id"] for r in listed] == [review.id]
+    assert api.as_("manager").post(f"reviews/{review.id}", json={"decision": "correct"}).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Referral, rid).status == "verified"
+
+
+@pytest.mark.rule("CB-8")
+def test_undecided_answer_that_cannot_change_the_outcome_does_not_hold_it_up(api, world, people, due_at_once,
+                                                                           monkeypatch):
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+    plan = plan_of(rid)
+    answers = [truthful(q) for q in plan.questions]
+    open_q = next(i for i, q in enumerate(plan.questions) if q["kind"] == "open")
+    answers[open_q] = undecided(plan.questions[open_q])
+    answer(api, call["id"], answers)
+    assert db.session.get(Referral, rid).status == "verified"
+    assert api.as_("manager").get("reviews").json["items"] == []
+
+
+@pytest.mark.rule("CB-4")
+def test_showroom_never_sees_the_plan(api, world, people, monkeypatch):
+    rid = delivered_referral(api, world, people, None, monkeypatch)
+    plan = plan_of(rid)
+    secrets_ = {plan.due_at.isoformat()} | {q["text_zh"] for q in plan.questions}
+    for who in ("consultant", "manager", "manager2"):
+        body = api.as_(who).get(f"referrals/{rid}").get_data(as_text=True)
+        listing = api.as_(who).get("referrals").get_data(as_text=True)
+        for text in (body, listing):
+            assert "callee" not in text and "questions" not in text and "due" not in text
+            assert not any(s in text for s in secrets_)
+    events = db.session.query(AuditEvent).filter_by(entity="callback").all()
+    for event in events:
+        assert "questions" not in str(event.after) and "true_value" not in str(event.after)
+
+
+KEY_FIELDS = {"true_value", "asked_value", "kind", "trap", "truth", "expects", "answer", "key", "grades"}
+
+
+def _keys(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield k
+            yield from _keys(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _keys(v)
+
+
+@pytest.mark.rule("CB-5")
+def test_agent_payload_carries_no_answer_key(api, world, people, due_at_once, monkeypatch):
+    from verification.callbacks.schemas import AgentCallbackSchema
+    declared = set()
+    stack = [AgentCallbackSchema()]
+    while stack:
+        schema = stack.pop()
+        for name, field in schema.fields.items():
+            declared.add(name)
+            inner = getattr(field, "schema", None)
+            if inner is not None:
+                stack.append(inner)
+    assert not declared & KEY_FIELDS
+    delivered_referral(api, world, people, None, monkeypatch)
+    payload = claim(api).json
+    assert not set(_keys(payload)) & KEY_FIELDS, payload
+
+
+@pytest.mark.rule("CB-6")
+def test_agent_dials_the_phone_on_record_not_the_claimed_one(api, world, people, due_at_once, monkeypatch):
+    rid = delivered_referral(api, world, people, "referrer", monkeypatch)
+    call = claim(api).json
+    assert call["callee"]["phone"] == "+8613800138000" == people["zhang"].phone
+    assert db.session.get(Referral, rid).claim_referrer_phone == people["zhang"].phone
+
+
+@pytest.mark.rule("CB-7")
+def test_everything_drawn_is_stored_for_replay(api, world, people, due_at_once, monkeypatch):
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+    plan = plan_of(rid)
+    answer(api, call["id"], [truthful(q) for q in plan.questions])
+    plan = plan_of(rid)
+    assert plan.party == "referee" and plan.callee_id == people["li"].id
+    assert plan.drawn["callee"] == "referee" and plan.drawn["window"]["timezone"] == "Asia/Shanghai"
+    for q in plan.questions:
+        assert q["true_value"] and q["text_zh"]
+        if q["kind"] == "trap":
+            assert q["asked_value"] and q["asked_value"] != q["true_value"]
+    assert set(plan.grades) == {q["key"] for q in plan.questions}
+    assert plan.answered_by_id == world["agent"].id
+    assert len(plan.answers) == len(plan.questions)
+
+
+@pytest.mark.rule("CB-9")
+def test_unreachable_retries_then_other_party_then_unverifiable(app, api, world, people, due_at_once,
+                                                               monkeypatch):
+    from verification.callbacks.service import retry_unreachable
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    parties = []
+    for _ in range(6):
+        call = claim(api).json
+        parties.append(plan_of(rid).party)
+        with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+            assert api.as_("agent").post(f"callbacks/{call['id']}/unreachable").status_code == 200
+            assert retry_unreachable() == 1
+            db.session.commit()
+    assert parties == ["referee"] * 3 + ["referrer"] * 3
+    db.session.expire_all()
+    assert db.session.get(Referral, rid).status == "unverifiable"
+    assert balances(api, f"customer:{people['zhang'].id}")["reward_payable"]["pending"] == 0
+    assert claim(api).status_code == 204
+
+
+@pytest.mark.rule("CB-9")
+def test_second_party_is_asked_about_the_first(api, world, people, due_at_once, monkeypatch):
+    from verification.callbacks.service import retry_unreachable
+    api.as_("admin").put(f"stores/{world.store.id}/policy", json={"callback_attempts": 1})
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        api.as_("agent").post(f"callbacks/{call['id']}/unreachable")
+        retry_unreachable()
+        db.session.commit()
+    second = plan_of(rid)
+    assert second.party == "referrer" and second.subject_id == people["li"].id
+    call = claim(api).json
+    assert call["callee"]["name"] == "张三"
+    answer(api, call["id"], [truthful(q) for q in second.questions])
+    assert db.session.get(Referral, rid).status == "verified"
+
+
+def test_only_the_holder_may_answer_and_nothing_is_due_twice(api, world, people, due_at_once, monkeypatch):
+    delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+    assert claim(api, "agent_b").status_code == 204  # another store's agent sees nothing
+    assert answer(api, call["id"], [], who="agent").status_code == 422
+    resp = answer(api, call["id"], [{"question_id": "q9", "confirmed": True}])
+    assert resp.status_code == 422 and "answers" in resp.json["fields"]
+
+
+@pytest.mark.rule("SEC-2")
+def test_roles_outside_the_queue_are_refused(api, world, people, due_at_once, monkeypatch):
+    delivered_referral(api, world, people, "referee", monkeypatch)
+    for who in ("consultant", "manager", "finance"):
+        assert claim(api, who).status_code == 403
+
+
+def test_lease_expiry_returns_the_call_to_the_queue(app, api, world, people, due_at_once, monkeypatch):
+    from verification.callbacks.service import release_expired_leases
+    extra = {"username": "agent2", "display_name": "Agent 2", "role": "agent", "store_id": world.store.id,
+             "password": "test-pass-1234"}
+    assert api.as_("admin").post("staff", json=extra).status_code == 201
+    delivered_referral(api, world, people, "referee", monkeypatch)
+    first = claim(api).json
+    assert claim(api, "agent2").status_code == 204
+    with time_machine.travel(T0 + timedelta(hours=3), tick=False):
+        assert release_expired_leases() == 1
+        db.session.commit()
+        resp = api.as_("agent2").post("callbacks/claim")
+    assert resp.status_code == 200 and resp.json["id"] == first["id"]
+
+
+@pytest.mark.rule("CB-2")
+def test_due_time_respects_the_window_and_calling_hours(api, world, people, monkeypatch):
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    plan = plan_of(rid)
+    delivered = T0 + timedelta(hours=1)
+    assert delivered + timedelta(hours=24) <= plan.due_at <= delivered + timedelta(hours=72) + timedelta(hours=14)
+    local = plan.due_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    assert "09:00" <= local.strftime("%H:%M") < "20:00"
+    assert claim(api).status_code == 204  # not due yet
+
+
+def test_ten_agents_claim_ten_different_callbacks(app, api, world, people, due_at_once, monkeypatch, pg_only):
+    from loyalty.directory import service as directory
+    from tests.integration.test_referrals import new_referee
+    for i in range(10):
+        directory.create_staff(None, username=f"agent{i:02d}", display_name=f"Agent {i}", role="agent",
+                               store_id=world.store.id, password="test-pass-1234")
+    db.session.commit()
+    for i in range(10):
+        people[f"n{i}"] = new_referee(world, f"客户{i}", f"1352222000{i}")
+        delivered_referral(api, world, people, "referee", monkeypatch, referee=f"n{i}")
+    tokens = [api.token(f"agent{i:02d}") for i in range(10)]
+    barrier, got = threading.Barrier(10), []
+
+    def take(token):
+        client = app.test_client()
+        barrier.wait()
+        with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+            resp = client.post("/api/v1/callbacks/claim", headers={"Authorization": f"Bearer {token}"})
+        got.append(resp.get_json()["id"])
+
+    threads = [threading.Thread(target=take, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 10 and len(set(got)) == 10
+
+
+@pytest.mark.rule("CB-9")
+def test_three_schedulers_retry_each_unreachable_once(app, api, world, people, due_at_once, monkeypatch, pg_only):
+    from loyalty.scheduler import run_job
+    from tests.integration.test_referrals import new_referee
+    ids = []
+    for i in range(5):
+        people[f"n{i}"] = new_referee(world, f"客户{i}", f"1353333000{i}")
+        delivered_referral(api, world, people, "referee", monkeypatch, referee=f"n{i}")
+        call = claim(api).json
+        with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+            api.as_("agent").post(f"callbacks/{call['id']}/unreachable")
+        ids.append(call["id"])
+    done = []
+    threads = [threading.Thread(target=lambda: done.append(run_job(app, "retry_unreachable_callbacks")))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(done) == 5
+    db.session.expire_all()
+    rescheduled = db.session.query(AuditEvent).filter_by(entity="callback", action="rescheduled").count()
+    assert rescheduled == 5
+    assert {c.status for c in db.session.query(Callback).all()} == {"planned"}

@@ -1,0 +1,94 @@
+"""/api/v1/callbacks (the agent's queue), /reviews (managers), /questions (the bank, admin)."""
+from __future__ import annotations
+
+from flask import Response
+from flask_babel import get_locale
+from flask_smorest import Blueprint
+
+from loyalty.auth.access import allow, current_actor
+from loyalty.schemas import page_body, page_of
+from verification.callbacks import bank, service
+from verification.callbacks import schemas as s
+
+blp = Blueprint("callbacks", __name__, url_prefix="/api/v1", description="Callback verification")
+
+
+def agent_view(callback) -> dict:
+    lang = "zh" if get_locale().language == "zh" else "en"
+    return {"id": callback.id, "attempt": callback.attempts_made + 1, "lease_until": callback.lease_until,
+            "callee": {"name": callback.callee.name, "phone": callback.callee.phone},
+            "script": service.script(callback, lang)}
+
+
+@blp.route("/callbacks/claim", methods=["POST"])
+@allow("agent")
+@blp.response(200, s.AgentCallbackSchema)
+@blp.alt_response(204, description="No callback is due")
+def claim():
+    callback = service.claim_next(current_actor())
+    if callback is None:
+        return Response(status=204)
+    return agent_view(callback)
+
+
+@blp.route("/callbacks/<int:callback_id>/answers", methods=["POST"])
+@allow("agent")
+@blp.arguments(s.AnswersInSchema)
+@blp.response(200, s.RecordedSchema)
+def answers(body, callback_id):
+    service.record_answers(current_actor(), callback_id, body["answers"])
+    return {"status": "recorded"}
+
+
+@blp.route("/callbacks/<int:callback_id>/unreachable", methods=["POST"])
+@allow("agent")
+@blp.response(200, s.RecordedSchema)
+def unreachable(callback_id):
+    service.mark_unreachable(current_actor(), callback_id)
+    return {"status": "recorded"}
+
+
+def review_view(review) -> dict:
+    return {"id": review.id, "referral_id": review.referral_id, "question": service.review_question(review),
+            "answer_text": review.answer_text, "answer_confirmed": review.answer_confirmed,
+            "decision": review.decision}
+
+
+@blp.route("/reviews", methods=["GET"])
+@allow("manager", "admin")
+@blp.response(200, page_of(s.ReviewSchema))
+def reviews():
+    items = [review_view(r) for r in service.list_reviews(current_actor())]
+    return page_body(items, len(items), 1, max(len(items), 1))
+
+
+@blp.route("/reviews/<int:review_id>", methods=["POST"])
+@allow("manager", "admin")
+@blp.arguments(s.ReviewDecisionSchema)
+@blp.response(200, s.ReviewSchema)
+def decide(body, review_id):
+    return review_view(service.decide_review(current_actor(), review_id, body["decision"]))
+
+
+@blp.route("/questions", methods=["GET"])
+@allow("admin")
+@blp.response(200, page_of(s.TemplateSchema))
+def list_questions():
+    items = bank.list_templates(current_actor())
+    return page_body(items, len(items), 1, max(len(items), 1))
+
+
+@blp.route("/questions", methods=["POST"])
+@allow("admin")
+@blp.arguments(s.TemplateInSchema)
+@blp.response(201, s.TemplateSchema)
+def create_question(body):
+    return bank.create_template(current_actor(), **body)
+
+
+@blp.route("/questions/<int:template_id>", methods=["PATCH"])
+@allow("admin")
+@blp.arguments(s.TemplatePatchSchema)
+@blp.response(200, s.TemplateSchema)
+def update_question(body, template_id):
+    return bank.update_template(current_actor(), template_id, body)

@@ -1,0 +1,472 @@
+"""Grading callback answers (CB-5) and deciding the outcome (CB-8).
+
+The agent records, per question, whether the callee said yes or no (`confirmed`,
+None when not recorded) and what they said (`text`). The grader never guesses:
+an answer it cannot place is "undecided" and goes to a manager.
+
+Free text is normalised first: NFKC (full-width letters and digits), traditional
+to simplified characters, case, accents (pinyin typed with tones), punctuation.
+What was *denied* ("不是黑色捷达, 是白色速腾") is separated from what was
+*asserted*; only the asserted part counts as a correction or an answer.
+
+Car facts (model, colour, transmission) are read with the synonym tables of
+verification.vocabulary (白/白色/white, 速腾/Sagitar, 自动/自动挡/AT), falling
+back to pinyin (typing with the wrong character of the same sound).
+
+Free-text facts (employer, home district, business, names) are scored 0-100
+against the truth and against the other real values the plan knows (catalog,
+Shanghai's districts, the business synonyms): exact or same core 100, the truth
+inside the answer 95, the answer inside the truth 90 ('上海汽车' for
+'上海汽车集团'), an abbreviation made of the truth's characters in order 85
+('上汽', '中行', '交大'), same pinyin 98, otherwise the best of rapidfuzz ratios
+on characters and on pinyin (typos, homophones). Then:
+
+* truth score >= HIGH (85) and ahead of every other real value by MARGIN (8) -> correct
+* another real value >= HIGH and ahead of the truth by MARGIN -> wrong
+* truth score < LOW (50) -> wrong (garbage, or a value the grader does not know)
+* otherwise -> undecided (a person decides)
+
+Empty answers and "不知道 / 不清楚 / don't know" are wrong.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from verification import vocabulary as vocab
+from verification.callbacks.planning import OPEN_FACTS, PlannedQuestion, split_car
+from verification.callbacks.traditional import to_simplified
+
+CORRECT, WRONG, UNDECIDED = "correct", "wrong", "undecided"
+HIGH, MARGIN, LOW = 85.0, 8.0, 50.0
+
+SHANGHAI_DISTRICTS = ("浦东新区", "黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "闵行区",
+                      "宝山区", "嘉定区", "金山区", "松江区", "青浦区", "奉贤区", "崇明区")
+
+# ---- normalisation -----------------------------------------------------------------
+
+_SEPARATORS = re.compile(r"[\s,，。.;；!！?？、:：/\\|()（）\[\]【】\"'“”‘’~～…—\-_]+")
+
+
+def normalise(text: str | None) -> str:
+    """NFKC, simplified characters, lower case, no accents; punctuation becomes one space."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    text = to_simplified(text).lower()
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = unicodedata.normalize("NFKC", text)
+    return _SEPARATORS.sub(" ", text).strip()
+
+
+def compact(text: str) -> str:
+    """No spaces at all (Chinese does not use them; '上 汽' == '上汽')."""
+    return text.replace(" ", "")
+
+
+@lru_cache(maxsize=65536)
+def pinyin(text: str) -> tuple[str, ...]:
+    """Toneless pinyin syllables; latin words pass through as words."""
+    from pypinyin import Style, lazy_pinyin
+    out: list[str] = []
+    for chunk in lazy_pinyin(text, style=Style.NORMAL, v_to_u=True, errors="default"):
+        chunk = "".join(ch for ch in unicodedata.normalize("NFKD", chunk) if not unicodedata.combining(ch))
+        out.extend(w for w in re.split(r"[^a-z0-9]+", chunk.lower()) if w)
+    return tuple(out)
+
+
+# ---- yes / no / don't know -----------------------------------------------------------
+
+_DONT_KNOW = ("不知道", "不清楚", "不太清楚", "不大清楚", "不是很清楚", "不记得", "记不清", "记不得", "忘了", "忘记了",
+              "不了解", "不太了解", "没问过", "不晓得", "不确定", "搞不清", "说不上来", "不好说", "没印象",
+              "dont know", "don t know", "do not know", "not sure", "no idea", "unknown", "idk", "dunno",
+              "not remember", "forgot")
+_NEG_TOKENS = ("并不是", "不是", "不对", "没有", "不", "没", "非", "错了", "错")
+_RESET_TOKENS = ("而是", "应该是", "就是", "其实是", "而且", "是")
+_POS_START = ("没错", "是的", "对的", "对", "是", "嗯", "恩", "有的", "有", "确实", "肯定", "当然", "没问题", "好的")
+_LATIN_NEG = {"no", "not", "nope", "isnt", "isn", "wrong", "incorrect", "never", "nah"}
+_LATIN_POS = {"yes", "yeah", "yep", "yup", "right", "correct", "true", "ok", "okay", "sure", "indeed"}
+_LATIN_RESET = {"but", "is", "its", "it", "actually", "rather", "instead", "he", "she", "drives", "has", "a",
+                "an", "the"}
+
+
+def dont_know(text: str) -> bool:
+    n = normalise(text)
+    spaced = re.sub(r"[^a-z ]", " ", n.replace("'", " "))
+    return any(p in compact(n) or p in spaced for p in _DONT_KNOW)
+
+
+def stance(text: str | None) -> bool | None:
+    """True for a clear yes, False for a clear no, None otherwise (looks at how the answer starts)."""
+    n = normalise(text)
+    if not n:
+        return None
+    first = n.split(" ", 1)[0]
+    if re.fullmatch(r"[a-z]+", first):
+        if first in _LATIN_NEG:
+            return False
+        if first in _LATIN_POS:
+            return True
+    c = compact(n)
+    if c.startswith("没错") or c.startswith("不错"):
+        return True
+    if c.startswith(_NEG_TOKENS):
+        return False
+    if c.startswith(_POS_START):
+        return True
+    if "不是" in c or "不对" in c:
+        return False
+    return None
+
+
+def asserted(text: str | None) -> str:
+    """The normalised text without what it denies: '不是黑色捷达, 是白色速腾' -> '白色速腾'.
+
+    Reading left to right, a negation (不是, 不, 没有, not, no...) starts a denied
+    stretch that lasts until a separator or an affirming '是' / 'but'."""
+    n = normalise(text)
+    out: list[str] = []
+    negated = False
+    i = 0
+    while i < len(n):
+        ch = n[i]
+        if ch == " ":
+            # a separator resets, except inside a run of latin words ('not a black jetta')
+            prev_latin = i > 0 and n[i - 1].isascii() and n[i - 1].isalpha()
+            next_latin = i + 1 < len(n) and n[i + 1].isascii() and n[i + 1].isalpha()
+            if not (prev_latin and next_latin):
+                negated = False
+            out.append(" ")
+            i += 1
+            continue
+        if ch.isascii() and ch.isalpha():
+            m = re.match(r"[a-z]+", n[i:])
+            word = m.group(0)
+            if word in _LATIN_NEG:
+                negated = True
+                out.append(" ")
+            elif word in _LATIN_POS or word in _LATIN_RESET:
+                negated = False
+                out.append(" ")
+            else:
+                out.append(" " if negated else word)
+            i += len(word)
+            continue
+        if n.startswith(("没错", "不错"), i):
+            negated = False
+            out.append(" ")
+            i += 2
+            continue
+        for tok in _NEG_TOKENS:
+            if n.startswith(tok, i):
+                negated = True
+                out.append(" ")
+                i += len(tok)
+                break
+        else:
+            for tok in _RESET_TOKENS:
+                if n.startswith(tok, i):
+                    negated = False
+                    out.append(" ")
+                    i += len(tok)
+                    break
+            else:
+                out.append(" " if negated else ch)
+                i += 1
+    return re.sub(r" +", " ", "".join(out)).strip()
+
+
+# ---- car facts: mentions of values -------------------------------------------------------
+
+def _spelling_table(table: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    pairs = {(normalise(s), canon) for canon, spellings in table.items() for s in (canon, *spellings)}
+    return sorted(((s, c) for s, c in pairs if s), key=lambda p: -len(p[0]))
+
+
+_TABLES = {
+    "model": _spelling_table(vocab.MODELS),
+    "colour": _spelling_table(vocab.COLOURS),
+    "transmission": _spelling_table(vocab.TRANSMISSIONS),
+}
+_CANON = {"model": vocab.canon_model, "colour": vocab.canon_colour, "transmission": vocab.canon_transmission}
+
+
+@lru_cache(maxsize=4096)
+def _pattern(spelling: str) -> re.Pattern:
+    parts = [re.escape(ch) for ch in spelling.replace(" ", "")]
+    if spelling.isascii():
+        return re.compile(r"(?<![a-z0-9])" + r"\s*".join(parts) + r"(?![a-z0-9])")
+    return re.compile(r"\s*".join(parts))
+
+
+def mentions(text: str, fact: str) -> set[str]:
+    """Canonical values of a car fact named in (already normalised) text, longest spelling first."""
+    found: set[str] = set()
+    taken = [False] * len(text)
+    for spelling, canon in _TABLES[fact]:
+        for m in _pattern(spelling).finditer(text):
+            if any(taken[m.start():m.end()]):
+                continue
+            for k in range(m.start(), m.end()):
+                taken[k] = True
+            found.add(canon)
+    if not found:
+        found |= _pinyin_mentions(text, fact)
+    return found
+
+
+def _pinyin_mentions(text: str, fact: str) -> set[str]:
+    """'速滕' (same sound as 速腾): match the pinyin of the text against Chinese spellings of >= 2 characters."""
+    syllables = pinyin(compact(text))
+    if not syllables:
+        return set()
+    joined = " " + " ".join(syllables) + " "
+    found = set()
+    for spelling, canon in _TABLES[fact]:
+        if len(spelling) >= 2 and re.search(r"[\u3400-\u9fff]", spelling):
+            if " " + " ".join(pinyin(spelling)) + " " in joined:
+                found.add(canon)
+    return found
+
+
+def _car_truths(q: PlannedQuestion) -> list[tuple[str, str]]:
+    """(colour, model) canonical pairs the party really has, when known (car questions)."""
+    pairs = []
+    for value in (q.true_value, *q.alternatives):
+        colour, model = split_car(value)
+        pairs.append((vocab.canon_colour(colour), vocab.canon_model(model)))
+    return pairs
+
+
+def _true_set(q: PlannedQuestion, fact: str) -> set[str]:
+    return {_CANON[fact](v) for v in (q.true_value, *q.alternatives)}
+
+
+def _grade_car_claim(q: PlannedQuestion, text: str) -> str | None:
+    """Grade what the text asserts about a car fact; None when it asserts nothing recognisable."""
+    if q.fact == "car":
+        colours, models = mentions(text, "colour"), mentions(text, "model")
+        if not colours and not models:
+            return None
+        pairs = _car_truths(q)
+        ok_colours = {c for c, _ in pairs}
+        ok_models = {m for _, m in pairs}
+        if not colours <= ok_colours or not models <= ok_models:
+            return WRONG
+        if colours and models and not any(c in colours and m in models for c, m in pairs):
+            return WRONG  # the colour of one car with the model of another
+        return CORRECT
+    said = mentions(text, q.fact)
+    if not said:
+        return None
+    return CORRECT if said <= _true_set(q, q.fact) else WRONG
+
+
+# ---- free-text facts: scores -----------------------------------------------------------
+
+_FILLERS = ("我记得", "我知道", "记得", "应该", "好像", "大概", "可能", "估计", "听说", "据说", "似乎", "差不多",
+            "他家住在", "她家住在", "他家在", "她家在", "家住在", "住在", "家住", "家在", "家里", "老家", "他在", "她在",
+            "在家", "他是", "她是", "他们", "他", "她", "就在", "是在", "在", "上班", "工作", "干活", "打工", "做事",
+            "那边", "那里", "那儿", "这边", "一带", "附近", "里面", "的", "吧", "呢", "啊", "呀", "哦", "嗯", "了",
+            "吗", "老板", "生意", "是", "就", "里")
+_WHO = re.compile(r"[\u3400-\u9fff]{1,2}(先生|女士|小姐)")
+_GENERIC = {"上海", "中国", "公司", "集团", "银行", "医院", "学校", "大学", "工厂", "厂", "单位", "政府", "国企",
+            "外企", "私企", "企业", "机关", "事业单位", "上市公司", "科技公司", "公务员", "老师", "医生", "上海市",
+            "浦东", "分公司", "研究所", "中学", "小学", "做生意", "生意", "开店", "自己", "个体", "上班族",
+            "company", "bank", "hospital", "school", "factory"}
+_CORE_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "上海分公司", "分公司", "公司", "集团", "支行", "分行",
+                  "总部", "研究所", "研究院")
+
+
+def _strip_fillers(text: str) -> str:
+    c = compact(text)
+    c = _WHO.sub("", c)
+    changed = True
+    while changed and c:
+        changed = False
+        for f in _FILLERS:
+            if c.startswith(f):
+                c, changed = c[len(f):], True
+            if c.endswith(f) and c:
+                c, changed = c[: -len(f)], True
+    return c
+
+
+def _core(text: str) -> str:
+    for suffix in _CORE_SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix) + 1:
+            return text[: -len(suffix)]
+    return text
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+@lru_cache(maxsize=65536)
+def _prepare(fact: str, value: str) -> str:
+    c = _strip_fillers(normalise(value))
+    if fact == "home_district":
+        for prefix in ("上海市", "上海"):
+            if c.startswith(prefix) and len(c) > len(prefix) + 1:
+                c = c[len(prefix):]
+        c = vocab.canon_district(c)
+    elif fact == "business":
+        c = vocab.canon_business(c)
+    return c
+
+
+@lru_cache(maxsize=65536)
+def score(fact: str, answer: str, value: str) -> float:
+    """How well an answer names a value, 0-100 (see the module docstring)."""
+    a, v = _prepare(fact, answer), _prepare(fact, value)
+    if not a or not v:
+        return 0.0
+    if a == v or _core(a) == _core(v):
+        return 100.0
+    best = 0.0
+    if fact == "business":
+        spellings = [normalise(s).replace(" ", "") for s in vocab.BUSINESSES.get(v, ())]
+        if any(len(s) >= 2 and s in a for s in spellings):
+            best = 95.0
+    if len(v) >= 2 and v in a:
+        best = max(best, 95.0)
+    elif len(a) >= 2 and a in v:
+        best = max(best, 90.0)
+    elif len(a) >= 2 and _is_subsequence(a, v):
+        best = max(best, 85.0)
+    pa, pv = pinyin(a), pinyin(v)
+    if pa and pv:
+        ja, jv = "".join(pa), "".join(pv)
+        if ja == jv:
+            best = max(best, 98.0)
+        elif len(pa) >= 2 and _is_subsequence_seq(pa, pv):
+            best = max(best, 85.0 if pa[0] == pv[0] else 80.0)
+        best = max(best, fuzz.ratio(ja, jv))
+    best = max(best, fuzz.ratio(a, v))
+    if len(a) > len(v) + 1:
+        best = max(best, 0.95 * fuzz.partial_ratio(v, a))
+    return float(best)
+
+
+def _is_subsequence_seq(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    it = iter(long)
+    return all(s in it for s in short)
+
+
+def _others(q: PlannedQuestion) -> list[str]:
+    truths = {_prepare(q.fact, t) for t in (q.true_value, *q.alternatives)}
+    pool = list(q.choices)
+    if q.asked_value and q.kind == "trap":
+        pool.append(q.asked_value)
+    if q.fact == "home_district":
+        pool.extend(SHANGHAI_DISTRICTS)
+    elif q.fact == "business":
+        pool.extend(vocab.BUSINESSES)
+    return [o for o in dict.fromkeys(pool) if _prepare(q.fact, o) not in truths]
+
+
+def grade_text(q: PlannedQuestion, text: str) -> str:
+    """Grade a free-text answer (or correction) against the truth of a free-text fact."""
+    if not compact(normalise(text)) or not _prepare(q.fact, text):
+        return WRONG
+    if dont_know(text) and len(_without_dont_know(text)) < 2:
+        return WRONG
+    answer = _without_dont_know(text) if dont_know(text) else text
+    # the whole answer and each of its clauses ('在上汽工作, 做会计'): the best reading counts
+    clauses = [answer] + [c for c in normalise(answer).split(" ") if _prepare(q.fact, c)]
+    clauses = [c for c in clauses if not (q.fact not in ("home_district",) and _prepare(q.fact, c) in _GENERIC)]
+    if not clauses:
+        return UNDECIDED  # only generic words ('在上海', '公司'): could be anyone's
+    truths = (q.true_value, *q.alternatives)
+    others = _others(q)
+    truth = max(score(q.fact, c, t) for c in clauses for t in truths)
+    other = max((score(q.fact, c, o) for c in clauses for o in others), default=0.0)
+    if truth >= HIGH and truth - other >= MARGIN:
+        return CORRECT
+    if other >= HIGH and other - truth >= MARGIN:
+        return WRONG
+    if truth < LOW:
+        return WRONG
+    return UNDECIDED
+
+
+def _without_dont_know(text: str) -> str:
+    c = compact(normalise(text))
+    for p in _DONT_KNOW:
+        c = c.replace(p.replace(" ", ""), "")
+    return _strip_fillers(c)
+
+
+# ---- grading -------------------------------------------------------------------------------
+
+_YES_WORDS = re.compile(r"^(?:(?:没错|对的|是的|对|嗯|恩|有的|确实|肯定|当然|没问题|好的|有)\s*)+")
+
+
+def _is_car_fact(fact: str) -> bool:
+    return fact in ("model", "colour", "transmission", "car")
+
+
+def _claim(q: PlannedQuestion, text: str) -> str | None:
+    """Grade what the text asserts (after removing what it denies); None if it asserts nothing."""
+    said = _YES_WORDS.sub("", asserted(text)).strip()
+    if not _strip_fillers(said):
+        return None
+    if _is_car_fact(q.fact):
+        result = _grade_car_claim(q, said)
+        if result is not None:
+            return result
+        # names another car fact, or something unreadable: a person decides
+        return UNDECIDED
+    if dont_know(said):
+        return None
+    return grade_text(q, said)
+
+
+def grade(question: PlannedQuestion, *, confirmed: bool | None, text: str | None) -> str:
+    """'correct' | 'wrong' | 'undecided' for one answer (CB-5)."""
+    q = question
+    text = text or ""
+    if q.kind == "open":
+        return grade_text(q, text)
+
+    if confirmed is None:
+        # no yes/no recorded: a value the text asserts decides (naming the truth confirms a true
+        # statement and corrects a trap; naming anything else is wrong), else a clear yes or no
+        claim = _claim(q, text)
+        if claim in (CORRECT, WRONG):
+            return claim
+        said = stance(text)
+        if said is True:
+            return CORRECT if q.kind == "truth" else WRONG
+        if said is False and (q.kind == "truth" or claim is None):
+            return WRONG
+        return UNDECIDED
+
+    if q.kind == "truth":
+        return CORRECT if confirmed else WRONG
+
+    # a trap
+    if confirmed:
+        return WRONG
+    claim = _claim(q, text)
+    if claim is None:
+        return WRONG  # denied without a correction (or "不知道")
+    return claim
+
+
+def outcome(grades: list[str | None], total: int) -> str | None:
+    """'fraudulent' (>= 2 wrong), 'verified' (fewer than 2 can still be wrong), or None (CB-8)."""
+    given = [g for g in grades if g is not None]
+    wrong = sum(1 for g in given if g == WRONG)
+    undecided = sum(1 for g in given if g == UNDECIDED)
+    unanswered = max(0, total - len(given))
+    if wrong >= 2:
+        return "fraudulent"
+    if wrong + undecided + unanswered < 2:
+        return "verified"
+    return None

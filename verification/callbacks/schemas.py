@@ -1,0 +1,85 @@
+"""What each role sees of a callback. The agent's schema has no answer key and no trap marks (CB-5);
+a test fails if a key-like field ever appears in it."""
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from loyalty.schemas import InputSchema, Schema
+
+
+class ScriptQuestionSchema(Schema):
+    id = fields.String()
+    text = fields.String()
+
+
+class ScriptSchema(Schema):
+    greeting = fields.String()
+    questions = fields.List(fields.Nested(ScriptQuestionSchema))
+
+
+class CalleeSchema(Schema):
+    """The phone on the customer record, never one typed on the claim (CB-6)."""
+    name = fields.String()
+    phone = fields.String()
+
+
+class AgentCallbackSchema(Schema):
+    id = fields.Integer()
+    attempt = fields.Integer()
+    callee = fields.Nested(CalleeSchema)
+    script = fields.Nested(ScriptSchema)
+    lease_until = fields.DateTime()
+
+
+class AnswerSchema(InputSchema):
+    question_id = fields.String(required=True, validate=validate.Length(min=1, max=8))
+    confirmed = fields.Boolean(allow_none=True, load_default=None)
+    text = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+
+
+class AnswersInSchema(InputSchema):
+    answers = fields.List(fields.Nested(AnswerSchema), required=True, validate=validate.Length(min=1, max=10))
+
+
+class RecordedSchema(Schema):
+    status = fields.String()
+
+
+class ReviewSchema(Schema):
+    """A manager's view of one undecided answer: the question, the answer and the fact."""
+    id = fields.Integer()
+    referral_id = fields.Integer()
+    question = fields.Dict()
+    answer_text = fields.String(allow_none=True)
+    answer_confirmed = fields.Boolean(allow_none=True)
+    decision = fields.String(allow_none=True)
+
+
+class ReviewDecisionSchema(InputSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(["correct", "wrong"]))
+
+
+class TemplateSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    kind = fields.String()
+    fact = fields.String()
+    text_zh = fields.String()
+    text_en = fields.String()
+    active = fields.Boolean()
+
+
+class TemplateInSchema(InputSchema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{2,40}$"))
+    kind = fields.String(required=True, validate=validate.OneOf(["open", "statement"]))
+    fact = fields.String(required=True, validate=validate.OneOf(
+        ["employer", "home_district", "business", "model", "colour", "transmission", "car"]))
+    text_zh = fields.String(required=True, validate=validate.Length(min=2, max=300))
+    text_en = fields.String(required=True, validate=validate.Length(min=2, max=300))
+    active = fields.Boolean(load_default=True)
+
+
+class TemplatePatchSchema(InputSchema):
+    text_zh = fields.String(validate=validate.Length(min=2, max=300))
+    text_en = fields.String(validate=validate.Length(min=2, max=300))
+    active = fields.Boolean()

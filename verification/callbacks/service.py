@@ -1,0 +1,347 @@
+"""Callback verification (电话回访核实): planning, the agent's queue, answers, reviews and outcomes.
+
+The plan (callee, time, questions, truth) is drawn with `secrets` when a referral
+enters awaiting_callback, stored whole for replay (CB-7), and shown to nobody who
+can influence the outcome (CB-4): the showroom's schemas never include it, the
+audit trail records only a digest of it, and agents get the script without the key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from loyalty import clock
+from loyalty.audit import service as audit
+from loyalty.auth import access
+from loyalty.directory.models import Customer, Vehicle
+from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from loyalty.extensions import db
+from verification.callbacks import grading, planning
+from verification.callbacks.models import (ANSWERED, CANCELLED, CLAIMED, EXHAUSTED, PLANNED, AnswerReview,
+                                           Callback, CallbackAttempt, QuestionTemplate)
+from verification.referrals.models import AWAITING_CALLBACK, Referral
+from verification.referrals import service as referrals
+from verification import outcomes, vocabulary
+
+UNREACHABLE = "unreachable"  # waiting for the retry job to re-plan it
+LEASE_MINUTES = 15
+# Plausible false values even when the database holds few cars: the group's usual line-up.
+FALLBACK_MODELS = tuple(spellings[0] for spellings in vocabulary.MODELS.values() if "\u4e00" <= spellings[0][0])
+FALLBACK_COLOURS = tuple(spellings[1] for spellings in vocabulary.COLOURS.values())
+
+
+# ---- facts and planning ---------------------------------------------------------
+
+def facts_of(customer: Customer) -> planning.PartyFacts:
+    return planning.PartyFacts(
+        name=customer.name, gender=customer.gender, employer=customer.employer,
+        home_district=customer.home_district, business=customer.business,
+        vehicles=tuple(planning.VehicleFacts(model=v.model, colour=v.colour, transmission=v.transmission,
+                                             plate=v.plate) for v in customer.vehicles))
+
+
+def catalog() -> planning.Catalog:
+    """What the group really sells: the models and colours on record (plausible false values)."""
+    models = db.session.execute(select(Vehicle.model).distinct()).scalars().all()
+    colours = db.session.execute(select(Vehicle.colour).distinct()).scalars().all()
+    return planning.Catalog(models=tuple(sorted(set(models) | set(FALLBACK_MODELS))),
+                            colours=tuple(sorted(set(colours) | set(FALLBACK_COLOURS))))
+
+
+def templates() -> tuple[planning.Template, ...]:
+    rows = db.session.execute(select(QuestionTemplate).where(QuestionTemplate.active.is_(True))
+                              .order_by(QuestionTemplate.id)).scalars().all()
+    if not rows:
+        return planning.DEFAULT_TEMPLATES
+    return tuple(planning.Template(code=r.code, kind=r.kind, fact=r.fact, text_zh=r.text_zh, text_en=r.text_en)
+                 for r in rows)
+
+
+def _digest(callback: Callback) -> str:
+    body = {"party": callback.party, "callee_id": callback.callee_id, "due_at": callback.due_at.isoformat(),
+            "questions": callback.questions}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _due(referral: Referral, after) -> tuple:
+    policy = referral.store.policy
+    due = planning.due_time(after, policy.callback_delay_min_hours, policy.callback_delay_max_hours,
+                            referral.store.timezone, policy.calling_hours_start, policy.calling_hours_end)
+    return due, {"after": after.isoformat(), "min_hours": policy.callback_delay_min_hours,
+                 "max_hours": policy.callback_delay_max_hours, "timezone": referral.store.timezone,
+                 "calling_hours": [policy.calling_hours_start, policy.calling_hours_end]}
+
+
+def _new_callback(actor, referral: Referral, party: str, sequence: int, after) -> Callback:
+    callee, subject = ((referral.referee, referral.referrer) if party == "referee"
+                       else (referral.referrer, referral.referee))
+    # The claim told the new customer's story about the old one: a coached fake knows those facts.
+    disclosed = frozenset({"model", "colour"}) if subject.id == referral.referrer_id else frozenset()
+    questions = planning.draw_questions(facts_of(subject), disclosed=disclosed, catalog=catalog(),
+                                        templates=templates())
+    due, window = _due(referral, after)
+    callback = Callback(referral_id=referral.id, store_id=referral.store_id, sequence=sequence, party=party,
+                        callee_id=callee.id, subject_id=subject.id, due_at=due, status=PLANNED,
+                        questions=[q.to_dict() for q in questions],
+                        drawn={"callee": party, "window": window, "disclosed": sorted(disclosed)})
+    db.session.add(callback)
+    db.session.flush()
+    audit.record(actor, "callback", callback.id, "planned", None,
+                 {"referral_id": referral.id, "sequence": sequence, "plan_sha256": _digest(callback)})
+    return callback
+
+
+def plan_callback(actor, referral: Referral) -> Callback:
+    """Draw the callee (CB-1), the time (CB-2) and the questions (CB-3) for a referral.
+
+    If the store holds too few facts about the party the drawn callee would be asked
+    about, the other party is called instead (recorded in the plan); if neither can
+    be asked 3 questions the check is refused, naming the customers to complete.
+    """
+    drawn = planning.draw_callee()
+    other = "referrer" if drawn == "referee" else "referee"
+    try:
+        return _new_callback(actor, referral, drawn, 1, referral.delivered_at)
+    except planning.NotEnoughFacts:
+        pass
+    try:
+        callback = _new_callback(actor, referral, other, 1, referral.delivered_at)
+    except planning.NotEnoughFacts:
+        raise RuleViolation(
+            "The store holds too few facts about these customers to ask 3 questions. Add their employer, "
+            "home district or business first.", code="not_enough_facts",
+            fields={"referrer_id": [str(referral.referrer_id)], "referee_id": [str(referral.referee_id)]}) from None
+    callback.drawn = {**callback.drawn, "drawn_callee": drawn, "fallback": "too few facts about the other party"}
+    return callback
+
+
+# ---- the agent's queue ------------------------------------------------------------
+
+def _in_scope(query, actor):
+    ids = access.visible_store_ids(actor)
+    return query if ids is None else query.where(Callback.store_id.in_(ids))
+
+
+def claim_next(agent) -> Callback | None:
+    """Hand the earliest due callback in the agent's scope to this agent only (SKIP LOCKED)."""
+    now = clock.now()
+    held = db.session.execute(_in_scope(select(Callback).where(
+        Callback.status == CLAIMED, Callback.claimed_by_id == agent.id, Callback.lease_until > now), agent)
+    ).unique().scalars().first()
+    if held is not None:
+        return held
+    query = _in_scope(select(Callback).where(
+        Callback.due_at <= now,
+        or_(Callback.status == PLANNED, and_(Callback.status == CLAIMED, Callback.lease_until <= now))), agent)
+    callback = db.session.execute(
+        query.order_by(Callback.due_at, Callback.id).limit(1).with_for_update(skip_locked=True, of=Callback)
+    ).unique().scalars().first()
+    if callback is None:
+        return None
+    callback.status, callback.claimed_by_id = CLAIMED, agent.id
+    callback.lease_until = now + timedelta(minutes=current_app.config.get("CALLBACK_LEASE_MINUTES", LEASE_MINUTES))
+    db.session.flush()
+    audit.record(agent, "callback", callback.id, "claimed", None, {"agent_id": agent.id,
+                                                                    "lease_until": callback.lease_until})
+    return callback
+
+
+def _held(agent, callback_id: int) -> Callback:
+    callback = db.session.execute(select(Callback).where(Callback.id == callback_id).with_for_update(of=Callback)
+                                  ).unique().scalar_one_or_none()
+    if callback is None:
+        raise NotFound(code="callback_not_found")
+    access.ensure_store(agent, callback.store_id, what="callback")
+    if callback.status != CLAIMED or callback.claimed_by_id != agent.id:
+        raise Conflict("This callback is not held by you.", code="callback_not_held")
+    if callback.lease_until <= clock.now():
+        raise Conflict("Your hold on this callback expired; claim it again.", code="lease_expired")
+    return callback
+
+
+def script(callback: Callback, lang: str = "zh") -> dict:
+    """What the agent reads: the greeting and the questions. No answer key, no trap marks (CB-5)."""
+    callee, subject = facts_of(callback.callee), facts_of(callback.subject)
+    text = "text_zh" if lang == "zh" else "text_en"
+    return {"greeting": planning.greeting(callback.party, callee, subject, lang=lang),
+            "questions": [{"id": q["key"], "text": q[text]} for q in callback.questions]}
+
+
+# ---- answers, grades and the verdict -------------------------------------------------
+
+def record_answers(agent, callback_id: int, answers: list[dict]) -> Callback:
+    callback = _held(agent, callback_id)
+    planned = {q["key"]: planning.PlannedQuestion.from_dict(q) for q in callback.questions}
+    given = {a["question_id"]: a for a in answers}
+    errors: dict[str, list[str]] = {}
+    for key in given:
+        if key not in planned:
+            errors.setdefault("answers", []).append(f"Unknown question {key}.")
+    for key in planned:
+        if key not in given:
+            errors.setdefault("answers", []).append(f"Question {key} has no answer.")
+    if len(given) != len(answers):
+        errors.setdefault("answers", []).append("A question is answered twice.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    now = clock.now()
+    grades = {key: grading.grade(q, confirmed=given[key].get("confirmed"), text=given[key].get("text"))
+              for key, q in planned.items()}
+    callback.answers = [{"question_id": k, "confirmed": given[k].get("confirmed"), "text": given[k].get("text")}
+                        for k in planned]
+    callback.grades, callback.status = grades, ANSWERED
+    callback.answered_by_id, callback.answered_at = agent.id, now
+    callback.attempts_made += 1
+    callback.lease_until = None
+    db.session.add(CallbackAttempt(callback_id=callback.id, number=callback.attempts_made,
+                                   due_at=callback.due_at, agent_id=agent.id, outcome="answered", at=now))
+    for key, result in grades.items():
+        if result == "undecided":
+            db.session.add(AnswerReview(callback_id=callback.id, referral_id=callback.referral_id,
+                                        store_id=callback.store_id, question_key=key,
+                                        answer_text=given[key].get("text"),
+                                        answer_confirmed=given[key].get("confirmed")))
+    db.session.flush()
+    audit.record(agent, "callback", callback.id, "answered", None,
+                 {"answers": callback.answers, "grades": grades, "agent_id": agent.id})
+    _decide(agent, callback)
+    return callback
+
+
+def _decide(actor, callback: Callback) -> str | None:
+    """Apply the verdict as soon as it is certain (CB-8)."""
+    verdict = grading.outcome(list(callback.grades.values()), len(callback.questions))
+    if verdict is None:
+        return None
+    referral = referrals.lock(callback.referral_id)
+    if referral.status != AWAITING_CALLBACK:
+        return None
+    _cancel_others(callback)
+    outcomes.settle(actor, referral, verdict)
+    return verdict
+
+
+def _cancel_others(callback: Callback) -> None:
+    db.session.execute(update(Callback).where(
+        Callback.referral_id == callback.referral_id, Callback.id != callback.id,
+        Callback.status.in_((PLANNED, CLAIMED, UNREACHABLE))).values(status=CANCELLED)
+        .execution_options(synchronize_session=False))
+
+
+# ---- unreachable and retries (CB-9) ------------------------------------------------
+
+def mark_unreachable(agent, callback_id: int) -> Callback:
+    callback = _held(agent, callback_id)
+    callback.attempts_made += 1
+    db.session.add(CallbackAttempt(callback_id=callback.id, number=callback.attempts_made,
+                                   due_at=callback.due_at, agent_id=agent.id, outcome="unreachable"))
+    callback.status, callback.claimed_by_id, callback.lease_until = UNREACHABLE, None, None
+    db.session.flush()
+    audit.record(agent, "callback", callback.id, "unreachable", None, {"attempt": callback.attempts_made})
+    return callback
+
+
+def retry_unreachable(limit: int = 100) -> int:
+    """Job: re-plan each unreachable callback exactly once, even with several schedulers.
+
+    A new random time within the policy until `callback_attempts` are used, then the
+    other party with questions about the first, then `unverifiable`.
+    """
+    ids = db.session.execute(select(Callback.id).where(Callback.status == UNREACHABLE)
+                             .order_by(Callback.id).limit(limit)).scalars().all()
+    done = 0
+    for callback_id in ids:
+        claimed = db.session.execute(update(Callback).where(Callback.id == callback_id,
+                                                            Callback.status == UNREACHABLE)
+                                     .values(status="retrying").execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        callback = db.session.get(Callback, callback_id)
+        db.session.refresh(callback)
+        _replan(callback)
+        done += 1
+    return done
+
+
+def _replan(callback: Callback) -> None:
+    referral = referrals.lock(callback.referral_id)
+    if referral.status != AWAITING_CALLBACK:
+        callback.status = CANCELLED
+        return
+    now = clock.now()
+    if callback.attempts_made < referral.store.policy.callback_attempts:
+        callback.due_at, window = _due(referral, now)
+        callback.status = PLANNED
+        db.session.flush()
+        audit.record(None, "callback", callback.id, "rescheduled", None,
+                     {"attempt": callback.attempts_made + 1, "plan_sha256": _digest(callback)})
+        return
+    callback.status = EXHAUSTED
+    db.session.flush()
+    if callback.sequence == 1:
+        other = "referrer" if callback.party == "referee" else "referee"
+        _new_callback(None, referral, other, 2, now)
+        return
+    outcomes.settle(None, referral, "unverifiable")
+
+
+def release_expired_leases() -> int:
+    """Job: a callback whose agent walked away goes back to the queue."""
+    now = clock.now()
+    result = db.session.execute(update(Callback).where(Callback.status == CLAIMED, Callback.lease_until <= now)
+                                .values(status=PLANNED, claimed_by_id=None, lease_until=None)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+# ---- manager reviews of undecided answers -------------------------------------------
+
+def _may_review(actor, referral: Referral) -> bool:
+    return actor.id not in (referral.registered_by_id, referral.delivery_checked_by_id)
+
+
+def list_reviews(actor, *, include_decided: bool = False) -> list[AnswerReview]:
+    query = select(AnswerReview).join(Referral, Referral.id == AnswerReview.referral_id).where(
+        Referral.status == AWAITING_CALLBACK,  # a decided referral's leftover reviews cannot matter
+        Referral.registered_by_id != actor.id,
+        or_(Referral.delivery_checked_by_id.is_(None), Referral.delivery_checked_by_id != actor.id))
+    if not include_decided:
+        query = query.where(AnswerReview.decided_at.is_(None))
+    ids = access.visible_store_ids(actor)
+    if ids is not None:
+        query = query.where(AnswerReview.store_id.in_(ids))
+    return list(db.session.execute(query.order_by(AnswerReview.id)).unique().scalars())
+
+
+def review_question(review: AnswerReview) -> dict:
+    """What the reviewing manager sees: the question, the answer and the fact it is about."""
+    question = next(q for q in review.callback.questions if q["key"] == review.question_key)
+    return {"text": question["text_zh"], "kind": question["kind"], "true_value": question["true_value"],
+            "asked_value": question.get("asked_value")}
+
+
+def decide_review(actor, review_id: int, decision: str) -> AnswerReview:
+    review = db.session.execute(select(AnswerReview).where(AnswerReview.id == review_id)
+                                .with_for_update(of=AnswerReview)).unique().scalar_one_or_none()
+    if review is None:
+        raise NotFound(code="review_not_found")
+    access.ensure_store(actor, review.store_id, what="review")
+    referral = db.session.get(Referral, review.referral_id)
+    if not _may_review(actor, referral):
+        raise Forbidden("You registered or checked this referral; another manager must review it.",
+                        code="reviewer_involved")
+    if review.decided_at is not None:
+        raise Conflict("This answer has been reviewed already.", code="review_already_decided")
+    review.decision, review.reviewer_id, review.decided_at = decision, actor.id, clock.now()
+    callback = db.session.execute(select(Callback).where(Callback.id == review.callback_id)
+                                  .with_for_update(of=Callback)).unique().scalar_one()
+    callback.grades = {**callback.grades, review.question_key: decision}
+    db.session.flush()
+    audit.record(actor, "answer_review", review.id, "decided", None,
+                 {"callback_id": callback.id, "question": review.question_key, "decision": decision})
+    _decide(actor, callback)
+    return review

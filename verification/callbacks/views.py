@@ -1,0 +1,130 @@
+"""Callback pages: the agent's call screen, the managers' answer reviews, the admin's question bank."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from loyalty.auth.access import allow
+from loyalty.errors import DomainError
+from loyalty.extensions import db
+from loyalty.web.forms import EmptyForm
+from verification.callbacks import bank, service
+from verification.callbacks.models import Callback
+
+bp = Blueprint("callbacks_web", __name__, template_folder="templates")
+
+
+def _lang() -> str:
+    return "zh" if get_locale().language == "zh" else "en"
+
+
+@bp.route("/calls")
+@allow("agent")
+def calls():
+    """The agent's desk: the call they hold, or a button to take the next one."""
+    held = db.session.execute(db.select(Callback).where(
+        Callback.claimed_by_id == g.actor.id, Callback.status == "claimed")).unique().scalars().first()
+    return render_template("callbacks/desk.html", held=held, form=EmptyForm())
+
+
+@bp.route("/calls/next", methods=["POST"])
+@allow("agent")
+def take_next():
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("callbacks_web.calls"))
+    callback = service.claim_next(g.actor)
+    if callback is None:
+        flash(_("No callback is due right now."), "info")
+        return redirect(url_for("callbacks_web.calls"))
+    return redirect(url_for("callbacks_web.call", callback_id=callback.id))
+
+
+@bp.route("/calls/<int:callback_id>", methods=["GET", "POST"])
+@allow("agent")
+def call(callback_id: int):
+    form = EmptyForm()
+    try:
+        callback = service._held(g.actor, callback_id)
+    except DomainError as error:
+        flash(_(error.message), "error")
+        return redirect(url_for("callbacks_web.calls"))
+    script = service.script(callback, _lang())
+    if request.method == "POST" and form.validate_on_submit():
+        answers = []
+        for q in script["questions"]:
+            said = request.form.get(f"{q['id']}_confirmed")
+            answers.append({"question_id": q["id"],
+                            "confirmed": {"yes": True, "no": False}.get(said),
+                            "text": (request.form.get(f"{q['id']}_text") or "").strip() or None})
+        try:
+            service.record_answers(g.actor, callback_id, answers)
+        except DomainError as error:
+            g.rollback = True
+            flash(_(error.message), "error")
+            return render_template("callbacks/call.html", callback=callback, script=script, form=form), error.status
+        flash(_("Answers recorded. Thank you."), "success")
+        return redirect(url_for("callbacks_web.calls"))
+    return render_template("callbacks/call.html", callback=callback, script=script, form=form)
+
+
+@bp.route("/calls/<int:callback_id>/unreachable", methods=["POST"])
+@allow("agent")
+def unreachable(callback_id: int):
+    if EmptyForm().validate_on_submit():
+        try:
+            service.mark_unreachable(g.actor, callback_id)
+            flash(_("Marked unreachable; it will be retried later."), "info")
+        except DomainError as error:
+            g.rollback = True
+            flash(_(error.message), "error")
+    return redirect(url_for("callbacks_web.calls"))
+
+
+@bp.route("/reviews")
+@allow("manager", "admin")
+def reviews():
+    items = [(r, service.review_question(r)) for r in service.list_reviews(g.actor)]
+    return render_template("callbacks/reviews.html", reviews=items, form=EmptyForm())
+
+
+@bp.route("/reviews/<int:review_id>", methods=["POST"])
+@allow("manager", "admin")
+def decide(review_id: int):
+    decision = request.form.get("decision")
+    if EmptyForm().validate_on_submit() and decision in ("correct", "wrong"):
+        try:
+            service.decide_review(g.actor, review_id, decision)
+            flash(_("Review recorded."), "success")
+        except DomainError as error:
+            g.rollback = True
+            flash(_(error.message), "error")
+    return redirect(url_for("callbacks_web.reviews"))
+
+
+@bp.route("/admin/questions", methods=["GET", "POST"])
+@allow("admin")
+def questions():
+    form = EmptyForm()
+    if request.method == "POST" and form.validate_on_submit():
+        data = {k: (request.form.get(k) or "").strip() for k in ("code", "kind", "fact", "text_zh", "text_en")}
+        try:
+            bank.create_template(g.actor, **data)
+            flash(_("Question added."), "success")
+            return redirect(url_for("callbacks_web.questions"))
+        except DomainError as error:
+            g.rollback = True
+            flash(_(error.message), "error")
+            for field, messages in error.fields.items():
+                for message in messages:
+                    flash(f"{field}: {_(message)}", "error")
+    return render_template("callbacks/questions.html", templates=bank.list_templates(g.actor), form=form)
+
+
+@bp.route("/admin/questions/<int:template_id>/toggle", methods=["POST"])
+@allow("admin")
+def toggle_question(template_id: int):
+    if EmptyForm().validate_on_submit():
+        template = next(t for t in bank.list_templates(g.actor) if t.id == template_id)
+        bank.update_template(g.actor, template_id, {"active": not template.active})
+    return redirect(url_for("callbacks_web.questions"))
