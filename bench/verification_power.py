@@ -105,15 +105,15 @@ def genuine_belief(p: PartyFacts) -> Belief:
         if r < wrong:
             return guess(fact, exclude=value)
         return value if r < know else None
-    facts = {"employer": recall(p.employer, 0.92, 0.03, "employer"),
-             "home_district": recall(p.home_district, 0.95, 0.02, "home_district"),
-             "business": recall(p.business, 0.75, 0.05, "business")}
+    facts = {"employer": recall(p.employer, 0.94, 0.02, "employer"),
+             "home_district": recall(p.home_district, 0.96, 0.015, "home_district"),
+             "business": recall(p.business, 0.70, 0.05, "business")}
     cars = []
     for i, v in enumerate(p.vehicles):
         if i > 0 and RNG.random() > 0.6:
             continue  # does not know about the second car
-        cars.append({"model": recall(v.model, 0.97, 0.02, "model"),
-                     "colour": recall(v.colour, 0.95, 0.03, "colour"),
+        cars.append({"model": recall(v.model, 0.98, 0.01, "model"),
+                     "colour": recall(v.colour, 0.97, 0.015, "colour"),
                      "transmission": recall(v.transmission, 0.70, 0.02, "transmission")})
     return Belief(facts, cars, careful=True)
 
@@ -155,17 +155,32 @@ def say(fact: str, value: str) -> str:
     return value
 
 
+def _homophones() -> dict[str, list[str]]:
+    from pypinyin import lazy_pinyin
+    pool = set(TYPO_POOL + "".join(EMPLOYERS + DISTRICTS + BUSINESSES + MODELS + COLOURS) + GIVEN + SURNAMES)
+    pool |= set("汽气器骑起启企期其奇区曲去趣驱取腾滕藤疼誊达答打大搭杭航行项巷交教焦郊浇骄胶")
+    by_sound: dict[str, list[str]] = {}
+    for ch in sorted(pool):
+        if "\u4e00" <= ch <= "\u9fff":
+            by_sound.setdefault(lazy_pinyin(ch)[0], []).append(ch)
+    return {ch: [o for o in group if o != ch] for group in by_sound.values() for ch in group}
+
+
+HOMOPHONES = _homophones()
+
+
 def typo(text: str, rate: float) -> str:
-    """The agent mistypes a character now and then."""
+    """The agent mistypes now and then: mostly the wrong character of the same sound (pinyin
+    input), sometimes a dropped or a stray character."""
     if not text or RNG.random() >= rate:
         return text
     i = RNG.randrange(len(text))
     r = RNG.random()
-    if r < 0.4:
+    if r < 0.6 and HOMOPHONES.get(text[i]):
+        return text[:i] + RNG.choice(HOMOPHONES[text[i]]) + text[i + 1:]
+    if r < 0.8 and len(text) > 3:
         return text[:i] + text[i + 1:]
-    if r < 0.8:
-        return text[:i] + RNG.choice(TYPO_POOL) + text[i + 1:]
-    return text[:i] + text[i] + text[i:]
+    return text[:i] + RNG.choice(TYPO_POOL) + text[i + 1:]
 
 
 def car_matches(car: dict, fact: str, asked: str) -> bool | None:
@@ -196,7 +211,7 @@ def correction(fact: str, belief_car: dict | None, belief_value: str | None) -> 
 
 def answer(q: planning.PlannedQuestion, belief: Belief, strategy: str) -> tuple[bool | None, str]:
     """(confirmed, text) as the agent records them. The callee sees the question, not its kind."""
-    noise = 0.06 if belief.careful else 0.03
+    noise = 0.04
     if q.kind == "open":
         value = belief.facts.get(q.fact)
         if value is None:

@@ -7,8 +7,9 @@ from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DataError, IntegrityError
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter
 
 from loyalty.auth import access
 from loyalty.config import Config
@@ -26,6 +27,7 @@ def create_app(config_class=Config) -> Flask:
     app.config.from_object(config)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.url_map.converters["int"] = _BoundedInt  # before any route is added
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
@@ -47,6 +49,8 @@ def create_app(config_class=Config) -> Flask:
     app.after_request(_finish_unit_of_work)
     app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(IntegrityError, _handle_integrity_error)
+    app.register_error_handler(DataError, _handle_out_of_range)
+    app.register_error_handler(OverflowError, _handle_out_of_range)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.context_processor(_template_globals)
 
@@ -70,6 +74,7 @@ def _register_models() -> None:
     import loyalty.directory.models  # noqa: F401
     import loyalty.ledger.models  # noqa: F401
     import loyalty.points.models  # noqa: F401
+    import loyalty.payouts.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -81,6 +86,11 @@ def _register_blueprints(app: Flask) -> None:
     from loyalty.points.views import bp as points_web
     from loyalty.web.views import bp as web
     import loyalty.points.jobs  # noqa: F401  (registers the points expiry job)
+    from loyalty.payouts.api import blp as payouts_api
+    from loyalty.payouts.cli import payouts_cli
+    from loyalty.payouts.views import bp as payouts_web
+    from loyalty.reports.api import blp as money_reports_api
+    from loyalty.reports.views import bp as money_reports_web
 
     for blp in (auth_api, directory_api, audit_api, ledger_api, points_api):
         api.register_blueprint(blp)
@@ -89,12 +99,19 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)
     app.register_blueprint(web)
     app.register_blueprint(points_web)
+    for blp in (payouts_api, money_reports_api):
+        api.register_blueprint(blp)
+        csrf.exempt(blp)
+    app.register_blueprint(payouts_web)
+    app.register_blueprint(money_reports_web)
+    app.cli.add_command(payouts_cli)
 
 
 def _register_verification(app: Flask) -> None:
     """The referral-verification side: its models, API, pages and jobs."""
     import verification.callbacks.jobs  # noqa: F401  (registers scheduled jobs)
     import verification.referrals.jobs  # noqa: F401
+    import verification.referrals.rewards  # noqa: F401  (payouts: rejection notes, backfill)
     from verification.callbacks.api import blp as callbacks_api
     from verification.callbacks.views import bp as callbacks_web
     from verification.referrals.api import blp as referrals_api
@@ -105,6 +122,11 @@ def _register_verification(app: Flask) -> None:
         csrf.exempt(blp)
     app.register_blueprint(referrals_web)
     app.register_blueprint(callbacks_web)
+    from verification.reports.api import blp as referral_reports_api
+    from verification.reports.views import bp as referral_reports_web
+    api.register_blueprint(referral_reports_api)
+    csrf.exempt(referral_reports_api)
+    app.register_blueprint(referral_reports_web)
 
 
 def _tune_engine(engine) -> None:
@@ -165,6 +187,24 @@ def _handle_integrity_error(error: IntegrityError):
     """A constraint the database caught (two writers at once): a conflict, never a 500."""
     log.info("integrity error: %s", error.orig)
     return _error_response(409, "conflict", gettext("The request conflicts with the current state."))
+
+
+def _handle_out_of_range(error: Exception):
+    """A value the database cannot hold (a number beyond its integer type, a NUL in text):
+    the caller's input, so a 422 and nothing written, never a 500 (SEC-4)."""
+    log.info("value out of range: %s", getattr(error, "orig", error))
+    return _error_response(422, "invalid_value", gettext("A value is out of range or not allowed."))
+
+
+class _BoundedInt(IntegerConverter):
+    """`<int:id>` for 32-bit primary keys: a bigger number is a 404 for every method, not a
+    PostgreSQL "out of range" error or an SQLite OverflowError."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > 2**31 - 1:
+            raise NotFound()  # not ValidationError: werkzeug would answer 405 for other methods
+        return number
 
 
 def _handle_csrf_error(error: CSRFError):

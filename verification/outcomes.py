@@ -1,6 +1,7 @@
 """What a verdict does to the money (CB-8, CB-9, LED-2, LED-9).
 
-verified      -> the pending reward is posted (points: the reservation becomes a points lot)
+verified      -> the pending reward is posted and becomes a payout awaiting finance's approval
+                 (points: the reservation becomes a points lot; no payout)
 fraudulent    -> the reward is voided, the registering consultant is penalised, the referrer flagged
 unverifiable  -> the reward is voided (released back)
 """
@@ -10,6 +11,7 @@ from loyalty import clock
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.points import service as points
+from verification.referrals import rewards
 from verification.referrals import service as referrals
 from verification.referrals.models import FRAUDULENT, UNVERIFIABLE, VERIFIED, Referral, ReferrerFlag
 
@@ -37,6 +39,7 @@ def _release(actor, referral: Referral) -> None:
     if referral.reward_unit == "CNY":
         ledger.post_pending(referral.reward_transfer_id, key=key, actor=actor,
                             reason=f"推荐奖励确认 referral {referral.id}: verified by callback")
+        rewards.request_payout_for(actor, referral)  # finance approves and pays it (LED-6)
         return
     # Points live in lots that expire; the reservation is released and the points granted as a lot.
     ledger.void_pending(referral.reward_transfer_id, key=key, actor=actor,

@@ -53,6 +53,7 @@ def record(actor: Any, entity: str, entity_id: Any, action: str,
     """Append one event in the caller's transaction. `actor` is a Staff or None (the system)."""
     head = db.session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
+        .execution_options(populate_existing=True)  # the locked row, not a copy cached earlier
     ).scalar_one_or_none()
     if head is None:  # the migration seeds it; tolerate a hand-made database
         head = AuditHead(id=1, seq=0, hash=GENESIS)
@@ -85,20 +86,23 @@ class ChainReport:
 def verify_chain() -> ChainReport:
     """Walk the chain in seq order; name the first event that does not hold."""
     expected_seq, prev_hash, count = 1, GENESIS, 0
-    rows = db.session.execute(
-        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
-    ).scalars()
-    for event in rows:
-        count += 1
-        if event.seq != expected_seq:
-            return ChainReport(False, count, expected_seq, event.id,
-                               f"event seq {expected_seq} is missing (next found: {event.seq})")
-        if event.prev_hash != prev_hash:
-            return ChainReport(False, count, event.seq, event.id,
-                               "previous-hash link broken (an event was removed or reordered)")
-        if _digest(event) != event.hash:
-            return ChainReport(False, count, event.seq, event.id, "content does not match its hash (edited)")
-        prev_hash, expected_seq = event.hash, expected_seq + 1
+    # yield_per streams through a server-side cursor on PostgreSQL: close it even when we
+    # stop early at a break, or it stays open in the transaction.
+    result = db.session.execute(
+        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000))
+    with result:
+        for event in result.scalars():
+            count += 1
+            if event.seq != expected_seq:
+                return ChainReport(False, count, expected_seq, event.id,
+                                   f"event seq {expected_seq} is missing (next found: {event.seq})")
+            if event.prev_hash != prev_hash:
+                return ChainReport(False, count, event.seq, event.id,
+                                   "previous-hash link broken (an event was removed or reordered)")
+            if _digest(event) != event.hash:
+                return ChainReport(False, count, event.seq, event.id,
+                                   "content does not match its hash (edited)")
+            prev_hash, expected_seq = event.hash, expected_seq + 1
     head = db.session.get(AuditHead, 1)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if head_seq != expected_seq - 1 or head_hash != prev_hash:

@@ -9,24 +9,35 @@ from loyalty.directory.models import GENDERS, POLICY_FIELDS, ROLES, TRANSMISSION
 from loyalty.schemas import InputSchema, PageQuery, Schema, page_of
 
 _name = validate.Length(min=1, max=120)
+# The columns are 32-bit integers (PostgreSQL `integer`): a bigger number is a field error, not a 500.
+INT_MAX = 2**31 - 1
+
+
+def _int(min: int = 0, max: int = INT_MAX, **kwargs) -> fields.Integer:
+    """A whole number in a JSON body: strict, so 1.5 or "7" is refused instead of silently truncated."""
+    return fields.Integer(strict=True, validate=validate.Range(min=min, max=max), **kwargs)
+
+
+def _id(**kwargs) -> fields.Integer:
+    return _int(1, INT_MAX, **kwargs)
 
 
 class PolicySchema(Schema):
-    reward_amount = fields.Integer(metadata={"description": "fen for CNY, whole points for PTS"})
+    reward_amount = _int(1, metadata={"description": "fen for CNY, whole points for PTS"})
     reward_unit = fields.String(validate=validate.OneOf(["CNY", "PTS"]))
-    registration_window_days = fields.Integer(validate=validate.Range(min=1, max=3650))
-    velocity_limit = fields.Integer(validate=validate.Range(min=1, max=10000))
-    velocity_window_days = fields.Integer(validate=validate.Range(min=1, max=3650))
-    callback_delay_min_hours = fields.Integer(validate=validate.Range(min=0, max=24 * 365))
-    callback_delay_max_hours = fields.Integer(validate=validate.Range(min=0, max=24 * 365))
+    registration_window_days = _int(1, 3650)
+    velocity_limit = _int(1, 10000)
+    velocity_window_days = _int(1, 3650)
+    callback_delay_min_hours = _int(0, 24 * 365)
+    callback_delay_max_hours = _int(0, 24 * 365)
     calling_hours_start = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
     calling_hours_end = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
-    callback_attempts = fields.Integer(validate=validate.Range(min=1, max=20))
-    two_approver_threshold = fields.Integer(validate=validate.Range(min=1))
-    consultant_penalty = fields.Integer(validate=validate.Range(min=0))
-    fen_per_point = fields.Integer(validate=validate.Range(min=1))
-    points_expiry_months = fields.Integer(validate=validate.Range(min=1, max=600))
-    clawback_window_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    callback_attempts = _int(1, 20)
+    two_approver_threshold = _int(1)
+    consultant_penalty = _int(0)
+    fen_per_point = _int(1)
+    points_expiry_months = _int(1, 600)
+    clawback_window_days = _int(0, 3650)
 
 
 assert set(PolicySchema._declared_fields) == set(POLICY_FIELDS)
@@ -34,7 +45,6 @@ assert set(PolicySchema._declared_fields) == set(POLICY_FIELDS)
 
 class PolicyInSchema(PolicySchema, InputSchema):
     """Partial: only the fields sent change."""
-    reward_amount = fields.Integer(validate=validate.Range(min=1, max=10**12))
 
 
 class StoreSchema(Schema):
@@ -73,14 +83,14 @@ class StaffInSchema(InputSchema):
         r"^[A-Za-z0-9_.-]{3,64}$", error="3–64 letters, digits, _ . or -."))
     display_name = fields.String(required=True, validate=_name)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    store_id = fields.Integer(required=True, allow_none=True)
+    store_id = _id(required=True, allow_none=True)
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))
 
 
 class StaffPatchSchema(InputSchema):
     display_name = fields.String(validate=_name)
     role = fields.String(validate=validate.OneOf(ROLES))
-    store_id = fields.Integer(allow_none=True)
+    store_id = _id(allow_none=True)
     active = fields.Boolean()
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=256))
 
@@ -123,7 +133,7 @@ class CustomerSchema(Schema):
 
 
 class CustomerInSchema(InputSchema):
-    store_id = fields.Integer(required=True)
+    store_id = _id(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     phone = fields.String(required=True, validate=validate.Length(min=3, max=32))
     national_id = fields.String(allow_none=True, load_only=True, validate=validate.Length(max=32))
@@ -145,7 +155,7 @@ class CustomerPatchSchema(InputSchema):
 class CustomerQuery(PageQuery):
     q = fields.String()
     phone = fields.String()
-    store_id = fields.Integer()
+    store_id = fields.Integer(validate=validate.Range(min=1, max=INT_MAX))
 
 
 CustomerPage = page_of(CustomerSchema)

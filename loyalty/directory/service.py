@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from loyalty.audit import service as audit
 from loyalty.auth import access
@@ -23,6 +23,7 @@ CUSTOMER_FIELDS = ("store_id", "name", "gender", "phone", "national_id_last4",
                    "employer", "home_district", "business")
 VEHICLE_FIELDS = ("customer_id", "model", "colour", "transmission", "plate", "vin")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 
 
 def _require_admin(actor) -> None:
@@ -133,6 +134,8 @@ def create_staff(actor, *, username: str, display_name: str, role: str,
                  store_id: int | None, password: str) -> Staff:
     _require_admin(actor)
     username = username.strip()
+    if not _USERNAME.match(username):  # here, not only in the API schema: the CLI and pages call this too
+        raise field_error("username", "3–64 letters, digits, _ . or -.")
     if role not in ROLES:
         raise field_error("role", "Unknown role.")
     if store_id is not None and db.session.get(Store, store_id) is None:
@@ -177,9 +180,18 @@ def update_staff(actor, staff_id: int, changes: dict[str, Any]) -> Staff:
         _check_password(changes["password"])
         staff.password_hash = hash_password(changes["password"])
         action = "updated+password_reset"
+    if changes.get("password") or changes.get("active") is False:
+        _revoke_tokens(staff)  # a reset or a disabled account must not leave API tokens alive
     db.session.flush()
     audit.record(actor, "staff", staff.id, action, before, audit.snapshot(staff, STAFF_FIELDS))
     return staff
+
+
+def _revoke_tokens(staff: Staff) -> None:
+    from loyalty import clock
+    from loyalty.auth.models import ApiToken
+    db.session.execute(update(ApiToken).where(ApiToken.staff_id == staff.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=clock.now()))
 
 
 # ---- customers and vehicles ---------------------------------------------------
@@ -203,9 +215,9 @@ def find_customer_by_phone(actor, raw_phone: str) -> Customer | None:
 def create_customer(actor, *, store_id: int, name: str, phone: str, national_id: str | None = None,
                     gender: str | None = None, employer: str | None = None,
                     home_district: str | None = None, business: str | None = None) -> Customer:
+    access.ensure_store(actor, store_id)  # first, so store-bound staff cannot probe other store ids
     if db.session.get(Store, store_id) is None:
         raise field_error("store_id", "No such store.")
-    access.ensure_store(actor, store_id)
     e164 = _phone(phone)
     existing = db.session.execute(select(Customer.id).where(Customer.phone == e164)).scalar_one_or_none()
     if existing is not None:

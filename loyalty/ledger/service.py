@@ -284,9 +284,22 @@ def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer
     stmt = _insert_transfers()
     if len(values) == 1:
         rows_in = list(conn.execute(stmt, values[0]).mappings())
+    elif conn.dialect.name == "postgresql":
+        # one short statement with an array per column: no 13,000-parameter text to build and parse
+        new_ids = [r[0] for r in conn.exec_driver_sql(_PG_UNNEST_INSERT, {
+            "key": [v["key"] for v in values], "kind": [v["kind"] for v in values],
+            "debit": [v["debit_account_id"] for v in values], "credit": [v["credit_account_id"] for v in values],
+            "amount": [v["amount"] for v in values], "unit": [v["unit"] for v in values],
+            "pending": [v["pending_id"] for v in values], "reason": [v["reason"] for v in values],
+            "subject": [v["subject"] for v in values], "batch": batch, "actor": actor_id, "at": now})]
+        rows_in = None
+        created = _load_transfers(new_ids, specs)
     else:
-        rows_in = list(conn.execute(stmt.returning(*T.c, sort_by_parameter_order=True), values).mappings())
-    created = [_as_persistent(r) for r in rows_in]
+        by_key = {r["key"]: r for r in conn.execute(stmt, values).mappings()}
+        rows_in = None
+        created = _load_transfers([by_key[s.key]["id"] for s in specs if s.key in by_key], specs)
+    if rows_in is not None:
+        created = [_as_persistent(r) for r in rows_in]
     if len(created) < len(specs):
         if created:  # part of a batch exists already: the savepoint in transfer_batch undoes ours
             raise Conflict("Some keys of this batch were used before.", code="idempotency_key_reused")
@@ -354,6 +367,25 @@ def _move_totals(deltas: dict[int, list[int]]) -> None:
         obj = db.session.identity_map.get(identity_key(Account, account_id))
         if obj is not None:
             db.session.expire(obj, ["debits_posted", "credits_posted", "debits_pending", "credits_pending"])
+
+
+_PG_UNNEST_INSERT = """
+INSERT INTO ledger_transfers (key, kind, debit_account_id, credit_account_id, amount, unit, pending_id, reason,
+                              subject, batch, actor_id, at)
+SELECT k, kd, d, c, a, u, p, r, s, %(batch)s, %(actor)s, %(at)s
+  FROM unnest(%(key)s::varchar[], %(kind)s::varchar[], %(debit)s::int[], %(credit)s::int[], %(amount)s::bigint[],
+              %(unit)s::varchar[], %(pending)s::bigint[], %(reason)s::varchar[], %(subject)s::varchar[])
+       AS t(k, kd, d, c, a, u, p, r, s)
+ON CONFLICT DO NOTHING
+RETURNING id"""
+
+
+def _load_transfers(ids: list[int], specs: list[_Spec]) -> list[Transfer]:
+    """The ORM objects of a batch just inserted, in the order of its specs."""
+    if not ids:
+        return []
+    by_key = {t.key: t for t in db.session.execute(select(Transfer).where(Transfer.id.in_(ids))).scalars()}
+    return [by_key[s.key] for s in specs if s.key in by_key]
 
 
 def _as_persistent(row) -> Transfer:

@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-_YUAN = re.compile(r"^(\d{1,12})(?:\.(\d{1,2}))?$")
-_WHOLE = re.compile(r"^\d{1,12}$")
+_YUAN = re.compile(r"^([0-9]{1,12})(?:\.([0-9]{1,2}))?$")
+_WHOLE = re.compile(r"^[0-9]{1,12}$")
 
 
 class BadAmount(ValueError):
     """The text is not an amount of yuan with at most 2 decimals."""
 
 
+def _ascii(text: str | None) -> str:
+    """Full-width input from a Chinese IME ('１２．５０', '，', '￥') as ASCII; other scripts' digits stay out."""
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
 def yuan_to_fen(text: str | None) -> int:
     """'500' or '500.00' → 50000; '0.5' → 50; '1,234.5' → 123450; '1.234' is refused."""
-    cleaned = (text or "").strip().replace(",", "").replace("，", "").removeprefix("¥").strip()
+    cleaned = _ascii(text).replace(",", "").removeprefix("¥").strip()
     match = _YUAN.match(cleaned)
     if match is None:
         raise BadAmount(text)
@@ -32,7 +38,7 @@ def fen_to_yuan(fen: int | None) -> str:
 
 def whole_number(text: str | None) -> int:
     """Points are whole: '300' → 300."""
-    cleaned = (text or "").strip().replace(",", "")
+    cleaned = _ascii(text).replace(",", "")
     if not _WHOLE.match(cleaned):
         raise BadAmount(text)
     return int(cleaned)

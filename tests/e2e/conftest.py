@@ -17,10 +17,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """Base URL of the app served by werkzeug in a thread, with the test world of staff."""
+def live_app(tmp_path_factory):
+    """The app behind the live server: a migrated SQLite file with the test world of staff.
+    Tests may open `with live_app.app_context():` to arrange data or read what the browser did."""
     from flask_migrate import upgrade
-    from werkzeug.serving import make_server
 
     from loyalty.app import create_app
     from loyalty.config import TestConfig
@@ -35,15 +35,23 @@ def live_server(tmp_path_factory):
         upgrade()
         build_world()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """Base URL of the app served by werkzeug in a thread."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

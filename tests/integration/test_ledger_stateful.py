@@ -200,20 +200,16 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # ---- after every step ------------------------------------------------------------
     @invariant()
-    def balances_match_the_model(self):
+    def balances_and_invariants_hold(self):
         for a in self.accounts:
             row = db.session.execute(text("SELECT debits_posted, credits_posted, debits_pending, credits_pending "
                                           "FROM ledger_accounts WHERE id = :i"), {"i": a.id}).one()
             assert list(row) == self.totals[a.id], (a.owner, a.purpose)
         for c, lots in self.lots.items():
             assert ledger.balance(points.points_account(c))["posted"] == sum(lot[1] for lot in lots)
-        db.session.commit()
-
-    @invariant()
-    def ledger_holds(self):
         assert ledger.check() == []
         assert points.check() == []
-        db.session.commit()
+        db.session.rollback()  # read only: nothing to commit
 
 
 @pytest.mark.rule("LED-1")
@@ -227,5 +223,5 @@ def test_ledger_matches_a_simple_model(app):
     directory.create_customer(None, store_id=store.id, name="李四", phone="13900139000")
     db.session.commit()
     run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=30, stateful_step_count=30, deadline=None, database=None,
+        max_examples=20, stateful_step_count=30, deadline=None, database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

@@ -181,3 +181,10 @@ def test_compiled_catalog_translates_pages(app):
     with app.test_request_context("/"), force_locale("zh_CN"):
         assert gettext("Log in") == "登录"
         assert gettext("Wrong username or password.") == "用户名或密码错误。"
+
+
+def test_the_catalog_folder_is_named_as_babel_names_zh_cn():
+    """Babel parses 'zh_CN' as zh_Hans_CN, and gettext looks for that folder (then 'zh'),
+    never 'zh_CN': a catalog in translations/zh_CN would silently never be used."""
+    from babel import Locale
+    assert str(Locale.parse("zh_CN")) == PO_FILE.parents[1].name

@@ -37,29 +37,39 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from verification import vocabulary as vocab
-from verification.callbacks.planning import OPEN_FACTS, PlannedQuestion, split_car
+from verification.callbacks.planning import SHANGHAI_DISTRICTS, PlannedQuestion, split_car
 from verification.callbacks.traditional import to_simplified
 
 CORRECT, WRONG, UNDECIDED = "correct", "wrong", "undecided"
 HIGH, MARGIN, LOW = 85.0, 8.0, 50.0
 
-SHANGHAI_DISTRICTS = ("浦东新区", "黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "闵行区",
-                      "宝山区", "嘉定区", "金山区", "松江区", "青浦区", "奉贤区", "崇明区")
 
 # ---- normalisation -----------------------------------------------------------------
 
 _SEPARATORS = re.compile(r"[\s,，。.;；!！?？、:：/\\|()（）\[\]【】\"'“”‘’~～…—\-_]+")
 
 
-def normalise(text: str | None) -> str:
-    """NFKC, simplified characters, lower case, no accents; punctuation becomes one space."""
+_BREAKS = re.compile(r"[,，。.;；!！?？、:：/\\|…]+|或者|还是|也许")
+
+
+def normalise(text: str | None, *, breaks: bool = False) -> str:
+    """NFKC, simplified characters, lower case, no accents; punctuation becomes one space
+    (with `breaks`, clause breaks such as commas become ' | ')."""
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text)
     text = to_simplified(text).lower()
     text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     text = unicodedata.normalize("NFKC", text)
-    return _SEPARATORS.sub(" ", text).strip()
+    if breaks:
+        text = _BREAKS.sub(" | ", text)
+    return re.sub(r" +", " ", _SEPARATORS.sub(" ", text) if not breaks else
+                  re.sub(r"[^\S ]+|[\s\-_()（）\[\]【】\"'“”‘’~～—]+", " ", text)).strip()
+
+
+def clauses(text: str | None) -> list[str]:
+    """'上汽，或者中行' -> ['上汽', '中行']."""
+    return [c.strip() for c in normalise(text, breaks=True).split("|") if c.strip()]
 
 
 def compact(text: str) -> str:
@@ -86,11 +96,11 @@ _DONT_KNOW = ("不知道", "不清楚", "不太清楚", "不大清楚", "不是�
               "not remember", "forgot")
 _NEG_TOKENS = ("并不是", "不是", "不对", "没有", "不", "没", "非", "错了", "错")
 _RESET_TOKENS = ("而是", "应该是", "就是", "其实是", "而且", "是")
-_POS_START = ("没错", "是的", "对的", "对", "是", "嗯", "恩", "有的", "有", "确实", "肯定", "当然", "没问题", "好的")
+_POS_START = ("没错", "是的", "对的", "对", "是", "有的", "有", "确实", "肯定", "当然", "没问题", "好的")
 _LATIN_NEG = {"no", "not", "nope", "isnt", "isn", "wrong", "incorrect", "never", "nah"}
 _LATIN_POS = {"yes", "yeah", "yep", "yup", "right", "correct", "true", "ok", "okay", "sure", "indeed"}
-_LATIN_RESET = {"but", "is", "its", "it", "actually", "rather", "instead", "he", "she", "drives", "has", "a",
-                "an", "the"}
+_LATIN_RESET = {"but", "is", "its", "it", "actually", "rather", "instead", "he", "she", "drives", "has"}
+_LATIN_SKIP = {"a", "an", "the", "s"}
 
 
 def dont_know(text: str) -> bool:
@@ -111,6 +121,9 @@ def stance(text: str | None) -> bool | None:
         if first in _LATIN_POS:
             return True
     c = compact(n)
+    if c[:1] in ("嗯", "恩"):  # 'mm-hmm' alone is a yes; '嗯... 那个...' is nothing yet
+        rest = c.lstrip("嗯恩")
+        return True if not rest else stance(rest)
     if c.startswith("没错") or c.startswith("不错"):
         return True
     if c.startswith(_NEG_TOKENS):
@@ -127,12 +140,17 @@ def asserted(text: str | None) -> str:
 
     Reading left to right, a negation (不是, 不, 没有, not, no...) starts a denied
     stretch that lasts until a separator or an affirming '是' / 'but'."""
-    n = normalise(text)
+    n = normalise(text, breaks=True)
     out: list[str] = []
     negated = False
     i = 0
     while i < len(n):
         ch = n[i]
+        if ch == "|":
+            negated = False
+            out.append(" ")
+            i += 1
+            continue
         if ch == " ":
             # a separator resets, except inside a run of latin words ('not a black jetta')
             prev_latin = i > 0 and n[i - 1].isascii() and n[i - 1].isalpha()
@@ -145,7 +163,9 @@ def asserted(text: str | None) -> str:
         if ch.isascii() and ch.isalpha():
             m = re.match(r"[a-z]+", n[i:])
             word = m.group(0)
-            if word in _LATIN_NEG:
+            if word in _LATIN_SKIP:
+                out.append(" ")
+            elif word in _LATIN_NEG:
                 negated = True
                 out.append(" ")
             elif word in _LATIN_POS or word in _LATIN_RESET:
@@ -268,10 +288,10 @@ def _grade_car_claim(q: PlannedQuestion, text: str) -> str | None:
 # ---- free-text facts: scores -----------------------------------------------------------
 
 _FILLERS = ("我记得", "我知道", "记得", "应该", "好像", "大概", "可能", "估计", "听说", "据说", "似乎", "差不多",
-            "他家住在", "她家住在", "他家在", "她家在", "家住在", "住在", "家住", "家在", "家里", "老家", "他在", "她在",
+            "他家住在", "她家住在", "他家在", "她家在", "家住在", "住在", "家住", "家在", "住", "家里", "老家", "他在", "她在",
             "在家", "他是", "她是", "他们", "他", "她", "就在", "是在", "在", "上班", "工作", "干活", "打工", "做事",
             "那边", "那里", "那儿", "这边", "一带", "附近", "里面", "的", "吧", "呢", "啊", "呀", "哦", "嗯", "了",
-            "吗", "老板", "生意", "是", "就", "里")
+            "吗", "老板", "生意", "是", "就", "里", "我", "那个", "这个")
 _WHO = re.compile(r"[\u3400-\u9fff]{1,2}(先生|女士|小姐)")
 _GENERIC = {"上海", "中国", "公司", "集团", "银行", "医院", "学校", "大学", "工厂", "厂", "单位", "政府", "国企",
             "外企", "私企", "企业", "机关", "事业单位", "上市公司", "科技公司", "公务员", "老师", "医生", "上海市",
@@ -300,6 +320,14 @@ def _core(text: str) -> str:
         if text.endswith(suffix) and len(text) > len(suffix) + 1:
             return text[: -len(suffix)]
     return text
+
+
+_GENERIC_PARTS = re.compile("|".join(sorted(("上海市", "上海", "中国", "有限公司", "分公司", "公司", "集团", "保险",
+                                              "有限", "股份"), key=len, reverse=True)))
+
+
+def _degeneric(text: str) -> str:
+    return _GENERIC_PARTS.sub("", text)
 
 
 def _is_subsequence(short: str, long: str) -> bool:
@@ -338,6 +366,11 @@ def score(fact: str, answer: str, value: str) -> float:
     elif len(a) >= 2 and a in v:
         best = max(best, 90.0)
     elif len(a) >= 2 and _is_subsequence(a, v):
+        best = max(best, 85.0)
+    ga, gv = _degeneric(a), _degeneric(v)
+    if len(ga) >= 2 and len(gv) >= 2 and (ga in gv or gv in ga):
+        best = max(best, 88.0)  # '中国平安' ~ '平安保险上海分公司' once '中国', '上海', '公司' are set aside
+    elif len(ga) >= 2 and _is_subsequence(ga, gv):
         best = max(best, 85.0)
     pa, pv = pinyin(a), pinyin(v)
     if pa and pv:
@@ -378,14 +411,14 @@ def grade_text(q: PlannedQuestion, text: str) -> str:
         return WRONG
     answer = _without_dont_know(text) if dont_know(text) else text
     # the whole answer and each of its clauses ('在上汽工作, 做会计'): the best reading counts
-    clauses = [answer] + [c for c in normalise(answer).split(" ") if _prepare(q.fact, c)]
-    clauses = [c for c in clauses if not (q.fact not in ("home_district",) and _prepare(q.fact, c) in _GENERIC)]
-    if not clauses:
+    parts = [answer] + [c for c in clauses(answer) if _prepare(q.fact, c)]
+    parts = [c for c in parts if not (q.fact != "home_district" and _prepare(q.fact, c) in _GENERIC)]
+    if not parts:
         return UNDECIDED  # only generic words ('在上海', '公司'): could be anyone's
     truths = (q.true_value, *q.alternatives)
     others = _others(q)
-    truth = max(score(q.fact, c, t) for c in clauses for t in truths)
-    other = max((score(q.fact, c, o) for c in clauses for o in others), default=0.0)
+    truth = max(score(q.fact, c, t) for c in parts for t in truths)
+    other = max((score(q.fact, c, o) for c in parts for o in others), default=0.0)
     if truth >= HIGH and truth - other >= MARGIN:
         return CORRECT
     if other >= HIGH and other - truth >= MARGIN:
@@ -420,6 +453,8 @@ def _claim(q: PlannedQuestion, text: str) -> str | None:
         result = _grade_car_claim(q, said)
         if result is not None:
             return result
+        if dont_know(text):
+            return None
         # names another car fact, or something unreadable: a person decides
         return UNDECIDED
     if dont_know(said):

@@ -38,6 +38,10 @@ from verification import vocabulary as vocab
 ROLES = ("referee", "referrer")
 OPEN_FACTS = ("employer", "home_district", "business")
 CAR_FACTS = ("model", "colour", "transmission", "car")
+# Fallback false values when the catalog lists no districts / businesses: used only when the
+# party's own value is one of them (a Shanghai district is then swapped for another one).
+SHANGHAI_DISTRICTS = ("浦东新区", "黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "闵行区",
+                      "宝山区", "嘉定区", "金山区", "松江区", "青浦区", "奉贤区", "崇明区")
 KINDS = ("open", "trap", "truth")
 
 
@@ -113,13 +117,19 @@ DEFAULT_TEMPLATES: tuple[Template, ...] = (
 
 # (kind, fact) -> weight; a question on a disclosed fact is multiplied by DISCLOSED_FACTOR.
 WEIGHTS: dict[tuple[str, str], float] = {
-    ("open", "employer"): 1.0, ("open", "home_district"): 1.0, ("open", "business"): 0.5,
-    ("trap", "employer"): 0.7, ("trap", "home_district"): 0.7, ("trap", "business"): 0.3,
-    ("truth", "employer"): 0.6, ("truth", "home_district"): 0.6, ("truth", "business"): 0.3,
-    ("trap", "car"): 1.0, ("trap", "model"): 0.8, ("trap", "colour"): 0.8, ("trap", "transmission"): 0.12,
-    ("truth", "car"): 1.0, ("truth", "model"): 0.8, ("truth", "colour"): 0.8, ("truth", "transmission"): 0.12,
+    ("open", "employer"): 1.0, ("open", "home_district"): 1.0, ("open", "business"): 0.25,
+    ("trap", "employer"): 0.6, ("trap", "home_district"): 0.6, ("trap", "business"): 0.2,
+    ("truth", "employer"): 0.6, ("truth", "home_district"): 0.6, ("truth", "business"): 0.2,
+    ("trap", "car"): 1.0, ("trap", "model"): 0.8, ("trap", "colour"): 0.8, ("trap", "transmission"): 0.08,
+    ("truth", "car"): 1.0, ("truth", "model"): 0.8, ("truth", "colour"): 0.8, ("truth", "transmission"): 0.08,
 }
 DISCLOSED_FACTOR = 0.05
+# A plan with two true statements lets a caller who says "yes" to everything pass on one lucky
+# guess; one true statement and the rest traps / open questions is the strong mix.
+SECOND_TRUTH_FACTOR = 0.1
+# With two cars, a true statement names one of them, and a friend who only knows the other one
+# would deny it; traps are safe (their false value fits neither car).
+MULTI_CAR_TRUTH_FACTOR = 0.2
 UNKNOWN_FACT_WEIGHT = 0.3  # facts of custom templates this module does not know
 
 
@@ -293,7 +303,17 @@ def _pinyin(text: str) -> str:
 
 
 def _romanised(text: str) -> str:
-    return "".join(_pinyin(text).split()) if _is_han(text) else text
+    """'欧阳' -> 'Ouyang', '速腾' -> 'Suteng'."""
+    return "".join(_pinyin(text).split()).capitalize() if _is_han(text) else text
+
+
+def name_en(name: str) -> str:
+    """'张三' -> 'Zhang San', '欧阳娜娜' -> 'Ouyang Nana'; latin names unchanged."""
+    if not _is_han(name):
+        return name
+    surname = _surname(name)
+    given = name[len(surname):]
+    return f"{_romanised(surname)} {_romanised(given)}".strip()
 
 
 def who(party: PartyFacts, lang: str = "zh") -> str:
@@ -307,15 +327,14 @@ def who(party: PartyFacts, lang: str = "zh") -> str:
     if party.gender in ("male", "female"):
         title = "Mr" if party.gender == "male" else "Ms"
         return f"{title} {_romanised(_surname(party.name))}"
-    return _pinyin(party.name) if _is_han(party.name) else party.name
+    return name_en(party.name)
 
 
 def _full_with_title(party: PartyFacts, lang: str) -> str:
     """张三先生 / Mr Zhang San."""
     if lang == "zh":
         return party.name + {"male": "先生", "female": "女士"}.get(party.gender or "", "")
-    name = _pinyin(party.name) if _is_han(party.name) else party.name
-    return {"male": "Mr ", "female": "Ms "}.get(party.gender or "", "") + name
+    return {"male": "Mr ", "female": "Ms "}.get(party.gender or "", "") + name_en(party.name)
 
 
 def _display(fact: str, value: str, lang: str) -> str:
@@ -463,9 +482,7 @@ def _false_values(about: PartyFacts, fact: str, catalog: Catalog) -> list[str]:
         colours = [c for c in _dedupe("colour", catalog.colours) if vocab.canon_colour(c) not in bad_colours]
         models = [m for m in _dedupe("model", catalog.models) if vocab.canon_model(m) not in bad_models]
         return [join_car(c, m) for c in colours for m in models]
-    pool = {"model": catalog.models, "colour": catalog.colours, "transmission": catalog.transmissions,
-            "employer": catalog.employers, "home_district": catalog.districts,
-            "business": catalog.businesses}.get(fact, ())
+    pool = _pool(fact, catalog, truths)
     bad = {_canon(fact, t) for t in truths}
     out = [v for v in _dedupe(fact, pool) if _canon(fact, v) not in bad]
     if fact in OPEN_FACTS:
@@ -473,9 +490,22 @@ def _false_values(about: PartyFacts, fact: str, catalog: Catalog) -> list[str]:
     return out
 
 
-def _choices(about: PartyFacts, fact: str, catalog: Catalog) -> tuple[str, ...]:
-    pool = {"employer": catalog.employers, "home_district": catalog.districts,
+def _pool(fact: str, catalog: Catalog, truths: list[str]) -> tuple[str, ...]:
+    pool = {"model": catalog.models, "colour": catalog.colours, "transmission": catalog.transmissions,
+            "employer": catalog.employers, "home_district": catalog.districts,
             "business": catalog.businesses}.get(fact, ())
+    if not pool and truths:
+        fallback = {"home_district": SHANGHAI_DISTRICTS, "business": tuple(vocab.BUSINESSES)}.get(fact, ())
+        known = {_canon(fact, v) for v in fallback}
+        if all(_canon(fact, t) in known for t in truths):
+            pool = fallback
+    return tuple(pool)
+
+
+def _choices(about: PartyFacts, fact: str, catalog: Catalog) -> tuple[str, ...]:
+    if fact not in OPEN_FACTS:
+        return ()
+    pool = _pool(fact, catalog, _true_values(about, fact))
     bad = {_canon(fact, t) for t in _true_values(about, fact)}
     return tuple(v for v in _dedupe(fact, pool) if _canon(fact, v) not in bad)
 
@@ -485,10 +515,12 @@ def _uses(fact: str) -> frozenset[str]:
     return frozenset(("model", "colour")) if fact == "car" else frozenset((fact,))
 
 
-def _weight(kind: str, fact: str, disclosed: frozenset[str]) -> float:
+def _weight(kind: str, fact: str, disclosed: frozenset[str], cars: int = 1) -> float:
     w = WEIGHTS.get((kind, fact), UNKNOWN_FACT_WEIGHT)
     if _uses(fact) & disclosed:
         w *= DISCLOSED_FACTOR
+    if kind == "truth" and cars > 1 and fact in CAR_FACTS:
+        w *= MULTI_CAR_TRUTH_FACTOR
     return w
 
 
@@ -552,7 +584,7 @@ def draw_questions(about: PartyFacts, *, disclosed: frozenset[str] = frozenset()
     if not plans:
         raise NotEnoughFacts(f"cannot form {n} questions about {about.name!r}: the store holds too few facts "
                              f"(available: {sorted(facts_available) or 'none'})")
-    weights = [_plan_weight(p, disclosed) for p in plans]
+    weights = [_plan_weight(p, disclosed, len(about.vehicles)) for p in plans]
     plan = list(plans[_weighted_index(weights)])
     secrets.SystemRandom().shuffle(plan)
 
@@ -605,10 +637,12 @@ def _plans(options: tuple[tuple[str, str], ...], n: int) -> list[tuple[tuple[str
     return []
 
 
-def _plan_weight(plan, disclosed: frozenset[str]) -> float:
+def _plan_weight(plan, disclosed: frozenset[str], cars: int = 1) -> float:
     w = 1.0
     for kind, fact in plan:
-        w *= _weight(kind, fact, disclosed)
+        w *= _weight(kind, fact, disclosed, cars)
+    if sum(1 for kind, _ in plan if kind == "truth") >= 2:
+        w *= SECOND_TRUTH_FACTOR
     return w
 
 
@@ -617,7 +651,7 @@ def _plan_weight(plan, disclosed: frozenset[str]) -> float:
 def _pronoun(party: PartyFacts, lang: str) -> str:
     if lang == "zh":
         return {"male": "他", "female": "她"}.get(party.gender or "", who(party, "zh"))
-    return {"male": "him", "female": "her"}.get(party.gender or "", who(party, "en"))
+    return {"male": "him", "female": "her"}.get(party.gender or "", "them")
 
 
 def greeting(callee_role: str, callee: PartyFacts, other: PartyFacts, lang: str = "zh", *,

@@ -45,11 +45,16 @@ def facts_of(customer: Customer) -> planning.PartyFacts:
 
 
 def catalog() -> planning.Catalog:
-    """What the group really sells: the models and colours on record (plausible false values)."""
-    models = db.session.execute(select(Vehicle.model).distinct()).scalars().all()
-    colours = db.session.execute(select(Vehicle.colour).distinct()).scalars().all()
-    return planning.Catalog(models=tuple(sorted(set(models) | set(FALLBACK_MODELS))),
-                            colours=tuple(sorted(set(colours) | set(FALLBACK_COLOURS))))
+    """What the group really deals in: the models, colours, employers, districts and businesses
+    on record (plausible false values for traps, and known wrong answers for the grader)."""
+    def distinct(column) -> set[str]:
+        return {v for v in db.session.execute(select(column).distinct()).scalars() if v}
+    return planning.Catalog(
+        models=tuple(sorted(distinct(Vehicle.model) | set(FALLBACK_MODELS))),
+        colours=tuple(sorted(distinct(Vehicle.colour) | set(FALLBACK_COLOURS))),
+        employers=tuple(sorted(distinct(Customer.employer))),
+        districts=tuple(sorted(distinct(Customer.home_district))),
+        businesses=tuple(sorted(distinct(Customer.business))))
 
 
 def templates() -> tuple[planning.Template, ...]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
+from loyalty.ledger.idempotency import idempotent_if_keyed
 from loyalty.schemas import page_body
 from verification.delivery import service as delivery
 from verification.referrals import schemas as s
-from verification.referrals import service
+from verification.referrals import service, unwind
 
 blp = Blueprint("referrals", __name__, url_prefix="/api/v1/referrals",
                 description="Referral registration, acknowledgement, review and delivery check")
@@ -62,3 +63,12 @@ def review(body, referral_id):
 @blp.response(200, s.DeliveryResultSchema)
 def check_delivery(body, referral_id):
     return delivery.check_delivery(current_actor(), referral_id, **body)
+
+
+@blp.route("/<int:referral_id>/unwind", methods=["POST"])
+@allow(*unwind.UNWINDERS)
+@blp.arguments(unwind.UnwindInSchema)
+@idempotent_if_keyed
+@blp.response(200, unwind.UnwindResultSchema)
+def unwind_sale(body, referral_id):
+    return unwind.unwind(current_actor(), referral_id, **body)

@@ -4,15 +4,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-TRANSMISSION_CHOICES = [("automatic", _l("Automatic")), ("manual", _l("Manual"))]
+TRANSMISSION_CHOICES = [SelectChoice("automatic", _l("Automatic")), SelectChoice("manual", _l("Manual"))]
 
 
 class RegistrationForm(FlaskForm):
     referee_name = StringField(_l("New customer's name"), validators=[DataRequired(), Length(max=60)])
     referee_phone = StringField(_l("New customer's phone"), validators=[DataRequired(), Length(max=32)])
-    referee_gender = SelectField(_l("Title"), choices=[("", "—"), ("male", _l("Mr")), ("female", _l("Ms"))],
+    referee_gender = SelectField(_l("Title"), choices=[SelectChoice("", "—"), SelectChoice("male", _l("Mr")),
+                                          SelectChoice("female", _l("Ms"))],
                                  validators=[Optional()])
     referrer_name = StringField(_l("Old customer's name (as the new customer says)"),
                                 validators=[DataRequired(), Length(max=60)])
@@ -22,13 +24,14 @@ class RegistrationForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    decision = RadioField(_l("Decision"), choices=[("accept", _l("Accept")), ("reject", _l("Reject"))],
+    decision = RadioField(_l("Decision"), choices=[SelectChoice("accept", _l("Accept")), SelectChoice("reject", _l("Reject"))],
                           validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500)])
 
 
 class DeliveryForm(FlaskForm):
-    delivered_at = DateTimeLocalField(_l("Delivered at"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    delivered_at = DateTimeLocalField(_l("Delivered at"), format=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
+                                      validators=[DataRequired()])
     vehicle_model = StringField(_l("Model delivered"), validators=[DataRequired(), Length(max=60)])
     vehicle_colour = StringField(_l("Colour delivered"), validators=[DataRequired(), Length(max=30)])
     vehicle_transmission = SelectField(_l("Transmission"), choices=TRANSMISSION_CHOICES)

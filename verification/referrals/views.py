@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from loyalty import clock
 from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.web.forms import EmptyForm
@@ -110,10 +111,12 @@ def review(referral_id: int):
 @allow(*MANAGERS)
 def check_delivery(referral_id: int):
     referral = service.get_referral(g.actor, referral_id)
+    zone = ZoneInfo(referral.store.timezone)
     form = DeliveryForm()
+    if not form.is_submitted():  # usually the car leaves now: start from the store's local time
+        form.delivered_at.data = clock.now().astimezone(zone).replace(tzinfo=None, microsecond=0)
     if not form.validate_on_submit():
         return show_form("referrals/delivery.html", form, referral=referral)
-    zone = ZoneInfo(referral.store.timezone)
     d = form.data
     try:
         referral = delivery.check_delivery(

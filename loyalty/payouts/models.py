@@ -1,0 +1,110 @@
+"""Payouts (奖励发放): a posted cash reward waiting for finance, its approvals and its fate.
+
+A payout knows its subject ("referral:42"), its payee ("customer:7"), the
+store that pays and the staff who may not approve it, all handed over as plain
+data by the side that requested it (loyalty never imports verification). The
+money itself lives in the ledger; the payout records which transfers moved it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from loyalty import clock
+from loyalty.directory.models import Staff, Store
+from loyalty.extensions import db
+from loyalty.types import UTCDateTime
+
+AWAITING_APPROVAL = "awaiting_approval"  # 待审批
+APPROVED = "approved"                    # 已审批
+PAID = "paid"                            # 已发放
+REJECTED = "rejected"                    # 已驳回 (reversed in the ledger)
+CANCELLED = "cancelled"                  # 已取消 (the sale was unwound before payment)
+CLAWED_BACK = "clawed_back"              # 已追回 (unwound after payment: a receivable on the payee)
+
+STATUSES = (AWAITING_APPROVAL, APPROVED, PAID, REJECTED, CANCELLED, CLAWED_BACK)
+OPEN = (AWAITING_APPROVAL, APPROVED)
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    AWAITING_APPROVAL: (APPROVED, REJECTED, CANCELLED),
+    APPROVED: (PAID, REJECTED, CANCELLED),
+    PAID: (CLAWED_BACK,),
+    REJECTED: (),
+    CANCELLED: (),
+    CLAWED_BACK: (),
+}
+METHODS = ("bank_transfer", "wechat_pay", "alipay", "cash")
+
+
+class Payout(db.Model):
+    __tablename__ = "payouts"
+    __table_args__ = (
+        CheckConstraint("gross_amount > 0", name="gross_positive"),
+        CheckConstraint("offset_amount >= 0 AND offset_amount <= gross_amount", name="offset_within_gross"),
+        CheckConstraint("unit = 'CNY'", name="unit_cny"),
+        CheckConstraint("status IN ('awaiting_approval', 'approved', 'paid', 'rejected', 'cancelled', "
+                        "'clawed_back')", name="status_known"),
+        CheckConstraint("approvals_required IN (1, 2)", name="approvals_required_known"),
+        Index("ix_payouts_status_store", "status", "store_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(60), unique=True)  # "referral:42"
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    payee: Mapped[str] = mapped_column(String(40), index=True)  # "customer:7"
+    unit: Mapped[str] = mapped_column(String(3), default="CNY")
+    gross_amount: Mapped[int] = mapped_column(BigInteger)  # the reward, fen
+    offset_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # the payee's receivable settled by it
+    status: Mapped[str] = mapped_column(String(20), default=AWAITING_APPROVAL)
+    approvals_required: Mapped[int] = mapped_column(default=1)
+    blocked_approver_ids: Mapped[list] = mapped_column(JSON, default=list)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(String(200))  # what the payout is for, in words
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    method: Mapped[str | None] = mapped_column(String(20))
+    external_reference: Mapped[str | None] = mapped_column(String(100))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    reverse_transfer_id: Mapped[int | None] = mapped_column(BigInteger)
+    offset_transfer_id: Mapped[int | None] = mapped_column(BigInteger)
+    paid_transfer_id: Mapped[int | None] = mapped_column(BigInteger)
+    clawback_transfer_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+    store: Mapped[Store] = relationship(lazy="joined")
+    approvals: Mapped[list[PayoutApproval]] = relationship(order_by="PayoutApproval.id", lazy="selectin",
+                                                           back_populates="payout")
+
+    @property
+    def amount(self) -> int:
+        """What finance pays out: the reward net of the payee's receivable it settles."""
+        return self.gross_amount - self.offset_amount
+
+    @property
+    def referral_id(self) -> int | None:
+        kind, _, ident = self.subject.partition(":")
+        return int(ident) if kind == "referral" and ident.isdigit() else None
+
+    @property
+    def approver_ids(self) -> list[int]:
+        return [a.approver_id for a in self.approvals]
+
+
+class PayoutApproval(db.Model):
+    """One finance approval; one per approver and payout, whatever the race."""
+    __tablename__ = "payout_approvals"
+    __table_args__ = (UniqueConstraint("payout_id", "approver_id", name="uq_payout_approvals_payout_approver"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payout_id: Mapped[int] = mapped_column(ForeignKey("payouts.id"), index=True)
+    approver_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    request_key: Mapped[str | None] = mapped_column(String(160))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    payout: Mapped[Payout] = relationship(back_populates="approvals")
+    approver: Mapped[Staff] = relationship(lazy="joined")

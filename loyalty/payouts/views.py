@@ -1,0 +1,120 @@
+"""The finance pages: the approval queue with each referral's evidence; approve, reject,
+mark paid; the export (CSV for Excel, XLSX)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from loyalty.auth.access import allow
+from loyalty.errors import DomainError
+from loyalty.payouts import export, labels, service
+from loyalty.payouts.forms import PaidForm, RejectForm
+from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, STATUSES
+from loyalty.reports.tables import download, period
+from loyalty.web.forms import EmptyForm
+
+bp = Blueprint("payouts_web", __name__, template_folder="templates")
+
+BOOKS = ("finance", "admin")
+
+
+@bp.app_template_filter("evidence_time")
+def evidence_time(iso: str | None, zone: str = "Asia/Shanghai") -> str:
+    """An ISO instant from an evidence snapshot, in the store's timezone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    try:
+        return datetime.fromisoformat(iso).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return ""
+
+
+@bp.app_context_processor
+def _labels():
+    return {"payout_status_label": labels.status_label, "method_label": labels.method_label}
+
+
+def _filters() -> dict:
+    from datetime import date
+    args = request.args
+
+    def day(name):
+        try:
+            return date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+    start, end = period(day("from"), day("to"))
+    status = args.get("status")
+    return {"status": status if status in STATUSES else None, "store_id": args.get("store_id", type=int),
+            "date_from": start, "date_to": end}
+
+
+@bp.route("/payouts")
+@allow(*BOOKS)
+def queue():
+    filters = _filters()
+    if filters["status"] is None and "status" not in request.args:
+        filters["status"] = [AWAITING_APPROVAL, APPROVED]
+    items, total = service.list_payouts(g.actor, per_page=200, **filters)
+    return render_template("payouts/queue.html", payouts=items, total=total, statuses=STATUSES,
+                           action_form=EmptyForm(), reject_form=RejectForm(), paid_form=PaidForm(),
+                           labels=labels, args=request.args)
+
+
+def _act(payout_id: int, do, done: str):
+    try:
+        do()
+        flash(done, "success")
+    except DomainError as error:
+        g.rollback = True
+        flash(_(error.message), "error")
+        for messages in error.fields.values():
+            for message in messages:
+                flash(_(message), "error")
+    return redirect(request.form.get("next") or url_for("payouts_web.queue"))
+
+
+@bp.route("/payouts/<int:payout_id>/approve", methods=["POST"])
+@allow("finance")
+def approve(payout_id: int):
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form expired. Please reload the page and try again."), "error")
+        return redirect(url_for("payouts_web.queue"))
+    return _act(payout_id, lambda: service.approve(g.actor, payout_id),
+                _("Payout %(id)s approved.", id=payout_id))
+
+
+@bp.route("/payouts/<int:payout_id>/reject", methods=["POST"])
+@allow("finance")
+def reject(payout_id: int):
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for the rejection."), "error")
+        return redirect(url_for("payouts_web.queue"))
+    return _act(payout_id, lambda: service.reject(g.actor, payout_id, reason=form.reason.data),
+                _("Payout %(id)s rejected; the reward was reversed.", id=payout_id))
+
+
+@bp.route("/payouts/<int:payout_id>/paid", methods=["POST"])
+@allow("finance")
+def mark_paid(payout_id: int):
+    form = PaidForm()
+    if not form.validate_on_submit():
+        flash(_("Choose the payment method and give the reference."), "error")
+        return redirect(url_for("payouts_web.queue"))
+    return _act(payout_id, lambda: service.mark_paid(g.actor, payout_id, method=form.method.data,
+                                                     external_reference=form.external_reference.data),
+                _("Payout %(id)s marked paid.", id=payout_id))
+
+
+@bp.route("/payouts/export.csv")
+@allow(*BOOKS)
+def export_csv():
+    return download(export.to_csv(export.build(g.actor, **_filters())), "payouts.csv", "text/csv; charset=utf-8")
+
+
+@bp.route("/payouts/export.xlsx")
+@allow(*BOOKS)
+def export_xlsx():
+    return download(export.to_xlsx(export.build(g.actor, **_filters())), "payouts.xlsx",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,0 +1,81 @@
+"""Money reports (资金报表): reward liabilities by store, reconciled with the ledger.
+
+pending   what delivery checks have reserved and callbacks have not yet decided
+          (the store's referral_expense pending balance, CNY);
+awaiting  posted rewards whose payouts wait for approval; approved: approved, not yet paid;
+payable   awaiting + approved (what the store still owes referrers, gross of offsets).
+The group line compares the payouts' payable with the ledger's reward_payable accounts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from loyalty.auth import access
+from loyalty.directory.models import Store
+from loyalty.extensions import db
+from loyalty.ledger import service as ledger
+from loyalty.ledger.models import Account
+from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, Payout
+
+
+@dataclass
+class StoreLiability:
+    store_id: int
+    code: str
+    name: str
+    pending: int = 0
+    awaiting: int = 0
+    approved: int = 0
+
+    @property
+    def payable(self) -> int:
+        return self.awaiting + self.approved
+
+    def as_dict(self) -> dict:
+        return {"store_id": self.store_id, "code": self.code, "name": self.name, "pending": self.pending,
+                "awaiting_approval": self.awaiting, "approved": self.approved, "payable": self.payable}
+
+
+@dataclass
+class Liabilities:
+    stores: list[StoreLiability] = field(default_factory=list)
+    ledger_payable: int | None = None  # all referrers' reward_payable (group-level viewers only)
+    ledger_receivable: int | None = None
+
+    @property
+    def totals(self) -> dict:
+        return {"pending": sum(s.pending for s in self.stores), "payable": sum(s.payable for s in self.stores),
+                "awaiting_approval": sum(s.awaiting for s in self.stores),
+                "approved": sum(s.approved for s in self.stores)}
+
+
+def liabilities(actor) -> Liabilities:
+    ids = access.visible_store_ids(actor)
+    query = select(Store).order_by(Store.code)
+    if ids is not None:
+        query = query.where(Store.id.in_(ids))
+    stores = {s.id: StoreLiability(s.id, s.code, s.name) for s in db.session.execute(query).unique().scalars()}
+    owners = {f"store:{i}": i for i in stores}
+    for account in db.session.execute(select(Account).where(
+            Account.owner.in_(list(owners)), Account.purpose == "referral_expense", Account.unit == "CNY")).scalars():
+        stores[owners[account.owner]].pending = ledger.balance_of(account)["pending"]
+    for store_id, status, total in db.session.execute(
+            select(Payout.store_id, Payout.status, func.sum(Payout.gross_amount))
+            .where(Payout.store_id.in_(list(stores)), Payout.status.in_((AWAITING_APPROVAL, APPROVED)))
+            .group_by(Payout.store_id, Payout.status)):
+        if status == AWAITING_APPROVAL:
+            stores[store_id].awaiting = int(total)
+        else:
+            stores[store_id].approved = int(total)
+    report = Liabilities(list(stores.values()))
+    if ids is None:
+        report.ledger_payable = _sum_balances("reward_payable")
+        report.ledger_receivable = _sum_balances("reward_receivable")
+    return report
+
+
+def _sum_balances(purpose: str) -> int:
+    accounts = db.session.execute(select(Account).where(Account.purpose == purpose, Account.unit == "CNY")).scalars()
+    return sum(ledger.balance_of(a)["posted"] for a in accounts)

@@ -1,0 +1,52 @@
+"""Tables as downloads and periods as instants: what every report and export shares.
+
+CSV is UTF-8 with a BOM and CRLF line ends, so Excel (which assumes the ANSI code
+page without a BOM) shows Chinese intact. Money is written in yuan with two
+decimals from integer fen, never through a float.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Response
+
+from loyalty.web.money import fen_to_yuan
+
+GROUP_TZ = "Asia/Shanghai"  # report periods are calendar days of the dealer group
+
+
+def period(date_from: date | None, date_to: date | None, zone: str = GROUP_TZ) -> tuple[datetime | None, datetime | None]:
+    """[from 00:00, the day after `to` 00:00) in the group's timezone, as aware instants."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(date_from, time(), tzinfo=tz) if date_from else None
+    end = datetime.combine(date_to + timedelta(days=1), time(), tzinfo=tz) if date_to else None
+    return start, end
+
+
+yuan = fen_to_yuan  # 50000 -> "500.00"
+
+
+def percent(rate: float | None) -> str:
+    return "" if rate is None else f"{rate * 100:.1f}%"
+
+
+def csv_bytes(header: list[str], rows: list[list]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def download(body: bytes, filename: str, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def csv_response(header: list[str], rows: list[list], filename: str) -> Response:
+    return download(csv_bytes(header, rows), filename, "text/csv; charset=utf-8")

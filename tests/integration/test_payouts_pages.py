@@ -1,0 +1,70 @@
+"""The finance pages: the approval queue with the evidence, approve, reject, mark paid, export (LED-6)."""
+from __future__ import annotations
+
+import pytest
+
+from loyalty.extensions import db
+from loyalty.payouts.models import Payout
+from tests.integration.test_callbacks import due_at_once  # noqa: F401  (fixture)
+from tests.integration.test_payouts import payout_of, verified_referral
+from tests.integration.test_referrals import people  # noqa: F401  (fixture)
+from tests.integration.test_web_pages import Browser, login, text
+from tests.integration.test_web_i18n import compile_catalogs
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _catalogs():
+    compile_catalogs()
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app)
+
+
+@pytest.mark.rule("LED-6")
+def test_finance_approves_and_pays_from_the_queue(app, api, world, people, due_at_once, monkeypatch, browser):
+    rid = verified_referral(api, world, people, monkeypatch)
+    payout = payout_of(api, rid)
+    assert login(browser, "finance").status_code == 302
+    page = text(browser.get("/payouts"))
+    assert f'data-test="payout-{payout["id"]}"' in page and "待审批" in page
+    assert "张三" in page and "李四" in page and "Manager2" in page  # the evidence
+    assert "true_value" not in page and "上海汽车集团" not in page  # never the answer key
+    resp = browser.post(f"/payouts/{payout['id']}/approve", data={"csrf_token": _token(browser)})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Payout, payout["id"]).status == "approved"
+    resp = browser.post(f"/payouts/{payout['id']}/paid", data={"csrf_token": _token(browser), "method": "alipay",
+                                                               "external_reference": "2026112522001"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Payout, payout["id"]).status == "paid"
+    assert "已支付" in text(browser.get("/payouts?status=paid"))
+    export = browser.get("/payouts/export.csv")
+    assert export.status_code == 200 and export.get_data().startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.rule("LED-6")
+def test_reject_from_the_queue_needs_a_reason(app, api, world, people, due_at_once, monkeypatch, browser):
+    payout = payout_of(api, verified_referral(api, world, people, monkeypatch))
+    login(browser, "finance")
+    browser.post(f"/payouts/{payout['id']}/reject", data={"csrf_token": _token(browser), "reason": ""})
+    db.session.expire_all()
+    assert db.session.get(Payout, payout["id"]).status == "awaiting_approval"
+    browser.post(f"/payouts/{payout['id']}/reject", data={"csrf_token": _token(browser), "reason": "重复申请"})
+    db.session.expire_all()
+    assert db.session.get(Payout, payout["id"]).status == "rejected"
+
+
+@pytest.mark.rule("SEC-2")
+def test_the_queue_is_for_finance_and_admin(app, world, browser):
+    login(browser, "manager")
+    assert browser.get("/payouts").status_code == 403
+    assert browser.get("/payouts/export.csv").status_code == 403
+
+
+def _token(browser) -> str:
+    import re
+    html = text(browser.get("/payouts"))
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)

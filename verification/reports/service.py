@@ -1,0 +1,141 @@
+"""Where fakes come from (LED-9): fraud, rejection and verification rates by consultant or
+store, with the penalties; and callback timeliness (delivery to verdict, attempts).
+
+A referral counts in the period it was registered in (the group's calendar days).
+Rates are over the referrals *decided* (no longer live): verified, fraudulent,
+unverifiable, rejected, expired or unwound; live ones are shown as `open`.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import String, cast, func, literal, select
+
+from loyalty.auth import access
+from loyalty.directory.models import Staff, Store
+from loyalty.errors import field_error
+from loyalty.extensions import db
+from loyalty.ledger.models import Transfer
+from verification.callbacks.models import Callback, CallbackAttempt
+from verification.referrals.models import (EXPIRED, FRAUDULENT, LIVE, REJECTED, UNVERIFIABLE, UNWOUND, VERIFIED,
+                                           Referral)
+
+GROUPINGS = ("consultant", "store")
+VERDICTS = (VERIFIED, FRAUDULENT, UNVERIFIABLE)
+
+
+@dataclass
+class RateRow:
+    key: int
+    label: str
+    store_code: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    penalties: int = 0  # fen, from the ledger
+
+    @property
+    def registered(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def open(self) -> int:
+        return sum(self.counts.get(s, 0) for s in LIVE)
+
+    @property
+    def decided(self) -> int:
+        return self.registered - self.open
+
+    def rate(self, status: str) -> float | None:
+        return round(self.counts.get(status, 0) / self.decided, 4) if self.decided else None
+
+    def as_dict(self) -> dict:
+        c = self.counts.get
+        return {"key": self.key, "label": self.label, "store_code": self.store_code,
+                "registered": self.registered, "open": self.open, "decided": self.decided,
+                "verified": c(VERIFIED, 0), "fraudulent": c(FRAUDULENT, 0), "rejected": c(REJECTED, 0),
+                "unverifiable": c(UNVERIFIABLE, 0), "expired": c(EXPIRED, 0), "unwound": c(UNWOUND, 0),
+                "verification_rate": self.rate(VERIFIED), "fraud_rate": self.rate(FRAUDULENT),
+                "rejection_rate": self.rate(REJECTED), "penalties": self.penalties}
+
+
+def _scoped(query, actor, start: datetime | None, end: datetime | None):
+    ids = access.visible_store_ids(actor)
+    if ids is not None:
+        query = query.where(Referral.store_id.in_(ids))
+    if start is not None:
+        query = query.where(Referral.registered_at >= start)
+    if end is not None:
+        query = query.where(Referral.registered_at < end)
+    return query
+
+
+def fraud_rates(actor, *, by: str, start: datetime | None = None, end: datetime | None = None) -> list[dict]:
+    """One row per consultant (the registering staff) or per store, busiest first."""
+    if by not in GROUPINGS:
+        raise field_error("by", "consultant or store")
+    column = Referral.registered_by_id if by == "consultant" else Referral.store_id
+    rows: dict[int, RateRow] = {}
+    counts = db.session.execute(_scoped(select(column, Referral.status, func.count(Referral.id))
+                                        .group_by(column, Referral.status), actor, start, end))
+    for key, status, n in counts:
+        rows.setdefault(key, RateRow(key, "")).counts[status] = n
+    penalty_key = literal("referral:", String) + cast(Referral.id, String) + literal(":penalty", String)
+    penalties = db.session.execute(_scoped(
+        select(column, func.sum(Transfer.amount)).join(Transfer, Transfer.key == penalty_key).group_by(column),
+        actor, start, end))
+    for key, total in penalties:
+        if key in rows:
+            rows[key].penalties = int(total or 0)
+    _label(rows, by)
+    return [r.as_dict() for r in sorted(rows.values(), key=lambda r: (-r.registered, r.label))]
+
+
+def _label(rows: dict[int, RateRow], by: str) -> None:
+    if not rows:
+        return
+    if by == "store":
+        for store in db.session.execute(select(Store).where(Store.id.in_(list(rows)))).unique().scalars():
+            rows[store.id].label, rows[store.id].store_code = f"{store.code} {store.name}", store.code
+        return
+    for staff in db.session.execute(select(Staff).where(Staff.id.in_(list(rows)))).unique().scalars():
+        code = staff.store.code if staff.store else ""
+        rows[staff.id].label, rows[staff.id].store_code = staff.display_name, code
+
+
+# ---- callback timeliness -------------------------------------------------------------------
+
+def _hours(delta) -> float:
+    return round(delta.total_seconds() / 3600, 1)
+
+
+def timeliness(actor, *, start: datetime | None = None, end: datetime | None = None) -> list[dict]:
+    """Per store, over referrals registered in the period and decided by a callback:
+    hours from delivery to the verdict (mean, median, max) and calls made per referral."""
+    decided = list(db.session.execute(_scoped(
+        select(Referral.id, Referral.store_id, Referral.delivered_at, Referral.closed_at)
+        .where(Referral.status.in_(VERDICTS), Referral.delivered_at.is_not(None), Referral.closed_at.is_not(None)),
+        actor, start, end)))
+    ids = [r.id for r in decided]
+    attempts: dict[int, int] = {}
+    for i in range(0, len(ids), 500):
+        attempts.update(db.session.execute(
+            select(Callback.referral_id, func.count(CallbackAttempt.id))
+            .join(CallbackAttempt, CallbackAttempt.callback_id == Callback.id)
+            .where(Callback.referral_id.in_(ids[i:i + 500])).group_by(Callback.referral_id)).all())
+    per_store: dict[int, list[tuple[float, int]]] = {}
+    for r in decided:
+        per_store.setdefault(r.store_id, []).append((_hours(r.closed_at - r.delivered_at), attempts.get(r.id, 0)))
+    stores = {s.id: s for s in db.session.execute(select(Store).where(Store.id.in_(list(per_store))))
+              .unique().scalars()} if per_store else {}
+    rows = []
+    for store_id, items in sorted(per_store.items(), key=lambda kv: stores[kv[0]].code):
+        hours = [h for h, _ in items]
+        calls = [a for _, a in items]
+        rows.append({"store_id": store_id, "label": f"{stores[store_id].code} {stores[store_id].name}",
+                     "store_code": stores[store_id].code, "decided": len(items),
+                     "mean_hours": round(statistics.fmean(hours), 1), "median_hours": round(statistics.median(hours), 1),
+                     "max_hours": max(hours), "attempts": sum(calls),
+                     "mean_attempts": round(statistics.fmean(calls), 2),
+                     "first_call_share": round(sum(1 for a in calls if a <= 1) / len(calls), 4)})
+    return rows
