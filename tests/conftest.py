@@ -77,27 +77,53 @@ def backend(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def db_url(backend, migrated, tmp_path) -> str:
-    template = migrated(backend)
-    if backend == "sqlite":
-        target = tmp_path / "test.sqlite3"
-        shutil.copy(template.removeprefix("sqlite:///"), target)
-        return f"sqlite:///{target}"
-    return template
+@pytest.fixture(scope="session")
+def shared_apps(migrated):
+    """One app per database for the whole session (building an app costs ~0.5 s; tests are many).
 
-
-@pytest.fixture
-def app(db_url, backend):
+    `reset(backend)` hands back that app over fresh data: SQLite gets a new copy of the
+    migrated file (the pool is disposed first), PostgreSQL was emptied after the last test.
+    """
     from loyalty.app import create_app
     from loyalty.extensions import db
-    app = create_app(TestConfig(db_url))
+    apps: dict[str, tuple] = {}
+
+    def reset(backend: str):
+        template = migrated(backend)
+        if backend not in apps:
+            url = f"sqlite:///{_TMP / 'test.sqlite3'}" if backend == "sqlite" else template
+            apps[backend] = (create_app(TestConfig(url)), url)
+        app, url = apps[backend]
+        if backend == "sqlite":
+            with app.app_context():
+                db.engine.dispose()
+            target = Path(url.removeprefix("sqlite:///"))
+            for suffix in ("-wal", "-shm"):
+                Path(str(target) + suffix).unlink(missing_ok=True)
+            shutil.copy(template.removeprefix("sqlite:///"), target)
+        return app
+
+    yield reset
+    for app, _url in apps.values():
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def db_url(app) -> str:
+    return app.config["SQLALCHEMY_DATABASE_URI"]
+
+
+@pytest.fixture
+def app(backend, shared_apps):
+    from loyalty.extensions import db, limiter
+    app = shared_apps(backend)
+    limiter.reset()  # rate-limit counters are per test
     with app.app_context():
         yield app
         db.session.remove()
         if backend == "postgresql":
             _empty_postgres(db)
-        db.engine.dispose()
 
 
 @pytest.fixture
