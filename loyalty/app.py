@@ -45,6 +45,7 @@ def create_app(config_class=Config) -> Flask:
     _register_blueprints(app)
     _register_models()
     _register_verification(app)
+    app.before_request(_fresh_request_state)
     app.before_request(access.authorize_request)
     app.after_request(_finish_unit_of_work)
     app.register_error_handler(DomainError, _handle_domain_error)
@@ -159,6 +160,18 @@ def _select_locale():
         if best == "en":
             return "en"
     return "zh_CN"
+
+
+def _fresh_request_state():
+    """Per-request flags live in `g`, which belongs to the app context; when a caller (a test,
+    a CLI) keeps one app context around several requests, start each request clean."""
+    g.pop("rollback", None)
+    g.pop(app_csrf_field(), None)
+
+
+def app_csrf_field() -> str:
+    from flask import current_app
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
 
 
 def _finish_unit_of_work(response):

@@ -15,6 +15,8 @@ class RejectForm(FlaskForm):
 
 
 class PaidForm(FlaskForm):
-    method = SelectField(_l("Payment method"), choices=[SelectChoice(value, label) for value, label in METHOD_LABELS.items()], validators=[DataRequired()])
+    method = SelectField(_l("Payment method"), validators=[DataRequired()],
+                         choices=[SelectChoice(value, label) for value, label in METHOD_LABELS.items()])
     external_reference = StringField(_l("External reference"), validators=[DataRequired(), Length(max=100)],
-                                     description=_l("Bank, WeChat Pay or Alipay transaction number, or receipt number."))
+                                     description=_l(
+                                         "Bank, WeChat Pay or Alipay transaction number, or receipt number."))

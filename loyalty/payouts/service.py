@@ -225,7 +225,8 @@ def mark_paid(actor, payout_id: int, *, method: str, external_reference: str, ke
         raise field_error("method", f"One of {', '.join(METHODS)}.")
     external_reference = (external_reference or "").strip()
     if not external_reference:
-        raise field_error("external_reference", "Give the payment's reference (bank, WeChat or Alipay number, or receipt).")
+        raise field_error("external_reference",
+                          "Give the payment's reference (bank, WeChat or Alipay number, or receipt).")
     payout = get_payout(actor, payout_id, for_update=True)
     _require_approver(actor, payout)
     if payout.status != APPROVED:

@@ -18,7 +18,8 @@ from loyalty.web.money import fen_to_yuan
 GROUP_TZ = "Asia/Shanghai"  # report periods are calendar days of the dealer group
 
 
-def period(date_from: date | None, date_to: date | None, zone: str = GROUP_TZ) -> tuple[datetime | None, datetime | None]:
+def period(date_from: date | None, date_to: date | None,
+           zone: str = GROUP_TZ) -> tuple[datetime | None, datetime | None]:
     """[from 00:00, the day after `to` 00:00) in the group's timezone, as aware instants."""
     tz = ZoneInfo(zone)
     start = datetime.combine(date_from, time(), tzinfo=tz) if date_from else None

@@ -14,6 +14,7 @@ def N_(message: str) -> str:
 
 
 DOMAIN_MESSAGES = (
+    N_('3–64 letters, digits, _ . or -.'),
     N_('A VIN has 17 letters and digits (no I, O or Q).'),
     N_('A customer cannot refer themselves.'),
     N_('A customer with this phone exists.'),

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import flash, g, render_template
 from flask_babel import gettext as _
 
-from loyalty.directory.identity import mask_phone
 from loyalty.auth.access import can_see_full_phone
+from loyalty.directory.identity import mask_phone
 from loyalty.errors import DomainError
 
 

@@ -27,6 +27,12 @@ from verification.referrals.models import AWAITING_CALLBACK, UNWOUND, VERIFIED, 
 from verification.referrals.schemas import ReferralSchema
 
 UNWINDERS = ("manager", "finance", "admin")
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
 _OPEN_CALLBACKS = ("planned", "claimed", "unreachable", "retrying")
 
 
@@ -44,7 +50,7 @@ def unwind(actor, referral_id: int, *, reason: str) -> Referral:
     now = clock.now()
     window = referral.store.policy.clawback_window_days
     if referral.delivered_at is None or referral.delivered_at + timedelta(days=window) < now:
-        raise RuleViolation(f"The clawback window of {window} days after delivery has passed.",
+        raise RuleViolation(N_("The clawback window after the delivery has passed."),
                             code="clawback_window_passed", fields={"delivered_at": [f"More than {window} days ago."]})
     if referral.status == AWAITING_CALLBACK:
         outcome = _void_reservation(actor, referral, reason)

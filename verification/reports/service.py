@@ -134,7 +134,8 @@ def timeliness(actor, *, start: datetime | None = None, end: datetime | None = N
         calls = [a for _, a in items]
         rows.append({"store_id": store_id, "label": f"{stores[store_id].code} {stores[store_id].name}",
                      "store_code": stores[store_id].code, "decided": len(items),
-                     "mean_hours": round(statistics.fmean(hours), 1), "median_hours": round(statistics.median(hours), 1),
+                     "mean_hours": round(statistics.fmean(hours), 1),
+                     "median_hours": round(statistics.median(hours), 1),
                      "max_hours": max(hours), "attempts": sum(calls),
                      "mean_attempts": round(statistics.fmean(calls), 2),
                      "first_call_share": round(sum(1 for a in calls if a <= 1) / len(calls), 4)})
