@@ -25,7 +25,7 @@ from typing import Any, Callable
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from loyalty import clock
+from loyalty import clock, transitions
 from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.directory.models import StorePolicy
@@ -73,20 +73,9 @@ def backfill() -> dict[str, int]:
 # ---- the one place a payout changes -----------------------------------------------
 
 def _change(actor, payout: Payout, action: str, **changes: Any) -> Payout:
-    before = audit.snapshot(payout, AUDIT_FIELDS) if payout.id else None
-    new_status = changes.get("status")
-    if before is not None and new_status and new_status != payout.status:
-        if new_status not in TRANSITIONS[payout.status]:
-            raise InvalidTransition(fields={"status": [f"{payout.status} -> {new_status}"]})
-    for key, value in changes.items():
-        setattr(payout, key, value)
-    if payout.id is None:
-        db.session.add(payout)
-    db.session.flush()
-    after = audit.snapshot(payout, AUDIT_FIELDS)
-    after["approver_ids"] = payout.approver_ids if payout.id else []
-    audit.record(actor, "payout", payout.id, action, before, after)
-    return payout
+    return transitions.change(actor, payout, entity="payout", action=action, audit_fields=AUDIT_FIELDS,
+                              transitions=TRANSITIONS, error=InvalidTransition, changes=changes,
+                              extra_after=lambda p: {"approver_ids": p.approver_ids})
 
 
 def _lock(payout_id: int) -> Payout:

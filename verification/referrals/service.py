@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from loyalty import clock
+from loyalty import clock, transitions
 from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.directory import identity
@@ -37,18 +37,8 @@ class InvalidTransition(Conflict):
 # ---- the one place a referral changes -----------------------------------------
 
 def _change(actor, referral: Referral, action: str, **changes: Any) -> Referral:
-    before = audit.snapshot(referral, AUDIT_FIELDS) if referral.id else None
-    new_status = changes.get("status")
-    if before is not None and new_status and new_status != referral.status:
-        if new_status not in TRANSITIONS[referral.status]:
-            raise InvalidTransition(fields={"status": [f"{referral.status} -> {new_status}"]})
-    for key, value in changes.items():
-        setattr(referral, key, value)
-    if referral.id is None:
-        db.session.add(referral)
-    db.session.flush()
-    audit.record(actor, "referral", referral.id, action, before, audit.snapshot(referral, AUDIT_FIELDS))
-    return referral
+    return transitions.change(actor, referral, entity="referral", action=action, audit_fields=AUDIT_FIELDS,
+                              transitions=TRANSITIONS, error=InvalidTransition, changes=changes)
 
 
 def lock(referral_id: int) -> Referral:
