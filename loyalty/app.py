@@ -269,6 +269,6 @@ def _handle_http_exception(error: HTTPException):
 def _template_globals():
     from flask_babel import get_locale
 
-    from loyalty.web.labels import role_label, role_purpose
+    from loyalty.web.labels import account_label, role_label, role_purpose
     return {"actor": g.get("actor"), "current_locale": "zh_CN" if get_locale().language == "zh" else "en",
-            "role_label": role_label, "role_purpose": role_purpose}
+            "role_label": role_label, "role_purpose": role_purpose, "account_label": account_label}

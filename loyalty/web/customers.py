@@ -9,6 +9,7 @@ from flask import g, render_template, request
 
 from loyalty.auth.access import allow
 from loyalty.directory import service
+from loyalty.ledger import service as ledger
 from loyalty.web.blueprint import bp
 from loyalty.web.forms import CustomerSearchForm
 from loyalty.web.pages import shown_phone
@@ -32,7 +33,9 @@ def customers():
 @allow("consultant", "manager", "admin")
 def customer(customer_id: int):
     found = service.get_customer(g.actor, customer_id)
-    return render_template("customers/detail.html", customer=found, phone=shown_phone(g.actor, found.phone))
+    balances = [(account, ledger.balance(account)) for account in ledger.accounts_of(f"customer:{found.id}")]
+    return render_template("customers/detail.html", customer=found, phone=shown_phone(g.actor, found.phone),
+                           balances=balances)
 
 
 def _search_text(text: str | None) -> str:

@@ -29,3 +29,14 @@ def role_label(role: str) -> str:
 
 def role_purpose(role: str) -> str:
     return str(ROLE_PURPOSES.get(role, ""))
+
+ACCOUNT_LABELS = {
+    "reward_payable": _l("Referral rewards payable"),
+    "reward_receivable": _l("Rewards to pay back (clawed back)"),
+    "points": _l("Loyalty points"),
+    "points_reserved": _l("Points reserved for a referral"),
+}
+
+
+def account_label(purpose: str) -> str:
+    return str(ACCOUNT_LABELS.get(purpose, purpose))

@@ -388,3 +388,26 @@ def test_three_schedulers_retry_each_unreachable_once(app, api, world, people, d
     rescheduled = db.session.query(AuditEvent).filter_by(entity="callback", action="rescheduled").count()
     assert rescheduled == 5
     assert {c.status for c in db.session.query(Callback).all()} == {"planned"}
+
+
+def test_customer_page_shows_the_reward_and_points_link(app, api, world, people, due_at_once, monkeypatch):
+    from tests.integration.test_web_pages import Browser, login
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+    answer(api, call["id"], [truthful(q) for q in plan_of(rid).questions])
+    browser = Browser(app)
+    assert login(browser, "manager").status_code == 302
+    html = browser.get(f"/customers/{people['zhang'].id}").get_data(as_text=True)
+    assert "应付推荐奖励" in html and "¥500.00" in html
+    assert f"/customers/{people['zhang'].id}/points" in html
+
+
+def test_referral_page_names_the_reason_in_chinese(app, api, world, people, due_at_once, monkeypatch):
+    from tests.integration.test_web_pages import Browser, login
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+    answer(api, call["id"], [clueless(q) for q in plan_of(rid).questions])
+    browser = Browser(app)
+    assert login(browser, "consultant").status_code == 302
+    html = browser.get(f"/referrals/{rid}").get_data(as_text=True)
+    assert "作假" in html and "回访判定推荐作假" in html

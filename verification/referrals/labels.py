@@ -21,6 +21,9 @@ REASON_LABELS = {
     "expired": _l("No delivery within the registration window"),
     "velocity": _l("Unusually many referrals from this old customer"),
     "referrer_flagged": _l("This old customer was flagged for an earlier fake referral"),
+    "payout_rejected": _l("Finance rejected the payout"),
+    "fraudulent": _l("The callback found the referral fake"),
+    "unverifiable": _l("Neither party could be reached"),
 }
 CHECK_LABELS = {"match": _l("Match"), "mismatch": _l("Mismatch"), "missing": _l("Not given")}
 FIELD_LABELS = {
