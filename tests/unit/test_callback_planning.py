@@ -175,13 +175,19 @@ def test_due_time_rejects_naive_and_bad_hours():
 
 # ---- CB-3 -----------------------------------------------------------------------------------
 
-def _check_plan(questions, about: PartyFacts):
+def _check_plan(questions, about: PartyFacts, disclosed: frozenset = frozenset()):
     assert 3 <= len(questions) <= 4
     assert [q.key for q in questions] == [f"q{i}" for i in range(1, len(questions) + 1)]
     kinds = Counter(q.kind for q in questions)
-    facts = [q.fact for q in questions]
+    paired = planning._paired_open_facts(about, frozenset(disclosed))
+    # a fact may be asked twice only when it is the party's one hidden fact: open first, then a statement
+    for fact in paired:
+        on_fact = [q for q in questions if q.fact == fact]
+        if len(on_fact) == 2:
+            assert [q.kind for q in on_fact][0] == "open" and on_fact[1].kind != "open"
+    facts = [q.fact for q in questions if not (q.kind == "open" and q.fact in paired)]
     used = [u for f in facts for u in (("model", "colour") if f == "car" else (f,))]
-    assert len(used) == len(set(used)), facts  # never two questions on one fact
+    assert len(used) == len(set(used)), facts  # otherwise never two questions on one fact
     for q in questions:
         if q.kind == "open":
             assert q.asked_value is None and q.fact in planning.OPEN_FACTS
@@ -211,7 +217,7 @@ def _assert_false_value(q: PlannedQuestion, about: PartyFacts):
 def test_seed_example_plan_has_open_trap_truth():
     for disclosed, about in ((ABOUT_REFERRER, ZHANG), (frozenset(), LI)):
         for _ in range(200):
-            kinds = _check_plan(draw_questions(about, disclosed=disclosed, catalog=CATALOG), about)
+            kinds = _check_plan(draw_questions(about, disclosed=disclosed, catalog=CATALOG), about, disclosed)
             assert kinds["open"] >= 1 and kinds["trap"] >= 1 and kinds["truth"] >= 1
 
 
@@ -257,7 +263,7 @@ def test_trap_values_are_never_the_truth(about, catalog, disclosed):
         questions = draw_questions(about, disclosed=disclosed, catalog=catalog)
     except NotEnoughFacts:
         return
-    kinds = _check_plan(questions, about)
+    kinds = _check_plan(questions, about, disclosed)
     for q in questions:
         assert q.true_value
         roundtrip = PlannedQuestion.from_dict(json.loads(json.dumps(q.to_dict(), ensure_ascii=False)))
@@ -399,3 +405,23 @@ def test_greeting_english_and_unknown_gender():
     assert planning.who(anon, "en") == "Ouyang Nana" and planning.who(anon) == "欧阳娜娜"
     with pytest.raises(ValueError):
         greeting("consultant", ms, anon)
+
+
+@pytest.mark.rule("CB-3")
+def test_a_party_with_one_hidden_fact_is_asked_it_twice_open_first():
+    """The claim disclosed the referrer's car; with only a district on record, a coached fake
+    could pass on one lucky guess unless the district is asked in two forms, open first."""
+    thin = PartyFacts("张三", "male", None, "闵行区", None,
+                      (VehicleFacts("速腾", "白色", "automatic"),))
+    twice = 0
+    for _ in range(200):
+        questions = draw_questions(thin, disclosed=ABOUT_REFERRER, catalog=CATALOG)
+        _check_plan(questions, thin, ABOUT_REFERRER)
+        on_district = [q.kind for q in questions if q.fact == "home_district"]
+        if len(on_district) == 2:
+            twice += 1
+            assert on_district[0] == "open"
+    assert twice > 150
+    # with two hidden facts nothing is asked twice
+    rich = PartyFacts("张三", "male", "上海汽车集团", "闵行区", None, (VehicleFacts("速腾", "白色", "automatic"),))
+    assert planning._paired_open_facts(rich, ABOUT_REFERRER) == frozenset()

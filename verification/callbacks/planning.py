@@ -577,16 +577,18 @@ def draw_questions(about: PartyFacts, *, disclosed: frozenset[str] = frozenset()
     n = count or (4 if len(units) >= 4 else 3)
 
     options_key = tuple(sorted(options))
-    plans = _plans(options_key, n)
+    paired = _paired_open_facts(about, disclosed)
+    plans = _plans(options_key, n, paired)
     if not plans and count is None and n == 4:
         n = 3
-        plans = _plans(options_key, n)
+        plans = _plans(options_key, n, paired)
     if not plans:
         raise NotEnoughFacts(f"cannot form {n} questions about {about.name!r}: the store holds too few facts "
                              f"(available: {sorted(facts_available) or 'none'})")
     weights = [_plan_weight(p, disclosed, len(about.vehicles)) for p in plans]
     plan = list(plans[_weighted_index(weights)])
     secrets.SystemRandom().shuffle(plan)
+    plan = _open_before_statement(plan, paired)
 
     who_zh, who_en = who(about, "zh"), who(about, "en")
     out: list[PlannedQuestion] = []
@@ -609,8 +611,34 @@ def draw_questions(about: PartyFacts, *, disclosed: frozenset[str] = frozenset()
     return out
 
 
+def _paired_open_facts(about: PartyFacts, disclosed: frozenset[str]) -> frozenset[str]:
+    """Open facts that may be asked twice (open, then as a statement) in one call.
+
+    When the claim disclosed the party's car and the store holds fewer than two of
+    employer / district / business, a coached fake knows or can guess everything but
+    one fact: asking that one fact in two forms makes a lucky guess count once, not
+    let the fake through (bench/verification_power.py measures it).
+    """
+    hidden = frozenset(f for f in OPEN_FACTS if _true_values(about, f))
+    if len(hidden) < 2 and disclosed & {"model", "colour"}:
+        return hidden
+    return frozenset()
+
+
+def _open_before_statement(plan: list[tuple[str, str]], paired: frozenset[str]) -> list[tuple[str, str]]:
+    """A statement must not read out the answer to the open question on the same fact."""
+    for fact in paired:
+        spots = [i for i, (_, f) in enumerate(plan) if f == fact]
+        if len(spots) == 2:
+            first, second = spots
+            if plan[second][0] == "open":
+                plan[first], plan[second] = plan[second], plan[first]
+    return plan
+
+
 @lru_cache(maxsize=4096)
-def _plans(options: tuple[tuple[str, str], ...], n: int) -> list[tuple[tuple[str, str], ...]]:
+def _plans(options: tuple[tuple[str, str], ...], n: int,
+           paired: frozenset[str] = frozenset()) -> list[tuple[tuple[str, str], ...]]:
     """All sets of n questions on disjoint facts, the strongest mix of kinds the facts allow.
 
     Wanted: >= 1 open, >= 1 trap, >= 1 truth. When no plan has all three, the
@@ -624,7 +652,8 @@ def _plans(options: tuple[tuple[str, str], ...], n: int) -> list[tuple[tuple[str
             candidates.append(chosen)
             return
         for i in range(start, len(options)):
-            uses = _uses(options[i][1])
+            kind, fact = options[i]
+            uses = frozenset({"open:" + fact}) if kind == "open" and fact in paired else _uses(fact)
             if not uses & used:
                 extend(i + 1, chosen + (options[i],), used | uses)
 
