@@ -30,7 +30,7 @@ def settle(actor, referral: Referral, verdict: str) -> Referral:
         _penalise(actor, referral)
         db.session.add(ReferrerFlag(customer_id=referral.referrer_id, referral_id=referral.id,
                                     reason=f"fraudulent referral {referral.id}"))
-    return referrals._change(actor, referral, f"callback_{verdict}", status=verdict, closed_at=clock.now(),
+    return referrals.change_referral(actor, referral, f"callback_{verdict}", status=verdict, closed_at=clock.now(),
                              reason=None if verdict == VERIFIED else verdict)
 
 

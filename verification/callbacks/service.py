@@ -155,7 +155,7 @@ def claim_next(agent) -> Callback | None:
     return callback
 
 
-def _held(agent, callback_id: int) -> Callback:
+def held_callback(agent, callback_id: int) -> Callback:
     callback = db.session.execute(select(Callback).where(Callback.id == callback_id).with_for_update(of=Callback)
                                   ).unique().scalar_one_or_none()
     if callback is None:
@@ -179,7 +179,7 @@ def script(callback: Callback, lang: str = "zh") -> dict:
 # ---- answers, grades and the verdict -------------------------------------------------
 
 def record_answers(agent, callback_id: int, answers: list[dict]) -> Callback:
-    callback = _held(agent, callback_id)
+    callback = held_callback(agent, callback_id)
     planned = {q["key"]: planning.PlannedQuestion.from_dict(q) for q in callback.questions}
     given = {a["question_id"]: a for a in answers}
     errors: dict[str, list[str]] = {}
@@ -240,7 +240,7 @@ def _cancel_others(callback: Callback) -> None:
 # ---- unreachable and retries (CB-9) ------------------------------------------------
 
 def mark_unreachable(agent, callback_id: int) -> Callback:
-    callback = _held(agent, callback_id)
+    callback = held_callback(agent, callback_id)
     callback.attempts_made += 1
     db.session.add(CallbackAttempt(callback_id=callback.id, number=callback.attempts_made,
                                    due_at=callback.due_at, agent_id=agent.id, outcome="unreachable"))

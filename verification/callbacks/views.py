@@ -45,7 +45,7 @@ def take_next():
 def call(callback_id: int):
     form = EmptyForm()
     try:
-        callback = service._held(g.actor, callback_id)
+        callback = service.held_callback(g.actor, callback_id)
     except DomainError as error:
         flash(_(error.message), "error")
         return redirect(url_for("callbacks_web.calls"))

@@ -83,12 +83,12 @@ def check_delivery(actor, referral_id: int, *, delivered_at: datetime, vehicle: 
         raise field_error("delivered_at", "The delivery cannot be in the future.")
     common = dict(delivered_at=delivered_at, delivery_checked_at=now, delivery_checked_by_id=actor.id)
     if delivered_at < referral.registered_at:
-        return referrals._change(actor, referral, "delivery_rejected", status=REJECTED, reason="late_claim",
+        return referrals.change_referral(actor, referral, "delivery_rejected", status=REJECTED, reason="late_claim",
                                  reason_text="Delivered before the referral was registered.",
                                  delivery_checks=None, closed_at=now, **common)
     checks = compare_licence(referral, licence)
     if not _passes(checks):
-        return referrals._change(actor, referral, "delivery_rejected", status=REJECTED,
+        return referrals.change_referral(actor, referral, "delivery_rejected", status=REJECTED,
                                  reason="licence_mismatch", delivery_checks=checks, closed_at=now, **common)
     new_car = directory.add_vehicle(actor, referral.referee_id, model=vehicle["model"], colour=vehicle["colour"],
                                     transmission=vehicle["transmission"], vin=vehicle.get("vin"),
@@ -96,7 +96,7 @@ def check_delivery(actor, referral_id: int, *, delivered_at: datetime, vehicle: 
     db.session.add(DeliveredVehicle(store_id=referral.store_id, customer_id=referral.referee_id,
                                     vehicle_id=new_car.id, delivered_at=delivered_at, recorded_by_id=actor.id))
     transfer = reserve_reward(actor, referral)
-    referrals._change(actor, referral, "delivery_matched", status=AWAITING_CALLBACK, delivery_checks=checks,
+    referrals.change_referral(actor, referral, "delivery_matched", status=AWAITING_CALLBACK, delivery_checks=checks,
                       delivered_vehicle_id=new_car.id, reward_amount=transfer.amount,
                       reward_unit=transfer.unit, reward_transfer_id=transfer.id, **common)
     callbacks.plan_callback(actor, referral)

@@ -94,7 +94,7 @@ def note_payout_rejected(actor, payout: Payout) -> None:
     if referral_id is None:
         return
     referral = referrals.lock(referral_id)
-    referrals._change(actor, referral, "payout_rejected", reason="payout_rejected",
+    referrals.change_referral(actor, referral, "payout_rejected", reason="payout_rejected",
                       reason_text=payout.rejection_reason)
 
 

@@ -1,6 +1,6 @@
 """Registration (提前报备), acknowledgement, review and expiry of referrals (REG-1..REG-6).
 
-Every change of a referral goes through `_change`, which writes the audit event.
+Every change of a referral goes through `change_referral`, which writes the audit event.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class InvalidTransition(Conflict):
 
 # ---- the one place a referral changes -----------------------------------------
 
-def _change(actor, referral: Referral, action: str, **changes: Any) -> Referral:
+def change_referral(actor, referral: Referral, action: str, **changes: Any) -> Referral:
     return transitions.change(actor, referral, entity="referral", action=action, audit_fields=AUDIT_FIELDS,
                               transitions=TRANSITIONS, error=InvalidTransition, changes=changes)
 
@@ -143,7 +143,7 @@ def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int
         claim_referrer_colour=claim["referrer_colour"].strip())
     try:
         with db.session.begin_nested():
-            _change(actor, referral, "registered")
+            change_referral(actor, referral, "registered")
     except IntegrityError:
         # Another consultant registered this referee at the same instant: the
         # partial unique index refused ours; name theirs.
@@ -170,7 +170,7 @@ def acknowledge(actor, referral_id: int) -> Referral:
         raise Conflict("Already acknowledged.", code="already_acknowledged")
     if referral.status not in (REGISTERED, UNDER_REVIEW):
         raise InvalidTransition()
-    return _change(actor, referral, "acknowledged", acknowledged_at=clock.now(), acknowledged_by_id=actor.id)
+    return change_referral(actor, referral, "acknowledged", acknowledged_at=clock.now(), acknowledged_by_id=actor.id)
 
 
 def review(actor, referral_id: int, *, decision: str, reason: str | None = None) -> Referral:
@@ -188,8 +188,8 @@ def review(actor, referral_id: int, *, decision: str, reason: str | None = None)
     common = dict(reviewed_at=clock.now(), reviewed_by_id=actor.id, review_decision=decision,
                   review_reason=reason)
     if decision == "accept":
-        return _change(actor, referral, "review_accepted", status=REGISTERED, **common)
-    return _change(actor, referral, "review_rejected", status=REJECTED, reason="review_rejected",
+        return change_referral(actor, referral, "review_accepted", status=REGISTERED, **common)
+    return change_referral(actor, referral, "review_rejected", status=REJECTED, reason="review_rejected",
                    reason_text=reason, closed_at=clock.now(), **common)
 
 

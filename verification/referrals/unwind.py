@@ -60,7 +60,7 @@ def unwind(actor, referral_id: int, *, reason: str) -> Referral:
     else:
         raise RuleViolation("Points already granted are not taken back by an unwind.",
                             code="points_reward_granted")
-    referrals._change(actor, referral, "unwound", status=UNWOUND, reason="unwound", reason_text=reason[:500],
+    referrals.change_referral(actor, referral, "unwound", status=UNWOUND, reason="unwound", reason_text=reason[:500],
                       closed_at=now)
     referral.clawback = outcome
     return referral
