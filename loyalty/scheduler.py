@@ -10,6 +10,7 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -56,8 +57,9 @@ def run_job(app: Flask, name: str) -> int:
 def build(app: Flask) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     for job in JOBS.values():
+        # first run right away, so a restarted scheduler catches up without waiting an interval
         scheduler.add_job(run_job, "interval", seconds=job.seconds, args=(app, job.name),
-                          id=job.name, name=job.name)
+                          id=job.name, name=job.name, next_run_time=datetime.now(timezone.utc))
     return scheduler
 
 
