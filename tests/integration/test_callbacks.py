@@ -1,7 +1,6 @@
 """Callback verification end to end: the seed's worked example, reviews, retries, secrecy (CB-*)."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +8,7 @@ import time_machine
 
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
+from tests.helpers import at_once
 from tests.integration.test_delivery import LICENCE, VEHICLE
 from tests.integration.test_referrals import people, register  # noqa: F401  (fixture)
 from verification.callbacks import planning
@@ -347,20 +347,13 @@ def test_ten_agents_claim_ten_different_callbacks(app, api, world, people, due_a
         people[f"n{i}"] = new_referee(world, f"客户{i}", f"1352222000{i}")
         delivered_referral(api, world, people, "referee", monkeypatch, referee=f"n{i}")
     tokens = [api.token(f"agent{i:02d}") for i in range(10)]
-    barrier, got = threading.Barrier(10), []
 
     def take(token):
-        client = app.test_client()
-        barrier.wait()
-        with time_machine.travel(T0 + timedelta(hours=2), tick=False):
-            resp = client.post("/api/v1/callbacks/claim", headers={"Authorization": f"Bearer {token}"})
-        got.append(resp.get_json()["id"])
+        resp = app.test_client().post("/api/v1/callbacks/claim", headers={"Authorization": f"Bearer {token}"})
+        return resp.get_json()["id"]
 
-    threads = [threading.Thread(target=take, args=(t,)) for t in tokens]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        got = at_once([lambda t=t: take(t) for t in tokens])
     assert len(got) == 10 and len(set(got)) == 10
 
 
@@ -376,13 +369,7 @@ def test_three_schedulers_retry_each_unreachable_once(app, api, world, people, d
         with time_machine.travel(T0 + timedelta(hours=2), tick=False):
             api.as_("agent").post(f"callbacks/{call['id']}/unreachable")
         ids.append(call["id"])
-    done = []
-    threads = [threading.Thread(target=lambda: done.append(run_job(app, "retry_unreachable_callbacks")))
-               for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    done = at_once([lambda: run_job(app, "retry_unreachable_callbacks")] * 3)
     assert sum(done) == 5
     db.session.expire_all()
     rescheduled = db.session.query(AuditEvent).filter_by(entity="callback", action="rescheduled").count()

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from loyalty.extensions import db
-from tests.helpers import count_rows
+from tests.helpers import at_once, count_rows
 from tests.integration.test_referrals import CLAIM, people, register  # noqa: F401  (fixture)
 from verification.referrals.models import DeliveredVehicle, Referral
 
@@ -164,23 +164,14 @@ def test_delivery_in_the_future_is_refused(api, world, people, acknowledged):
 
 @pytest.mark.rule("DEL-2")
 def test_two_managers_checking_at_once_reserve_once(app, api, world, people, acknowledged, pg_only):
-    import threading
     tokens = [api.token("manager2"), api.token("admin")]
     body = {"delivered_at": (T0 + timedelta(days=3)).isoformat(), "vehicle": VEHICLE, "licence": LICENCE}
-    barrier, results = threading.Barrier(2), []
 
     def attempt(token):
-        client = app.test_client()
-        barrier.wait()
-        resp = client.post(f"/api/v1/referrals/{acknowledged}/delivery", json=body,
-                           headers={"Authorization": f"Bearer {token}"})
-        results.append(resp.status_code)
+        return app.test_client().post(f"/api/v1/referrals/{acknowledged}/delivery", json=body,
+                                      headers={"Authorization": f"Bearer {token}"}).status_code
 
-    threads = [threading.Thread(target=attempt, args=(t,)) for t in tokens]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once([lambda t=t: attempt(t) for t in tokens])
     assert sorted(results) == [200, 409]
     db.session.expire_all()
     payable = [a for a in reward_accounts(api, people) if a["purpose"] == "reward_payable"]

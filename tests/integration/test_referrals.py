@@ -9,7 +9,7 @@ import time_machine
 from loyalty.audit.models import AuditEvent
 from loyalty.directory import service as directory
 from loyalty.extensions import db
-from tests.helpers import count_rows
+from tests.helpers import at_once, count_rows
 from verification.referrals.models import Referral, ReferrerFlag
 
 CLAIM = {"referrer_name": "张三", "referrer_phone": "13800138000", "referrer_model": "速腾",
@@ -128,24 +128,15 @@ def test_rejected_referral_frees_the_referee(api, world, people):
 
 @pytest.mark.rule("REG-4")
 def test_concurrent_registrations_of_one_referee(app, api, world, people, pg_only):
-    import threading
     tokens = [api.token("consultant"), api.token("manager"), api.token("manager2")]
     body = {"store_id": world.store.id, "referrer_id": people["zhang"].id, "referee_id": people["li"].id,
             "claim": CLAIM}
-    barrier, results = threading.Barrier(10), []
 
-    def attempt(i):
-        client = app.test_client()
-        barrier.wait()
-        resp = client.post("/api/v1/referrals", json=body,
-                           headers={"Authorization": f"Bearer {tokens[i % 3]}"})
-        results.append((resp.status_code, resp.get_json()))
+    def attempt(token):
+        resp = app.test_client().post("/api/v1/referrals", json=body, headers={"Authorization": f"Bearer {token}"})
+        return resp.status_code, resp.get_json()
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once([lambda t=tokens[i % 3]: attempt(t) for i in range(10)])
     codes = sorted(code for code, _ in results)
     assert codes == [201] + [409] * 9, results
     winner = next(body for code, body in results if code == 201)["id"]
@@ -228,22 +219,14 @@ def test_expiry_after_registration_window(app, api, world, people):
 
 @pytest.mark.rule("REG-6")
 def test_three_expiry_runs_at_once_expire_once(app, api, world, people, pg_only):
-    import threading
-
     from loyalty.scheduler import run_job
     import verification.referrals.jobs  # noqa: F401  (registers the job)
     with time_machine.travel(datetime(2026, 1, 1, tzinfo=timezone.utc), tick=False):
         for i in range(6):
             people[f"n{i}"] = new_referee(world, f"客{i}", f"1351111000{i}")
             register(api, world, people, referee=f"n{i}")
-    done = []
     with time_machine.travel(datetime(2026, 6, 1, tzinfo=timezone.utc), tick=False):
-        threads = [threading.Thread(target=lambda: done.append(run_job(app, "expire_referrals")))
-                   for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        done = at_once([lambda: run_job(app, "expire_referrals")] * 3)
     assert sum(done) == 6
     db.session.expire_all()
     expired_events = db.session.query(AuditEvent).filter_by(entity="referral", action="expired").count()
