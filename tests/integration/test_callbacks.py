@@ -102,6 +102,9 @@ def test_seed_example_truthful_answers_verify_and_post_the_reward(api, world, pe
     assert "张" in call["script"]["greeting"] and "李" in call["script"]["greeting"]
     assert 3 <= len(call["script"]["questions"]) <= 4
     plan = plan_of(rid)
+    # how each answer is taken down: free text for open questions, yes/no otherwise
+    assert [q["input"] for q in call["script"]["questions"]] == [
+        "text" if q["kind"] == "open" else "yes_no" for q in plan.questions]
     resp = answer(api, call["id"], [truthful(q) for q in plan.questions])
     assert resp.status_code == 200 and resp.json == {"status": "recorded"}
     assert db.session.get(Referral, rid).status == "verified"

@@ -10,6 +10,8 @@ from loyalty.schemas import InputSchema, Schema
 class ScriptQuestionSchema(Schema):
     id = fields.String()
     text = fields.String()
+    input = fields.String(metadata={"description": "text: write down the answer; yes_no: yes or no, "
+                                                   "and what the customer said to correct it"})
 
 
 class ScriptSchema(Schema):

@@ -173,7 +173,9 @@ def script(callback: Callback, lang: str = "zh") -> dict:
     callee, subject = facts_of(callback.callee), facts_of(callback.subject)
     text = "text_zh" if lang == "zh" else "text_en"
     return {"greeting": planning.greeting(callback.party, callee, subject, lang=lang),
-            "questions": [{"id": q["key"], "text": q[text]} for q in callback.questions]}
+            "questions": [{"id": q["key"], "text": q[text],
+                           # how the agent records it; says nothing of trap or truth
+                           "input": "text" if q["kind"] == "open" else "yes_no"} for q in callback.questions]}
 
 
 # ---- answers, grades and the verdict -------------------------------------------------
