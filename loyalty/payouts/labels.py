@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from loyalty.web.labels import check_label, field_label, label_of  # noqa: F401  (re-exported)
+
 STATUS_LABELS = {
     "awaiting_approval": _l("Awaiting approval"),
     "approved": _l("Approved"),
@@ -17,29 +19,16 @@ METHOD_LABELS = {
     "alipay": _l("Alipay"),
     "cash": _l("Cash"),
 }
-CHECK_LABELS = {"match": _l("Match"), "mismatch": _l("Mismatch"), "missing": _l("Not given")}
-FIELD_LABELS = {
-    "referrer_name": _l("Owner name"), "referrer_phone": _l("Referrer phone"), "plate": _l("Plate"),
-    "model": _l("Model"), "vin": _l("VIN"), "colour": _l("Colour"),
-}
 GRADE_LABELS = {"correct": _l("Correct"), "wrong": _l("Wrong"), "undecided": _l("Undecided")}
 
 
 def status_label(status: str | None) -> str:
-    return str(STATUS_LABELS.get(status or "", status or ""))
+    return label_of(STATUS_LABELS, status)
 
 
 def method_label(method: str | None) -> str:
-    return str(METHOD_LABELS.get(method or "", method or ""))
-
-
-def check_label(result: str | None) -> str:
-    return str(CHECK_LABELS.get(result or "", result or ""))
-
-
-def field_label(name: str) -> str:
-    return str(FIELD_LABELS.get(name, name))
+    return label_of(METHOD_LABELS, method)
 
 
 def grade_label(grade: str | None) -> str:
-    return str(GRADE_LABELS.get(grade or "", grade or ""))
+    return label_of(GRADE_LABELS, grade)

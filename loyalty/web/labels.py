@@ -40,3 +40,24 @@ ACCOUNT_LABELS = {
 
 def account_label(purpose: str) -> str:
     return str(ACCOUNT_LABELS.get(purpose, purpose))
+
+
+# The delivery check's fields and results: shown on referral pages and in payout evidence.
+CHECK_LABELS = {"match": _l("Match"), "mismatch": _l("Mismatch"), "missing": _l("Not given")}
+FIELD_LABELS = {
+    "referrer_name": _l("Owner name"), "referrer_phone": _l("Referrer phone"), "plate": _l("Plate"),
+    "model": _l("Model"), "vin": _l("VIN"), "colour": _l("Colour"),
+}
+
+
+def label_of(table: dict, key: str | None) -> str:
+    """The translated label of a machine value, or the value itself when it has none."""
+    return str(table.get(key or "", key or ""))
+
+
+def check_label(result: str | None) -> str:
+    return label_of(CHECK_LABELS, result)
+
+
+def field_label(name: str | None) -> str:
+    return label_of(FIELD_LABELS, name)

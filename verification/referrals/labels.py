@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from loyalty.web.labels import check_label, field_label, label_of  # noqa: F401  (re-exported)
+
 STATUS_LABELS = {
     "registered": _l("Registered"),
     "under_review": _l("Under review"),
@@ -25,24 +27,13 @@ REASON_LABELS = {
     "fraudulent": _l("The callback found the referral fake"),
     "unverifiable": _l("Neither party could be reached"),
 }
-CHECK_LABELS = {"match": _l("Match"), "mismatch": _l("Mismatch"), "missing": _l("Not given")}
-FIELD_LABELS = {
-    "referrer_name": _l("Owner name"), "referrer_phone": _l("Referrer phone"), "plate": _l("Plate"),
-    "model": _l("Model"), "vin": _l("VIN"), "colour": _l("Colour"),
-}
 
 
 def status_label(status: str | None) -> str:
-    return str(STATUS_LABELS.get(status or "", status or ""))
+    return label_of(STATUS_LABELS, status)
 
 
 def reason_label(reason: str | None) -> str:
-    return str(REASON_LABELS.get(reason or "", reason or ""))
+    return label_of(REASON_LABELS, reason)
 
 
-def check_label(result: str) -> str:
-    return str(CHECK_LABELS.get(result, result))
-
-
-def field_label(field: str) -> str:
-    return str(FIELD_LABELS.get(field, field))
