@@ -4,7 +4,11 @@
 
 Uses its own database (`bench`, dropped and re-created), never `test`. Prints:
 - pgbench single-row INSERT TPS at 1 and 8 clients;
-- posted transfers/s through `ledger.service.transfer()` one per commit, and through
+- pgbench calling the ledger's one-statement transfer (`SELECT ledger_apply(...)`, migration 0006)
+  at the same client counts: the database's own floor for a transfer, with no Python at all;
+- posted transfers/s one per commit through `ledger.service.submit()` (the transfer is the
+  transaction: one round trip), through `transfer()` + `db.session.commit()` (how a business
+  operation moves money inside its own transaction: BEGIN, the transfer, COMMIT), and through
   `transfer_batch()` in batches of 1,000 per commit, at 1 and 8 clients (processes, not
   threads: the GIL would make 8 threads one CPU), with the ratios to pgbench;
 - how long `ledger check` takes over 1,000,000 transfers (bulk-inserted with generate_series).
@@ -64,13 +68,26 @@ def setup_database(url: str) -> None:
         upgrade()
     _psql(parts, "CREATE TABLE pgb_insert (id bigserial PRIMARY KEY, v integer NOT NULL, "
                  "at timestamptz NOT NULL DEFAULT now())", db=parts["db"])
+    # pgbench's own clients get a pair of accounts each: ids 1..32 (the database is new)
+    _psql(parts, "INSERT INTO ledger_accounts (owner, purpose, unit, normal, debits_must_not_exceed_credits, "
+                 "credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending, credits_pending, "
+                 "created_at) SELECT CASE WHEN g % 2 = 1 THEN 'store:' ELSE 'customer:' END || (90000 + (g + 1) / 2), "
+                 "CASE WHEN g % 2 = 1 THEN 'referral_expense' ELSE 'reward_payable' END, 'CNY', "
+                 "CASE WHEN g % 2 = 1 THEN 'debit' ELSE 'credit' END, g % 2 = 0, false, 0, 0, 0, 0, now() "
+                 "FROM generate_series(1, 32) g ORDER BY g", db=parts["db"])
 
 
-def pgbench_tps(url: str, clients: int, seconds: int) -> float:
+# The ledger's floor: pgbench itself (a C client, no Python) calling the one-statement transfer.
+PGBENCH_TRANSFER = """\\set k random(1, 1000000000000)
+SELECT ledger_apply('pgb-' || :client_id || '-' || :k, 'posted', 1 + 2 * :client_id, 2 + 2 * :client_id, 100,
+                    'CNY', NULL, 'bench reward', 'referral:1', NULL, now());"""
+
+
+def pgbench_tps(url: str, clients: int, seconds: int, sql: str = "INSERT INTO pgb_insert (v) VALUES (1);") -> float:
     parts = _pg_parts(url)
     exe = shutil.which("pgbench") or (sorted(glob("/usr/lib/postgresql/*/bin/pgbench")) or [None])[-1]
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
-        f.write("INSERT INTO pgb_insert (v) VALUES (1);\n")
+        f.write(sql + "\n")
         script = f.name
     out = subprocess.run([exe, "-n", "-h", parts["host"], "-p", parts["port"] or "5432", "-U", parts["user"],
                           "-c", str(clients), "-j", str(clients), "-T", str(seconds), "-f", script, parts["db"]],
@@ -82,6 +99,15 @@ def pgbench_tps(url: str, clients: int, seconds: int) -> float:
 
 def _worker(url, client, mode, seconds, barrier, results) -> None:
     """One client process: its own app, session and pair of accounts; transfers until the deadline."""
+    try:
+        _work(url, client, mode, seconds, barrier, results)
+    except BaseException as exc:  # let the parent stop at once instead of waiting for a result
+        barrier.abort()
+        results.put(exc)
+        raise
+
+
+def _work(url, client, mode, seconds, barrier, results) -> None:
     app = _make_app(url)
     from loyalty.extensions import db
     from loyalty.ledger import service as ledger
@@ -102,8 +128,13 @@ def _worker(url, client, mode, seconds, barrier, results) -> None:
         done, deadline = 0, start_at + seconds
         while time.time() < deadline:
             if mode == "single":
+                ledger.submit(debit=src, credit=dst, amount=100, unit="CNY", reason="bench reward",
+                              subject=f"referral:{done}", key=f"s-{tag}-{done}")
+                done += 1
+                continue  # committed already
+            if mode == "session":
                 ledger.transfer(debit=src, credit=dst, amount=100, unit="CNY", reason="bench reward",
-                                subject=f"referral:{done}", key=f"s-{tag}-{done}")
+                                subject=f"referral:{done}", key=f"t-{tag}-{done}")
                 done += 1
             else:
                 items = [dict(debit=src, credit=dst, amount=100, unit="CNY", reason="bench reward",
@@ -119,11 +150,16 @@ def _worker(url, client, mode, seconds, barrier, results) -> None:
 def ledger_rate(url: str, clients: int, mode: str, seconds: int) -> float:
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(clients), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(url, c + 1 + (100 if mode == "batch" else 0) + clients * 1000,
+    procs = [ctx.Process(target=_worker, args=(url, c + 1 + {"single": 0, "session": 100, "batch": 200}[mode] + clients * 1000,
                                                mode, seconds, barrier, results)) for c in range(clients)]
     for proc in procs:
         proc.start()
     rates = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    failed = [r for r in rates if isinstance(r, BaseException)]
+    if failed:
+        raise SystemExit(f"a client failed: {failed[0]!r}")
     for proc in procs:
         proc.join()
     return sum(rates)
@@ -186,23 +222,28 @@ def main() -> None:
     rows = []
     for clients in (1, 8):
         pg = pgbench_tps(args.url, clients, args.seconds)
+        native = pgbench_tps(args.url, clients, args.seconds, PGBENCH_TRANSFER.replace("\n                    ", " "))
         single = ledger_rate(args.url, clients, "single", args.seconds)
+        session = ledger_rate(args.url, clients, "session", args.seconds)
         batch = ledger_rate(args.url, clients, "batch", args.seconds)
-        rows.append((clients, pg, single, batch))
-        print(f"  {clients} client(s): pgbench insert {pg:8.0f} TPS | transfer() one per commit {single:7.0f}/s "
-              f"({single / pg:.2f}x) | batches of 1,000 {batch:8.0f}/s ({batch / pg:.2f}x)", flush=True)
+        rows.append((clients, pg, single, session, batch, native))
+        print(f"  {clients} client(s): pgbench insert {pg:8.0f} TPS | pgbench calling ledger_apply {native:7.0f} TPS "
+              f"({native / pg:.2f}x) | submit() one per commit {single:7.0f}/s "
+              f"({single / pg:.2f}x) | transfer()+commit {session:7.0f}/s ({session / pg:.2f}x) | "
+              f"batches of 1,000 {batch:8.0f}/s ({batch / pg:.2f}x)", flush=True)
     total, took, violations = check_million(args.url)
     print()
-    print("| clients | pgbench single-row insert TPS | transfers/s, one per commit | ratio | "
-          "transfers/s, batches of 1,000 | ratio |")
-    print("|---|---|---|---|---|---|")
-    for clients, pg, single, batch in rows:
-        print(f"| {clients} | {pg:.0f} | {single:.0f} | {single / pg:.2f}x | {batch:.0f} | {batch / pg:.2f}x |")
+    print("| clients | pgbench single-row insert TPS | pgbench calling ledger_apply (no Python) | ratio | "
+          "submit(), one per commit | ratio | transfer() + commit | ratio | batches of 1,000 | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for clients, pg, single, session, batch, native in rows:
+        print(f"| {clients} | {pg:.0f} | {native:.0f} | {native / pg:.2f}x | {single:.0f} | {single / pg:.2f}x "
+              f"| {session:.0f} | {session / pg:.2f}x | {batch:.0f} | {batch / pg:.2f}x |")
     print()
     print(f"ledger check over {total:,} transfers: {took:.2f} s, {len(violations)} violation(s)")
     targets = [("one per commit >= 0.5x pgbench at 1 client", rows[0][2] >= 0.5 * rows[0][1]),
                ("one per commit >= 0.25x pgbench at 8 clients", rows[1][2] >= 0.25 * rows[1][1]),
-               ("batched >= 10,000 transfers/s", max(r[3] for r in rows) >= 10_000),
+               ("batched >= 10,000 transfers/s", max(r[4] for r in rows) >= 10_000),
                ("check <= 10 s over 1,000,000 transfers", took <= 10 and total >= 1_000_000)]
     for name, met in targets:
         print(f"  target {'met' if met else 'MISSED'}: {name}")

@@ -15,11 +15,25 @@ How a transfer is applied (one transaction, the caller's; we only flush):
 3. claim the key: INSERT ... ON CONFLICT DO NOTHING. Nothing inserted means the
    key (or, for post/void, the pending) is taken: replay the first transfer if
    its parameters are the same, else 409;
-4. move the cached totals in one UPDATE; write the audit event.
+4. move the cached totals in one UPDATE.
+On PostgreSQL a single transfer does all four in one statement, the stored function
+`ledger_apply` (migration 0006): one round trip instead of four.
+
+`submit()` is a transfer that is its own transaction (one round trip on PostgreSQL,
+committed when it returns), for a transfer that is the whole of a piece of work;
+business operations use `transfer()` so the money moves with their own changes.
+
+Audit (SEC-1): the transfer rows are the ledger's own append-only journal: each is
+written once, never updated, and carries its actor, time, reason and subject.
+The hash-chained audit event is written by the business operation that moved the
+money (the referral's verdict, the payout's approval, the visit, the redemption,
+the expiry, the admin adjustment), naming what it moved. One chained event per
+transfer would serialise every writer on the chain's head row.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -198,10 +212,63 @@ def transfer(*, debit: Account | int, credit: Account | int, amount: int, unit: 
     return _apply([spec], actor)[0]
 
 
+def submit(*, debit: Account | int, credit: Account | int, amount: int, unit: str, reason: str,
+           subject: str | None, key: str, pending: bool = False, actor=None) -> Transfer:
+    """transfer() as its own transaction, committed when this returns (TigerBeetle's
+    create_transfers): one round trip on PostgreSQL. For a transfer that is the whole of
+    a piece of work (an import, an integration); a business operation whose other changes
+    must commit with the money uses transfer(). Same idempotency and errors as transfer();
+    returns a detached Transfer. Refused inside a transaction, whose work it would commit."""
+    if db.session().in_transaction():
+        raise RuntimeError("ledger.submit() commits: call it outside a transaction, or use transfer()")
+    spec = _Spec(key=_key(key), kind="pending" if pending else "posted", debit=_id(debit), credit=_id(credit),
+                 amount=_amount(amount), unit=_unit(unit), reason=_reason(reason), subject=_subject(subject))
+    try:
+        if db.engine.dialect.name == "postgresql":
+            # one statement on an autocommit connection: the function is atomic and its commit
+            # rides on the same round trip (a transaction would add BEGIN and COMMIT)
+            t = _apply_one_pg(_autocommit_execute, spec, actor, attach=False)
+        else:
+            t = _apply([spec], actor)[0]
+            db.session.expunge(t)  # keep its loaded values: commit would expire them
+        if db.session().in_transaction():  # what the error paths read; on SQLite, the transfer itself
+            db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return t
+
+
+_local = threading.local()
+
+
+def _autocommit_execute(params: dict) -> int:
+    """ledger_apply on this thread's own autocommit connection (kept open: a pool checkout
+    with its ping, and a transaction's BEGIN and COMMIT, would triple the round trips)."""
+    conns = getattr(_local, "conns", None)
+    if conns is None:
+        conns = _local.conns = {}
+    engine = db.engine
+    held = conns.get(engine)
+    for attempt in (1, 2):
+        if held is None or held.closed:
+            held = conns[engine] = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            return held.connection.driver_connection.execute(_PG_APPLY, params).fetchone()[0]
+        except Exception as exc:  # a dropped connection: once more on a new one (the key makes it safe)
+            import psycopg
+            held.invalidate()
+            held.close()
+            held = None
+            if attempt == 2 or not isinstance(exc, psycopg.OperationalError):
+                raise
+    raise AssertionError("unreachable")
+
+
 def transfer_batch(items: Sequence[dict], *, actor=None, batch: str | None = None) -> list[Transfer]:
     """A linked batch: every transfer applied, or none (a savepoint undoes a partial batch).
 
-    Each item takes transfer()'s keyword arguments. The batch is one audit event. Replayed
+    Each item takes transfer()'s keyword arguments. Replayed
     as a whole when every key exists with the same parameters."""
     if not items:
         return []
@@ -257,6 +324,10 @@ def resolution_of(pending_id: int) -> Transfer | None:
 # ---- the one path every transfer takes -----------------------------------------------
 
 def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer]:
+    if len(specs) == 1 and batch is None:
+        conn = db.session.connection()
+        if conn.dialect.name == "postgresql":
+            return [_apply_one_pg(_session_execute, specs[0], actor)]
     ids = sorted({s.debit for s in specs} | {s.credit for s in specs})
     rows = {r["id"]: r for r in db.session.execute(_LOCK, {"ids": ids}).mappings()}
     for s in specs:
@@ -272,9 +343,7 @@ def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer
         replay = _replay(specs)
         if replay is not None:
             return replay
-        acct = rows[short]
-        raise RuleViolation("The account does not hold enough for this transfer.", code="insufficient_funds",
-                            fields={"amount": [f"Exceeds what account {acct['owner']}/{acct['purpose']} holds."]})
+        raise _insufficient(rows[short])
     now = clock.now()
     actor_id = getattr(actor, "id", None)
     values = [dict(key=s.key, kind=s.kind, debit_account_id=s.debit, credit_account_id=s.credit,
@@ -308,14 +377,60 @@ def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer
             return replay
         raise Conflict("This pending transfer was already posted or voided.", code="pending_already_resolved")
     _move_totals(deltas)
-    if batch is None:
-        t = created[0]
-        audit.record(actor, "ledger_transfer", t.id, t.kind, None, _transfer_snapshot(t))
-    else:
-        audit.record(actor, "ledger_batch", batch, "applied", None,
-                     {"transfers": len(created), "first_id": created[0].id, "last_id": created[-1].id,
-                      "amount": sum(t.amount for t in created)})
     return created
+
+
+_PG_APPLY = ("SELECT ledger_apply(%(key)s, %(kind)s, %(debit)s, %(credit)s, %(amount)s, %(unit)s, %(pending)s, "
+             "%(reason)s, %(subject)s, %(actor)s, %(at)s)")
+
+
+def _apply_one_pg(execute, s: _Spec, actor, attach: bool = True) -> Transfer:
+    """One transfer in one statement (PostgreSQL's `ledger_apply`), run by `execute(params)`;
+    the same outcomes as the Python path below, which SQLite and batches take."""
+    now, actor_id = clock.now(), getattr(actor, "id", None)
+    outcome = execute(dict(key=s.key, kind=s.kind, debit=s.debit, credit=s.credit, amount=s.amount, unit=s.unit,
+                           pending=s.pending_id, reason=s.reason, subject=s.subject, actor=actor_id, at=now))
+    if outcome > 0:
+        row = dict(id=outcome, key=s.key, kind=s.kind, debit_account_id=s.debit, credit_account_id=s.credit,
+                   amount=s.amount, unit=s.unit, pending_id=s.pending_id, reason=s.reason, subject=s.subject,
+                   batch=None, actor_id=actor_id, at=now)
+        _expire_accounts((s.debit, s.credit))
+        if attach:
+            return _as_persistent(row)
+        t = Transfer(**row)
+        make_transient_to_detached(t)
+        return t
+    if outcome in (-1, -2):
+        field = "debit" if outcome == -1 else "credit"
+        raise field_error(field, "No such account.", code="account_not_found")
+    if outcome == -3:
+        raise field_error("unit", "Both accounts must be in the transfer's unit.", code="unit_mismatch")
+    replay = _replay([s])
+    if replay is not None:
+        if not attach:
+            db.session.expunge(replay[0])
+        return replay[0]
+    if outcome == 0:
+        raise Conflict("This pending transfer was already posted or voided.", code="pending_already_resolved")
+    acct = db.session.execute(select(A).where(A.c.id == (s.debit if outcome == -4 else s.credit))).mappings().one()
+    raise _insufficient(acct)
+
+
+def _session_execute(params: dict) -> int:
+    return db.session.connection().exec_driver_sql(_PG_APPLY, params).scalar_one()
+
+
+def _insufficient(acct) -> RuleViolation:
+    return RuleViolation("The account does not hold enough for this transfer.", code="insufficient_funds",
+                         fields={"amount": [f"Exceeds what account {acct['owner']}/{acct['purpose']} holds."]})
+
+
+def _expire_accounts(ids: Iterable[int]) -> None:
+    """ORM copies of these accounts in this session are stale once their totals moved."""
+    for account_id in ids:
+        obj = db.session.identity_map.get(identity_key(Account, account_id))
+        if obj is not None:
+            db.session.expire(obj, ["debits_posted", "credits_posted", "debits_pending", "credits_pending"])
 
 
 def _deltas(specs: Iterable[_Spec]) -> dict[int, list[int]]:
@@ -362,11 +477,7 @@ def _move_totals(deltas: dict[int, list[int]]) -> None:
     else:
         conn.execute(_MOVE_ONE, [dict(aid=i, dp=deltas[i][0], cp=deltas[i][1], dq=deltas[i][2], cq=deltas[i][3])
                                  for i in ids])
-    # ORM copies of these accounts in this session are now stale.
-    for account_id in ids:
-        obj = db.session.identity_map.get(identity_key(Account, account_id))
-        if obj is not None:
-            db.session.expire(obj, ["debits_posted", "credits_posted", "debits_pending", "credits_pending"])
+    _expire_accounts(ids)
 
 
 _PG_UNNEST_INSERT = """
@@ -410,7 +521,7 @@ def _replay(specs: list[_Spec]) -> list[Transfer] | None:
     return [found[s.key] for s in specs]
 
 
-def _transfer_snapshot(t: Transfer) -> dict:
+def transfer_snapshot(t: Transfer) -> dict:
     return {"key": t.key, "kind": t.kind, "debit_account_id": t.debit_account_id,
             "credit_account_id": t.credit_account_id, "amount": t.amount, "unit": t.unit,
             "pending_id": t.pending_id, "reason": t.reason, "subject": t.subject}
@@ -604,6 +715,16 @@ def admin_adjustment(actor, *, debit_account_id: int, credit_account_id: int, am
             raise field_error(field, "No such account.", code="account_not_found")
     if debit_account_id == credit_account_id:
         raise ValidationFailed(fields={"credit_account_id": ["Must differ from the debit account."]})
-    return transfer(debit=debit_account_id, credit=credit_account_id, amount=amount, unit=unit,
-                    reason=f"Adjustment: {reason.strip()}", subject=subject or "adjustment", key=f"adjustment:{key}",
-                    actor=actor)
+    t = transfer(debit=debit_account_id, credit=credit_account_id, amount=amount, unit=unit,
+                 reason=f"Adjustment: {reason.strip()}", subject=subject or "adjustment", key=f"adjustment:{key}",
+                 actor=actor)
+    if not _audited(t):
+        audit.record(actor, "ledger_transfer", t.id, "adjustment", None, transfer_snapshot(t))
+    return t
+
+
+def _audited(t: Transfer) -> bool:
+    """A replayed adjustment was audited the first time."""
+    from loyalty.audit.models import AuditEvent
+    return db.session.execute(select(AuditEvent.id).where(
+        AuditEvent.entity == "ledger_transfer", AuditEvent.entity_id == str(t.id)).limit(1)).first() is not None

@@ -175,3 +175,56 @@ def test_check_names_each_violation(accts):
     assert any("does not balance" in v for v in ledger.check())
     db.session.rollback()
     assert ledger.check() == []
+
+
+@pytest.mark.rule("LED-3")
+def test_submit_is_its_own_committed_transaction(app, accts):
+    expense, payable, clearing = accts
+    e_id, p_id, c_id = expense.id, payable.id, clearing.id
+    db.session.rollback()
+    t = ledger.submit(debit=e_id, credit=p_id, amount=700, unit="CNY", reason="import", subject="import:1",
+                      key="imp-1")
+    assert t.id and t.amount == 700 and t.kind == "posted"  # usable after its commit
+    assert not db.session().in_transaction()
+    db.session.rollback()  # committed: a rollback now takes nothing back
+    assert ledger.balance(p_id) == {"posted": 700, "pending": 0, "available": 700}
+    db.session.rollback()
+    again = ledger.submit(debit=e_id, credit=p_id, amount=700, unit="CNY", reason="import", subject="import:1",
+                          key="imp-1")
+    assert again.id == t.id  # same key, same body: the first transfer, nothing moved
+    with pytest.raises(Conflict) as err:
+        ledger.submit(debit=e_id, credit=p_id, amount=701, unit="CNY", reason="import", subject="import:1",
+                      key="imp-1")
+    assert err.value.code == "idempotency_key_reused"
+    with pytest.raises(RuleViolation) as err:  # the payable may not be debited past what it holds
+        ledger.submit(debit=p_id, credit=c_id, amount=701, unit="CNY", reason="too much", subject=None,
+                      key="imp-2")
+    assert err.value.code == "insufficient_funds"
+    with pytest.raises(ValidationFailed) as err:
+        ledger.submit(debit=e_id, credit=987654, amount=1, unit="CNY", reason="x", subject=None, key="imp-3")
+    assert err.value.code == "account_not_found"
+    assert ledger.balance(p_id)["posted"] == 700
+    assert db.session.query(Transfer).count() == 1
+
+
+@pytest.mark.rule("LED-3")
+def test_submit_refuses_to_commit_someone_elses_transaction(accts):
+    expense, payable, _ = accts
+    ledger.account_for("customer:8", "points", "PTS")  # work in progress
+    with pytest.raises(RuntimeError):
+        ledger.submit(debit=expense, credit=payable, amount=1, unit="CNY", reason="x", subject=None, key="k")
+    db.session.rollback()
+    assert db.session.query(Transfer).count() == 0
+
+
+@pytest.mark.rule("SEC-1")
+def test_an_admin_adjustment_is_audited_once(accts):
+    from loyalty.audit.models import AuditEvent
+    expense, payable, _ = accts
+    t = ledger.admin_adjustment(None, debit_account_id=expense.id, credit_account_id=payable.id, amount=300,
+                                unit="CNY", reason="补录", key="adj-1")
+    again = ledger.admin_adjustment(None, debit_account_id=expense.id, credit_account_id=payable.id, amount=300,
+                                    unit="CNY", reason="补录", key="adj-1")
+    assert again.id == t.id
+    events = db.session.query(AuditEvent).filter_by(entity="ledger_transfer", entity_id=str(t.id)).all()
+    assert [e.action for e in events] == ["adjustment"] and events[0].after["amount"] == 300
