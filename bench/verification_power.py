@@ -61,6 +61,10 @@ EMPLOYER_SAYINGS = {
     "上海市第一中学": ["上海市第一中学", "市一中", "第一中学", "上海一中"],
     "京东物流上海分公司": ["京东物流上海分公司", "京东物流", "京东"],
 }
+# How often the agent did not get a callee's correction down. It was 2 % until the service refused
+# a "no" without what the customer said (service.record_answers, WRITE_IT_DOWN): the agent now has
+# to ask again and write it. A callee who has no correction is modelled by what he knows, not here.
+MISSED_CORRECTION = 0.0
 TYPO_POOL = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种"
 
 
@@ -273,7 +277,7 @@ def answer(q: planning.PlannedQuestion, belief: Belief, strategy: str) -> tuple[
     if says_yes:
         text = RNG.choice(["", "", "是的", "对", "没错"])
         return (True, text) if recorded_by_button else (None, text or "是的")
-    if belief.careful and RNG.random() < 0.02:
+    if belief.careful and RNG.random() < MISSED_CORRECTION:
         fix = ""  # the agent did not get a correction down
     else:
         fix = typo(correction(fact, best_car, value), noise)

@@ -108,4 +108,5 @@ DOMAIN_MESSAGES = (
     N_('You registered this referral; another manager must review it.'),
     N_('Your hold on this callback expired; claim it again.'),
     N_('consultant or store'),
+    N_("Write down what the customer said: the correction, or \"don't know\" if they gave none."),
 )

@@ -103,7 +103,8 @@ def test_referral_from_registration_to_verified(page, live_app, seed_people):
     page.click('[data-test="claim-next"]')
     greeting = page.locator('[data-test="greeting"]').inner_text()
     assert "您好" in greeting and "介绍" in greeting
-    for q in _truth(live_app, rid):
+    questions = _truth(live_app, rid)
+    for q in questions:
         key = q["key"]
         assert page.locator(f'[data-test="question-{key}"] .question').inner_text().strip()
         if q["kind"] == "open":
@@ -111,8 +112,20 @@ def test_referral_from_registration_to_verified(page, live_app, seed_people):
         elif q["kind"] == "truth":
             page.check(f'[data-test="{key}-yes"]')
         else:
-            page.check(f'[data-test="{key}-no"]')
-            page.fill(f'[data-test="{key}-text"]', q["true_value"])
+            page.check(f'[data-test="{key}-no"]')  # the correction is forgotten at first
+    trap = next(q["key"] for q in questions if q["kind"] == "trap")
+    page.click('[data-test="submit-answers"]')
+    # refused, in Chinese, beside the trap; everything entered is still there
+    assert "请记下客户的原话" in page.locator(f'[data-test="{trap}-error"]').inner_text()
+    assert page.is_checked(f'[data-test="{trap}-no"]')
+    for q in questions:
+        if q["kind"] == "open":
+            assert page.input_value(f'[data-test="{q["key"]}-text"]') == q["true_value"]
+        elif q["kind"] == "truth":
+            assert page.is_checked(f'[data-test="{q["key"]}-yes"]')
+    for q in questions:
+        if q["kind"] == "trap":
+            page.fill(f'[data-test="{q["key"]}-text"]', q["true_value"])
     page.click('[data-test="submit-answers"]')
     page.locator(".flash.success").wait_for()
     page.context.clear_cookies()

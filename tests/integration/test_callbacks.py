@@ -142,11 +142,34 @@ def test_two_wrong_decide_fraud_even_with_an_undecided_answer(api, world, people
     opens = [q for q in plan.questions if q["kind"] == "open"]
     statements = [q for q in plan.questions if q["kind"] != "open"]
     answers = [undecided(opens[0])] + [truthful(q) for q in opens[1:]]
-    answers += [{"question_id": q["key"], "confirmed": q["kind"] == "trap"} for q in statements[:2]]
+    answers += [{"question_id": q["key"], "confirmed": q["kind"] == "trap", "text": "不是"} for q in statements[:2]]
     answers += [truthful(q) for q in statements[2:]]
     answer(api, call["id"], answers)
     assert db.session.get(Referral, rid).status == "fraudulent"
     assert db.session.query(AnswerReview).count() == 1
+
+
+@pytest.mark.rule("CB-5")
+@pytest.mark.parametrize("blank", [{"confirmed": False}, {"confirmed": False, "text": "  "}, {}, {"text": ""}])
+def test_a_no_or_an_answer_without_what_was_said_is_refused(api, world, people, due_at_once, monkeypatch, blank):
+    """A denial counts only with its correction; the agent writes what was said, 不知道 included."""
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+    plan = plan_of(rid)
+    answers = [truthful(q) for q in plan.questions]
+    statement = next(i for i, q in enumerate(plan.questions) if q["kind"] != "open")
+    key = plan.questions[statement]["key"]
+    answers[statement] = {"question_id": key, **blank}
+    resp = answer(api, call["id"], answers)
+    assert resp.status_code == 422, resp.json
+    assert resp.json["fields"] == {f"answers.{key}": [
+        "Write down what the customer said: the correction, or \"don't know\" if they gave none."]}
+    db.session.expire_all()
+    assert plan_of(rid).status == "claimed" and plan_of(rid).answers is None
+    assert db.session.get(Referral, rid).status == "awaiting_callback"
+    # written down, the same denial is taken (and graded: a true statement denied is wrong)
+    answers[statement] = {"question_id": key, "confirmed": False, "text": "不知道"}
+    assert answer(api, call["id"], answers).status_code == 200
 
 
 @pytest.mark.rule("CB-5")

@@ -326,12 +326,11 @@ def test_undisclosed_facts_are_preferred():
             everything[q.fact] += 1
             if q.kind in ("trap", "truth"):
                 counts[q.fact] += 1
-    hidden = counts["transmission"] + counts["employer"] + counts["home_district"]
-    shown = counts["model"] + counts["colour"] + counts["car"]
-    assert hidden > shown, counts
-    assert counts["transmission"] > max(counts["model"], counts["colour"], counts["car"]), counts
-    # counting open questions too, the employer is asked far more often than the disclosed facts
-    assert everything["employer"] > 2 * max(everything["model"], everything["colour"], everything["car"]), everything
+    # both hidden facts are asked in (nearly) every call, the disclosed car only fills the plan
+    assert min(everything["employer"], everything["home_district"]) >= 0.95 * 600, everything
+    assert everything["employer"] > 1.1 * max(everything["model"], everything["colour"], everything["car"]), everything
+    # the gearbox is a last resort: real friends often do not know it, fakes guess it half the time
+    assert counts["transmission"] < min(counts["model"], counts["colour"]), counts
     # about the referee nothing was disclosed: car questions are used freely
     free = Counter(q.fact for _ in range(300) for q in draw_questions(LI, catalog=CATALOG))
     assert free["model"] + free["colour"] + free["car"] > free["transmission"], free

@@ -16,7 +16,10 @@ Question selection (tuned with bench/verification_power.py):
   not know the party, times how reliably a real acquaintance knows it. Facts the
   claim disclosed (the referrer's model and colour) are worth almost nothing
   against a coached fake and get a small weight; transmission (two values, two
-  thirds automatic) is a weak fact and is only used when little else exists.
+  thirds automatic) is a weak fact and is only used when nothing else fills the
+  plan: a fake guesses it right half the time, while a real friend does not know
+  it about one time in three (bench: 27 % of genuine answers wrong, 45 % of fakes'),
+  so it flagged real referrals without stopping fakes.
   Whole plans are enumerated and one is drawn with probability proportional to
   the product of its questions' weights, then shuffled.
 * False values come from the catalog (what the group really sells, or the
@@ -120,8 +123,8 @@ WEIGHTS: dict[tuple[str, str], float] = {
     ("open", "employer"): 1.0, ("open", "home_district"): 1.0, ("open", "business"): 0.25,
     ("trap", "employer"): 0.6, ("trap", "home_district"): 0.6, ("trap", "business"): 0.2,
     ("truth", "employer"): 0.6, ("truth", "home_district"): 0.6, ("truth", "business"): 0.2,
-    ("trap", "car"): 1.0, ("trap", "model"): 0.8, ("trap", "colour"): 0.8, ("trap", "transmission"): 0.08,
-    ("truth", "car"): 1.0, ("truth", "model"): 0.8, ("truth", "colour"): 0.8, ("truth", "transmission"): 0.08,
+    ("trap", "car"): 1.0, ("trap", "model"): 0.8, ("trap", "colour"): 0.8, ("trap", "transmission"): 0.005,
+    ("truth", "car"): 1.0, ("truth", "model"): 0.8, ("truth", "colour"): 0.8, ("truth", "transmission"): 0.005,
 }
 DISCLOSED_FACTOR = 0.05
 # A plan with two true statements lets a caller who says "yes" to everything pass on one lucky

@@ -180,6 +180,9 @@ def script(callback: Callback, lang: str = "zh") -> dict:
 
 # ---- answers, grades and the verdict -------------------------------------------------
 
+WRITE_IT_DOWN = "Write down what the customer said: the correction, or \"don't know\" if they gave none."
+
+
 def record_answers(agent, callback_id: int, answers: list[dict]) -> Callback:
     callback = held_callback(agent, callback_id)
     planned = {q["key"]: planning.PlannedQuestion.from_dict(q) for q in callback.questions}
@@ -193,6 +196,11 @@ def record_answers(agent, callback_id: int, answers: list[dict]) -> Callback:
             errors.setdefault("answers", []).append(f"Question {key} has no answer.")
     if len(given) != len(answers):
         errors.setdefault("answers", []).append("A question is answered twice.")
+    for key, a in given.items():
+        # "no" to a statement counts only with its correction, and an answer nobody took down is not
+        # an answer: the agent writes what was said, "不知道" included (CB-5; nothing graded by omission)
+        if key in planned and a.get("confirmed") is not True and not (a.get("text") or "").strip():
+            errors.setdefault(f"answers.{key}", []).append(WRITE_IT_DOWN)
     if errors:
         raise ValidationFailed(fields=errors)
     now = clock.now()

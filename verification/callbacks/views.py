@@ -62,7 +62,9 @@ def call(callback_id: int):
         except DomainError as error:
             g.rollback = True
             flash(_(error.message), "error")
-            return render_template("callbacks/call.html", callback=callback, script=script, form=form), error.status
+            # the page comes back with what the agent entered and the message beside its question
+            return render_template("callbacks/call.html", callback=callback, script=script, form=form,
+                                   errors=error.fields), error.status
         flash(_("Answers recorded. Thank you."), "success")
         return redirect(url_for("callbacks_web.calls"))
     return render_template("callbacks/call.html", callback=callback, script=script, form=form)
