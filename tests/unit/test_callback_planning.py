@@ -223,9 +223,11 @@ def test_seed_example_plan_has_open_trap_truth():
 
 @pytest.mark.rule("CB-3")
 def test_seed_trap_wording():
+    # three-question plans: a four-question plan needs a fourth fact beside the whole car (the
+    # gearbox, a last resort), so the seed's colour-and-model trap is mostly drawn in threes
     seen = set()
     for _ in range(300):
-        for q in draw_questions(LI, catalog=CATALOG):
+        for q in draw_questions(LI, catalog=CATALOG, count=3):
             if q.fact == "car" and q.kind == "trap":
                 colour, model = planning.split_car(q.asked_value)
                 assert q.text_zh == f"李先生是有一辆{colour}{model}轿车吗?"
@@ -328,7 +330,7 @@ def test_undisclosed_facts_are_preferred():
                 counts[q.fact] += 1
     # both hidden facts are asked in (nearly) every call, the disclosed car only fills the plan
     assert min(everything["employer"], everything["home_district"]) >= 0.95 * 600, everything
-    assert everything["employer"] > 1.1 * max(everything["model"], everything["colour"], everything["car"]), everything
+    assert everything["employer"] > max(everything["model"], everything["colour"], everything["car"]) + 20, everything
     # the gearbox is a last resort: real friends often do not know it, fakes guess it half the time
     assert counts["transmission"] < min(counts["model"], counts["colour"]), counts
     # about the referee nothing was disclosed: car questions are used freely
