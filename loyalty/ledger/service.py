@@ -195,6 +195,10 @@ class _Spec:
     subject: str | None
     pending_id: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.debit == self.credit:
+            raise field_error("credit", "Must differ from the debit account.")
+
     def same_as(self, t: Transfer) -> bool:
         return (t.kind, t.debit_account_id, t.credit_account_id, t.amount, t.unit, t.pending_id, t.subject) == \
                (self.kind, self.debit, self.credit, self.amount, self.unit, self.pending_id, self.subject)

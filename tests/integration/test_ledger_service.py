@@ -228,3 +228,14 @@ def test_an_admin_adjustment_is_audited_once(accts):
     assert again.id == t.id
     events = db.session.query(AuditEvent).filter_by(entity="ledger_transfer", entity_id=str(t.id)).all()
     assert [e.action for e in events] == ["adjustment"] and events[0].after["amount"] == 300
+
+
+@pytest.mark.rule("LED-1")
+def test_a_transfer_needs_two_different_accounts(accts):
+    account = accts[0].id
+    for move in (ledger.transfer, ledger.submit):
+        db.session.rollback()
+        with pytest.raises(ValidationFailed) as err:
+            move(debit=account, credit=account, amount=5, unit="CNY", reason="x", subject=None, key="same")
+        assert err.value.fields == {"credit": ["Must differ from the debit account."]}
+    assert db.session.query(Transfer).count() == 0
