@@ -1,13 +1,23 @@
 """Schema building blocks shared by every package."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
 
 
 class InputSchema(Schema):
-    """Request bodies: unknown fields are an error, so typos do not pass silently."""
+    """Request bodies: unknown fields are an error, so typos do not pass silently.
+
+    Text loses its leading and trailing spaces before validation, so a name of only
+    spaces is an empty name (a field error), never stored blank. Passwords are kept
+    exactly as typed."""
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def _strip_text(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        return {k: (v.strip() if isinstance(v, str) and "password" not in k else v) for k, v in data.items()}
 
 
 class QuerySchema(Schema):

@@ -166,6 +166,34 @@ def test_invalid_phone_is_422_with_a_field_error(ready, api, world, phone):
     assert row_counts() == before
 
 
+@pytest.mark.rule("SEC-4")
+@pytest.mark.parametrize("path, body, field", [
+    ("customers", {"name": "   ", "phone": "13900139000"}, "name"),
+    ("customers", {"name": "\u3000\t", "phone": "13900139000"}, "name"),  # ideographic space and a tab
+    ("stores", {"code": "SH09", "name": "  ", "timezone": "Asia/Shanghai"}, "name"),
+    ("staff", {"username": "newbie", "display_name": " ", "role": "agent", "password": "long-enough-1",
+               "store_id": None}, "display_name"),
+])
+def test_text_of_only_spaces_is_a_field_error_not_a_blank_record(ready, api, world, path, body, field):
+    before = row_counts()
+    if path == "customers":
+        body = {"store_id": world.store.id, **body}
+    resp = api.as_("admin").post(path, json=body)
+    assert resp.status_code == 422, resp.json
+    assert list(resp.json["fields"]) == [field]
+    assert row_counts() == before
+
+
+@pytest.mark.rule("SEC-4")
+def test_text_is_trimmed_but_a_password_is_kept_as_typed(ready, api, world):
+    resp = api.as_("admin").post("staff", json={"username": "  newbie ", "display_name": " 新人 ", "role": "agent",
+                                                 "store_id": world.store.id, "password": " spaced pass "})
+    assert resp.status_code == 201, resp.json
+    assert resp.json["username"] == "newbie" and resp.json["display_name"] == "新人"
+    assert api.anonymous.post("auth/tokens", json={"username": "newbie", "password": " spaced pass "}).status_code == 201
+    assert api.anonymous.post("auth/tokens", json={"username": "newbie", "password": "spaced pass"}).status_code == 401
+
+
 # ---- bad input (SEC-4) ----------------------------------------------------------------
 
 # name, role, method, path, a valid body, a body of wrong types -> the fields it must name,
