@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Iterable, Sequence
 
+import psycopg
 from sqlalchemy import bindparam, case, func, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
@@ -211,9 +212,13 @@ def transfer(*, debit: Account | int, credit: Account | int, amount: int, unit: 
     returns the first transfer and moves nothing; different parameters raise
     Conflict(idempotency_key_reused). Overdrawing a flagged account raises
     RuleViolation(insufficient_funds)."""
-    spec = _Spec(key=_key(key), kind="pending" if pending else "posted", debit=_id(debit), credit=_id(credit),
+    return _apply([_spec_of(debit, credit, amount, unit, reason, subject, key, pending)], actor)[0]
+
+
+def _spec_of(debit, credit, amount, unit, reason, subject, key, pending) -> _Spec:
+    """A single transfer's parameters, checked (transfer() and submit())."""
+    return _Spec(key=_key(key), kind="pending" if pending else "posted", debit=_id(debit), credit=_id(credit),
                  amount=_amount(amount), unit=_unit(unit), reason=_reason(reason), subject=_subject(subject))
-    return _apply([spec], actor)[0]
 
 
 def submit(*, debit: Account | int, credit: Account | int, amount: int, unit: str, reason: str,
@@ -225,8 +230,7 @@ def submit(*, debit: Account | int, credit: Account | int, amount: int, unit: st
     returns a detached Transfer. Refused inside a transaction, whose work it would commit."""
     if db.session().in_transaction():
         raise RuntimeError("ledger.submit() commits: call it outside a transaction, or use transfer()")
-    spec = _Spec(key=_key(key), kind="pending" if pending else "posted", debit=_id(debit), credit=_id(credit),
-                 amount=_amount(amount), unit=_unit(unit), reason=_reason(reason), subject=_subject(subject))
+    spec = _spec_of(debit, credit, amount, unit, reason, subject, key, pending)
     try:
         if db.engine.dialect.name == "postgresql":
             # one statement on an autocommit connection: the function is atomic and its commit
@@ -249,24 +253,25 @@ _local = threading.local()
 def _autocommit_execute(params: dict) -> int:
     """ledger_apply on this thread's own autocommit connection (kept open: a pool checkout
     with its ping, and a transaction's BEGIN and COMMIT, would triple the round trips)."""
-    conns = getattr(_local, "conns", None)
-    if conns is None:
-        conns = _local.conns = {}
-    engine = db.engine
-    held = conns.get(engine)
-    for attempt in (1, 2):
-        if held is None or held.closed:
-            held = conns[engine] = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            return held.connection.driver_connection.execute(_PG_APPLY, params).fetchone()[0]
-        except Exception as exc:  # a dropped connection: once more on a new one (the key makes it safe)
-            import psycopg
-            held.invalidate()
-            held.close()
-            held = None
-            if attempt == 2 or not isinstance(exc, psycopg.OperationalError):
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _held_connection().execute(_PG_APPLY, params).fetchone()[0]
+    except psycopg.OperationalError:  # the connection dropped: once more on a new one (the key makes it safe)
+        _held_connection(renew=True)
+        return _held_connection().execute(_PG_APPLY, params).fetchone()[0]
+
+
+def _held_connection(renew: bool = False):
+    held = getattr(_local, "conns", None)
+    if held is None:
+        held = _local.conns = {}
+    conn = held.get(db.engine)
+    if renew and conn is not None:
+        conn.invalidate()
+        conn.close()
+        conn = None
+    if conn is None or conn.closed:
+        conn = held[db.engine] = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return conn.connection.driver_connection
 
 
 def transfer_batch(items: Sequence[dict], *, actor=None, batch: str | None = None) -> list[Transfer]:
@@ -525,7 +530,7 @@ def _replay(specs: list[_Spec]) -> list[Transfer] | None:
     return [found[s.key] for s in specs]
 
 
-def transfer_snapshot(t: Transfer) -> dict:
+def _transfer_snapshot(t: Transfer) -> dict:
     return {"key": t.key, "kind": t.kind, "debit_account_id": t.debit_account_id,
             "credit_account_id": t.credit_account_id, "amount": t.amount, "unit": t.unit,
             "pending_id": t.pending_id, "reason": t.reason, "subject": t.subject}
@@ -723,7 +728,7 @@ def admin_adjustment(actor, *, debit_account_id: int, credit_account_id: int, am
                  reason=f"Adjustment: {reason.strip()}", subject=subject or "adjustment", key=f"adjustment:{key}",
                  actor=actor)
     if not _audited(t):
-        audit.record(actor, "ledger_transfer", t.id, "adjustment", None, transfer_snapshot(t))
+        audit.record(actor, "ledger_transfer", t.id, "adjustment", None, _transfer_snapshot(t))
     return t
 
 
