@@ -239,3 +239,25 @@ def test_a_transfer_needs_two_different_accounts(accts):
             move(debit=account, credit=account, amount=5, unit="CNY", reason="x", subject=None, key="same")
         assert err.value.fields == {"credit": ["Must differ from the debit account."]}
     assert db.session.query(Transfer).count() == 0
+
+
+@pytest.mark.rule("LED-4")
+def test_a_flagged_account_is_not_overdrawn_on_its_credit_side(accts):
+    """Cash (a debit-side account) may not be credited beyond what it holds: the check on the
+    credit account, which PostgreSQL's one-statement transfer makes on its own."""
+    expense, _, clearing = accts
+    cash = ledger.account_for("store:1", "cash", "CNY")
+    ledger.transfer(debit=cash, credit=expense, amount=300, unit="CNY", reason="till float", subject=None, key="in")
+    cash_id, clearing_id = cash.id, clearing.id
+    db.session.commit()
+    with pytest.raises(RuleViolation) as err:
+        ledger.transfer(debit=clearing_id, credit=cash_id, amount=301, unit="CNY", reason="too much", subject=None,
+                        key="out")
+    assert err.value.code == "insufficient_funds"
+    db.session.rollback()
+    with pytest.raises(RuleViolation):
+        ledger.submit(debit=clearing_id, credit=cash_id, amount=301, unit="CNY", reason="too much", subject=None,
+                      key="out2")
+    paid = ledger.submit(debit=clearing_id, credit=cash_id, amount=300, unit="CNY", reason="all of it",
+                         subject=None, key="out3")
+    assert paid.amount == 300 and ledger.balance(cash_id) == {"posted": 0, "pending": 0, "available": 0}
