@@ -2,8 +2,8 @@
 
 Simulates callbacks against the real draw_callee / draw_questions / grade / outcome
 (verification.callbacks) with synthetic referrer/referee pairs drawn like the demo
-data (loyalty/demo.py: its models, colours, employers, districts, businesses and
-their frequencies), and three kinds of callee:
+data (loyalty/demo.py: its models, colours, employers, districts, businesses,
+occupations and their frequencies), and three kinds of callee:
 
 1. genuine acquaintances with realistic recall: they sometimes do not know the
    business or the gearbox, say '上汽' for '上海汽车集团' and '浦东' for '浦东新区',
@@ -12,10 +12,17 @@ their frequencies), and three kinds of callee:
    model and colour) and guess everything else from the demo frequencies;
 3. strangers, who guess everything from the demo frequencies.
 
-Fakes are tried with three answering strategies for statements (consistent:
-believe one guess per fact and answer accordingly; yes-man: say yes to every
-statement they cannot check; denier: say no and "correct" with a guess); the
-headline figure for fakes is the worst of the three.
+Fakes are tried with five answering strategies (consistent: believe one guess
+per fact and answer accordingly; yes-man: say yes to every statement they cannot
+check; denier: say no and "correct" with a guess; dodger: "don't know" to all they
+would have to guess; dodge-one: "don't know" once, guess the rest); the headline
+figure for fakes is the worst of the five.
+
+A call is simulated the way the service runs it: "don't know" is not a wrong answer
+on the first call; a call that fails only with the "don't know"s (inconclusive)
+hands over to the other party, asked about the first, and that call decides with
+"don't know" counted as wrong. The other party of a fake is the same kind of fake
+(a coached one knows what the claim disclosed about the party he is asked about).
 
 Run:  .venv/bin/python bench/verification_power.py [callbacks-per-kind] [--catalog lead|full]
 Targets: coached fakes pass <= 5 %, strangers <= 1 %, genuine flagged fraudulent <= 2 %,
@@ -37,7 +44,7 @@ from verification.callbacks import grading, planning  # noqa: E402
 from verification.callbacks.planning import Catalog, PartyFacts, VehicleFacts  # noqa: E402
 
 try:  # the demo's own lists (importing loyalty.demo needs no database)
-    from loyalty.demo import BUSINESSES, COLOURS, DISTRICTS, EMPLOYERS, GIVEN, MODELS, SURNAMES
+    from loyalty.demo import BUSINESSES, COLOURS, DISTRICTS, EMPLOYERS, GIVEN, MODELS, OCCUPATIONS, SURNAMES
 except Exception:  # pragma: no cover - keep the bench runnable on its own
     raise
 
@@ -65,6 +72,10 @@ EMPLOYER_SAYINGS = {
 # a "no" without what the customer said (service.record_answers, WRITE_IT_DOWN): the agent now has
 # to ask again and write it. A callee who has no correction is modelled by what he knows, not here.
 MISSED_CORRECTION = 0.0
+# The occupation (职业) is on the purchase form; the demo fills it for 90 % of customers. A friend
+# knows what the other does for a living about as well as where he works (employer: 94 %).
+OCCUPATION_ON_RECORD = 0.9
+OCCUPATION_RECALL = 0.94
 TYPO_POOL = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种"
 
 
@@ -78,12 +89,14 @@ def make_party() -> PartyFacts:
     return PartyFacts(name=name, gender=RNG.choice(["male", "female"]),
                       employer=RNG.choice(EMPLOYERS) if RNG.random() < 0.8 else None,
                       home_district=RNG.choice(DISTRICTS),
-                      business=RNG.choice(BUSINESSES) if RNG.random() < 0.35 else None, vehicles=cars)
+                      business=RNG.choice(BUSINESSES) if RNG.random() < 0.35 else None, vehicles=cars,
+                      occupation=RNG.choice(OCCUPATIONS) if RNG.random() < OCCUPATION_ON_RECORD else None)
 
 
 def guess(fact: str, exclude: str | None = None) -> str:
     """A value drawn from the demo frequencies (what a fake would guess)."""
-    pool = {"employer": EMPLOYERS, "home_district": DISTRICTS, "business": BUSINESSES, "model": MODELS,
+    pool = {"employer": EMPLOYERS, "home_district": DISTRICTS, "business": BUSINESSES, "occupation": OCCUPATIONS,
+            "model": MODELS,
             "colour": COLOURS, "transmission": ["automatic", "automatic", "manual"]}[fact]
     canon = planning._canon
     choices = [v for v in pool if exclude is None or canon(fact, v) != canon(fact, exclude)]
@@ -95,10 +108,11 @@ def guess(fact: str, exclude: str | None = None) -> str:
 class Belief:
     """fact -> value (None: does not know). Cars: list of dicts with colour/model/transmission."""
 
-    def __init__(self, facts: dict, cars: list[dict], careful: bool):
+    def __init__(self, facts: dict, cars: list[dict], careful: bool, knows_car: bool = True):
         self.facts = facts
         self.cars = cars
-        self.careful = careful  # genuine people say 'not sure'; fakes always guess
+        self.careful = careful  # genuine people say 'not sure'; fakes guess (or dodge, see one_call)
+        self.knows_car = knows_car
 
 
 def genuine_belief(p: PartyFacts) -> Belief:
@@ -111,7 +125,8 @@ def genuine_belief(p: PartyFacts) -> Belief:
         return value if r < know else None
     facts = {"employer": recall(p.employer, 0.94, 0.02, "employer"),
              "home_district": recall(p.home_district, 0.96, 0.015, "home_district"),
-             "business": recall(p.business, 0.70, 0.05, "business")}
+             "business": recall(p.business, 0.70, 0.05, "business"),
+             "occupation": recall(p.occupation, OCCUPATION_RECALL, 0.02, "occupation")}
     cars = []
     for i, v in enumerate(p.vehicles):
         if i > 0 and RNG.random() > 0.6:
@@ -123,12 +138,12 @@ def genuine_belief(p: PartyFacts) -> Belief:
 
 
 def fake_belief(p: PartyFacts, knows_car: bool) -> Belief:
-    facts = {f: guess(f) for f in ("employer", "home_district", "business")}
+    facts = {f: guess(f) for f in ("employer", "home_district", "business", "occupation")}
     first = p.vehicles[0]
     car = {"model": first.model if knows_car else guess("model"),
            "colour": first.colour if knows_car else guess("colour"),
            "transmission": guess("transmission")}
-    return Belief(facts, [car], careful=False)
+    return Belief(facts, [car], careful=False, knows_car=knows_car)
 
 
 # ---- how things are said ---------------------------------------------------------------------
@@ -144,6 +159,9 @@ def say(fact: str, value: str) -> str:
         spoken = [s for s in vocab.BUSINESSES.get(canon, (value,)) if not s.isascii()]
         s = RNG.choice(spoken)
         return s + ("的" if RNG.random() < 0.3 else "")
+    if fact == "occupation":
+        spoken = [s for s in vocab.OCCUPATIONS.get(vocab.canon_occupation(value), (value,)) if not s.isascii()]
+        return RNG.choice(spoken) + ("的" if RNG.random() < 0.2 else "")
     if fact == "model":
         canon = vocab.canon_model(value)
         r = RNG.random()
@@ -287,34 +305,57 @@ def answer(q: planning.PlannedQuestion, belief: Belief, strategy: str) -> tuple[
 
 # ---- the simulation -------------------------------------------------------------------------------
 
+def knows(q: planning.PlannedQuestion, belief: Belief) -> bool:
+    """Whether a fake really knows the answer (the disclosed car), rather than guessing it."""
+    return bool(belief.cars) and q.fact in ("model", "colour", "car") and belief.knows_car
+
+
+def one_call(about: PartyFacts, disclosed: frozenset, kind: str, strategy: str, catalog: Catalog,
+             final: bool, stats: Counter):
+    questions = planning.draw_questions(about, disclosed=disclosed, catalog=catalog)
+    if kind == "genuine":
+        belief = genuine_belief(about)
+    else:  # a coached fake knows what the claim disclosed about this party; a stranger nothing
+        belief = fake_belief(about, knows_car=kind == "coached" and bool(disclosed))
+    dodged = 0
+    grades = []
+    for q in questions:
+        if kind != "genuine" and strategy in ("dodge", "dodge1") and not knows(q, belief) and \
+                (strategy == "dodge" or dodged == 0):
+            dodged += 1  # "don't know" instead of a guess
+            confirmed, text = None, RNG.choice(["不知道", "不清楚", "这个不太清楚"])
+        else:
+            confirmed, text = answer(q, belief, "consistent" if strategy.startswith("dodge") else strategy)
+        grades.append(grading.grade(q, confirmed=confirmed, text=text))
+    for q, g in zip(questions, grades):
+        stats[f"{q.kind}:{q.fact}:{g}"] += 1
+    stats["n_questions_%d" % len(questions)] += 1
+    return grading.outcome(grades, len(questions), final=final), grades
+
+
 def simulate(kind: str, n: int, catalog: Catalog, strategy: str = "consistent") -> dict:
+    """n referrals: the drawn party is called; if he could not say ("don't know": inconclusive),
+    the other party is called about the first, and that call decides (verification.callbacks)."""
     stats: Counter = Counter()
     by_side: Counter = Counter()
     for _ in range(n):
         referrer, referee = make_party(), make_party()
         callee = planning.draw_callee()
-        about = referrer if callee == "referee" else referee
-        disclosed = frozenset({"model", "colour"}) if about is referrer else frozenset()
-        questions = planning.draw_questions(about, disclosed=disclosed, catalog=catalog)
-        if kind == "genuine":
-            belief = genuine_belief(about)
-        elif kind == "coached":
-            belief = fake_belief(about, knows_car=about is referrer)
-        else:
-            belief = fake_belief(about, knows_car=False)
-        grades = []
-        for q in questions:
-            confirmed, text = answer(q, belief, strategy)
-            grades.append(grading.grade(q, confirmed=confirmed, text=text))
-        verdict = grading.outcome(grades, len(questions))
+        undecided = False
+        for sequence, party in enumerate((callee, "referrer" if callee == "referee" else "referee")):
+            about = referrer if party == "referee" else referee
+            # the claim told the new customer's story about the old one: his car's model and colour
+            disclosed = frozenset({"model", "colour"}) if about is referrer else frozenset()
+            verdict, grades = one_call(about, disclosed, kind, strategy, catalog, sequence == 1, stats)
+            undecided = undecided or "undecided" in grades
+            if verdict != grading.INCONCLUSIVE:
+                break
+            stats["second_call"] += 1
         stats["n"] += 1
         stats[verdict or "pending"] += 1
-        stats["any_undecided"] += "undecided" in grades
-        stats["n_questions_%d" % len(questions)] += 1
+        stats["any_undecided"] += undecided
         by_side[(callee, verdict or "pending")] += 1
         by_side[(callee, "n")] += 1
-        for q, g in zip(questions, grades):
-            stats[f"{q.kind}:{q.fact}:{g}"] += 1
     stats["by_side"] = by_side
     return stats
 
@@ -333,7 +374,8 @@ def main() -> int:
     args = ap.parse_args()
     catalogs = {"lead": Catalog(models=tuple(MODELS), colours=tuple(COLOURS)),
                 "full": Catalog(models=tuple(MODELS), colours=tuple(COLOURS), employers=tuple(EMPLOYERS),
-                                districts=tuple(DISTRICTS), businesses=tuple(BUSINESSES))}
+                                districts=tuple(DISTRICTS), businesses=tuple(BUSINESSES),
+                                occupations=tuple(OCCUPATIONS))}
     names = ["lead", "full"] if args.catalog == "both" else [args.catalog]
     ok = True
     for name in names:
@@ -343,11 +385,12 @@ def main() -> int:
         genuine = simulate("genuine", args.n, catalog)
         g_n = genuine["n"]
         print(f"genuine   verified {pct(genuine['verified'], g_n)}  fraudulent {pct(genuine['fraudulent'], g_n)}"
-              f"  pending review {pct(genuine['pending'], g_n)}  any undecided {pct(genuine['any_undecided'], g_n)}")
+              f"  pending review {pct(genuine['pending'], g_n)}  any undecided {pct(genuine['any_undecided'], g_n)}"
+              f"  other party called {pct(genuine['second_call'], g_n)}")
         worst = {}
         for kind in ("coached", "stranger"):
             rates = {}
-            for strategy in ("consistent", "yes", "no"):
+            for strategy in ("consistent", "yes", "no", "dodge", "dodge1"):
                 s = simulate(kind, args.n, catalog, strategy)
                 rates[strategy] = s
                 side = s["by_side"]
@@ -369,8 +412,9 @@ def main() -> int:
         stranger = worst["stranger"]["verified"] / worst["stranger"]["n"]
         flagged = genuine["fraudulent"] / g_n
         review = genuine["any_undecided"] / g_n
-        print(f"questions per call (genuine run): 3 -> {pct(genuine['n_questions_3'], g_n)}, "
-              f"4 -> {pct(genuine['n_questions_4'], g_n)}")
+        calls = genuine["n_questions_3"] + genuine["n_questions_4"]
+        print(f"questions per call (genuine run): 3 -> {pct(genuine['n_questions_3'], calls)}, "
+              f"4 -> {pct(genuine['n_questions_4'], calls)}")
         print("summary  coached pass %.2f %% (<= 5)  stranger pass %.2f %% (<= 1)  genuine fraudulent %.2f %% (<= 2)"
               "  genuine review %.2f %% (<= 10)   [%.0f s]" % (100 * coached, 100 * stranger, 100 * flagged,
                                                               100 * review, time.time() - started))

@@ -40,18 +40,21 @@ DISTRICTS = ["浦东新区", "闵行区", "徐汇区", "静安区", "黄浦区",
              "宝山区", "嘉定区", "松江区", "青浦区", "奉贤区", "虹口区"]
 BUSINESSES = ["开餐馆", "做外贸", "开超市", "做装修", "开服装店", "做物流", "开茶叶店", "做建材",
               "开美容院", "做电商", "开五金店", "做水产批发"]
+OCCUPATIONS = ["工程师", "医生", "教师", "会计", "销售", "公务员", "司机", "律师", "护士", "程序员", "设计师",
+               "个体户", "银行职员", "厨师", "退休"]
 PHONE_PREFIXES = ["130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152",
                   "155", "157", "158", "159", "177", "180", "181", "186", "187", "188", "189"]
 
 
 def _seed_people(store_ids: dict[str, int]) -> None:
     zhang = _customer(store_ids["SH01"], "张三", "13800138000", gender="male", employer="上海汽车集团",
-                      home_district="浦东新区", business=None, national_id="310115198001011238")
+                      home_district="浦东新区", business=None, occupation="工程师",
+                      national_id="310115198001011238")
     if zhang is not None:
         service.add_vehicle(None, zhang.id, model="速腾", colour="白色", transmission="automatic",
                             plate="沪A12345", vin="LFV2A21K8E4123456")
     _customer(store_ids["SH01"], "李四", "13900139000", gender="male", employer="中国银行浦东支行",
-              home_district="闵行区", business=None)
+              home_district="闵行区", business=None, occupation="银行职员")
 
 
 def _customer(store_id: int, name: str, phone: str, **extra) -> Customer | None:
@@ -93,7 +96,8 @@ def load_demo_data(customers: int = 300, echo: Callable[[str], None] = print,
                 store_id, name, phone, gender=local.choice(["male", "female"]),
                 employer=local.choice(EMPLOYERS) if r1 < 0.8 else None,
                 home_district=local.choice(DISTRICTS),
-                business=local.choice(BUSINESSES) if r2 < 0.35 else None)
+                business=local.choice(BUSINESSES) if r2 < 0.35 else None,
+                occupation=local.choice(OCCUPATIONS) if local.random() < 0.9 else None)
             if customer is None:
                 continue
             created += 1

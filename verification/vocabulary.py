@@ -122,6 +122,30 @@ BUSINESSES: dict[str, tuple[str, ...]] = {
 }
 _BUSINESS_INDEX = _index(BUSINESSES)
 
+# What people say for the occupations on record (职业): canonical -> spellings. A spelling is
+# listed under one occupation only ('软件工程师' is a 程序员, not an 工程师).
+OCCUPATIONS: dict[str, tuple[str, ...]] = {
+    "工程师": ("工程师", "当工程师", "做工程师", "搞技术的", "技术员", "工程技术", "engineer"),
+    "医生": ("医生", "大夫", "医师", "当医生", "做医生", "看病的", "doctor", "physician"),
+    "教师": ("教师", "老师", "当老师", "做老师", "教书", "教书的", "教员", "teacher"),
+    "会计": ("会计", "做会计", "财务", "做财务", "会计师", "搞财务", "accountant", "accounting"),
+    "销售": ("销售", "做销售", "销售员", "业务员", "跑业务", "跑业务的", "销售经理", "sales", "salesman"),
+    "公务员": ("公务员", "在政府上班", "政府上班", "机关", "在机关上班", "事业单位", "civilservant"),
+    "司机": ("司机", "开车的", "开出租", "出租车司机", "开网约车", "驾驶员", "driver"),
+    "律师": ("律师", "做律师", "当律师", "律所", "lawyer", "attorney"),
+    "护士": ("护士", "当护士", "做护士", "护理", "nurse"),
+    "程序员": ("程序员", "码农", "写代码", "写代码的", "做it", "搞it", "it", "软件工程师", "软件开发", "programmer",
+            "softwareengineer", "developer"),
+    "设计师": ("设计师", "做设计", "搞设计", "设计", "设计的", "designer"),
+    "个体户": ("个体户", "做生意", "做生意的", "自己做生意", "老板", "开店", "个体", "selfemployed", "businessowner"),
+    "银行职员": ("银行职员", "在银行上班", "银行上班", "银行的", "银行员工", "柜员", "banker", "bankclerk"),
+    "厨师": ("厨师", "大厨", "当厨师", "做厨师", "chef", "cook"),
+    "退休": ("退休", "退休了", "已经退休", "退休在家", "retired"),
+}
+_OCCUPATION_INDEX = _index(OCCUPATIONS)
+# folded spelling -> canonical value, for the free-text facts that have a table
+SPELLING_INDEX: dict[str, dict[str, str]] = {"business": _BUSINESS_INDEX, "occupation": _OCCUPATION_INDEX}
+
 # Administrative suffixes that people leave out: '浦东新区' is said '浦东'.
 DISTRICT_SUFFIXES = ("新区", "区", "县", "市", "镇", "district", "new area")
 
@@ -129,6 +153,11 @@ DISTRICT_SUFFIXES = ("新区", "区", "县", "市", "镇", "district", "new area
 def canon_business(text: str | None) -> str:
     folded = fold(text)
     return _BUSINESS_INDEX.get(folded, folded)
+
+
+def canon_occupation(text: str | None) -> str:
+    folded = fold(text)
+    return _OCCUPATION_INDEX.get(folded, folded)
 
 
 def canon_district(text: str | None) -> str:

@@ -98,6 +98,7 @@ class Customer(db.Model):
     employer: Mapped[str | None] = mapped_column(String(120))
     home_district: Mapped[str | None] = mapped_column(String(120))
     business: Mapped[str | None] = mapped_column(String(120))
+    occupation: Mapped[str | None] = mapped_column(String(60))  # 职业: what they do for a living
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     store: Mapped[Store] = relationship(lazy="joined")
     vehicles: Mapped[list[Vehicle]] = relationship(

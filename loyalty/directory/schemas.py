@@ -124,6 +124,7 @@ class CustomerSchema(Schema):
     employer = fields.String(allow_none=True)
     home_district = fields.String(allow_none=True)
     business = fields.String(allow_none=True)
+    occupation = fields.String(allow_none=True)
     vehicles = fields.List(fields.Nested(VehicleSchema))
 
     def _phone(self, customer) -> str:
@@ -141,6 +142,7 @@ class CustomerInSchema(InputSchema):
     employer = fields.String(allow_none=True, validate=validate.Length(max=120))
     home_district = fields.String(allow_none=True, validate=validate.Length(max=120))
     business = fields.String(allow_none=True, validate=validate.Length(max=120))
+    occupation = fields.String(allow_none=True, validate=validate.Length(max=60))
 
 
 class CustomerPatchSchema(InputSchema):
@@ -150,6 +152,7 @@ class CustomerPatchSchema(InputSchema):
     employer = fields.String(allow_none=True, validate=validate.Length(max=120))
     home_district = fields.String(allow_none=True, validate=validate.Length(max=120))
     business = fields.String(allow_none=True, validate=validate.Length(max=120))
+    occupation = fields.String(allow_none=True, validate=validate.Length(max=60))
 
 
 class CustomerQuery(PageQuery):

@@ -20,7 +20,7 @@ from loyalty.extensions import db
 STORE_FIELDS = ("code", "name", "timezone", "active")
 STAFF_FIELDS = ("username", "display_name", "role", "store_id", "active")
 CUSTOMER_FIELDS = ("store_id", "name", "gender", "phone", "national_id_last4",
-                   "employer", "home_district", "business")
+                   "employer", "home_district", "business", "occupation")
 VEHICLE_FIELDS = ("customer_id", "model", "colour", "transmission", "plate", "vin")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -214,7 +214,8 @@ def find_customer_by_phone(actor, raw_phone: str) -> Customer | None:
 
 def create_customer(actor, *, store_id: int, name: str, phone: str, national_id: str | None = None,
                     gender: str | None = None, employer: str | None = None,
-                    home_district: str | None = None, business: str | None = None) -> Customer:
+                    home_district: str | None = None, business: str | None = None,
+                    occupation: str | None = None) -> Customer:
     access.ensure_store(actor, store_id)  # first, so store-bound staff cannot probe other store ids
     if db.session.get(Store, store_id) is None:
         raise field_error("store_id", "No such store.")
@@ -234,7 +235,7 @@ def create_customer(actor, *, store_id: int, name: str, phone: str, national_id:
     customer = Customer(store_id=store_id, name=name.strip(), phone=e164, gender=gender,
                         national_id_hash=id_hash, national_id_last4=id_last4,
                         employer=_clean(employer), home_district=_clean(home_district),
-                        business=_clean(business))
+                        business=_clean(business), occupation=_clean(occupation))
     db.session.add(customer)
     db.session.flush()
     audit.record(actor, "customer", customer.id, "created", None, audit.snapshot(customer, CUSTOMER_FIELDS))
@@ -286,7 +287,7 @@ def update_customer(actor, customer_id: int, changes: dict[str, Any]) -> Custome
         if clash:
             raise Conflict(code="phone_taken", fields={"phone": ["Already registered."]})
         customer.phone = e164
-    for key in ("name", "gender", "employer", "home_district", "business"):
+    for key in ("name", "gender", "employer", "home_district", "business", "occupation"):
         if key in changes:
             setattr(customer, key, _clean(changes[key]) if key != "gender" else changes[key])
     db.session.flush()

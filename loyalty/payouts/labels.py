@@ -19,7 +19,8 @@ METHOD_LABELS = {
     "alipay": _l("Alipay"),
     "cash": _l("Cash"),
 }
-GRADE_LABELS = {"correct": _l("Correct"), "wrong": _l("Wrong"), "undecided": _l("Undecided")}
+GRADE_LABELS = {"correct": _l("Correct"), "wrong": _l("Wrong"), "undecided": _l("Undecided"),
+                "unknown": _l("Did not know")}
 
 
 def status_label(status: str | None) -> str:

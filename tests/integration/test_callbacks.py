@@ -55,10 +55,16 @@ def truthful(question: dict) -> dict:
 
 
 def clueless(question: dict) -> dict:
-    """Someone who does not know the other party: agrees with whatever is said, knows no facts."""
+    """Someone who does not know the other party: agrees with whatever is said, guesses the rest."""
     if question["kind"] == "open":
-        return {"question_id": question["key"], "text": "不清楚"}
+        guess = question["choices"][0] if question["choices"] else "在外地做点小生意"
+        return {"question_id": question["key"], "text": guess}
     return {"question_id": question["key"], "confirmed": True}
+
+
+def dont_know(question: dict) -> dict:
+    """Someone who says so when he does not know."""
+    return {"question_id": question["key"], "text": "不清楚"}
 
 
 def undecided(question: dict) -> dict:
@@ -132,6 +138,68 @@ def test_seed_example_clueless_callee_is_fraud_voids_and_penalises(api, world, p
     from tests.integration.test_referrals import new_referee
     people["n"] = new_referee(world, "王小二", "13512345679")
     assert register(api, world, people, referee="n").json["status"] == "under_review"
+
+
+def answer_next_call(api, rid, respond, at):
+    """Claim the referral's newest callback at `at` and answer every question with `respond`."""
+    with time_machine.travel(at, tick=False):
+        call = api.as_("agent").post("callbacks/claim").json
+    plan = plan_of(rid)
+    assert call["id"] == plan.id
+    with time_machine.travel(at + timedelta(minutes=5), tick=False):
+        resp = api.as_("agent").post(f"callbacks/{plan.id}/answers",
+                                     json={"answers": [respond(q) for q in plan.questions]})
+    assert resp.status_code == 200, resp.json
+    return plan
+
+
+@pytest.mark.rule("CB-8")
+@pytest.mark.rule("CB-9")
+@pytest.mark.parametrize("party", ["referee", "referrer"])
+def test_dont_know_hands_over_to_the_other_party_whose_answers_decide(api, world, people, due_at_once,
+                                                                       monkeypatch, party):
+    """"Don't know" is not a wrong answer: the first callee could not say, so the other party is
+    called about the first (like an unreachable callee); the other party's truthful answers verify."""
+    rid = delivered_referral(api, world, people, party, monkeypatch)
+    first = answer_next_call(api, rid, dont_know, T0 + timedelta(hours=2))
+    assert set(first.grades.values()) == {"unknown"}
+    referral = db.session.get(Referral, rid)
+    assert referral.status == "awaiting_callback"
+    second = plan_of(rid)
+    other = "referrer" if party == "referee" else "referee"
+    assert (second.sequence, second.party, second.status) == (2, other, "planned")
+    assert second.subject_id == first.callee_id and second.callee_id == first.subject_id
+    assert second.drawn["reason"] == "first callee could not say"
+    answer_next_call(api, rid, truthful, T0 + timedelta(hours=3))
+    assert db.session.get(Referral, rid).status == "verified"
+    assert balances(api, f"customer:{people['zhang'].id}")["reward_payable"]["posted"] == 50000
+
+
+@pytest.mark.rule("CB-8")
+def test_dont_know_on_the_last_call_counts_as_wrong(api, world, people, due_at_once, monkeypatch):
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    answer_next_call(api, rid, dont_know, T0 + timedelta(hours=2))
+    answer_next_call(api, rid, dont_know, T0 + timedelta(hours=3))
+    assert db.session.get(Referral, rid).status == "fraudulent"
+    assert balances(api, f"customer:{people['zhang'].id}")["reward_payable"] == {
+        "posted": 0, "pending": 0, "available": 0}
+    assert db.session.query(Callback).filter_by(referral_id=rid).count() == 2  # no third call
+
+
+@pytest.mark.rule("CB-8")
+def test_one_dont_know_among_right_answers_verifies_on_the_first_call(api, world, people, due_at_once,
+                                                                      monkeypatch):
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    first = [True]
+
+    def mostly_truthful(question):
+        if first and question["kind"] == "open":
+            first.clear()
+            return dont_know(question)
+        return truthful(question)
+    answer_next_call(api, rid, mostly_truthful, T0 + timedelta(hours=2))
+    assert db.session.get(Referral, rid).status == "verified"
+    assert db.session.query(Callback).filter_by(referral_id=rid).count() == 1
 
 
 @pytest.mark.rule("CB-8")

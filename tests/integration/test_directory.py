@@ -214,10 +214,11 @@ WRITES = [
      {"active": "perhaps", "role": "boss", "store_id": "abc", "display_name": []}, set()),
     ("create_customer", "consultant", "post", "customers",
      {"store_id": "{store_id}", "name": "李四", "phone": "13900139000"},
-     {"store_id": "one", "name": 5, "phone": 13900139000, "gender": "robot", "employer": 1},
+     {"store_id": "one", "name": 5, "phone": 13900139000, "gender": "robot", "employer": 1,
+      "occupation": "医" * 61},
      {"store_id", "name", "phone"}),
     ("update_customer", "consultant", "patch", "customers/{customer}", {"employer": "宝钢"},
-     {"name": 7, "gender": "robot", "phone": [], "business": False}, set()),
+     {"name": 7, "gender": "robot", "phone": [], "business": False, "occupation": 3}, set()),
     ("add_vehicle", "consultant", "post", "customers/{customer}/vehicles",
      {"model": "速腾", "colour": "白色", "transmission": "automatic"},
      {"model": 1, "colour": None, "transmission": "cvt", "vin": 5},
@@ -545,9 +546,10 @@ def test_store_rename_and_deactivate(ready, world):
 
 def test_customer_update(ready, world, zhang):
     resp = ready.as_("consultant").patch(f"customers/{zhang.id}", json={
-        "employer": "  上海汽车集团 ", "home_district": "浦东新区", "gender": "male"})
+        "employer": "  上海汽车集团 ", "home_district": "浦东新区", "gender": "male", "occupation": " 工程师 "})
     assert resp.status_code == 200, resp.json
-    assert (resp.json["employer"], resp.json["home_district"], resp.json["gender"]) == (
-        "上海汽车集团", "浦东新区", "male")
+    assert (resp.json["employer"], resp.json["home_district"], resp.json["gender"], resp.json["occupation"]) == (
+        "上海汽车集团", "浦东新区", "male", "工程师")
     assert db.session.get(Customer, zhang.id).employer == "上海汽车集团"
+    assert db.session.get(Customer, zhang.id).occupation == "工程师"
     assert db.session.execute(select(func.count(Vehicle.id))).scalar_one() == 0

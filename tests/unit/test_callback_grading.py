@@ -23,6 +23,9 @@ EMPLOYER = q("open", "employer", "上海汽车集团", choices=[e for e in EMPLO
 DISTRICT = q("open", "home_district", "浦东新区", choices=[d for d in DISTRICTS if d != "浦东新区"])
 BUSINESS = q("open", "business", "开餐馆", choices=("做外贸", "开超市", "做装修"))
 NAME = q("open", "name", "张三")
+OCCUPATION = q("open", "occupation", "医生", choices=("教师", "会计", "工程师", "程序员"))
+OWNER = q("open", "occupation", "个体户", choices=("教师", "司机", "程序员"))
+OCCUPATION_TRAP = q("trap", "occupation", "程序员", "工程师", choices=("教师", "医生", "工程师"))
 CAR_TRAP = q("trap", "car", "白色 速腾", "黑色 捷达")          # 张先生是有一辆黑颜色的捷达轿车吗?
 COLOUR_TRAP = q("trap", "colour", "白色", "黑色")
 MODEL_TRAP = q("trap", "model", "速腾", "捷达")
@@ -45,6 +48,10 @@ EMPLOYER_TRAP = q("trap", "employer", "上海汽车集团", "中国银行浦东�
     (BUSINESS, "开饭店的"), (BUSINESS, "餐饮"), (BUSINESS, "开了家小饭馆"), (BUSINESS, "開餐館"),
     (NAME, "张三"), (NAME, "zhang san"), (NAME, "Zhāng Sān"), (NAME, "ZHANGSAN"), (NAME, "張三"),
     (NAME, "ｚｈａｎｇ　ｓａｎ"),
+    (OCCUPATION, "医生"), (OCCUPATION, "大夫"), (OCCUPATION, "他是医生"), (OCCUPATION, "当医生的"),
+    (OCCUPATION, "在医院当大夫"), (OCCUPATION, "医師"), (OCCUPATION, "yi sheng"), (OCCUPATION, "Doctor"),
+    (OCCUPATION, "医升"),                                              # wrong character, same sound
+    (OWNER, "老板"), (OWNER, "他是老板"), (OWNER, "做生意的"), (OWNER, "个体户吧"),
 ])
 def test_open_answers_graded_correct(question, text):
     assert grade(question, confirmed=None, text=text) == "correct"
@@ -52,11 +59,12 @@ def test_open_answers_graded_correct(question, text):
 
 @pytest.mark.rule("CB-5")
 @pytest.mark.parametrize("question,text", [
-    (EMPLOYER, ""), (EMPLOYER, None), (EMPLOYER, "不知道"), (EMPLOYER, "不清楚"), (EMPLOYER, "don't know"),
+    (EMPLOYER, ""), (EMPLOYER, None),
     (EMPLOYER, "在中行上班"), (EMPLOYER, "华为"), (EMPLOYER, "交大"), (EMPLOYER, "阿斯顿马丁"),
-    (DISTRICT, "闵行"), (DISTRICT, "徐汇区"), (DISTRICT, "不太清楚"), (DISTRICT, "宝山"),
+    (DISTRICT, "闵行"), (DISTRICT, "徐汇区"), (DISTRICT, "宝山"),
     (BUSINESS, "做外贸"), (BUSINESS, "卖东西"), (BUSINESS, "不清楚他做什么生意"),
     (NAME, "李四"), (NAME, "wang wu"),
+    (OCCUPATION, "老师"), (OCCUPATION, "教书的"), (OCCUPATION, "程序员"), (OWNER, "开车的"), (OWNER, "码农"),
 ])
 def test_open_answers_graded_wrong(question, text):
     assert grade(question, confirmed=None, text=text) == "wrong"
@@ -102,6 +110,7 @@ def test_truth_statements(confirmed, text, expected):
     (GEAR_TRAP, "自动"), (GEAR_TRAP, "自动挡"), (GEAR_TRAP, "自动档"), (GEAR_TRAP, "AT"), (GEAR_TRAP, "ａｔ"),
     (GEAR_TRAP, "自動擋"), (GEAR_TRAP, "不是手动，是自动的"),
     (EMPLOYER_TRAP, "不是，在上汽上班"), (EMPLOYER_TRAP, "不是中行，是上汽"), (EMPLOYER_TRAP, "上海汽车集团"),
+    (OCCUPATION_TRAP, "不是, 是程序员"), (OCCUPATION_TRAP, "码农"), (OCCUPATION_TRAP, "不是工程师, 写代码的"),
 ])
 def test_trap_denied_and_corrected_is_correct(question, text):
     assert grade(question, confirmed=False, text=text) == "correct"
@@ -111,12 +120,12 @@ def test_trap_denied_and_corrected_is_correct(question, text):
 @pytest.mark.parametrize("question,confirmed,text", [
     (CAR_TRAP, True, ""), (CAR_TRAP, True, "对"),              # fell for the trap
     (CAR_TRAP, False, ""), (CAR_TRAP, False, "不是"),           # denied without correcting
-    (CAR_TRAP, False, "不是, 我不知道"),
     (CAR_TRAP, False, "红色高尔夫"), (CAR_TRAP, False, "白色高尔夫"),  # another wrong value
     (CAR_TRAP, False, "不是捷达，是黑色速腾"),                     # still black
     (COLOUR_TRAP, False, "红色"), (COLOUR_TRAP, False, "不是黑色"),
     (MODEL_TRAP, False, "朗逸"), (GEAR_TRAP, False, "手动"), (GEAR_TRAP, False, "不是"),
     (EMPLOYER_TRAP, False, "中国移动"), (EMPLOYER_TRAP, False, "不是"), (EMPLOYER_TRAP, True, ""),
+    (OCCUPATION_TRAP, True, "对"), (OCCUPATION_TRAP, False, "不是, 是医生"),
     (CAR_TRAP, None, "是的"), (CAR_TRAP, None, "黑色捷达"), (CAR_TRAP, None, "不是"),
 ])
 def test_trap_wrong_answers(question, confirmed, text):
@@ -167,6 +176,27 @@ def test_stance(text, expected):
 
 
 @pytest.mark.rule("CB-5")
+@pytest.mark.rule("CB-8")
+@pytest.mark.parametrize("question,confirmed,text", [
+    (EMPLOYER, None, "不知道"), (EMPLOYER, None, "不清楚"), (EMPLOYER, None, "don't know"),
+    (DISTRICT, None, "不太清楚"), (DISTRICT, None, "这个不知道"), (DISTRICT, None, "没问过, 不清楚"),
+    (CAR_TRAP, False, "不是, 我不知道"),   # denied, but could not say what it is
+    (CAR_TRAP, None, "不太清楚"), (COLOUR_TRAP, False, "记不清了"),
+])
+def test_dont_know_is_unknown_not_wrong(question, confirmed, text):
+    assert grade(question, confirmed=confirmed, text=text) == "unknown"
+
+
+@pytest.mark.rule("CB-8")
+@pytest.mark.parametrize("question,confirmed,text", [
+    (CAR_TRAP, True, "不知道"),            # a yes is a yes: fell for the trap
+    (EMPLOYER, None, "不知道, 好像是华为"),   # a guess after all: graded as the guess
+    (CAR_TRAP, False, "不清楚, 应该是红色高尔夫"),
+])
+def test_dont_know_with_an_answer_is_graded_as_that_answer(question, confirmed, text):
+    assert grade(question, confirmed=confirmed, text=text) == "wrong"
+
+
 def test_asserted_drops_what_is_denied():
     assert asserted("不是黑色捷达，是白色速腾") == "白色速腾"
     assert asserted("不是黑色的, 白色") == "白色"
@@ -191,3 +221,24 @@ def test_asserted_drops_what_is_denied():
 ])
 def test_outcome(grades, total, expected):
     assert outcome(grades, total) == expected
+    # without unknowns the first call decides the same way
+    assert outcome(grades, total, final=False) == expected
+
+
+@pytest.mark.rule("CB-8")
+@pytest.mark.parametrize("grades,total,first_call,last_call", [
+    (["unknown", "correct", "correct", "correct"], 4, "verified", "verified"),
+    (["unknown", "unknown", "correct", "correct"], 4, "inconclusive", "fraudulent"),
+    (["unknown", "wrong", "correct", "correct"], 4, "inconclusive", "fraudulent"),
+    (["unknown", "wrong", "wrong", "correct"], 4, "fraudulent", "fraudulent"),
+    (["unknown", "wrong"], 4, None, "fraudulent"),                     # two still to come could be wrong
+    (["unknown", "unknown", "undecided", "correct"], 4, "inconclusive", "fraudulent"),  # a review cannot change it
+    (["unknown", "wrong", "undecided", "correct"], 4, None, "fraudulent"),  # the review decides which
+    (["unknown", "undecided", "correct", "correct"], 4, None, None),
+    (["unknown", "unknown", "unknown"], 3, "inconclusive", "fraudulent"),
+])
+def test_outcome_with_dont_know(grades, total, first_call, last_call):
+    """"Don't know" is not a wrong answer on the first call: the other party is called (inconclusive);
+    on that last call it counts as wrong."""
+    assert outcome(grades, total, final=False) == first_call
+    assert outcome(grades, total, final=True) == last_call

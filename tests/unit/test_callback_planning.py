@@ -247,14 +247,17 @@ PARTIES = st.builds(PartyFacts, name=st.sampled_from(["张三", "李四", "欧�
                     employer=st.one_of(st.none(), st.sampled_from(["上海汽车集团", "华为上海研究所", "自由职业"])),
                     home_district=st.one_of(st.none(), st.sampled_from(["浦东新区", "闵行区", "徐汇区", "朝阳区"])),
                     business=st.one_of(st.none(), st.sampled_from(["开餐馆", "做外贸", "卖古董"])),
-                    vehicles=st.lists(VEHICLES, min_size=0, max_size=3).map(tuple))
+                    vehicles=st.lists(VEHICLES, min_size=0, max_size=3).map(tuple),
+                    occupation=st.one_of(st.none(), st.sampled_from(["医生", "大夫", "程序员", "驯马师"])))
 CATALOGS = st.builds(Catalog, models=st.lists(st.sampled_from(MODELS + ("Sagitar", "golf")), min_size=1,
                                                 max_size=10).map(tuple),
                      colours=st.lists(st.sampled_from(COLOURS + ("WHITE", "白")), min_size=1, max_size=9).map(tuple),
                      districts=st.lists(st.sampled_from(["浦东新区", "浦东", "闵行区", "徐汇区", "黄浦区"]),
                                         max_size=5).map(tuple),
                      employers=st.lists(st.sampled_from(["上海汽车集团", "上汽集团", "宝钢集团", "东方航空"]),
-                                        max_size=4).map(tuple))
+                                        max_size=4).map(tuple),
+                     occupations=st.lists(st.sampled_from(["医生", "医师", "教师", "老师", "会计"]),
+                                          max_size=4).map(tuple))
 
 
 @pytest.mark.rule("CB-3")
@@ -426,3 +429,26 @@ def test_a_party_with_one_hidden_fact_is_asked_it_twice_open_first():
     # with two hidden facts nothing is asked twice
     rich = PartyFacts("张三", "male", "上海汽车集团", "闵行区", None, (VehicleFacts("速腾", "白色", "automatic"),))
     assert planning._paired_open_facts(rich, ABOUT_REFERRER) == frozenset()
+
+
+@pytest.mark.rule("CB-3")
+def test_occupation_is_asked_open_and_as_a_statement_with_a_real_other_occupation():
+    """The occupation (职业) on record is a fact a friend knows and a coached fake cannot read off
+    the claim: it is drawn as an open question and as statements, a trap naming another occupation."""
+    about = PartyFacts(name="王芳", gender="female", employer=None, home_district="徐汇区", business=None,
+                       vehicles=(VehicleFacts("速腾", "白色", "automatic"),), occupation="医生")
+    catalog = Catalog(models=MODELS, colours=COLOURS, occupations=("医生", "大夫", "教师", "会计"))
+    seen = set()
+    for _ in range(400):
+        for q in draw_questions(about, disclosed=ABOUT_REFERRER, catalog=catalog):
+            if q.fact != "occupation":
+                continue
+            seen.add(q.kind)
+            assert q.true_value == "医生"
+            if q.kind == "open":
+                assert q.text_zh == "请问王女士是做什么工作的?"
+                assert set(q.choices) == {"教师", "会计"}  # '大夫' is the same occupation
+            if q.kind == "trap":
+                assert q.asked_value in ("教师", "会计")
+                assert q.text_zh == f"王女士的职业是{q.asked_value}吗?"
+    assert seen == {"open", "trap", "truth"}

@@ -54,7 +54,8 @@ def create_template(actor, *, code: str, kind: str, fact: str, text_zh: str, tex
     _require_admin(actor)
     ensure_defaults()
     if kind == "open" and fact not in OPEN_FACTS:
-        raise ValidationFailed(fields={"fact": ["An open question asks about employer, home district or business."]})
+        raise ValidationFailed(fields={"fact": [
+            "An open question asks about employer, home district, business or occupation."]})
     _check_placeholders(kind, text_zh, text_en)
     if db.session.execute(select(QuestionTemplate.id).where(QuestionTemplate.code == code)).first():
         raise Conflict(code="template_code_taken", fields={"code": ["Already used."]})

@@ -26,7 +26,9 @@ on characters and on pinyin (typos, homophones). Then:
 * truth score < LOW (50) -> wrong (garbage, or a value the grader does not know)
 * otherwise -> undecided (a person decides)
 
-Empty answers and "不知道 / 不清楚 / don't know" are wrong.
+An empty answer is wrong. "不知道 / 不清楚 / don't know" (a denial with no correction
+included) is *unknown*: the callee could not say, which is not the same as saying
+something false (the seed's rule counts answers given wrong, 若2项答错). See `outcome`.
 """
 from __future__ import annotations
 
@@ -40,7 +42,8 @@ from verification import vocabulary as vocab
 from verification.callbacks.planning import SHANGHAI_DISTRICTS, PlannedQuestion, split_car
 from verification.callbacks.traditional import to_simplified
 
-CORRECT, WRONG, UNDECIDED = "correct", "wrong", "undecided"
+CORRECT, WRONG, UNDECIDED, UNKNOWN = "correct", "wrong", "undecided", "unknown"
+VERIFIED, FRAUDULENT, INCONCLUSIVE = "verified", "fraudulent", "inconclusive"
 HIGH, MARGIN, LOW = 85.0, 8.0, 50.0
 
 
@@ -297,20 +300,26 @@ _GENERIC = {"上海", "中国", "公司", "集团", "银行", "医院", "学校"
             "外企", "私企", "企业", "机关", "事业单位", "上市公司", "科技公司", "公务员", "老师", "医生", "上海市",
             "浦东", "分公司", "研究所", "中学", "小学", "做生意", "生意", "开店", "自己", "个体", "上班族",
             "company", "bank", "hospital", "school", "factory"}
+_SPELLING_TABLES = vocab.SPELLING_INDEX
+# words too vague to name anyone's employer or business, per fact ('医生' is no employer, but an occupation)
+_GENERIC_FOR = {"occupation": frozenset({"上海", "中国", "公司", "单位", "上班族", "企业", "自己", "company"})}
 _CORE_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "上海分公司", "分公司", "公司", "集团", "支行", "分行",
                   "总部", "研究所", "研究院")
 
 
-def _strip_fillers(text: str) -> str:
+def _strip_fillers(text: str, known: dict[str, str] | None = None) -> str:
+    """Cut filler words off both ends; stop early at a spelling in `known` ('他是老板' -> '老板')."""
     c = compact(text)
     c = _WHO.sub("", c)
     changed = True
     while changed and c:
         changed = False
         for f in _FILLERS:
+            if known and c in known:
+                return c
             if c.startswith(f):
                 c, changed = c[len(f):], True
-            if c.endswith(f) and c:
+            if c.endswith(f) and c and not (known and c in known):
                 c, changed = c[: -len(f)], True
     return c
 
@@ -337,6 +346,11 @@ def _is_subsequence(short: str, long: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _prepare(fact: str, value: str) -> str:
+    table = _SPELLING_TABLES.get(fact)
+    if table:  # '做生意的', '他是老板', '开车的': a known spelling wins before fillers are cut off it
+        found = _strip_fillers(normalise(value), table)
+        if found in table:
+            return table[found]
     c = _strip_fillers(normalise(value))
     if fact == "home_district":
         for prefix in ("上海市", "上海"):
@@ -345,6 +359,8 @@ def _prepare(fact: str, value: str) -> str:
         c = vocab.canon_district(c)
     elif fact == "business":
         c = vocab.canon_business(c)
+    elif fact == "occupation":
+        c = vocab.canon_occupation(c)
     return c
 
 
@@ -357,8 +373,9 @@ def score(fact: str, answer: str, value: str) -> float:
     if a == v or _core(a) == _core(v):
         return 100.0
     best = 0.0
-    if fact == "business":
-        spellings = [normalise(s).replace(" ", "") for s in vocab.BUSINESSES.get(v, ())]
+    table = {"business": vocab.BUSINESSES, "occupation": vocab.OCCUPATIONS}.get(fact)
+    if table:
+        spellings = [normalise(s).replace(" ", "") for s in table.get(v, ())]
         if any(len(s) >= 2 and s in a for s in spellings):
             best = 95.0
     if len(v) >= 2 and v in a:
@@ -400,6 +417,8 @@ def _others(q: PlannedQuestion) -> list[str]:
         pool.extend(SHANGHAI_DISTRICTS)
     elif q.fact == "business":
         pool.extend(vocab.BUSINESSES)
+    elif q.fact == "occupation":
+        pool.extend(vocab.OCCUPATIONS)
     return [o for o in dict.fromkeys(pool) if _prepare(q.fact, o) not in truths]
 
 
@@ -412,7 +431,8 @@ def grade_text(q: PlannedQuestion, text: str) -> str:
     answer = _without_dont_know(text) if dont_know(text) else text
     # the whole answer and each of its clauses ('在上汽工作, 做会计'): the best reading counts
     parts = [answer] + [c for c in clauses(answer) if _prepare(q.fact, c)]
-    parts = [c for c in parts if not (q.fact != "home_district" and _prepare(q.fact, c) in _GENERIC)]
+    generic = frozenset() if q.fact == "home_district" else _GENERIC_FOR.get(q.fact, _GENERIC)
+    parts = [c for c in parts if _prepare(q.fact, c) not in generic]
     if not parts:
         return UNDECIDED  # only generic words ('在上海', '公司'): could be anyone's
     truths = (q.true_value, *q.alternatives)
@@ -462,10 +482,17 @@ def _claim(q: PlannedQuestion, text: str) -> str | None:
     return grade_text(q, said)
 
 
+def only_dont_know(text: str | None) -> bool:
+    """'不知道', '不太清楚', '不是, 我不知道', "don't know": the callee could not say (and said nothing else)."""
+    return bool(text) and dont_know(text) and len(_without_dont_know(text)) < 2
+
+
 def grade(question: PlannedQuestion, *, confirmed: bool | None, text: str | None) -> str:
-    """'correct' | 'wrong' | 'undecided' for one answer (CB-5)."""
+    """'correct' | 'wrong' | 'undecided' | 'unknown' for one answer (CB-5)."""
     q = question
     text = text or ""
+    if confirmed is not True and only_dont_know(text):
+        return UNKNOWN
     if q.kind == "open":
         return grade_text(q, text)
 
@@ -494,14 +521,31 @@ def grade(question: PlannedQuestion, *, confirmed: bool | None, text: str | None
     return claim
 
 
-def outcome(grades: list[str | None], total: int) -> str | None:
-    """'fraudulent' (>= 2 wrong), 'verified' (fewer than 2 can still be wrong), or None (CB-8)."""
+def outcome(grades: list[str | None], total: int, *, final: bool = True) -> str | None:
+    """The call's verdict as soon as it is certain (CB-8), or None while reviews could change it.
+
+    * 'fraudulent': 2 or more answers wrong;
+    * 'verified': fewer than 2 answers can still turn out wrong or unknown;
+    * 'inconclusive' (only when not `final`): not 2 wrong, but with the "don't know"s
+      the callee failed to verify the relationship: the other party is called (as when
+      nobody answers, CB-9), and that last call decides, counting "don't know" as wrong.
+
+    Why: a real acquaintance does not know one fact in twenty or so and says so; counting
+    that as a wrong answer flagged about 3 % of genuine referrals as fraud
+    (bench/verification_power.py). A fake who says "don't know" gains nothing: the other
+    party is asked instead, and on that call "don't know" is wrong.
+    """
     given = [g for g in grades if g is not None]
     wrong = sum(1 for g in given if g == WRONG)
+    unknown = sum(1 for g in given if g == UNKNOWN)
     undecided = sum(1 for g in given if g == UNDECIDED)
     unanswered = max(0, total - len(given))
+    if final:
+        wrong, unknown = wrong + unknown, 0
     if wrong >= 2:
-        return "fraudulent"
-    if wrong + undecided + unanswered < 2:
-        return "verified"
+        return FRAUDULENT
+    if wrong + unknown + undecided + unanswered < 2:
+        return VERIFIED
+    if wrong + unknown >= 2 and wrong + undecided + unanswered < 2:
+        return INCONCLUSIVE  # 2 with the unknowns already, and no review can make it 2 wrong
     return None

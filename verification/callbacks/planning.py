@@ -9,7 +9,7 @@ Question selection (tuned with bench/verification_power.py):
 * 4 questions when the party has at least 4 usable facts (a car's model and
   colour count as two), else 3; never two questions on the same fact (a "car"
   statement uses both model and colour).
-* At least one open question (employer, home district, business), one trap
+* At least one open question (employer, home district, business, occupation), one trap
   (a wrong value the callee must deny *and* correct) and one true statement
   (so that "no" to everything fails); the rest is drawn by weight.
 * Each (kind, fact) has a weight: how hard it is to guess for someone who does
@@ -21,7 +21,10 @@ Question selection (tuned with bench/verification_power.py):
   it about one time in three (bench: 27 % of genuine answers wrong, 45 % of fakes'),
   so it flagged real referrals without stopping fakes. A friend's business is
   known less often still (35 % of genuine answers wrong) but fakes almost never
-  guess it: asked mostly when employer or district is missing.
+  guess it: asked mostly when employer or district is missing. The occupation (职业, on
+  the purchase form) is weighted like the employer: a friend knows it as well, and it is
+  the hidden fact that a coached fake, who knows the referrer's car from the claim, cannot
+  read anywhere (bench: coached fakes passing fell from about 5 % to about 2 % with it).
   Whole plans are enumerated and one is drawn with probability proportional to
   the product of its questions' weights, then shuffled.
 * False values come from the catalog (what the group really sells, or the
@@ -41,7 +44,7 @@ from zoneinfo import ZoneInfo
 from verification import vocabulary as vocab
 
 ROLES = ("referee", "referrer")
-OPEN_FACTS = ("employer", "home_district", "business")
+OPEN_FACTS = ("employer", "home_district", "business", "occupation")
 CAR_FACTS = ("model", "colour", "transmission", "car")
 # Fallback false values when the catalog lists no districts / businesses: used only when the
 # party's own value is one of them (a Shanghai district is then swapped for another one).
@@ -72,6 +75,7 @@ class PartyFacts:
     home_district: str | None
     business: str | None
     vehicles: tuple[VehicleFacts, ...] = ()
+    occupation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Catalog:
     employers: tuple[str, ...] = ()
     districts: tuple[str, ...] = ()
     businesses: tuple[str, ...] = ()
+    occupations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,8 @@ DEFAULT_TEMPLATES: tuple[Template, ...] = (
     Template("open_home_district", "open", "home_district", "请问{who}的家庭住址在哪个区?",
              "Which district does {who} live in?"),
     Template("open_business", "open", "business", "请问{who}是做什么生意的?", "What business is {who} in?"),
+    # what a friend knows best after where someone lives: what they do for a living (职业)
+    Template("open_occupation", "open", "occupation", "请问{who}是做什么工作的?", "What does {who} do for a living?"),
     # the seed's statement: 张先生是有一辆黑颜色的捷达轿车吗?
     Template("stmt_car", "statement", "car", "{who}是有一辆{value}轿车吗?", "{who} has a {value}, right?"),
     Template("stmt_model", "statement", "model", "{who}开的车是{value}吗?", "{who} drives a {value}, right?"),
@@ -116,6 +123,8 @@ DEFAULT_TEMPLATES: tuple[Template, ...] = (
              "{who} lives in {value}, right?"),
     Template("stmt_business", "statement", "business", "{who}是{value}的吗?",
              "{who}'s business is {value}, right?"),
+    Template("stmt_occupation", "statement", "occupation", "{who}的职业是{value}吗?",
+             "{who} works as {value}, right?"),
 )
 
 # ---- weights (see the module docstring and bench/verification_power.py) -----------
@@ -123,8 +132,11 @@ DEFAULT_TEMPLATES: tuple[Template, ...] = (
 # (kind, fact) -> weight; a question on a disclosed fact is multiplied by DISCLOSED_FACTOR.
 WEIGHTS: dict[tuple[str, str], float] = {
     ("open", "employer"): 1.0, ("open", "home_district"): 1.0, ("open", "business"): 0.08,
+    ("open", "occupation"): 1.0,
     ("trap", "employer"): 0.6, ("trap", "home_district"): 0.6, ("trap", "business"): 0.06,
+    ("trap", "occupation"): 0.6,
     ("truth", "employer"): 0.6, ("truth", "home_district"): 0.6, ("truth", "business"): 0.06,
+    ("truth", "occupation"): 0.6,
     ("trap", "car"): 1.0, ("trap", "model"): 0.8, ("trap", "colour"): 0.8, ("trap", "transmission"): 0.005,
     ("truth", "car"): 1.0, ("truth", "model"): 0.8, ("truth", "colour"): 0.8, ("truth", "transmission"): 0.005,
 }
@@ -427,6 +439,8 @@ def _canon(fact: str, value: str) -> str:
         return vocab.canon_district(value)
     if fact == "business":
         return vocab.canon_business(value)
+    if fact == "occupation":
+        return vocab.canon_occupation(value)
     if fact == "car":
         colour, model = split_car(value)
         return f"{vocab.canon_colour(colour)}|{vocab.canon_model(model)}"
@@ -498,9 +512,10 @@ def _false_values(about: PartyFacts, fact: str, catalog: Catalog) -> list[str]:
 def _pool(fact: str, catalog: Catalog, truths: list[str]) -> tuple[str, ...]:
     pool = {"model": catalog.models, "colour": catalog.colours, "transmission": catalog.transmissions,
             "employer": catalog.employers, "home_district": catalog.districts,
-            "business": catalog.businesses}.get(fact, ())
+            "business": catalog.businesses, "occupation": catalog.occupations}.get(fact, ())
     if not pool and truths:
-        fallback = {"home_district": SHANGHAI_DISTRICTS, "business": tuple(vocab.BUSINESSES)}.get(fact, ())
+        fallback = {"home_district": SHANGHAI_DISTRICTS, "business": tuple(vocab.BUSINESSES),
+                    "occupation": tuple(vocab.OCCUPATIONS)}.get(fact, ())
         known = {_canon(fact, v) for v in fallback}
         if all(_canon(fact, t) in known for t in truths):
             pool = fallback

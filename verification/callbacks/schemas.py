@@ -75,7 +75,7 @@ class TemplateInSchema(InputSchema):
     code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{2,40}$"))
     kind = fields.String(required=True, validate=validate.OneOf(["open", "statement"]))
     fact = fields.String(required=True, validate=validate.OneOf(
-        ["employer", "home_district", "business", "model", "colour", "transmission", "car"]))
+        ["employer", "home_district", "business", "occupation", "model", "colour", "transmission", "car"]))
     text_zh = fields.String(required=True, validate=validate.Length(min=2, max=300))
     text_en = fields.String(required=True, validate=validate.Length(min=2, max=300))
     active = fields.Boolean(load_default=True)

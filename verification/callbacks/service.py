@@ -39,13 +39,13 @@ FALLBACK_COLOURS = tuple(spellings[1] for spellings in vocabulary.COLOURS.values
 def facts_of(customer: Customer) -> planning.PartyFacts:
     return planning.PartyFacts(
         name=customer.name, gender=customer.gender, employer=customer.employer,
-        home_district=customer.home_district, business=customer.business,
+        home_district=customer.home_district, business=customer.business, occupation=customer.occupation,
         vehicles=tuple(planning.VehicleFacts(model=v.model, colour=v.colour, transmission=v.transmission,
                                              plate=v.plate) for v in customer.vehicles))
 
 
 def catalog() -> planning.Catalog:
-    """What the group really deals in: the models, colours, employers, districts and businesses
+    """What the group really deals in: the models, colours, employers, districts, businesses and occupations
     on record (plausible false values for traps, and known wrong answers for the grader)."""
     def distinct(column) -> set[str]:
         return {v for v in db.session.execute(select(column).distinct()).scalars() if v}
@@ -54,7 +54,8 @@ def catalog() -> planning.Catalog:
         colours=tuple(sorted(distinct(Vehicle.colour) | set(FALLBACK_COLOURS))),
         employers=tuple(sorted(distinct(Customer.employer))),
         districts=tuple(sorted(distinct(Customer.home_district))),
-        businesses=tuple(sorted(distinct(Customer.business))))
+        businesses=tuple(sorted(distinct(Customer.business))),
+        occupations=tuple(sorted(distinct(Customer.occupation))))
 
 
 def templates() -> tuple[planning.Template, ...]:
@@ -81,7 +82,8 @@ def _due(referral: Referral, after) -> tuple:
                  "calling_hours": [policy.calling_hours_start, policy.calling_hours_end]}
 
 
-def _new_callback(actor, referral: Referral, party: str, sequence: int, after) -> Callback:
+def _new_callback(actor, referral: Referral, party: str, sequence: int, after, reason: str | None = None
+                  ) -> Callback:
     callee, subject = ((referral.referee, referral.referrer) if party == "referee"
                        else (referral.referrer, referral.referee))
     # The claim told the new customer's story about the old one: a coached fake knows those facts.
@@ -92,7 +94,8 @@ def _new_callback(actor, referral: Referral, party: str, sequence: int, after) -
     callback = Callback(referral_id=referral.id, store_id=referral.store_id, sequence=sequence, party=party,
                         callee_id=callee.id, subject_id=subject.id, due_at=due, status=PLANNED,
                         questions=[q.to_dict() for q in questions],
-                        drawn={"callee": party, "window": window, "disclosed": sorted(disclosed)})
+                        drawn={"callee": party, "window": window, "disclosed": sorted(disclosed),
+                               **({"reason": reason} if reason else {})})
     db.session.add(callback)
     db.session.flush()
     audit.record(actor, "callback", callback.id, "planned", None,
@@ -118,7 +121,7 @@ def plan_callback(actor, referral: Referral) -> Callback:
     except planning.NotEnoughFacts:
         raise RuleViolation(
             "The store holds too few facts about these customers to ask 3 questions. Add their employer, "
-            "home district or business first.", code="not_enough_facts",
+            "home district, business or occupation first.", code="not_enough_facts",
             fields={"referrer_id": [str(referral.referrer_id)], "referee_id": [str(referral.referee_id)]}) from None
     callback.drawn = {**callback.drawn, "drawn_callee": drawn, "fallback": "too few facts about the other party"}
     return callback
@@ -228,16 +231,37 @@ def record_answers(agent, callback_id: int, answers: list[dict]) -> Callback:
 
 
 def _decide(actor, callback: Callback) -> str | None:
-    """Apply the verdict as soon as it is certain (CB-8)."""
-    verdict = grading.outcome(list(callback.grades.values()), len(callback.questions))
+    """Apply the verdict as soon as it is certain (CB-8).
+
+    The first call that could not verify only because the callee said "don't know"
+    (grading.outcome's 'inconclusive') hands over to the other party, as an unreachable
+    one does (CB-9); that call is the last, and there "don't know" counts as wrong.
+    """
+    verdict = grading.outcome(list(callback.grades.values()), len(callback.questions),
+                              final=callback.sequence >= 2)
     if verdict is None:
         return None
     referral = referrals.lock(callback.referral_id)
     if referral.status != AWAITING_CALLBACK:
         return None
+    if verdict == grading.INCONCLUSIVE:
+        _call_the_other_party(actor, referral, callback)
+        return None
     _cancel_others(callback)
     outcomes.settle(actor, referral, verdict)
     return verdict
+
+
+def _call_the_other_party(actor, referral: Referral, callback: Callback) -> None:
+    """Plan the other party's call once (a review decided later may reach this again)."""
+    taken = db.session.execute(select(Callback.id).where(Callback.referral_id == referral.id,
+                                                         Callback.sequence >= 2)).first()
+    if taken is not None:
+        return
+    other = "referrer" if callback.party == "referee" else "referee"
+    audit.record(actor, "callback", callback.id, "inconclusive", None,
+                 {"referral_id": referral.id, "next": "other_party"})
+    _new_callback(actor, referral, other, 2, clock.now(), reason="first callee could not say")
 
 
 def _cancel_others(callback: Callback) -> None:

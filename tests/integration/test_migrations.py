@@ -1,0 +1,36 @@
+"""Migrations that change data as well as the schema."""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from loyalty.config import TestConfig as Config
+from tests.conftest import _TMP
+
+
+def test_occupation_templates_join_a_bank_that_already_holds_the_defaults():
+    """0007: a bank copied from the defaults before occupation existed gets its two templates once;
+    an empty bank is left empty (it takes the defaults from the code on first use)."""
+    from flask_migrate import downgrade, upgrade
+
+    from loyalty.app import create_app
+    from loyalty.extensions import db
+    for name, seeded in (("bank-seeded.sqlite3", True), ("bank-empty.sqlite3", False)):
+        app = create_app(Config(f"sqlite:///{_TMP / name}"))
+        with app.app_context():
+            upgrade(revision="0006_ledger_apply")
+            if seeded:
+                with db.engine.begin() as conn:
+                    conn.execute(text("INSERT INTO question_templates (code, kind, fact, text_zh, text_en, active, "
+                                      "updated_at) VALUES ('open_employer', 'open', 'employer', '{who}在哪上班?', "
+                                      "'Where does {who} work?', 1, '2026-11-01 00:00:00')"))
+            upgrade()
+            with db.engine.connect() as conn:
+                codes = conn.execute(text("SELECT code FROM question_templates ORDER BY id")).scalars().all()
+                conn.execute(text("SELECT occupation FROM customers")).all()
+            assert codes == (["open_employer", "open_occupation", "stmt_occupation"] if seeded else [])
+            downgrade(revision="0006_ledger_apply")
+            upgrade()  # and back: nothing doubled
+            with db.engine.connect() as conn:
+                again = conn.execute(text("SELECT code FROM question_templates ORDER BY id")).scalars().all()
+            assert again == codes
+            db.engine.dispose()
