@@ -405,9 +405,10 @@ def main() -> int:
                 print(f"-- {label}: grades by question")
                 keys = sorted({k.rsplit(":", 1)[0] for k in s if isinstance(k, str) and k.count(":") == 2})
                 for k in keys:
-                    c, w, u = (s[f"{k}:{g}"] for g in ("correct", "wrong", "undecided"))
-                    print(f"   {k:<28} n={c + w + u:6d}  correct {pct(c, c + w + u)}  wrong {pct(w, c + w + u)}"
-                          f"  undecided {pct(u, c + w + u)}")
+                    c, w, u, k_ = (s[f"{k}:{g}"] for g in ("correct", "wrong", "undecided", "unknown"))
+                    n_ = c + w + u + k_
+                    print(f"   {k:<28} n={n_:6d}  correct {pct(c, n_)}  wrong {pct(w, n_)}"
+                          f"  undecided {pct(u, n_)}  don't know {pct(k_, n_)}")
         coached = worst["coached"]["verified"] / worst["coached"]["n"]
         stranger = worst["stranger"]["verified"] / worst["stranger"]["n"]
         flagged = genuine["fraudulent"] / g_n

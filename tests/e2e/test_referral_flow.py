@@ -103,6 +103,8 @@ def test_referral_from_registration_to_verified(page, live_app, seed_people):
     page.click('[data-test="claim-next"]')
     greeting = page.locator('[data-test="greeting"]').inner_text()
     assert "您好" in greeting and "介绍" in greeting
+    # how to take down "don't know" (it is not a wrong answer), in Chinese
+    assert "不知道不算答错" in page.locator('[data-test="dont-know-help"]').inner_text()
     questions = _truth(live_app, rid)
     for q in questions:
         key = q["key"]

@@ -111,6 +111,8 @@ def test_truth_statements(confirmed, text, expected):
     (GEAR_TRAP, "自動擋"), (GEAR_TRAP, "不是手动，是自动的"),
     (EMPLOYER_TRAP, "不是，在上汽上班"), (EMPLOYER_TRAP, "不是中行，是上汽"), (EMPLOYER_TRAP, "上海汽车集团"),
     (OCCUPATION_TRAP, "不是, 是程序员"), (OCCUPATION_TRAP, "码农"), (OCCUPATION_TRAP, "不是工程师, 写代码的"),
+    (OCCUPATION_TRAP, "不是, 搞IT"), (OCCUPATION_TRAP, "不对, 做it的"),   # 'it' inside Chinese is IT, not English
+    (q("trap", "occupation", "个体户", "教师"), "不是, 老板"),             # '老板' is a filler word elsewhere
 ])
 def test_trap_denied_and_corrected_is_correct(question, text):
     assert grade(question, confirmed=False, text=text) == "correct"

@@ -138,6 +138,10 @@ def stance(text: str | None) -> bool | None:
     return None
 
 
+def _is_han_char(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
+
+
 def asserted(text: str | None) -> str:
     """The normalised text without what it denies: '不是黑色捷达, 是白色速腾' -> '白色速腾'.
 
@@ -166,7 +170,12 @@ def asserted(text: str | None) -> str:
         if ch.isascii() and ch.isalpha():
             m = re.match(r"[a-z]+", n[i:])
             word = m.group(0)
-            if word in _LATIN_SKIP:
+            # a latin word inside Chinese ('搞IT的', '开SUV') is a word of that phrase, not English grammar
+            in_chinese = (i > 0 and _is_han_char(n[i - 1])) or (i + len(word) < len(n) and
+                                                                _is_han_char(n[i + len(word)]))
+            if in_chinese:
+                out.append(" " if negated else word)
+            elif word in _LATIN_SKIP:
                 out.append(" ")
             elif word in _LATIN_NEG:
                 negated = True
@@ -467,7 +476,7 @@ def _is_car_fact(fact: str) -> bool:
 def _claim(q: PlannedQuestion, text: str) -> str | None:
     """Grade what the text asserts (after removing what it denies); None if it asserts nothing."""
     said = _YES_WORDS.sub("", asserted(text)).strip()
-    if not _strip_fillers(said):
+    if not _strip_fillers(said, _SPELLING_TABLES.get(q.fact)):  # '老板' is a filler, and an occupation
         return None
     if _is_car_fact(q.fact):
         result = _grade_car_claim(q, said)
