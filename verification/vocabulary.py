@@ -140,7 +140,7 @@ OCCUPATIONS: dict[str, tuple[str, ...]] = {
     "个体户": ("个体户", "做生意", "做生意的", "自己做生意", "老板", "开店", "个体", "selfemployed", "businessowner"),
     "银行职员": ("银行职员", "在银行上班", "银行上班", "银行的", "银行员工", "柜员", "banker", "bankclerk"),
     "厨师": ("厨师", "大厨", "当厨师", "做厨师", "chef", "cook"),
-    "退休": ("退休", "退休了", "已经退休", "退休在家", "retired"),
+    "退休人员": ("退休人员", "退休", "退休了", "已经退休", "退休在家", "retired"),
 }
 _OCCUPATION_INDEX = _index(OCCUPATIONS)
 # folded spelling -> canonical value, for the free-text facts that have a table

@@ -27,8 +27,7 @@ TEMPLATES = (
 
 
 def upgrade():
-    with op.batch_alter_table('customers') as batch:
-        batch.add_column(sa.Column('occupation', sa.String(length=60), nullable=True))
+    op.add_column('customers', sa.Column('occupation', sa.String(length=60), nullable=True))
     conn = op.get_bind()
     if conn.execute(sa.text("SELECT count(*) FROM question_templates")).scalar():
         now = datetime.now(timezone.utc)
@@ -44,5 +43,6 @@ def upgrade():
 
 def downgrade():
     op.execute(sa.text("DELETE FROM question_templates WHERE code IN ('open_occupation', 'stmt_occupation')"))
-    with op.batch_alter_table('customers') as batch:
-        batch.drop_column('occupation')
+    # a plain DROP COLUMN (SQLite >= 3.35 has it): a batch rebuild of customers would cascade-delete
+    # their vehicles, or fail on the rows that reference them, with SQLite's foreign keys on
+    op.execute(sa.text("ALTER TABLE customers DROP COLUMN occupation"))

@@ -187,6 +187,62 @@ def test_dont_know_on_the_last_call_counts_as_wrong(api, world, people, due_at_o
 
 
 @pytest.mark.rule("CB-8")
+@pytest.mark.rule("CB-9")
+def test_dont_know_then_the_other_party_never_answers_is_still_fraud(api, world, people, due_at_once,
+                                                                   monkeypatch):
+    """Not picking up must not rescue a callee who could not say: when the other party is
+    unreachable on every attempt, the first call decides with "don't know" counted as wrong."""
+    from verification.callbacks.service import retry_unreachable
+    api.as_("admin").put(f"stores/{world.store.id}/policy", json={"callback_attempts": 2})
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    answer_next_call(api, rid, dont_know, T0 + timedelta(hours=2))
+    for attempt in range(2):
+        with time_machine.travel(T0 + timedelta(hours=3 + attempt), tick=False):
+            call = api.as_("agent").post("callbacks/claim").json
+            assert plan_of(rid).sequence == 2
+            assert api.as_("agent").post(f"callbacks/{call['id']}/unreachable").status_code == 200
+            assert retry_unreachable() == 1
+            db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Referral, rid).status == "fraudulent"
+    assert db.session.query(ReferrerFlag).filter_by(customer_id=people["zhang"].id).count() == 1
+
+
+@pytest.mark.rule("CB-8")
+def test_dont_know_when_the_other_party_cannot_be_asked_decides_on_the_first_call(api, world, people, due_at_once,
+                                                                                   monkeypatch):
+    """Too few facts on record to ask the other party: the first call is the last one."""
+    from verification.callbacks import service
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+
+    def too_few(*args, **kwargs):
+        raise planning.NotEnoughFacts("too few facts")
+    monkeypatch.setattr(service.planning, "draw_questions", too_few)
+    answer_next_call(api, rid, dont_know, T0 + timedelta(hours=2))
+    assert db.session.get(Referral, rid).status == "fraudulent"
+    assert db.session.query(Callback).filter_by(referral_id=rid).count() == 1
+
+
+@pytest.mark.rule("CB-9")
+def test_unreachable_and_the_other_party_cannot_be_asked_is_unverifiable(app, api, world, people, due_at_once,
+                                                                         monkeypatch):
+    from verification.callbacks import service
+    api.as_("admin").put(f"stores/{world.store.id}/policy", json={"callback_attempts": 1})
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    call = claim(api).json
+
+    def too_few(*args, **kwargs):
+        raise planning.NotEnoughFacts("too few facts")
+    monkeypatch.setattr(service.planning, "draw_questions", too_few)
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        assert api.as_("agent").post(f"callbacks/{call['id']}/unreachable").status_code == 200
+        assert service.retry_unreachable() == 1
+        db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Referral, rid).status == "unverifiable"
+
+
+@pytest.mark.rule("CB-8")
 def test_one_dont_know_among_right_answers_verifies_on_the_first_call(api, world, people, due_at_once,
                                                                       monkeypatch):
     rid = delivered_referral(api, world, people, "referee", monkeypatch)

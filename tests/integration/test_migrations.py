@@ -28,9 +28,23 @@ def test_occupation_templates_join_a_bank_that_already_holds_the_defaults():
                 codes = conn.execute(text("SELECT code FROM question_templates ORDER BY id")).scalars().all()
                 conn.execute(text("SELECT occupation FROM customers")).all()
             assert codes == (["open_employer", "open_occupation", "stmt_occupation"] if seeded else [])
+            with db.engine.begin() as conn:  # the downgrade must keep customers and what hangs on them
+                conn.execute(text("INSERT INTO stores (id, code, name, timezone, active, created_at) "
+                                  "VALUES (1, 'S1', 'S', 'Asia/Shanghai', 1, '2026-11-01 00:00:00')"))
+                conn.execute(text("INSERT INTO customers (id, store_id, name, phone, occupation, created_at) "
+                                  "VALUES (1, 1, '张三', '+8613800138000', '工程师', '2026-11-01 00:00:00')"))
+                conn.execute(text("INSERT INTO vehicles (customer_id, model, colour, transmission, created_at) "
+                                  "VALUES (1, '速腾', '白色', 'automatic', '2026-11-01 00:00:00')"))
             downgrade(revision="0006_ledger_apply")
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM vehicles")).scalar() == 1
+                assert conn.execute(text("SELECT name FROM customers")).scalar() == "张三"
             upgrade()  # and back: nothing doubled
             with db.engine.connect() as conn:
                 again = conn.execute(text("SELECT code FROM question_templates ORDER BY id")).scalars().all()
             assert again == codes
+            with db.engine.begin() as conn:
+                conn.execute(text("DELETE FROM vehicles"))
+                conn.execute(text("DELETE FROM customers"))
+                conn.execute(text("DELETE FROM stores"))
             db.engine.dispose()

@@ -183,20 +183,39 @@ def test_stance(text, expected):
     (EMPLOYER, None, "不知道"), (EMPLOYER, None, "不清楚"), (EMPLOYER, None, "don't know"),
     (DISTRICT, None, "不太清楚"), (DISTRICT, None, "这个不知道"), (DISTRICT, None, "没问过, 不清楚"),
     (CAR_TRAP, False, "不是, 我不知道"),   # denied, but could not say what it is
-    (CAR_TRAP, None, "不太清楚"), (COLOUR_TRAP, False, "记不清了"),
+    (CAR_TRAP, None, "不太清楚"), (COLOUR_TRAP, False, "记不清了"), (COLOUR_TRUTH, None, "这个真不知道"),
+    (EMPLOYER, None, "我也不是很清楚"), (EMPLOYER, None, "I don't know"), (EMPLOYER, None, "sorry, no idea"),
 ])
 def test_dont_know_is_unknown_not_wrong(question, confirmed, text):
     assert grade(question, confirmed=confirmed, text=text) == "unknown"
 
 
 @pytest.mark.rule("CB-8")
-@pytest.mark.parametrize("question,confirmed,text", [
-    (CAR_TRAP, True, "不知道"),            # a yes is a yes: fell for the trap
-    (EMPLOYER, None, "不知道, 好像是华为"),   # a guess after all: graded as the guess
-    (CAR_TRAP, False, "不清楚, 应该是红色高尔夫"),
+@pytest.mark.parametrize("question,confirmed,text,expected", [
+    (CAR_TRAP, True, "不知道", "wrong"),            # a yes is a yes: fell for the trap
+    (EMPLOYER, None, "不知道, 好像是华为", "wrong"),   # a guess after all: graded as the guess
+    (CAR_TRAP, False, "不清楚, 应该是红色高尔夫", "wrong"),
+    (COLOUR_TRUTH, None, "不太清楚，应该是白的", "correct"),  # a one-character colour is still an answer
+    (COLOUR_TRAP, None, "不太清楚，应该是黑的", "wrong"),
+    (COLOUR_TRAP, None, "对，不太清楚", "wrong"),      # a yes to a trap, however unsure
+    (COLOUR_TRAP, None, "是吧, 不太清楚", "wrong"),
+    (COLOUR_TRUTH, None, "不是，不清楚", "wrong"),     # a true statement denied: a no is a no
+    (COLOUR_TRUTH, None, "没有, 不知道", "wrong"),
+    (COLOUR_TRUTH, False, "不知道", "wrong"),         # the agent recorded a no
+    (q("open", "occupation", "个体户", choices=("教师",)), None, "不清楚, 老板吧", "correct"),
 ])
-def test_dont_know_with_an_answer_is_graded_as_that_answer(question, confirmed, text):
-    assert grade(question, confirmed=confirmed, text=text) == "wrong"
+def test_dont_know_with_an_answer_is_graded_as_that_answer(question, confirmed, text, expected):
+    assert grade(question, confirmed=confirmed, text=text) == expected
+
+
+@pytest.mark.rule("CB-5")
+@pytest.mark.parametrize("text,expected", [
+    ("IT", "correct"), ("做IT的", "correct"), ("waiter", "wrong"), ("credit analyst", "wrong"),
+    ("editor", "wrong"), ("software engineer", "correct"),
+])
+def test_latin_spellings_match_whole_words_only(text, expected):
+    question = q("open", "occupation", "程序员", choices=("教师", "厨师", "会计"))
+    assert grade(question, confirmed=None, text=text) == expected
 
 
 def test_asserted_drops_what_is_denied():

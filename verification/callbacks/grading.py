@@ -385,7 +385,7 @@ def score(fact: str, answer: str, value: str) -> float:
     table = {"business": vocab.BUSINESSES, "occupation": vocab.OCCUPATIONS}.get(fact)
     if table:
         spellings = [normalise(s).replace(" ", "") for s in table.get(v, ())]
-        if any(len(s) >= 2 and s in a for s in spellings):
+        if any(len(s) >= 2 and _has_spelling(a, s) for s in spellings):
             best = 95.0
     if len(v) >= 2 and v in a:
         best = max(best, 95.0)
@@ -412,6 +412,13 @@ def score(fact: str, answer: str, value: str) -> float:
     return float(best)
 
 
+def _has_spelling(text: str, spelling: str) -> bool:
+    """`spelling` in `text`; a latin one as a whole word ('做it的' has 'it', 'waiter' has not)."""
+    if not spelling.isascii():
+        return spelling in text
+    return re.search(rf"(?<![a-z]){re.escape(spelling)}(?![a-z])", text) is not None
+
+
 def _is_subsequence_seq(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     it = iter(long)
     return all(s in it for s in short)
@@ -435,9 +442,9 @@ def grade_text(q: PlannedQuestion, text: str) -> str:
     """Grade a free-text answer (or correction) against the truth of a free-text fact."""
     if not compact(normalise(text)) or not _prepare(q.fact, text):
         return WRONG
-    if dont_know(text) and len(_without_dont_know(text)) < 2:
+    if dont_know(text) and len(_without_dont_know(text, q.fact)) < 2:
         return WRONG
-    answer = _without_dont_know(text) if dont_know(text) else text
+    answer = _without_dont_know(text, q.fact) if dont_know(text) else text
     # the whole answer and each of its clauses ('在上汽工作, 做会计'): the best reading counts
     parts = [answer] + [c for c in clauses(answer) if _prepare(q.fact, c)]
     generic = frozenset() if q.fact == "home_district" else _GENERIC_FOR.get(q.fact, _GENERIC)
@@ -457,11 +464,11 @@ def grade_text(q: PlannedQuestion, text: str) -> str:
     return UNDECIDED
 
 
-def _without_dont_know(text: str) -> str:
+def _without_dont_know(text: str, fact: str | None = None) -> str:
     c = compact(normalise(text))
     for p in _DONT_KNOW:
         c = c.replace(p.replace(" ", ""), "")
-    return _strip_fillers(c)
+    return _strip_fillers(c, _SPELLING_TABLES.get(fact))
 
 
 # ---- grading -------------------------------------------------------------------------------
@@ -491,9 +498,26 @@ def _claim(q: PlannedQuestion, text: str) -> str | None:
     return grade_text(q, said)
 
 
+# what may stand beside "don't know" without saying anything: a bare no, pronouns, particles
+_DK_NOISE = re.compile("|".join(sorted((
+    "并不是", "不是", "不对", "没有", "并不", "不", "没", "我", "也", "真", "的", "了", "啊", "呀", "呢", "吧", "哦", "嗯",
+    "恩", "这个", "那个", "他", "她", "就", "还", "都", "具体", "实在", "其实", "确实", "抱歉", "对不起", "sorry",
+    "really", "actually", "im", "i"), key=len, reverse=True)))
+_DENIAL = re.compile(r"不是|不对|没有|并不|^不|^没|^no|^not")
+
+
+def _dk_rest(text: str) -> str:
+    """The compact text without its "don't know" phrases."""
+    c = compact(normalise(text))
+    for p in _DONT_KNOW:
+        c = c.replace(p.replace(" ", ""), "")
+    return c
+
+
 def only_dont_know(text: str | None) -> bool:
-    """'不知道', '不太清楚', '不是, 我不知道', "don't know": the callee could not say (and said nothing else)."""
-    return bool(text) and dont_know(text) and len(_without_dont_know(text)) < 2
+    """'不知道', '不太清楚', '不是, 我不知道', "I don't know": the callee could not say, and said nothing
+    else ('不太清楚, 应该是白的' names a colour, '对, 不太清楚' is a yes: those are graded as said)."""
+    return bool(text) and dont_know(text) and not _DK_NOISE.sub("", _dk_rest(text))
 
 
 def grade(question: PlannedQuestion, *, confirmed: bool | None, text: str | None) -> str:
@@ -501,7 +525,9 @@ def grade(question: PlannedQuestion, *, confirmed: bool | None, text: str | None
     q = question
     text = text or ""
     if confirmed is not True and only_dont_know(text):
-        return UNKNOWN
+        if q.kind == "truth" and (confirmed is False or _DENIAL.search(_dk_rest(text))):
+            return WRONG  # a true statement denied ('不是, 不清楚'): a no is a no
+        return UNKNOWN  # a trap denied without the correction, or nothing known: the callee could not say
     if q.kind == "open":
         return grade_text(q, text)
 

@@ -245,23 +245,36 @@ def _decide(actor, callback: Callback) -> str | None:
     if referral.status != AWAITING_CALLBACK:
         return None
     if verdict == grading.INCONCLUSIVE:
-        _call_the_other_party(actor, referral, callback)
-        return None
+        if _call_the_other_party(actor, referral, callback):
+            return None
+        # nobody else can be asked: this call is the last one, and "don't know" counts as wrong
+        verdict = grading.outcome(list(callback.grades.values()), len(callback.questions), final=True)
     _cancel_others(callback)
     outcomes.settle(actor, referral, verdict)
     return verdict
 
 
-def _call_the_other_party(actor, referral: Referral, callback: Callback) -> None:
-    """Plan the other party's call once (a review decided later may reach this again)."""
+INCONCLUSIVE_REASON = "first callee could not say"
+
+
+def _call_the_other_party(actor, referral: Referral, callback: Callback) -> bool:
+    """Plan the other party's call once (a review decided later may reach this again).
+
+    False when the other party cannot be asked (too few facts about the first callee)."""
     taken = db.session.execute(select(Callback.id).where(Callback.referral_id == referral.id,
                                                          Callback.sequence >= 2)).first()
     if taken is not None:
-        return
+        return True
     other = "referrer" if callback.party == "referee" else "referee"
+    try:
+        _new_callback(actor, referral, other, 2, clock.now(), reason=INCONCLUSIVE_REASON)
+    except planning.NotEnoughFacts:
+        audit.record(actor, "callback", callback.id, "inconclusive", None,
+                     {"referral_id": referral.id, "next": "none: too few facts to ask the other party"})
+        return False
     audit.record(actor, "callback", callback.id, "inconclusive", None,
                  {"referral_id": referral.id, "next": "other_party"})
-    _new_callback(actor, referral, other, 2, clock.now(), reason="first callee could not say")
+    return True
 
 
 def _cancel_others(callback: Callback) -> None:
@@ -323,9 +336,28 @@ def _replan(callback: Callback) -> None:
     db.session.flush()
     if callback.sequence == 1:
         other = "referrer" if callback.party == "referee" else "referee"
-        _new_callback(None, referral, other, 2, now)
-        return
+        try:
+            _new_callback(None, referral, other, 2, now)
+            return
+        except planning.NotEnoughFacts:
+            pass  # the other party cannot be asked about this one: nobody left to call
+    first = _inconclusive_first_call(callback)
+    if first is not None:
+        # the first callee failed with his "don't know"s and the other party never answered:
+        # the first call stands as the last one, "don't know" counted as wrong (no escape by not picking up)
+        verdict = grading.outcome(list(first.grades.values()), len(first.questions), final=True)
+        if verdict in (grading.FRAUDULENT, grading.VERIFIED):
+            outcomes.settle(None, referral, verdict)
+            return
     outcomes.settle(None, referral, "unverifiable")
+
+
+def _inconclusive_first_call(callback: Callback) -> Callback | None:
+    if callback.sequence < 2 or (callback.drawn or {}).get("reason") != INCONCLUSIVE_REASON:
+        return None
+    return db.session.execute(select(Callback).where(
+        Callback.referral_id == callback.referral_id, Callback.sequence == 1, Callback.status == ANSWERED)
+    ).unique().scalars().first()
 
 
 def release_expired_leases() -> int:
