@@ -10,7 +10,12 @@ occupations and their frequencies), and three kinds of callee:
    the agent mistypes now and then, and now and then they are simply wrong;
 2. coached fakes, who know exactly what the claim disclosed (the referrer's name,
    model and colour) and guess everything else from the demo frequencies;
-3. strangers, who guess everything from the demo frequencies.
+3. strangers, who guess everything from the demo frequencies;
+and, beyond the targets, a coached pair: both callees were told both cars by the
+consultant (he sold the new one), printed for the record.
+
+The planner is run as the service runs it: both parties' model and colour count as
+disclosed (verification.callbacks.service.CAR_FACTS_KNOWN_TO_THE_SHOWROOM).
 
 Fakes are tried with five answering strategies (consistent: believe one guess
 per fact and answer accordingly; yes-man: say yes to every statement they cannot
@@ -310,13 +315,16 @@ def knows(q: planning.PlannedQuestion, belief: Belief) -> bool:
     return bool(belief.cars) and q.fact in ("model", "colour", "car") and belief.knows_car
 
 
-def one_call(about: PartyFacts, disclosed: frozenset, kind: str, strategy: str, catalog: Catalog,
+PLANNER_DISCLOSED = frozenset({"model", "colour"})  # as verification.callbacks.service plans
+
+
+def one_call(about: PartyFacts, claim_disclosed: bool, kind: str, strategy: str, catalog: Catalog,
              final: bool, stats: Counter):
-    questions = planning.draw_questions(about, disclosed=disclosed, catalog=catalog)
+    questions = planning.draw_questions(about, disclosed=PLANNER_DISCLOSED, catalog=catalog)
     if kind == "genuine":
         belief = genuine_belief(about)
-    else:  # a coached fake knows what the claim disclosed about this party; a stranger nothing
-        belief = fake_belief(about, knows_car=kind == "coached" and bool(disclosed))
+    else:  # a coached fake knows what the claim disclosed about this party (a coached pair: both cars)
+        belief = fake_belief(about, knows_car=(kind == "coached" and claim_disclosed) or kind == "pair")
     dodged = 0
     grades = []
     for q in questions:
@@ -345,8 +353,7 @@ def simulate(kind: str, n: int, catalog: Catalog, strategy: str = "consistent") 
         for sequence, party in enumerate((callee, "referrer" if callee == "referee" else "referee")):
             about = referrer if party == "referee" else referee
             # the claim told the new customer's story about the old one: his car's model and colour
-            disclosed = frozenset({"model", "colour"}) if about is referrer else frozenset()
-            verdict, grades = one_call(about, disclosed, kind, strategy, catalog, sequence == 1, stats)
+            verdict, grades = one_call(about, about is referrer, kind, strategy, catalog, sequence == 1, stats)
             undecided = undecided or "undecided" in grades
             if verdict != grading.INCONCLUSIVE:
                 break
@@ -388,7 +395,7 @@ def main() -> int:
               f"  pending review {pct(genuine['pending'], g_n)}  any undecided {pct(genuine['any_undecided'], g_n)}"
               f"  other party called {pct(genuine['second_call'], g_n)}")
         worst = {}
-        for kind in ("coached", "stranger"):
+        for kind in ("coached", "stranger", "pair"):
             rates = {}
             for strategy in ("consistent", "yes", "no", "dodge", "dodge1"):
                 s = simulate(kind, args.n, catalog, strategy)
@@ -420,6 +427,8 @@ def main() -> int:
               "  genuine review %.2f %% (<= 10)   [%.0f s]" % (100 * coached, 100 * stranger, 100 * flagged,
                                                               100 * review, time.time() - started))
         met = coached <= 0.05 and stranger <= 0.01 and flagged <= 0.02 and review <= 0.10
+        pair = worst["pair"]["verified"] / worst["pair"]["n"]
+        print("beyond the targets: a coached pair (both told both cars) passes %.2f %%" % (100 * pair))
         print("targets met" if met else "TARGETS NOT MET")
         ok = ok and met
     return 0 if ok else 1

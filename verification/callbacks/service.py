@@ -28,6 +28,7 @@ from verification.referrals import service as referrals
 from verification import outcomes, vocabulary
 
 UNREACHABLE = "unreachable"  # waiting for the retry job to re-plan it
+CAR_FACTS_KNOWN_TO_THE_SHOWROOM = frozenset({"model", "colour"})
 LEASE_MINUTES = 15
 # Plausible false values even when the database holds few cars: the group's usual line-up.
 FALLBACK_MODELS = tuple(spellings[0] for spellings in vocabulary.MODELS.values() if "\u4e00" <= spellings[0][0])
@@ -86,8 +87,9 @@ def _new_callback(actor, referral: Referral, party: str, sequence: int, after, r
                   ) -> Callback:
     callee, subject = ((referral.referee, referral.referrer) if party == "referee"
                        else (referral.referrer, referral.referee))
-    # The claim told the new customer's story about the old one: a coached fake knows those facts.
-    disclosed = frozenset({"model", "colour"}) if subject.id == referral.referrer_id else frozenset()
+    # Facts a fake can be told: the claim names the old customer's model and colour, and the consultant
+    # who registered it sold the new customer his car, so he can coach either side on either car.
+    disclosed = CAR_FACTS_KNOWN_TO_THE_SHOWROOM
     questions = planning.draw_questions(facts_of(subject), disclosed=disclosed, catalog=catalog(),
                                         templates=templates())
     due, window = _due(referral, after)
