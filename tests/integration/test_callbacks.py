@@ -548,3 +548,12 @@ def test_referral_page_names_the_reason_in_chinese(app, api, world, people, due_
     assert login(browser, "consultant").status_code == 302
     html = browser.get(f"/referrals/{rid}").get_data(as_text=True)
     assert "作假" in html and "回访判定推荐作假" in html
+
+
+@pytest.mark.rule("CB-3")
+@pytest.mark.parametrize("party", ["referee", "referrer"])
+def test_both_cars_are_planned_as_known_to_a_fake(api, world, people, due_at_once, monkeypatch, party):
+    """The claim names the old customer's car and the consultant sold the new one: whoever is asked
+    about, model and colour are weighed as facts a coached fake could know (recorded for replay)."""
+    rid = delivered_referral(api, world, people, party, monkeypatch)
+    assert plan_of(rid).drawn["disclosed"] == ["colour", "model"]
