@@ -61,3 +61,12 @@ def check_label(result: str | None) -> str:
 
 def field_label(name: str | None) -> str:
     return label_of(FIELD_LABELS, name)
+
+
+# The facts a callback question asks about, and the kinds of question in the bank.
+FACT_LABELS = {
+    "employer": _l("Employer"), "home_district": _l("Home district"), "business": _l("Business"),
+    "occupation": _l("Occupation"), "model": _l("Model"), "colour": _l("Colour"),
+    "transmission": _l("Transmission"), "car": _l("Car (colour and model)"),
+}
+QUESTION_KIND_LABELS = {"open": _l("Open question"), "statement": _l("Yes/no statement")}

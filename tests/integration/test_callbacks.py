@@ -557,3 +557,19 @@ def test_both_cars_are_planned_as_known_to_a_fake(api, world, people, due_at_onc
     about, model and colour are weighed as facts a coached fake could know (recorded for replay)."""
     rid = delivered_referral(api, world, people, party, monkeypatch)
     assert plan_of(rid).drawn["disclosed"] == ["colour", "model"]
+
+
+def test_question_bank_page_names_facts_in_chinese_and_adds_a_question(app, world):
+    from tests.integration.test_web_pages import Browser, login, post_form
+    browser = Browser(app)
+    assert login(browser, "admin").status_code == 302
+    html = browser.get("/admin/questions").get_data(as_text=True)
+    assert "请问{who}是做什么工作的?" in html  # the shipped occupation question
+    assert "<td>职业</td>" in html and "<td>开放式问题</td>" in html
+    assert '<option value="occupation">职业</option>' in html
+    resp = post_form(browser, "/admin/questions", {
+        "code": "open_occupation_2", "kind": "open", "fact": "occupation",
+        "text_zh": "{who}平时做哪一行?", "text_en": "What line of work is {who} in?"})
+    assert resp.status_code == 302
+    html = browser.get("/admin/questions").get_data(as_text=True)
+    assert "{who}平时做哪一行?" in html

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.extensions import db
+from loyalty.web import labels
 from loyalty.web.forms import EmptyForm
 from verification.callbacks import bank, service
 from verification.callbacks.models import Callback
@@ -120,7 +121,8 @@ def questions():
             for field, messages in error.fields.items():
                 for message in messages:
                     flash(f"{field}: {_(message)}", "error")
-    return render_template("callbacks/questions.html", templates=bank.list_templates(g.actor), form=form)
+    return render_template("callbacks/questions.html", templates=bank.list_templates(g.actor), form=form,
+                           facts=labels.FACT_LABELS, kinds=labels.QUESTION_KIND_LABELS)
 
 
 @bp.route("/admin/questions/<int:template_id>/toggle", methods=["POST"])
