@@ -186,6 +186,13 @@ def test_dont_know_on_the_last_call_counts_as_wrong(api, world, people, due_at_o
     assert db.session.query(Callback).filter_by(referral_id=rid).count() == 2  # no third call
 
 
+def no_more_plans(monkeypatch):
+    """From now on the store holds too few facts to plan a call about anyone."""
+    def too_few(*args, **kwargs):
+        raise planning.NotEnoughFacts("too few facts")
+    monkeypatch.setattr(planning, "draw_questions", too_few)
+
+
 @pytest.mark.rule("CB-8")
 @pytest.mark.rule("CB-9")
 def test_dont_know_then_the_other_party_never_answers_is_still_fraud(api, world, people, due_at_once,
@@ -212,12 +219,8 @@ def test_dont_know_then_the_other_party_never_answers_is_still_fraud(api, world,
 def test_dont_know_when_the_other_party_cannot_be_asked_decides_on_the_first_call(api, world, people, due_at_once,
                                                                                    monkeypatch):
     """Too few facts on record to ask the other party: the first call is the last one."""
-    from verification.callbacks import service
     rid = delivered_referral(api, world, people, "referee", monkeypatch)
-
-    def too_few(*args, **kwargs):
-        raise planning.NotEnoughFacts("too few facts")
-    monkeypatch.setattr(service.planning, "draw_questions", too_few)
+    no_more_plans(monkeypatch)
     answer_next_call(api, rid, dont_know, T0 + timedelta(hours=2))
     assert db.session.get(Referral, rid).status == "fraudulent"
     assert db.session.query(Callback).filter_by(referral_id=rid).count() == 1
@@ -230,10 +233,7 @@ def test_unreachable_and_the_other_party_cannot_be_asked_is_unverifiable(app, ap
     api.as_("admin").put(f"stores/{world.store.id}/policy", json={"callback_attempts": 1})
     rid = delivered_referral(api, world, people, "referee", monkeypatch)
     call = claim(api).json
-
-    def too_few(*args, **kwargs):
-        raise planning.NotEnoughFacts("too few facts")
-    monkeypatch.setattr(service.planning, "draw_questions", too_few)
+    no_more_plans(monkeypatch)
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):
         assert api.as_("agent").post(f"callbacks/{call['id']}/unreachable").status_code == 200
         assert service.retry_unreachable() == 1
