@@ -242,6 +242,30 @@ def test_unreachable_and_the_other_party_cannot_be_asked_is_unverifiable(app, ap
     assert db.session.get(Referral, rid).status == "unverifiable"
 
 
+@pytest.mark.rule("CB-5")
+def test_reviews_of_a_first_call_that_handed_over_leave_the_queue(api, world, people, due_at_once, monkeypatch):
+    """Two "don't know"s and a vague answer: the first call is inconclusive whatever the review
+    says, so no manager is asked to review it; the other party's call decides."""
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    shape = {}
+
+    def two_unknown_one_vague(question):
+        if question["kind"] == "open" and "vague" not in shape:
+            shape["vague"] = question["key"]
+            return undecided(question)
+        if len([k for k in shape if k.startswith("dk")]) < 2:
+            shape[f"dk{len(shape)}"] = question["key"]
+            return dont_know(question)
+        return truthful(question)
+    first = answer_next_call(api, rid, two_unknown_one_vague, T0 + timedelta(hours=2))
+    assert sorted(first.grades.values()).count("unknown") == 2 and "undecided" in first.grades.values()
+    assert db.session.query(AnswerReview).count() == 1   # on record for replay,
+    assert api.as_("manager").get("reviews").json["items"] == []  # but nobody's work any more
+    assert plan_of(rid).sequence == 2
+    answer_next_call(api, rid, truthful, T0 + timedelta(hours=3))
+    assert db.session.get(Referral, rid).status == "verified"
+
+
 @pytest.mark.rule("CB-8")
 def test_one_dont_know_among_right_answers_verifies_on_the_first_call(api, world, people, due_at_once,
                                                                       monkeypatch):

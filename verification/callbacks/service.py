@@ -12,7 +12,8 @@ import json
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import aliased
 
 from loyalty import clock
 from loyalty.audit import service as audit
@@ -378,8 +379,12 @@ def _may_review(actor, referral: Referral) -> bool:
 
 
 def list_reviews(actor, *, include_decided: bool = False) -> list[AnswerReview]:
-    query = select(AnswerReview).join(Referral, Referral.id == AnswerReview.referral_id).where(
+    later = aliased(Callback)
+    query = select(AnswerReview).join(Referral, Referral.id == AnswerReview.referral_id).join(
+        Callback, Callback.id == AnswerReview.callback_id).where(
         Referral.status == AWAITING_CALLBACK,  # a decided referral's leftover reviews cannot matter
+        # nor can those of a first call that handed over to the other party (its verdict is certain)
+        ~exists().where(later.referral_id == Callback.referral_id, later.sequence > Callback.sequence),
         Referral.registered_by_id != actor.id,
         or_(Referral.delivery_checked_by_id.is_(None), Referral.delivery_checked_by_id != actor.id))
     if not include_decided:
