@@ -263,3 +263,31 @@ def test_outcome_with_dont_know(grades, total, first_call, last_call):
     on that last call it counts as wrong."""
     assert outcome(grades, total, final=False) == first_call
     assert outcome(grades, total, final=True) == last_call
+
+
+def _settled(grades: list[str], final: bool) -> str:
+    wrong, unknown = grades.count("wrong"), grades.count("unknown")
+    if final:
+        wrong, unknown = wrong + unknown, 0
+    if wrong >= 2:
+        return "fraudulent"
+    return "inconclusive" if wrong + unknown >= 2 else "verified"
+
+
+@pytest.mark.rule("CB-8")
+@pytest.mark.parametrize("final", [False, True])
+@pytest.mark.parametrize("total", [3, 4])
+def test_outcome_is_decided_exactly_when_nothing_pending_can_change_it(total, final):
+    """Every mix of grades, some still undecided (a review may say correct or wrong) or not yet
+    given (any answer may come): a verdict only when every way it can end agrees, and then that one."""
+    import itertools
+    kinds = ["correct", "wrong", "unknown", "undecided"]
+    for given in range(total + 1):
+        for grades in itertools.product(kinds, repeat=given):
+            endings = set()
+            options = [["correct", "wrong"] if g == "undecided" else [g] for g in grades]
+            options += [["correct", "wrong", "unknown"]] * (total - given)
+            for ending in itertools.product(*options):
+                endings.add(_settled(list(ending), final))
+            expected = endings.pop() if len(endings) == 1 else None
+            assert outcome(list(grades), total, final=final) == expected, (grades, total, final)
