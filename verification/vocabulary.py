@@ -143,7 +143,9 @@ OCCUPATIONS: dict[str, tuple[str, ...]] = {
     "退休人员": ("退休人员", "退休", "退休了", "已经退休", "退休在家", "retired"),
 }
 _OCCUPATION_INDEX = _index(OCCUPATIONS)
-# folded spelling -> canonical value, for the free-text facts that have a table
+# The free-text facts that have a spelling table: fact -> canonical -> spellings, and
+# fact -> folded spelling -> canonical.
+SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {"business": BUSINESSES, "occupation": OCCUPATIONS}
 SPELLING_INDEX: dict[str, dict[str, str]] = {"business": _BUSINESS_INDEX, "occupation": _OCCUPATION_INDEX}
 
 # Administrative suffixes that people leave out: '浦东新区' is said '浦东'.
@@ -151,13 +153,17 @@ DISTRICT_SUFFIXES = ("新区", "区", "县", "市", "镇", "district", "new area
 
 
 def canon_business(text: str | None) -> str:
-    folded = fold(text)
-    return _BUSINESS_INDEX.get(folded, folded)
+    return canon_spelled("business", text)
 
 
 def canon_occupation(text: str | None) -> str:
+    return canon_spelled("occupation", text)
+
+
+def canon_spelled(fact: str, text: str | None) -> str:
+    """The canonical value of a fact with a spelling table ('大夫' -> '医生'), else the folded text."""
     folded = fold(text)
-    return _OCCUPATION_INDEX.get(folded, folded)
+    return SPELLING_INDEX[fact].get(folded, folded)
 
 
 def canon_district(text: str | None) -> str:

@@ -366,10 +366,8 @@ def _prepare(fact: str, value: str) -> str:
             if c.startswith(prefix) and len(c) > len(prefix) + 1:
                 c = c[len(prefix):]
         c = vocab.canon_district(c)
-    elif fact == "business":
-        c = vocab.canon_business(c)
-    elif fact == "occupation":
-        c = vocab.canon_occupation(c)
+    elif fact in _SPELLING_TABLES:
+        c = vocab.canon_spelled(fact, c)
     return c
 
 
@@ -382,7 +380,7 @@ def score(fact: str, answer: str, value: str) -> float:
     if a == v or _core(a) == _core(v):
         return 100.0
     best = 0.0
-    table = {"business": vocab.BUSINESSES, "occupation": vocab.OCCUPATIONS}.get(fact)
+    table = vocab.SPELLINGS.get(fact)
     if table:
         spellings = [normalise(s).replace(" ", "") for s in table.get(v, ())]
         if any(len(s) >= 2 and _has_spelling(a, s) for s in spellings):
@@ -431,10 +429,8 @@ def _others(q: PlannedQuestion) -> list[str]:
         pool.append(q.asked_value)
     if q.fact == "home_district":
         pool.extend(SHANGHAI_DISTRICTS)
-    elif q.fact == "business":
-        pool.extend(vocab.BUSINESSES)
-    elif q.fact == "occupation":
-        pool.extend(vocab.OCCUPATIONS)
+    else:
+        pool.extend(vocab.SPELLINGS.get(q.fact, ()))
     return [o for o in dict.fromkeys(pool) if _prepare(q.fact, o) not in truths]
 
 
@@ -465,10 +461,7 @@ def grade_text(q: PlannedQuestion, text: str) -> str:
 
 
 def _without_dont_know(text: str, fact: str | None = None) -> str:
-    c = compact(normalise(text))
-    for p in _DONT_KNOW:
-        c = c.replace(p.replace(" ", ""), "")
-    return _strip_fillers(c, _SPELLING_TABLES.get(fact))
+    return _strip_fillers(_dk_rest(text), _SPELLING_TABLES.get(fact))
 
 
 # ---- grading -------------------------------------------------------------------------------
@@ -552,7 +545,7 @@ def grade(question: PlannedQuestion, *, confirmed: bool | None, text: str | None
         return WRONG
     claim = _claim(q, text)
     if claim is None:
-        return WRONG  # denied without a correction (or "不知道")
+        return WRONG  # denied without a correction (a bare "don't know" is unknown, above)
     return claim
 
 

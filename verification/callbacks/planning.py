@@ -437,10 +437,8 @@ def _canon(fact: str, value: str) -> str:
         return vocab.canon_transmission(value)
     if fact == "home_district":
         return vocab.canon_district(value)
-    if fact == "business":
-        return vocab.canon_business(value)
-    if fact == "occupation":
-        return vocab.canon_occupation(value)
+    if fact in vocab.SPELLINGS:
+        return vocab.canon_spelled(fact, value)
     if fact == "car":
         colour, model = split_car(value)
         return f"{vocab.canon_colour(colour)}|{vocab.canon_model(model)}"
@@ -514,8 +512,7 @@ def _pool(fact: str, catalog: Catalog, truths: list[str]) -> tuple[str, ...]:
             "employer": catalog.employers, "home_district": catalog.districts,
             "business": catalog.businesses, "occupation": catalog.occupations}.get(fact, ())
     if not pool and truths:
-        fallback = {"home_district": SHANGHAI_DISTRICTS, "business": tuple(vocab.BUSINESSES),
-                    "occupation": tuple(vocab.OCCUPATIONS)}.get(fact, ())
+        fallback = tuple(vocab.SPELLINGS.get(fact, ())) or (SHANGHAI_DISTRICTS if fact == "home_district" else ())
         known = {_canon(fact, v) for v in fallback}
         if all(_canon(fact, t) in known for t in truths):
             pool = fallback

@@ -240,8 +240,7 @@ def _decide(actor, callback: Callback) -> str | None:
     (grading.outcome's 'inconclusive') hands over to the other party, as an unreachable
     one does (CB-9); that call is the last, and there "don't know" counts as wrong.
     """
-    verdict = grading.outcome(list(callback.grades.values()), len(callback.questions),
-                              final=callback.sequence >= 2)
+    verdict = _verdict(callback, final=callback.sequence >= 2)
     if verdict is None:
         return None
     referral = referrals.lock(callback.referral_id)
@@ -251,10 +250,14 @@ def _decide(actor, callback: Callback) -> str | None:
         if _call_the_other_party(actor, referral, callback):
             return None
         # nobody else can be asked: this call is the last one, and "don't know" counts as wrong
-        verdict = grading.outcome(list(callback.grades.values()), len(callback.questions), final=True)
+        verdict = _verdict(callback, final=True)
     _cancel_others(callback)
     outcomes.settle(actor, referral, verdict)
     return verdict
+
+
+def _verdict(callback: Callback, *, final: bool) -> str | None:
+    return grading.outcome(list(callback.grades.values()), len(callback.questions), final=final)
 
 
 INCONCLUSIVE_REASON = "first callee could not say"
@@ -347,11 +350,10 @@ def _replan(callback: Callback) -> None:
     first = _inconclusive_first_call(callback)
     if first is not None:
         # the first callee failed with his "don't know"s and the other party never answered:
-        # the first call stands as the last one, "don't know" counted as wrong (no escape by not picking up)
-        verdict = grading.outcome(list(first.grades.values()), len(first.questions), final=True)
-        if verdict in (grading.FRAUDULENT, grading.VERIFIED):
-            outcomes.settle(None, referral, verdict)
-            return
+        # the first call stands as the last one, "don't know" counted as wrong (no escape by not
+        # picking up); an inconclusive call is two wrong or more once its unknowns count
+        outcomes.settle(None, referral, _verdict(first, final=True))
+        return
     outcomes.settle(None, referral, "unverifiable")
 
 
