@@ -1,37 +1,47 @@
-"""How well does the callback catch fakes without flagging real acquaintances?
+"""How well does the callback catch fakes, insiders included, without flagging real acquaintances?
 
-Simulates callbacks against the real draw_callee / draw_questions / grade / outcome
-(verification.callbacks) with synthetic referrer/referee pairs drawn like the demo
-data (loyalty/demo.py: its models, colours, employers, districts, businesses,
-occupations and their frequencies), and three kinds of callee:
+Simulates referrals against the service's own planning (verification.callbacks.strength.choose_call:
+callee drawn, plan strength against the referral's own staff, the other party or a manager's
+confirmation when the plan is weak), grading and outcome, with synthetic referrer/referee pairs drawn
+like the demo data (loyalty/demo.py: its models, colours, employers, districts, businesses,
+occupations and their frequencies).
 
-1. genuine acquaintances with realistic recall: they sometimes do not know the
-   business or the gearbox, say '上汽' for '上海汽车集团' and '浦东' for '浦东新区',
-   the agent mistypes now and then, and now and then they are simply wrong;
-2. coached fakes, who know exactly what the claim disclosed (the referrer's name,
-   model and colour) and guess everything else from the demo frequencies;
-3. strangers, who guess everything from the demo frequencies;
-and, beyond the targets, a coached pair: both callees were told both cars by the
-consultant (he sold the new one), printed for the record.
+Who recorded what (CB-10): the new customer's record is typed by the registering consultant at the
+desk in 85 % of referrals (else it came from the service desk or an import); the old customer's
+record was typed by the same consultant in 10 % (he sold him his car), by the acknowledging or the
+checking manager in 3 % each. The planner weighs facts recorded by the referral's staff like facts
+the claim disclosed, and estimates per call the chance that a callee coached by the staff passes.
 
-The planner is run as the service runs it: both parties' model and colour count as
-disclosed (verification.callbacks.service.CAR_FACTS_KNOWN_TO_THE_SHOWROOM).
+Callees:
+1. genuine acquaintances with realistic recall: they sometimes do not know the business or the
+   gearbox, say '上汽' for '上海汽车集团' and '浦东' for '浦东新区', the agent mistypes now and then,
+   and now and then they are simply wrong;
+2. coached fakes, who know what the claim disclosed (the referrer's name, model and colour) and guess
+   everything else from the demo frequencies;
+3. strangers, who guess everything;
+4. a coached pair, both told both cars;
+5. insiders: a fake coached by one member of the referral's own staff with exactly what that member's
+   role can read or that member recorded: the registering consultant (both cars' model and colour:
+   the claim and the car he sold; every fact of a record he typed), the acknowledging manager (the
+   claim; records he typed), the checking manager (the referrer's vehicle on record, gearbox
+   included, seen in the delivery check; records he typed). Both directions: the callee may be the
+   new or the old customer.
 
-Fakes are tried with five answering strategies (consistent: believe one guess
-per fact and answer accordingly; yes-man: say yes to every statement they cannot
-check; denier: say no and "correct" with a guess; dodger: "don't know" to all they
-would have to guess; dodge-one: "don't know" once, guess the rest); the headline
-figure for fakes is the worst of the five.
+Fakes are tried with five answering strategies (consistent: believe one guess per fact and answer
+accordingly; yes-man: say yes to every statement they cannot check; denier: say no and "correct" with
+a guess; dodger: "don't know" to all they would have to guess; dodge-one: "don't know" once, guess
+the rest); a kind's figure is the worst of the five.
 
-A call is simulated the way the service runs it: "don't know" is not a wrong answer
-on the first call; a call that fails only with the "don't know"s (inconclusive)
-hands over to the other party, asked about the first, and that call decides with
-"don't know" counted as wrong. The other party of a fake is the same kind of fake
-(a coached one knows what the claim disclosed about the party he is asked about).
+A call is simulated the way the service runs it: "don't know" is not a wrong answer on the first
+call; a call that fails only with the "don't know"s hands over to the other party, asked about the
+first, and that call decides with "don't know" counted as wrong. A "verified" verdict on a weak plan
+(estimated insider pass above the 5 % limit) is held for a manager: it is counted as "held", not as
+a pass.
 
-Run:  .venv/bin/python bench/verification_power.py [callbacks-per-kind] [--catalog lead|full]
-Targets: coached fakes pass <= 5 %, strangers <= 1 %, genuine flagged fraudulent <= 2 %,
-review (any undecided answer) <= 10 %.
+Run:  .venv/bin/python bench/verification_power.py [referrals-per-kind] [--catalog lead|full|both]
+Targets: insider-coached pass <= 5 %, coached <= 5 %, strangers <= 1 %, genuine flagged fraudulent
+<= 2 %, review (any undecided answer) <= 10 %; also printed: the share held for a manager (the
+managers' extra work on genuine referrals) and the estimate against what insiders really achieve.
 """
 from __future__ import annotations
 
@@ -45,7 +55,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from verification import vocabulary as vocab  # noqa: E402
-from verification.callbacks import grading, planning  # noqa: E402
+from verification.callbacks import grading, planning, strength  # noqa: E402
 from verification.callbacks.planning import Catalog, PartyFacts, VehicleFacts  # noqa: E402
 
 try:  # the demo's own lists (importing loyalty.demo needs no database)
@@ -118,6 +128,7 @@ class Belief:
         self.cars = cars
         self.careful = careful  # genuine people say 'not sure'; fakes guess (or dodge, see one_call)
         self.knows_car = knows_car
+        self.told: frozenset[str] = frozenset()  # what a fake was told (the rest he guesses)
 
 
 def genuine_belief(p: PartyFacts) -> Belief:
@@ -140,15 +151,6 @@ def genuine_belief(p: PartyFacts) -> Belief:
                      "colour": recall(v.colour, 0.97, 0.015, "colour"),
                      "transmission": recall(v.transmission, 0.70, 0.02, "transmission")})
     return Belief(facts, cars, careful=True)
-
-
-def fake_belief(p: PartyFacts, knows_car: bool) -> Belief:
-    facts = {f: guess(f) for f in ("employer", "home_district", "business", "occupation")}
-    first = p.vehicles[0]
-    car = {"model": first.model if knows_car else guess("model"),
-           "colour": first.colour if knows_car else guess("colour"),
-           "transmission": guess("transmission")}
-    return Belief(facts, [car], careful=False, knows_car=knows_car)
 
 
 # ---- how things are said ---------------------------------------------------------------------
@@ -310,21 +312,68 @@ def answer(q: planning.PlannedQuestion, belief: Belief, strategy: str) -> tuple[
 
 # ---- the simulation -------------------------------------------------------------------------------
 
+LIMIT = 0.05  # the store policy's default insider_pass_limit_bp, 500
+REFEREE_TYPED_BY_REGISTRANT = 0.85
+REFERRER_TYPED_BY = (("registrant", 0.10), ("acknowledger", 0.03), ("checker", 0.03))
+SHOWROOM_CARS = frozenset({"model", "colour"})
+CHECKED_VEHICLE = frozenset({"model", "colour", "transmission"})
+EVERYTHING = frozenset({"employer", "home_district", "business", "occupation", "model", "colour",
+                        "transmission", "car"})
+INSIDERS = ("registrant", "acknowledger", "checker")
+
+
+def typed_by() -> dict[str, str | None]:
+    """Who typed each party's record: one of the referral's staff, or someone else (None)."""
+    r, who = RNG.random(), None
+    for role, share in REFERRER_TYPED_BY:
+        if r < share:
+            who = role
+            break
+        r -= share
+    return {"referee": "registrant" if RNG.random() < REFEREE_TYPED_BY_REGISTRANT else None, "referrer": who}
+
+
+def planner_known(about: str, typed: dict) -> frozenset[str]:
+    """What the service counts as known to the referral's staff of the party asked about
+    (verification.callbacks.facts.insider_known)."""
+    shown = CHECKED_VEHICLE if about == "referrer" else SHOWROOM_CARS
+    return shown | (EVERYTHING if typed[about] is not None else frozenset())
+
+
+def fake_knows(kind: str, about: str, typed: dict) -> frozenset[str]:
+    """What a fake of this kind was told of the party he is asked about."""
+    if kind == "stranger":
+        return frozenset()
+    if kind == "coached":
+        return SHOWROOM_CARS if about == "referrer" else frozenset()
+    if kind == "pair":
+        return SHOWROOM_CARS
+    role = kind.split(":", 1)[1]
+    seen = {"registrant": SHOWROOM_CARS, "acknowledger": SHOWROOM_CARS if about == "referrer" else frozenset(),
+            "checker": CHECKED_VEHICLE if about == "referrer" else frozenset()}[role]
+    return seen | (EVERYTHING if typed[about] == role else frozenset())
+
+
+def told_belief(p: PartyFacts, told: frozenset[str]) -> Belief:
+    """A fake's belief: what he was told is true, the rest is guessed from the frequencies."""
+    facts = {f: (getattr(p, f) if f in told and getattr(p, f) else guess(f))
+             for f in ("employer", "home_district", "business", "occupation")}
+    first = p.vehicles[0]
+    car = {k: (getattr(first, k) if k in told else guess(k)) for k in ("model", "colour", "transmission")}
+    belief = Belief(facts, [car], careful=False, knows_car=bool(told & SHOWROOM_CARS))
+    belief.told = told
+    return belief
+
+
 def knows(q: planning.PlannedQuestion, belief: Belief) -> bool:
-    """Whether a fake really knows the answer (the disclosed car), rather than guessing it."""
-    return bool(belief.cars) and q.fact in ("model", "colour", "car") and belief.knows_car
+    """Whether a fake really knows the answer, rather than guessing it."""
+    told = belief.told
+    return (frozenset(("model", "colour")) if q.fact == "car" else frozenset((q.fact,))) <= told
 
 
-PLANNER_DISCLOSED = frozenset({"model", "colour"})  # as verification.callbacks.service plans
-
-
-def one_call(about: PartyFacts, claim_disclosed: bool, kind: str, strategy: str, catalog: Catalog,
-             final: bool, stats: Counter):
-    questions = planning.draw_questions(about, disclosed=PLANNER_DISCLOSED, catalog=catalog)
-    if kind == "genuine":
-        belief = genuine_belief(about)
-    else:  # a coached fake knows what the claim disclosed about this party (a coached pair: both cars)
-        belief = fake_belief(about, knows_car=(kind == "coached" and claim_disclosed) or kind == "pair")
+def one_call(questions, about: PartyFacts, told: frozenset[str], kind: str, strategy: str, final: bool,
+             stats: Counter):
+    belief = genuine_belief(about) if kind == "genuine" else told_belief(about, told)
     dodged = 0
     grades = []
     for q in questions:
@@ -341,29 +390,53 @@ def one_call(about: PartyFacts, claim_disclosed: bool, kind: str, strategy: str,
     return grading.outcome(grades, len(questions), final=final), grades
 
 
-def simulate(kind: str, n: int, catalog: Catalog, strategy: str = "consistent") -> dict:
-    """n referrals: the drawn party is called; if he could not say ("don't know": inconclusive),
-    the other party is called about the first, and that call decides (verification.callbacks)."""
+def simulate(kind: str, n: int, catalog: Catalog, freq: strength.Frequencies, strategy: str = "consistent") -> dict:
+    """n referrals planned as the service plans them; the chosen party is called; if he could not say
+    ("don't know": inconclusive), the other party is called about the first and that call decides."""
     stats: Counter = Counter()
     by_side: Counter = Counter()
+    estimate_sum = 0.0
     for _ in range(n):
-        referrer, referee = make_party(), make_party()
-        callee = planning.draw_callee()
+        parties = {"referrer": make_party(), "referee": make_party()}
+        typed = typed_by()
+        # about[callee] = (facts of the party asked about, what the staff know of it)
+        about = {callee: (parties[strength.other_party(callee)],
+                          planner_known(strength.other_party(callee), typed)) for callee in parties}
+        try:
+            choice = strength.choose_call(planning.draw_callee(), about, catalog=catalog, freq=freq, limit=LIMIT)
+        except planning.NotEnoughFacts:
+            stats["n"] += 1
+            stats["not_enough_facts"] += 1
+            continue
+        callee, plan = choice.party, choice.plan
+        estimate_sum += plan.insider_pass
         undecided = False
-        for sequence, party in enumerate((callee, "referrer" if callee == "referee" else "referee")):
-            about = referrer if party == "referee" else referee
-            # the claim told the new customer's story about the old one: his car's model and colour
-            verdict, grades = one_call(about, about is referrer, kind, strategy, catalog, sequence == 1, stats)
+        for sequence in (0, 1):
+            subject = strength.other_party(callee)
+            told = fake_knows(kind, subject, typed) if kind != "genuine" else frozenset()
+            verdict, grades = one_call(plan.questions, parties[subject], told, kind, strategy, sequence == 1, stats)
             undecided = undecided or "undecided" in grades
-            if verdict != grading.INCONCLUSIVE:
+            if verdict != grading.INCONCLUSIVE or sequence == 1:
                 break
             stats["second_call"] += 1
+            callee = subject  # the other party, asked about the first (facts.py: as registered)
+            try:
+                plan = strength.draw_strong(parties[strength.other_party(callee)],
+                                            known=planner_known(strength.other_party(callee), typed),
+                                            catalog=catalog, freq=freq, limit=LIMIT)
+            except planning.NotEnoughFacts:
+                verdict = grading.outcome(grades, len(grades), final=True)
+                break
+        if verdict == grading.VERIFIED and not plan.strong:
+            verdict = "held"  # a manager confirms before the reward is released
         stats["n"] += 1
         stats[verdict or "pending"] += 1
         stats["any_undecided"] += undecided
-        by_side[(callee, verdict or "pending")] += 1
-        by_side[(callee, "n")] += 1
+        stats["weak_plan"] += not choice.plan.strong
+        by_side[(choice.party, verdict or "pending")] += 1
+        by_side[(choice.party, "n")] += 1
     stats["by_side"] = by_side
+    stats["estimate_sum"] = estimate_sum
     return stats
 
 
@@ -371,41 +444,50 @@ def pct(a: int, b: int) -> str:
     return f"{100.0 * a / b:5.2f} %" if b else "  n/a"
 
 
+KINDS = ("coached", "stranger", "pair", "insider:registrant", "insider:acknowledger", "insider:checker")
+TARGETS = {"coached": 0.05, "stranger": 0.01, "insider:registrant": 0.05, "insider:acknowledger": 0.05,
+           "insider:checker": 0.05}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("n", nargs="?", type=int, default=12000, help="callbacks per kind of callee")
-    ap.add_argument("--catalog", choices=["lead", "full", "both"], default="both",
-                    help="lead: models and colours only (what the service passes today); "
-                         "full: also the employers, districts and businesses on record")
+    ap.add_argument("n", nargs="?", type=int, default=3000, help="referrals per kind of callee and strategy")
+    ap.add_argument("--catalog", choices=["lead", "full", "both"], default="full",
+                    help="lead: models and colours only; full: also the employers, districts, businesses "
+                         "and occupations on record (what the service passes)")
     ap.add_argument("--detail", action="store_true", help="grades per question kind and fact")
     args = ap.parse_args()
     catalogs = {"lead": Catalog(models=tuple(MODELS), colours=tuple(COLOURS)),
                 "full": Catalog(models=tuple(MODELS), colours=tuple(COLOURS), employers=tuple(EMPLOYERS),
                                 districts=tuple(DISTRICTS), businesses=tuple(BUSINESSES),
                                 occupations=tuple(OCCUPATIONS))}
+    freq = strength.Frequencies.of({"employer": EMPLOYERS, "home_district": DISTRICTS, "business": BUSINESSES,
+                                    "occupation": OCCUPATIONS, "model": MODELS, "colour": COLOURS,
+                                    "transmission": ["automatic", "automatic", "manual"]})
     names = ["lead", "full"] if args.catalog == "both" else [args.catalog]
     ok = True
     for name in names:
         catalog = catalogs[name]
         started = time.time()
-        print(f"\n=== catalog: {name}  ({args.n} callbacks per kind of callee and strategy) ===")
-        genuine = simulate("genuine", args.n, catalog)
+        print(f"\n=== catalog: {name}  ({args.n} referrals per kind of callee and strategy) ===")
+        genuine = simulate("genuine", args.n, catalog, freq)
         g_n = genuine["n"]
-        print(f"genuine   verified {pct(genuine['verified'], g_n)}  fraudulent {pct(genuine['fraudulent'], g_n)}"
-              f"  pending review {pct(genuine['pending'], g_n)}  any undecided {pct(genuine['any_undecided'], g_n)}"
-              f"  other party called {pct(genuine['second_call'], g_n)}")
+        print(f"genuine   verified {pct(genuine['verified'], g_n)}  held for a manager {pct(genuine['held'], g_n)}"
+              f"  fraudulent {pct(genuine['fraudulent'], g_n)}  pending review {pct(genuine['pending'], g_n)}"
+              f"  any undecided {pct(genuine['any_undecided'], g_n)}"
+              f"  other party called {pct(genuine['second_call'], g_n)}"
+              f"  weak plans {pct(genuine['weak_plan'], g_n)}  too few facts {pct(genuine['not_enough_facts'], g_n)}")
         worst = {}
-        for kind in ("coached", "stranger", "pair"):
+        for kind in KINDS:
             rates = {}
             for strategy in ("consistent", "yes", "no", "dodge", "dodge1"):
-                s = simulate(kind, args.n, catalog, strategy)
+                s = simulate(kind, args.n, catalog, freq, strategy)
                 rates[strategy] = s
                 side = s["by_side"]
-                print(f"{kind:<9} {strategy:<10} pass {pct(s['verified'], s['n'])}  fraudulent "
-                      f"{pct(s['fraudulent'], s['n'])}  pending {pct(s['pending'], s['n'])}  any undecided "
-                      f"{pct(s['any_undecided'], s['n'])}   [asked about referrer: pass "
-                      f"{pct(side[('referee', 'verified')], side[('referee', 'n')])}; about referee: pass "
-                      f"{pct(side[('referrer', 'verified')], side[('referrer', 'n')])}]")
+                print(f"{kind:<21} {strategy:<10} pass {pct(s['verified'], s['n'])}  held {pct(s['held'], s['n'])}"
+                      f"  fraudulent {pct(s['fraudulent'], s['n'])}  pending {pct(s['pending'], s['n'])}"
+                      f"  [new customer called: pass {pct(side[('referee', 'verified')], side[('referee', 'n')])};"
+                      f" old customer called: pass {pct(side[('referrer', 'verified')], side[('referrer', 'n')])}]")
             worst[kind] = max(rates.values(), key=lambda s: s["verified"] / s["n"])
         if args.detail:
             for label, s in (("genuine", genuine), ("coached (worst)", worst["coached"])):
@@ -416,19 +498,25 @@ def main() -> int:
                     n_ = c + w + u + k_
                     print(f"   {k:<28} n={n_:6d}  correct {pct(c, n_)}  wrong {pct(w, n_)}"
                           f"  undecided {pct(u, n_)}  don't know {pct(k_, n_)}")
-        coached = worst["coached"]["verified"] / worst["coached"]["n"]
-        stranger = worst["stranger"]["verified"] / worst["stranger"]["n"]
+        passes = {kind: worst[kind]["verified"] / worst[kind]["n"] for kind in KINDS}
         flagged = genuine["fraudulent"] / g_n
         review = genuine["any_undecided"] / g_n
         calls = genuine["n_questions_3"] + genuine["n_questions_4"]
         print(f"questions per call (genuine run): 3 -> {pct(genuine['n_questions_3'], calls)}, "
               f"4 -> {pct(genuine['n_questions_4'], calls)}")
-        print("summary  coached pass %.2f %% (<= 5)  stranger pass %.2f %% (<= 1)  genuine fraudulent %.2f %% (<= 2)"
-              "  genuine review %.2f %% (<= 10)   [%.0f s]" % (100 * coached, 100 * stranger, 100 * flagged,
-                                                              100 * review, time.time() - started))
-        met = coached <= 0.05 and stranger <= 0.01 and flagged <= 0.02 and review <= 0.10
-        pair = worst["pair"]["verified"] / worst["pair"]["n"]
-        print("beyond the targets: a coached pair (both told both cars) passes %.2f %%" % (100 * pair))
+        for kind in KINDS:
+            w = worst[kind]
+            planned = w["n"] - w["not_enough_facts"]
+            print(f"  {kind:<21} worst pass {100 * passes[kind]:5.2f} %  held for a manager "
+                  f"{pct(w['held'], w['n'])}  (pass or held {pct(w['verified'] + w['held'], w['n'])};"
+                  f" mean estimated insider pass of its plans {100 * w['estimate_sum'] / max(planned, 1):5.2f} %)")
+        print("summary  insider pass (worst role) %.2f %% (<= 5)  coached %.2f %% (<= 5)  stranger %.2f %% (<= 1)"
+              "  genuine fraudulent %.2f %% (<= 2)  genuine review %.2f %% (<= 10)  genuine held %.2f %%   [%.0f s]"
+              % (100 * max(passes[k] for k in KINDS if k.startswith("insider")), 100 * passes["coached"],
+                 100 * passes["stranger"], 100 * flagged, 100 * review, 100 * genuine["held"] / g_n,
+                 time.time() - started))
+        met = all(passes[k] <= t for k, t in TARGETS.items()) and flagged <= 0.02 and review <= 0.10
+        print("beyond the targets: a coached pair (both told both cars) passes %.2f %%" % (100 * passes["pair"]))
         print("targets met" if met else "TARGETS NOT MET")
         ok = ok and met
     return 0 if ok else 1

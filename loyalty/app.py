@@ -113,6 +113,9 @@ def _register_verification(app: Flask) -> None:
     import verification.callbacks.jobs  # noqa: F401  (registers scheduled jobs)
     import verification.referrals.jobs  # noqa: F401
     import verification.referrals.rewards  # noqa: F401  (payouts: rejection notes, backfill)
+    from loyalty.directory import service as directory
+    from verification.referrals import fact_watch
+    directory.on_fact_recorded(fact_watch.flag_live_referrals)  # CB-10: facts typed while a referral is live
     from verification.callbacks.api import blp as callbacks_api
     from verification.callbacks.views import bp as callbacks_web
     from verification.referrals.api import blp as referrals_api
@@ -269,6 +272,7 @@ def _handle_http_exception(error: HTTPException):
 def _template_globals():
     from flask_babel import get_locale
 
-    from loyalty.web.labels import account_label, role_label, role_purpose
+    from loyalty.web.labels import account_label, desk_label, fact_label, role_label, role_purpose
     return {"actor": g.get("actor"), "current_locale": "zh_CN" if get_locale().language == "zh" else "en",
-            "role_label": role_label, "role_purpose": role_purpose, "account_label": account_label}
+            "role_label": role_label, "role_purpose": role_purpose, "account_label": account_label,
+            "fact_label": fact_label, "desk_label": desk_label}

@@ -81,7 +81,8 @@ def update_staff(body, staff_id):
 @blp.arguments(s.CustomerInSchema)
 @blp.response(201, s.CustomerSchema)
 def create_customer(body):
-    return service.create_customer(current_actor(), **body)
+    actor = current_actor()
+    return s.customer_view(actor, service.create_customer(actor, **body))
 
 
 @blp.route("/customers", methods=["GET"])
@@ -91,14 +92,15 @@ def create_customer(body):
 def list_customers(query):
     page, per_page = query.pop("page"), query.pop("per_page")
     items, total = service.list_customers(current_actor(), page=page, per_page=per_page, **query)
-    return page_body(items, total, page, per_page)
+    return page_body(s.customer_view(current_actor(), items, many=True), total, page, per_page)
 
 
 @blp.route("/customers/<int:customer_id>", methods=["GET"])
 @allow(*SHOWROOM)
 @blp.response(200, s.CustomerSchema)
 def get_customer(customer_id):
-    return service.get_customer(current_actor(), customer_id)
+    actor = current_actor()
+    return s.customer_view(actor, service.get_customer(actor, customer_id))
 
 
 @blp.route("/customers/<int:customer_id>", methods=["PATCH"])
@@ -106,7 +108,16 @@ def get_customer(customer_id):
 @blp.arguments(s.CustomerPatchSchema)
 @blp.response(200, s.CustomerSchema)
 def update_customer(body, customer_id):
-    return service.update_customer(current_actor(), customer_id, body)
+    actor = current_actor()
+    return s.customer_view(actor, service.update_customer(actor, customer_id, body))
+
+
+@blp.route("/customers/<int:customer_id>/facts", methods=["GET"])
+@allow("admin")
+@blp.response(200, s.FactHistorySchema)
+def fact_history(customer_id):
+    """Every recorded value of the customer's verification facts and vehicles: who, when, which desk."""
+    return service.fact_history(current_actor(), customer_id)
 
 
 @blp.route("/customers/<int:customer_id>/vehicles", methods=["POST"])

@@ -14,6 +14,11 @@ ROLES = ("consultant", "manager", "agent", "finance", "admin")
 TRANSMISSIONS = ("automatic", "manual")
 GENDERS = ("male", "female")
 REWARD_UNITS = ("CNY", "PTS")
+# The verification facts (核实资料): what a callback asks about, the answer key (SEC-5).
+FACTS = ("employer", "home_district", "business", "occupation")
+# Where a fact value was recorded (CB-10): the showroom, the service desk, an import (DMS, demo,
+# CLI, the values on record before provenance existed) or an administrator's correction.
+DESKS = ("sales", "service", "import", "admin")
 
 
 class Store(db.Model):
@@ -52,6 +57,10 @@ class StorePolicy(db.Model):
     fen_per_point: Mapped[int] = mapped_column(default=1000)
     points_expiry_months: Mapped[int] = mapped_column(default=24)
     clawback_window_days: Mapped[int] = mapped_column(default=90)
+    # CB-11: the highest estimated chance, in basis points (500 = 5 %), that a callee coached with
+    # what the referral's own staff could read or recorded passes the callback; above it the plan is
+    # strengthened, or a manager must confirm a passing verdict.
+    insider_pass_limit_bp: Mapped[int] = mapped_column(default=500, server_default="500")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     store: Mapped[Store] = relationship(back_populates="policy")
 
@@ -61,6 +70,7 @@ POLICY_FIELDS = (
     "velocity_window_days", "callback_delay_min_hours", "callback_delay_max_hours",
     "calling_hours_start", "calling_hours_end", "callback_attempts", "two_approver_threshold",
     "consultant_penalty", "fen_per_point", "points_expiry_months", "clawback_window_days",
+    "insider_pass_limit_bp",
 )
 
 
@@ -109,6 +119,7 @@ class Vehicle(db.Model):
     __tablename__ = "vehicles"
     __table_args__ = (
         CheckConstraint("transmission IN ('automatic', 'manual')", name="transmission_known"),
+        CheckConstraint("desk IN ('sales', 'service', 'import', 'admin')", name="desk_known"),
         UniqueConstraint("vin", name="uq_vehicles_vin"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,5 +129,28 @@ class Vehicle(db.Model):
     transmission: Mapped[str] = mapped_column(String(10))
     plate: Mapped[str | None] = mapped_column(String(16))
     vin: Mapped[str | None] = mapped_column(String(17))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)  # when it was recorded
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    desk: Mapped[str] = mapped_column(String(8), default="import", server_default="import")
     customer: Mapped[Customer] = relationship(back_populates="vehicles")
+
+
+class FactVersion(db.Model):
+    """One recorded value of a verification fact (CB-10): who recorded it, when, from which desk.
+
+    Versions are only ever appended; the customer's column holds the newest value. A value of
+    NULL records that the fact was cleared."""
+    __tablename__ = "customer_fact_versions"
+    __table_args__ = (
+        CheckConstraint("fact IN ('employer', 'home_district', 'business', 'occupation')", name="fact_known"),
+        CheckConstraint("desk IN ('sales', 'service', 'import', 'admin')", name="desk_known"),
+        Index("ix_customer_fact_versions_lookup", "customer_id", "fact", "recorded_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    fact: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str | None] = mapped_column(String(120))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    desk: Mapped[str] = mapped_column(String(8))
+    recorded_by: Mapped[Staff | None] = relationship(lazy="joined")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from loyalty.auth import access
+from loyalty.errors import Forbidden
 from loyalty.directory.identity import mask_phone
 from loyalty.directory.models import GENDERS, POLICY_FIELDS, ROLES, TRANSMISSIONS
 from loyalty.schemas import InputSchema, PageQuery, Schema, page_of
@@ -38,6 +38,10 @@ class PolicySchema(Schema):
     fen_per_point = _int(1)
     points_expiry_months = _int(1, 600)
     clawback_window_days = _int(0, 3650)
+    insider_pass_limit_bp = _int(1, 10000, metadata={
+        "description": "CB-11: highest estimated chance, in basis points (500 = 5 %), that a callee coached "
+                       "by the referral's own staff passes; above it the plan is strengthened or a manager "
+                       "confirms the verdict"})
 
 
 assert set(PolicySchema._declared_fields) == set(POLICY_FIELDS)
@@ -105,6 +109,13 @@ class VehicleSchema(Schema):
     vin = fields.String(allow_none=True)
 
 
+class VehicleRecordSchema(VehicleSchema):
+    """A vehicle with its provenance (CB-10): for admins."""
+    recorded_at = fields.DateTime(attribute="created_at")
+    recorded_by_id = fields.Integer(allow_none=True)
+    desk = fields.String()
+
+
 class VehicleInSchema(InputSchema):
     model = fields.String(required=True, validate=validate.Length(min=1, max=60))
     colour = fields.String(required=True, validate=validate.Length(min=1, max=30))
@@ -113,24 +124,94 @@ class VehicleInSchema(InputSchema):
     vin = fields.String(allow_none=True, validate=validate.Length(max=17))
 
 
+# ---- who reads what of a customer (SEC-3, SEC-5) ----------------------------------------
+#
+# The verification facts (employer, home district, business, occupation) and the vehicles are the
+# callback's answer key. A consultant or manager may enter them and never reads them back: the
+# showroom view carries the name, the masked phone and only the vehicles the viewer recorded
+# himself (the cars he delivered). Managers see a referrer's vehicle inside the delivery check and a
+# reviewing manager the one fact under review (those views live with the check and the review);
+# admins read everything, with the history of every value. Agents and finance have no customer view.
+
 class CustomerSchema(Schema):
-    """Staff view: the phone masked (138****8000) unless the viewer is an admin (SEC-3)."""
+    """What the API documents: every field a view may carry. Each role's view carries a subset."""
     id = fields.Integer()
     store_id = fields.Integer()
     name = fields.String()
     gender = fields.String(allow_none=True)
-    phone = fields.Method("_phone")
+    phone = fields.String(metadata={"description": "masked (138****8000) except for admins (SEC-3)"})
+    national_id_last4 = fields.String(allow_none=True)
+    employer = fields.String(allow_none=True, metadata={"description": "admins only (SEC-5)"})
+    home_district = fields.String(allow_none=True, metadata={"description": "admins only (SEC-5)"})
+    business = fields.String(allow_none=True, metadata={"description": "admins only (SEC-5)"})
+    occupation = fields.String(allow_none=True, metadata={"description": "admins only (SEC-5)"})
+    vehicles = fields.List(fields.Nested(VehicleRecordSchema), metadata={
+        "description": "admins: all, with provenance; showroom staff: the vehicles they recorded (SEC-5)"})
+
+
+class _ViewerSchema(Schema):
+    """A view that depends on who is looking."""
+    def __init__(self, viewer, **kwargs):
+        super().__init__(**kwargs)
+        self.viewer = viewer
+
+
+class CustomerShowroomView(_ViewerSchema):
+    """Consultants and managers: no verification fact, only the vehicles they recorded."""
+    id = fields.Integer()
+    store_id = fields.Integer()
+    name = fields.String()
+    gender = fields.String(allow_none=True)
+    phone = fields.Function(lambda c: mask_phone(c.phone))
+    national_id_last4 = fields.String(allow_none=True)
+    vehicles = fields.Method("_own_vehicles")
+
+    def _own_vehicles(self, customer) -> list[dict]:
+        mine = [v for v in customer.vehicles if self.viewer is not None and v.recorded_by_id == self.viewer.id]
+        return VehicleSchema(many=True).dump(mine)
+
+
+class CustomerAdminView(_ViewerSchema):
+    """Admins: everything, the full phone, and each vehicle's provenance."""
+    id = fields.Integer()
+    store_id = fields.Integer()
+    name = fields.String()
+    gender = fields.String(allow_none=True)
+    phone = fields.String()
     national_id_last4 = fields.String(allow_none=True)
     employer = fields.String(allow_none=True)
     home_district = fields.String(allow_none=True)
     business = fields.String(allow_none=True)
     occupation = fields.String(allow_none=True)
-    vehicles = fields.List(fields.Nested(VehicleSchema))
+    vehicles = fields.List(fields.Nested(VehicleRecordSchema))
 
-    def _phone(self, customer) -> str:
-        if access.can_see_full_phone(access.current_actor()):
-            return customer.phone
-        return mask_phone(customer.phone)
+
+CUSTOMER_VIEWS: dict[str, type[_ViewerSchema]] = {
+    "admin": CustomerAdminView, "consultant": CustomerShowroomView, "manager": CustomerShowroomView}
+
+
+def customer_view(viewer, customers, *, many: bool = False):
+    """The customer(s) as `viewer`'s role may read them; a role with no view reads nothing."""
+    view = CUSTOMER_VIEWS.get(getattr(viewer, "role", None))
+    if view is None:
+        raise Forbidden(code="role_forbidden")
+    return view(viewer, many=many).dump(customers)
+
+
+class FactVersionSchema(Schema):
+    id = fields.Integer()
+    fact = fields.String()
+    value = fields.String(allow_none=True)
+    recorded_at = fields.DateTime()
+    recorded_by_id = fields.Integer(allow_none=True)
+    recorded_by = fields.Function(lambda v: v.recorded_by.display_name if v.recorded_by else None)
+    desk = fields.String()
+
+
+class FactHistorySchema(Schema):
+    """Every value a customer's verification facts and vehicles ever had (admins, CB-10)."""
+    facts = fields.List(fields.Nested(FactVersionSchema))
+    vehicles = fields.List(fields.Nested(VehicleRecordSchema))
 
 
 class CustomerInSchema(InputSchema):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app
@@ -12,8 +12,8 @@ from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.auth.passwords import MIN_LENGTH, hash_password
 from loyalty.directory import identity
-from loyalty.directory.models import (POLICY_FIELDS, ROLES, Customer, Staff, Store,
-                                      StorePolicy, Vehicle)
+from loyalty.directory.models import (DESKS, FACTS, POLICY_FIELDS, ROLES, Customer, FactVersion, Staff,
+                                      Store, StorePolicy, Vehicle)
 from loyalty.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from loyalty.extensions import db
 
@@ -21,7 +21,7 @@ STORE_FIELDS = ("code", "name", "timezone", "active")
 STAFF_FIELDS = ("username", "display_name", "role", "store_id", "active")
 CUSTOMER_FIELDS = ("store_id", "name", "gender", "phone", "national_id_last4",
                    "employer", "home_district", "business", "occupation")
-VEHICLE_FIELDS = ("customer_id", "model", "colour", "transmission", "plate", "vin")
+VEHICLE_FIELDS = ("customer_id", "model", "colour", "transmission", "plate", "vin", "recorded_by_id", "desk")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 
@@ -114,6 +114,8 @@ def set_policy(actor, store_id: int, changes: dict[str, Any]) -> StorePolicy:
     for key in ("callback_delay_min_hours", "consultant_penalty", "clawback_window_days"):
         if int(merged[key]) < 0:
             errors.setdefault(key, []).append("Must not be negative.")
+    if not 1 <= int(merged["insider_pass_limit_bp"]) <= 10000:
+        errors.setdefault("insider_pass_limit_bp", []).append("Between 1 and 10000 basis points (0.01 % to 100 %).")
     if errors:
         raise ValidationFailed(fields=errors)
     for key, value in merged.items():
@@ -215,7 +217,8 @@ def find_customer_by_phone(actor, raw_phone: str) -> Customer | None:
 def create_customer(actor, *, store_id: int, name: str, phone: str, national_id: str | None = None,
                     gender: str | None = None, employer: str | None = None,
                     home_district: str | None = None, business: str | None = None,
-                    occupation: str | None = None) -> Customer:
+                    occupation: str | None = None, desk: str | None = None,
+                    source: str | None = None) -> Customer:
     access.ensure_store(actor, store_id)  # first, so store-bound staff cannot probe other store ids
     if db.session.get(Store, store_id) is None:
         raise field_error("store_id", "No such store.")
@@ -233,13 +236,72 @@ def create_customer(actor, *, store_id: int, name: str, phone: str, national_id:
         id_hash = identity.national_id_hash(normalised, current_app.config["PII_HASH_KEY"])
         id_last4 = normalised[-4:]
     customer = Customer(store_id=store_id, name=name.strip(), phone=e164, gender=gender,
-                        national_id_hash=id_hash, national_id_last4=id_last4,
-                        employer=_clean(employer), home_district=_clean(home_district),
-                        business=_clean(business), occupation=_clean(occupation))
+                        national_id_hash=id_hash, national_id_last4=id_last4)
     db.session.add(customer)
     db.session.flush()
+    given = {"employer": employer, "home_district": home_district, "business": business, "occupation": occupation}
+    _record_facts(actor, customer, given, desk=desk or desk_of(actor), source=source)
     audit.record(actor, "customer", customer.id, "created", None, audit.snapshot(customer, CUSTOMER_FIELDS))
     return customer
+
+
+# ---- verification facts and their provenance (CB-10) ------------------------------
+
+FactListener = Callable[..., None]
+_fact_listeners: list[FactListener] = []
+
+
+def on_fact_recorded(listener: FactListener) -> None:
+    """Register `listener(actor, customer_id, fact, desk, source)`, called after a verification fact
+    or a vehicle of a customer is recorded (the composition root wires verification here)."""
+    if listener not in _fact_listeners:
+        _fact_listeners.append(listener)
+
+
+def desk_of(actor) -> str:
+    """The desk a value was recorded from: the showroom, the service desk, an admin's correction, or
+    an import when no staff member acted (CLI, demo data, DMS files)."""
+    if actor is None:
+        return "import"
+    return {"admin": "admin", "service": "service"}.get(actor.role, "sales")
+
+
+def _record_facts(actor, customer: Customer, given: dict[str, str | None], *, desk: str,
+                  source: str | None = None) -> list[str]:
+    """Append a version for each fact whose value changes; the customer's column keeps the newest."""
+    if desk not in DESKS:
+        raise ValueError(f"unknown desk {desk!r}")
+    changed = []
+    for fact, raw in given.items():
+        value = _clean(raw)
+        if fact not in FACTS or value == getattr(customer, fact):
+            continue
+        db.session.add(FactVersion(customer_id=customer.id, fact=fact, value=value, desk=desk,
+                                   recorded_by_id=actor.id if actor is not None else None))
+        setattr(customer, fact, value)
+        changed.append(fact)
+    if changed:
+        db.session.flush()
+        for fact in changed:
+            for listener in _fact_listeners:
+                listener(actor, customer.id, fact, desk, source)
+    return changed
+
+
+def visible_fact_history(actor, customer: Customer) -> list[FactVersion] | None:
+    """The history of the customer's facts where the viewer may read it (admins), else None."""
+    if actor is None or actor.role != "admin":
+        return None
+    return fact_history(actor, customer.id)["facts"]
+
+
+def fact_history(actor, customer_id: int) -> dict[str, list]:
+    """Every recorded value of the customer's verification facts and vehicles, oldest first (admins)."""
+    _require_admin(actor)
+    customer = get_customer(actor, customer_id)
+    versions = db.session.execute(select(FactVersion).where(FactVersion.customer_id == customer.id)
+                                  .order_by(FactVersion.recorded_at, FactVersion.id)).unique().scalars().all()
+    return {"facts": list(versions), "vehicles": list(customer.vehicles)}
 
 
 def _clean(value: str | None) -> str | None:
@@ -287,16 +349,21 @@ def update_customer(actor, customer_id: int, changes: dict[str, Any]) -> Custome
         if clash:
             raise Conflict(code="phone_taken", fields={"phone": ["Already registered."]})
         customer.phone = e164
-    for key in ("name", "gender", "employer", "home_district", "business", "occupation"):
-        if key in changes:
-            setattr(customer, key, _clean(changes[key]) if key != "gender" else changes[key])
+    if "name" in changes:
+        customer.name = _clean(changes["name"]) or customer.name
+    if "gender" in changes:
+        customer.gender = changes["gender"]
+    _record_facts(actor, customer, {k: v for k, v in changes.items() if k in FACTS}, desk=desk_of(actor))
     db.session.flush()
     audit.record(actor, "customer", customer.id, "updated", before, audit.snapshot(customer, CUSTOMER_FIELDS))
     return customer
 
 
 def add_vehicle(actor, customer_id: int, *, model: str, colour: str, transmission: str,
-                plate: str | None = None, vin: str | None = None) -> Vehicle:
+                plate: str | None = None, vin: str | None = None, desk: str | None = None,
+                source: str | None = None) -> Vehicle:
+    """Record a customer's vehicle with who recorded it and from which desk (CB-10); `source`
+    tells listeners why (e.g. "delivery": the car the delivery check itself records)."""
     customer = get_customer(actor, customer_id)
     if transmission not in ("automatic", "manual"):
         raise field_error("transmission", "Must be automatic or manual.")
@@ -307,9 +374,14 @@ def add_vehicle(actor, customer_id: int, *, model: str, colour: str, transmissio
         if db.session.execute(select(Vehicle.id).where(Vehicle.vin == vin)).first():
             raise Conflict(code="vin_taken", fields={"vin": ["Already registered."]})
     plate = "".join((plate or "").split()).upper() or None
+    desk = desk or desk_of(actor)
+    if desk not in DESKS:
+        raise ValueError(f"unknown desk {desk!r}")
     vehicle = Vehicle(model=model.strip(), colour=colour.strip(), transmission=transmission,
-                      plate=plate, vin=vin)
+                      plate=plate, vin=vin, desk=desk, recorded_by_id=actor.id if actor is not None else None)
     customer.vehicles.append(vehicle)  # keeps the loaded collection current for later readers
     db.session.flush()
     audit.record(actor, "vehicle", vehicle.id, "created", None, audit.snapshot(vehicle, VEHICLE_FIELDS))
+    for listener in _fact_listeners:
+        listener(actor, customer.id, "vehicle", desk, source)
     return vehicle

@@ -16,6 +16,9 @@ def yuan(fen: int | None) -> str:
 def localtime(instant, zone: str = "Asia/Shanghai") -> str:
     """A stored UTC instant shown in a store's timezone: '2026-11-24 10:30'."""
     from zoneinfo import ZoneInfo
-    if instant is None:
+    if instant is None or instant == "":
         return ""
+    if isinstance(instant, str):  # a dumped view carries ISO 8601
+        from datetime import datetime
+        instant = datetime.fromisoformat(instant)
     return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")

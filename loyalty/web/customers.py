@@ -1,7 +1,8 @@
 """Customer pages (客户): search by name or phone, and one customer with vehicles.
 
-Store-bound staff see only their store: the service scopes by actor (SEC-2);
-phones are masked unless the viewer may see them in full (SEC-3).
+Store-bound staff see only their store: the service scopes by actor (SEC-2). What a role reads of
+a customer is its view in loyalty.directory.schemas: phones masked unless the viewer may see them
+in full (SEC-3), verification facts and vehicles sealed from the showroom (SEC-5).
 """
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from flask import g, render_template, request
 
 from loyalty.auth.access import allow
 from loyalty.directory import service
+from loyalty.directory.schemas import customer_view
 from loyalty.ledger import service as ledger
 from loyalty.web.blueprint import bp
 from loyalty.web.forms import CustomerSearchForm
-from loyalty.web.pages import shown_phone
 
 PER_PAGE = 25
 
@@ -25,8 +26,9 @@ def customers():
     query = _search_text(form.q.data) if form.validate() else ""
     items, total = service.list_customers(g.actor, q=query or None, page=page, per_page=PER_PAGE)
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
-    return render_template("customers/search.html", form=form, customers=items, total=total, page=page,
-                           pages=pages, query=query, phone=lambda c: shown_phone(g.actor, c.phone))
+    stores = {store.id: store for store in service.list_stores(g.actor)}
+    return render_template("customers/search.html", form=form, customers=customer_view(g.actor, items, many=True),
+                           stores=stores, total=total, page=page, pages=pages, query=query)
 
 
 @bp.route("/customers/<int:customer_id>")
@@ -34,8 +36,8 @@ def customers():
 def customer(customer_id: int):
     found = service.get_customer(g.actor, customer_id)
     balances = [(account, ledger.balance(account)) for account in ledger.accounts_of(f"customer:{found.id}")]
-    return render_template("customers/detail.html", customer=found, phone=shown_phone(g.actor, found.phone),
-                           balances=balances)
+    return render_template("customers/detail.html", customer=customer_view(g.actor, found), store=found.store,
+                           history=service.visible_fact_history(g.actor, found), balances=balances)
 
 
 def _search_text(text: str | None) -> str:

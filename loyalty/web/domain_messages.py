@@ -14,6 +14,13 @@ def N_(message: str) -> str:
 
 
 DOMAIN_MESSAGES = (
+    # verification strength and fact provenance (CB-10, CB-11)
+    N_('Between 1 and 10000 basis points (0.01 % to 100 %).'),
+    N_('Must be verified or unverifiable.'),
+    N_('Say what you checked.'),
+    N_('The referral has been decided already.'),
+    N_('This verdict has been settled already.'),
+    N_('You touched this referral; another manager must confirm it.'),
     N_('3–64 letters, digits, _ . or -.'),
     N_('A VIN has 17 letters and digits (no I, O or Q).'),
     N_('A customer cannot refer themselves.'),

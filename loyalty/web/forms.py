@@ -51,6 +51,26 @@ class YuanField(StringField):
         return fen_to_yuan(self.data)
 
 
+class PercentField(StringField):
+    """Shown and typed as a percentage ('5' or '5.00'); `data` is integer basis points (500)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            self.data = yuan_to_fen(valuelist[0].strip().removesuffix("%"))  # the same two-decimal arithmetic
+        except BadAmount:
+            self.data = None
+            raise ValueError(_l("Enter a percentage with at most 2 decimals, e.g. 5 or 2.50.")) from None
+        if not 1 <= self.data <= 10000:
+            raise ValueError(_l("Enter a percentage from 0.01 to 100."))
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return fen_to_yuan(self.data) if self.data is not None else ""
+
+
 def fen_range(minimum: int, maximum: int = MAX_FEN):
     def check(form, field):
         if field.data is not None and not minimum <= field.data <= maximum:
@@ -119,6 +139,9 @@ class PolicyForm(FlaskForm):
         description=_l("Store time, e.g. 20:00."))
     callback_attempts = IntegerField(_l("Call attempts per customer"), validators=[
         InputRequired(), NumberRange(min=1, max=20)])
+    insider_pass_limit_bp = PercentField(_l("Highest chance a fake coached by staff passes (%)"), validators=[
+        InputRequired()], description=_l("Above it the call is strengthened, or a manager confirms a passing "
+                                         "verdict. 5 means 5 %."))
     fen_per_point = YuanField(_l("Spend per loyalty point (yuan)"), validators=[
         InputRequired(), fen_range(1)], description=_l("A service visit earns 1 point per this amount."))
     points_expiry_months = IntegerField(_l("Points expire after (months)"), validators=[
@@ -129,7 +152,7 @@ class PolicyForm(FlaskForm):
         (_l("Registration and review"), ("registration_window_days", "velocity_limit",
                                          "velocity_window_days", "clawback_window_days")),
         (_l("Callback"), ("callback_delay_min_hours", "callback_delay_max_hours", "calling_hours_start",
-                          "calling_hours_end", "callback_attempts")),
+                          "calling_hours_end", "callback_attempts", "insider_pass_limit_bp")),
         (_l("Loyalty points"), ("fen_per_point", "points_expiry_months")),
     )
 
@@ -138,7 +161,8 @@ class PolicyForm(FlaskForm):
         for name in ("registration_window_days", "velocity_limit", "velocity_window_days",
                      "clawback_window_days", "callback_delay_min_hours", "callback_delay_max_hours",
                      "calling_hours_start", "calling_hours_end", "callback_attempts", "points_expiry_months",
-                     "consultant_penalty", "two_approver_threshold", "fen_per_point", "reward_unit"):
+                     "consultant_penalty", "two_approver_threshold", "fen_per_point", "reward_unit",
+                     "insider_pass_limit_bp"):
             self[name].data = getattr(policy, name)
         amount = policy.reward_amount
         self.reward_amount.data = fen_to_yuan(amount) if policy.reward_unit == "CNY" else str(amount)

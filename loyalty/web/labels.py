@@ -67,6 +67,18 @@ def field_label(name: str | None) -> str:
 FACT_LABELS = {
     "employer": _l("Employer"), "home_district": _l("Home district"), "business": _l("Business"),
     "occupation": _l("Occupation"), "model": _l("Model"), "colour": _l("Colour"),
-    "transmission": _l("Transmission"), "car": _l("Car (colour and model)"),
+    "transmission": _l("Transmission"), "car": _l("Car (colour and model)"), "vehicle": _l("Vehicle"),
 }
+DESK_LABELS = {"sales": _l("Sales"), "service": _l("Service desk"), "import": _l("Import"),
+               "admin": _l("Admin correction")}
+
+
+def fact_label(fact: str | None) -> str:
+    return label_of(FACT_LABELS, fact)
+
+
+def desk_label(desk: str | None) -> str:
+    return label_of(DESK_LABELS, desk)
+
+
 QUESTION_KIND_LABELS = {"open": _l("Open question"), "statement": _l("Yes/no statement")}

@@ -190,7 +190,7 @@ def no_more_plans(monkeypatch):
     """From now on the store holds too few facts to plan a call about anyone."""
     def too_few(*args, **kwargs):
         raise planning.NotEnoughFacts("too few facts")
-    monkeypatch.setattr(planning, "draw_questions", too_few)
+    monkeypatch.setattr(planning, "candidate_plans", too_few)
 
 
 @pytest.mark.rule("CB-8")
@@ -578,9 +578,13 @@ def test_referral_page_names_the_reason_in_chinese(app, api, world, people, due_
 @pytest.mark.parametrize("party", ["referee", "referrer"])
 def test_both_cars_are_planned_as_known_to_a_fake(api, world, people, due_at_once, monkeypatch, party):
     """The claim names the old customer's car and the consultant sold the new one: whoever is asked
-    about, model and colour are weighed as facts a coached fake could know (recorded for replay)."""
+    about, model and colour are weighed as facts a coached fake could know (recorded for replay);
+    the checking manager also saw the referrer's vehicle on record, gearbox included (CB-11)."""
     rid = delivered_referral(api, world, people, party, monkeypatch)
-    assert plan_of(rid).drawn["disclosed"] == ["colour", "model"]
+    plan = plan_of(rid)
+    assert plan.party == party
+    assert plan.drawn["disclosed"] == (["colour", "model", "transmission"] if party == "referee"
+                                       else ["colour", "model"])
 
 
 def test_question_bank_page_names_facts_in_chinese_and_adds_a_question(app, world):

@@ -49,7 +49,7 @@ def test_matching_licence_reserves_the_reward_and_awaits_callback(api, world, pe
     assert payable and payable[0]["balance"]["pending"] == 50000 and payable[0]["balance"]["posted"] == 0
     referral = db.session.get(Referral, acknowledged)
     assert referral.reward_amount == 50000 and referral.reward_unit == "CNY"
-    li_cars = api.as_("manager").get(f"customers/{people['li'].id}").json["vehicles"]
+    li_cars = api.as_("admin").get(f"customers/{people['li'].id}").json["vehicles"]  # SEC-5: admins read cars
     assert [(c["model"], c["colour"], c["transmission"]) for c in li_cars] == [("高尔夫", "红色", "manual")]
     assert count_rows(DeliveredVehicle) == 1
 

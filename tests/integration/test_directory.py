@@ -21,6 +21,7 @@ SPEC_POLICY_DEFAULTS = {
     "callback_delay_max_hours": 72, "calling_hours_start": "09:00", "calling_hours_end": "20:00",
     "two_approver_threshold": 200000, "consultant_penalty": 20000, "fen_per_point": 1000,
     "points_expiry_months": 24, "clawback_window_days": 90, "callback_attempts": 3,
+    "insider_pass_limit_bp": 500,  # CB-11: "above the policy threshold (default 5 %)"
 }
 
 
@@ -548,8 +549,9 @@ def test_customer_update(ready, world, zhang):
     resp = ready.as_("consultant").patch(f"customers/{zhang.id}", json={
         "employer": "  上海汽车集团 ", "home_district": "浦东新区", "gender": "male", "occupation": " 工程师 "})
     assert resp.status_code == 200, resp.json
-    assert (resp.json["employer"], resp.json["home_district"], resp.json["gender"], resp.json["occupation"]) == (
-        "上海汽车集团", "浦东新区", "male", "工程师")
+    # SEC-5: the consultant records the facts and never reads them back, not even in his own response
+    assert resp.json["gender"] == "male"
+    assert not {"employer", "home_district", "business", "occupation"} & set(resp.json)
     assert db.session.get(Customer, zhang.id).employer == "上海汽车集团"
     assert db.session.get(Customer, zhang.id).occupation == "工程师"
     assert db.session.execute(select(func.count(Vehicle.id))).scalar_one() == 0

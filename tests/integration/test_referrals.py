@@ -22,13 +22,23 @@ def people(world, api):
     Tokens are issued first so their audit events don't count as the test's writes."""
     for username in ("consultant", "manager", "manager2", "manager_b", "admin"):
         api.token(username)
+    with time_machine.travel(ON_RECORD_SINCE, tick=False):  # customers of long standing (CB-10)
+        return _seed_people(world)
+
+
+# Before any referral the tests register: what the store knew of its customers beforehand.
+ON_RECORD_SINCE = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
+
+
+def _seed_people(world):
     zhang = directory.create_customer(None, store_id=world.store.id, name="张三", phone="13800138000",
                                       gender="male", employer="上海汽车集团", home_district="浦东新区",
-                                      national_id="310115198001011238")
+                                      occupation="工程师", national_id="310115198001011238")
     directory.add_vehicle(None, zhang.id, model="速腾", colour="白色", transmission="automatic",
                           plate="沪A12345", vin="LFV2A21K8E4123456")
     li = directory.create_customer(None, store_id=world.store.id, name="李四", phone="13900139000",
-                                   gender="male", employer="中国银行浦东支行", home_district="闵行区")
+                                   gender="male", employer="中国银行浦东支行", home_district="闵行区",
+                                   occupation="会计")
     other = directory.create_customer(None, store_id=world.other_store.id, name="王五", phone="13700137000")
     db.session.commit()
     return {"zhang": zhang, "li": li, "other": other}

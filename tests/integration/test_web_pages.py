@@ -290,7 +290,8 @@ POLICY = {"reward_unit": "CNY", "reward_amount": "800", "consultant_penalty": "2
           "two_approver_threshold": "3000.00", "registration_window_days": "60", "velocity_limit": "4",
           "velocity_window_days": "20", "clawback_window_days": "45", "callback_delay_min_hours": "12",
           "callback_delay_max_hours": "48", "calling_hours_start": "08:30", "calling_hours_end": "21:00",
-          "callback_attempts": "4", "fen_per_point": "5", "points_expiry_months": "12"}
+          "callback_attempts": "4", "fen_per_point": "5", "points_expiry_months": "12",
+          "insider_pass_limit_bp": "2.5"}
 
 
 def _policy(store_id):
@@ -321,6 +322,7 @@ def test_admin_sets_every_policy_field_with_yuan_stored_as_fen(as_admin, world):
     assert (policy.callback_delay_min_hours, policy.callback_delay_max_hours, policy.calling_hours_start,
             policy.calling_hours_end, policy.callback_attempts, policy.points_expiry_months) == (
         12, 48, "08:30", "21:00", 4, 12)
+    assert policy.insider_pass_limit_bp == 250  # typed as 2.5 %
     assert "政策已保存" in text(as_admin.get(f"/admin/stores/{world.store.id}/policy"))
 
 
@@ -471,11 +473,18 @@ def test_store_bound_staff_only_see_their_own_store(client, world, customers):
 
 
 @pytest.mark.rule("SEC-3")
-def test_customer_page_shows_vehicles_and_a_masked_phone(client, world, customers):
+@pytest.mark.rule("SEC-5")
+def test_customer_page_masks_the_phone_and_seals_the_vehicles_from_a_manager(client, world, customers):
     login(client, "manager")
     html = text(client.get(f"/customers/{customers['zhang'].id}"))
-    assert "速腾" in html and "白色" in html and "自动挡" in html and "沪A12345" in html
     assert "138****8000" in html and "+8613800138000" not in html
+    assert "速腾" not in html and "沪A12345" not in html  # the answer key is not read on the customer page
+
+
+@pytest.mark.rule("SEC-5")
+def test_admin_customer_page_shows_vehicles_with_their_provenance(as_admin, customers):
+    html = text(as_admin.get(f"/customers/{customers['zhang'].id}"))
+    assert "速腾" in html and "白色" in html and "自动挡" in html and "沪A12345" in html
 
 
 @pytest.mark.rule("SEC-3")

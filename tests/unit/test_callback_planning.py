@@ -429,6 +429,8 @@ def test_a_party_with_one_hidden_fact_is_asked_it_twice_open_first():
     # with two hidden facts nothing is asked twice
     rich = PartyFacts("张三", "male", "上海汽车集团", "闵行区", None, (VehicleFacts("速腾", "白色", "automatic"),))
     assert planning._paired_open_facts(rich, ABOUT_REFERRER) == frozenset()
+    # a fact the referral's own staff recorded does not count as hidden (CB-10): one is left, asked twice
+    assert planning._paired_open_facts(rich, ABOUT_REFERRER | {"employer"}) == frozenset({"home_district"})
 
 
 @pytest.mark.rule("CB-3")

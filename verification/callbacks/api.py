@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
 from loyalty.schemas import page_body, page_of
-from verification.callbacks import bank, service
+from verification.callbacks import bank, confirmations, service
 from verification.callbacks import schemas as s
 
 blp = Blueprint("callbacks", __name__, url_prefix="/api/v1", description="Callback verification")
@@ -68,6 +68,24 @@ def reviews():
 @blp.response(200, s.ReviewSchema)
 def decide(body, review_id):
     return review_view(service.decide_review(current_actor(), review_id, body["decision"]))
+
+
+@blp.route("/confirmations", methods=["GET"])
+@allow("manager", "admin")
+@blp.response(200, page_of(s.ConfirmationSchema))
+def confirmations_to_settle():
+    """Passing verdicts on plans too weak against the referral's own staff, waiting for a manager (CB-11)."""
+    items = confirmations.list_open(current_actor())
+    return page_body(items, len(items), 1, max(len(items), 1))
+
+
+@blp.route("/confirmations/<int:confirmation_id>", methods=["POST"])
+@allow("manager", "admin")
+@blp.arguments(s.ConfirmationInSchema)
+@blp.response(200, s.ConfirmationSchema)
+def settle_confirmation(body, confirmation_id):
+    """Confirm the referral as verified, or release the reward back as unverifiable, saying what was checked."""
+    return confirmations.decide(current_actor(), confirmation_id, **body)
 
 
 @blp.route("/questions", methods=["GET"])

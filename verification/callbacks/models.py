@@ -63,6 +63,10 @@ class Callback(db.Model):
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # CB-11: estimated chance (basis points) that a callee coached by the referral's own staff passes;
+    # above the store's limit a passing verdict waits for a manager's confirmation.
+    insider_pass_bp: Mapped[int | None] = mapped_column()
+    confirm_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     referral: Mapped[Referral] = relationship(lazy="joined")
     callee: Mapped[Customer] = relationship(foreign_keys=[callee_id], lazy="joined")
@@ -96,4 +100,28 @@ class AnswerReview(db.Model):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    callback: Mapped[Callback] = relationship(lazy="joined")
+
+
+class Confirmation(db.Model):
+    """A passing verdict on a plan too weak against the referral's own staff (CB-11).
+
+    The referral is not verified until a manager who did not touch it confirms it (or releases the
+    reward back as unverifiable): never silently verified on facts its own staff supplied."""
+    __tablename__ = "verification_confirmations"
+    __table_args__ = (
+        CheckConstraint("decision IS NULL OR decision IN ('verified', 'unverifiable')", name="decision_known"),
+        Index("ix_verification_confirmations_open", "store_id", "decided_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), unique=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    insider_pass_bp: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    decision: Mapped[str | None] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    referral: Mapped[Referral] = relationship(lazy="joined")
     callback: Mapped[Callback] = relationship(lazy="joined")

@@ -560,10 +560,21 @@ def _fill(template: str, who_text: str, value: str | None) -> str:
     return template.replace("{who}", who_text).replace("{value}", value or "")
 
 
-def draw_questions(about: PartyFacts, *, disclosed: frozenset[str] = frozenset(), catalog: Catalog,
-                   templates: tuple[Template, ...] = DEFAULT_TEMPLATES, count: int | None = None
-                   ) -> list[PlannedQuestion]:
-    """3-4 questions about `about` (the party *not* on the phone), drawn with `secrets` (CB-3)."""
+@dataclass(frozen=True)
+class Candidates:
+    """Every plan of questions the facts about a party allow, with its drawing weight."""
+    about: PartyFacts
+    plans: tuple[tuple[tuple[str, str], ...], ...]
+    weights: tuple[float, ...]
+    paired: frozenset[str]
+    open_templates: dict
+    stmt_templates: dict
+    falses: dict
+
+
+def candidate_plans(about: PartyFacts, *, disclosed: frozenset[str] = frozenset(), catalog: Catalog,
+                    templates: tuple[Template, ...] = DEFAULT_TEMPLATES, count: int | None = None) -> Candidates:
+    """The plans of 3-4 questions about `about` and their weights (CB-3); NotEnoughFacts if none."""
     if count is not None and count not in (3, 4):
         raise ValueError("count must be 3 or 4")
     disclosed = frozenset(disclosed or ())
@@ -602,11 +613,23 @@ def draw_questions(about: PartyFacts, *, disclosed: frozenset[str] = frozenset()
     if not plans:
         raise NotEnoughFacts(f"cannot form {n} questions about {about.name!r}: the store holds too few facts "
                              f"(available: {sorted(facts_available) or 'none'})")
-    weights = [_plan_weight(p, disclosed, len(about.vehicles)) for p in plans]
-    plan = list(plans[_weighted_index(weights)])
-    secrets.SystemRandom().shuffle(plan)
-    plan = _open_before_statement(plan, paired)
+    weights = tuple(_plan_weight(p, disclosed, len(about.vehicles)) for p in plans)
+    return Candidates(about, tuple(plans), weights, paired, open_templates, stmt_templates, falses)
 
+
+def pick_plan(candidates: Candidates, allowed: list[int] | None = None) -> tuple[tuple[str, str], ...]:
+    """One plan drawn with `secrets`, in proportion to its weight (among `allowed` indexes if given)."""
+    indexes = list(range(len(candidates.plans))) if allowed is None else allowed
+    chosen = indexes[_weighted_index([candidates.weights[i] for i in indexes])]
+    return candidates.plans[chosen]
+
+
+def instantiate(candidates: Candidates, plan, catalog: Catalog) -> list[PlannedQuestion]:
+    """The questions of a plan, shuffled, with truths, false values and texts drawn with `secrets`."""
+    about = candidates.about
+    plan = list(plan)
+    secrets.SystemRandom().shuffle(plan)
+    plan = _open_before_statement(plan, candidates.paired)
     who_zh, who_en = who(about, "zh"), who(about, "en")
     out: list[PlannedQuestion] = []
     for i, (kind, fact) in enumerate(plan, start=1):
@@ -614,11 +637,11 @@ def draw_questions(about: PartyFacts, *, disclosed: frozenset[str] = frozenset()
         true_value = _choice(truths)
         alternatives = tuple(t for t in truths if t != true_value)
         if kind == "open":
-            template = _choice(open_templates[fact])
+            template = _choice(candidates.open_templates[fact])
             asked = None
         else:
-            template = _choice(stmt_templates[fact])
-            asked = _choice(falses[fact]) if kind == "trap" else true_value
+            template = _choice(candidates.stmt_templates[fact])
+            asked = _choice(candidates.falses[fact]) if kind == "trap" else true_value
         out.append(PlannedQuestion(
             key=f"q{i}", template_code=template.code, kind=kind, fact=fact, true_value=true_value,
             asked_value=asked,
@@ -628,15 +651,25 @@ def draw_questions(about: PartyFacts, *, disclosed: frozenset[str] = frozenset()
     return out
 
 
+def draw_questions(about: PartyFacts, *, disclosed: frozenset[str] = frozenset(), catalog: Catalog,
+                   templates: tuple[Template, ...] = DEFAULT_TEMPLATES, count: int | None = None
+                   ) -> list[PlannedQuestion]:
+    """3-4 questions about `about` (the party *not* on the phone), drawn with `secrets` (CB-3)."""
+    candidates = candidate_plans(about, disclosed=disclosed, catalog=catalog, templates=templates, count=count)
+    return instantiate(candidates, pick_plan(candidates), catalog)
+
+
 def _paired_open_facts(about: PartyFacts, disclosed: frozenset[str]) -> frozenset[str]:
     """Open facts that may be asked twice (open, then as a statement) in one call.
 
-    When the claim disclosed the party's car and the store holds fewer than two of
-    employer / district / business, a coached fake knows or can guess everything but
-    one fact: asking that one fact in two forms makes a lucky guess count once, not
-    let the fake through (bench/verification_power.py measures it).
+    When a fake can be told the party's car (the claim, the sale, the delivery check) and the store
+    holds fewer than two facts he cannot be told (a fact the referral's own staff recorded counts as
+    told, CB-10), a coached fake knows or can guess everything but one fact: asking that one fact in
+    two forms makes a lucky guess count once, not let him through (bench/verification_power.py
+    measures it). Pairing two hidden facts would flag real friends who miss one of them twice; such
+    plans are left weak and a passing verdict goes to a manager instead (CB-11).
     """
-    hidden = frozenset(f for f in OPEN_FACTS if _true_values(about, f))
+    hidden = frozenset(f for f in OPEN_FACTS if _true_values(about, f) and f not in disclosed)
     if len(hidden) < 2 and disclosed & {"model", "colour"}:
         return hidden
     return frozenset()

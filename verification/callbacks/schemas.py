@@ -2,6 +2,8 @@
 a test fails if a key-like field ever appears in it."""
 from __future__ import annotations
 
+from collections import Counter
+
 from marshmallow import fields, validate
 
 from loyalty.schemas import InputSchema, Schema
@@ -59,6 +61,31 @@ class ReviewSchema(Schema):
 
 class ReviewDecisionSchema(InputSchema):
     decision = fields.String(required=True, validate=validate.OneOf(["correct", "wrong"]))
+
+
+class ConfirmationSchema(Schema):
+    """A passing verdict held for a manager (CB-11): how weak the plan was, never its facts."""
+    id = fields.Integer()
+    referral_id = fields.Integer()
+    store_id = fields.Integer()
+    insider_pass_bp = fields.Integer(metadata={
+        "description": "estimated chance (basis points) that a callee coached by the referral's staff passes"})
+    limit_bp = fields.Function(lambda c: (c.callback.drawn or {}).get("strength", {}).get("limit_bp"))
+    known_to_staff = fields.Function(
+        lambda c: (c.callback.drawn or {}).get("strength", {}).get("known_to_staff", []),
+        metadata={"description": "which kinds of fact the referral's own staff knew (names, never values)"})
+    grades = fields.Function(lambda c: dict(Counter((c.callback.grades or {}).values())),
+                             metadata={"description": "how many answers were graded correct, wrong, ..."})
+    created_at = fields.DateTime()
+    decision = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    decided_by_id = fields.Integer(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class ConfirmationInSchema(InputSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(["verified", "unverifiable"]))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class TemplateSchema(Schema):

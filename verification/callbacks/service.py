@@ -21,7 +21,7 @@ from loyalty.auth import access
 from loyalty.directory.models import Customer, Vehicle
 from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from loyalty.extensions import db
-from verification.callbacks import grading, planning
+from verification.callbacks import confirmations, facts, grading, planning, strength
 from verification.callbacks.models import (ANSWERED, CANCELLED, CLAIMED, EXHAUSTED, PLANNED, AnswerReview,
                                            Callback, CallbackAttempt, QuestionTemplate)
 from verification.referrals.models import AWAITING_CALLBACK, Referral
@@ -29,7 +29,6 @@ from verification.referrals import service as referrals
 from verification import outcomes, vocabulary
 
 UNREACHABLE = "unreachable"  # waiting for the retry job to re-plan it
-CAR_FACTS_KNOWN_TO_THE_SHOWROOM = frozenset({"model", "colour"})
 LEASE_MINUTES = 15
 # Plausible false values even when the database holds few cars: the group's usual line-up.
 FALLBACK_MODELS = tuple(spellings[0] for spellings in vocabulary.MODELS.values() if "\u4e00" <= spellings[0][0])
@@ -84,21 +83,38 @@ def _due(referral: Referral, after) -> tuple:
                  "calling_hours": [policy.calling_hours_start, policy.calling_hours_end]}
 
 
-def _new_callback(actor, referral: Referral, party: str, sequence: int, after, reason: str | None = None
-                  ) -> Callback:
-    callee, subject = ((referral.referee, referral.referrer) if party == "referee"
+def _other(party: str) -> str:
+    return "referrer" if party == "referee" else "referee"
+
+
+def _about(referral: Referral, party: str) -> tuple[planning.PartyFacts, frozenset[str], dict]:
+    """What the store held of the party asked about when `party` is called, as registered (CB-10), and
+    what the referral's own staff know of it."""
+    about = _other(party)
+    subject = referral.referrer if about == "referrer" else referral.referee
+    record = facts.as_of(subject, referral.registered_at, facts.involved_staff(referral))
+    return record.facts, facts.insider_known(about, record), record.provenance
+
+
+def _new_callback(actor, referral: Referral, choice: strength.CallChoice, sequence: int, after, *,
+                  provenance: dict, reason: str | None = None) -> Callback:
+    callee, subject = ((referral.referee, referral.referrer) if choice.party == "referee"
                        else (referral.referrer, referral.referee))
-    # Facts a fake can be told: the claim names the old customer's model and colour, and the consultant
-    # who registered it sold the new customer his car, so he can coach either side on either car.
-    disclosed = CAR_FACTS_KNOWN_TO_THE_SHOWROOM
-    questions = planning.draw_questions(facts_of(subject), disclosed=disclosed, catalog=catalog(),
-                                        templates=templates())
     due, window = _due(referral, after)
-    callback = Callback(referral_id=referral.id, store_id=referral.store_id, sequence=sequence, party=party,
-                        callee_id=callee.id, subject_id=subject.id, due_at=due, status=PLANNED,
-                        questions=[q.to_dict() for q in questions],
-                        drawn={"callee": party, "window": window, "disclosed": sorted(disclosed),
-                               **({"reason": reason} if reason else {})})
+    chance = strength.to_bp(choice.plan.insider_pass)
+    weak = not choice.plan.strong
+    drawn = {"callee": choice.party, "window": window, "disclosed": sorted(choice.known),
+             "strength": {"insider_pass_bp": chance, "limit_bp": referral.store.policy.insider_pass_limit_bp,
+                          "known_to_staff": sorted(choice.known), "confirm_required": weak},
+             "provenance": provenance}
+    if reason:
+        drawn["reason"] = reason
+    if choice.fallback:
+        drawn.update(drawn_callee=_other(choice.party), fallback=choice.fallback)
+    callback = Callback(
+        referral_id=referral.id, store_id=referral.store_id, sequence=sequence, party=choice.party,
+        callee_id=callee.id, subject_id=subject.id, due_at=due, status=PLANNED, drawn=drawn,
+        questions=[q.to_dict() for q in choice.plan.questions], insider_pass_bp=chance, confirm_required=weak)
     db.session.add(callback)
     db.session.flush()
     audit.record(actor, "callback", callback.id, "planned", None,
@@ -106,28 +122,45 @@ def _new_callback(actor, referral: Referral, party: str, sequence: int, after, r
     return callback
 
 
+def _plan(actor, referral: Referral, drawn: str, sequence: int, after, *, only: bool = False,
+          reason: str | None = None) -> Callback:
+    """Choose and store a call; with `only`, `drawn` is the one party that may be called."""
+    about = {party: _about(referral, party) for party in ((drawn,) if only else (drawn, _other(drawn)))}
+    if only:
+        facts_, known, _ = about[drawn]
+        plan = strength.draw_strong(facts_, known=known, catalog=catalog(), freq=facts.frequencies(),
+                                    limit=_limit(referral), templates=templates())
+        choice = strength.CallChoice(drawn, plan, known, None)
+    else:
+        choice = strength.choose_call(drawn, {p: a[:2] for p, a in about.items()}, catalog=catalog(),
+                                      freq=facts.frequencies(), limit=_limit(referral), templates=templates())
+    return _new_callback(actor, referral, choice, sequence, after, provenance=about[choice.party][2], reason=reason)
+
+
+def _limit(referral: Referral) -> float:
+    return referral.store.policy.insider_pass_limit_bp / 10000
+
+
+def _not_enough_facts(referral: Referral) -> RuleViolation:
+    return RuleViolation(
+        "The store holds too few facts about these customers to ask 3 questions. Add their employer, "
+        "home district, business or occupation first.", code="not_enough_facts",
+        fields={"referrer_id": [str(referral.referrer_id)], "referee_id": [str(referral.referee_id)]})
+
+
 def plan_callback(actor, referral: Referral) -> Callback:
     """Draw the callee (CB-1), the time (CB-2) and the questions (CB-3) for a referral.
 
-    If the store holds too few facts about the party the drawn callee would be asked
-    about, the other party is called instead (recorded in the plan); if neither can
-    be asked 3 questions the check is refused, naming the customers to complete.
+    The drawn callee is called unless the plan about the other party is too weak against the
+    referral's own staff (CB-11) or cannot be formed: then the other party is called instead, when
+    that plan is strong enough. When neither is, the stronger plan is used and a passing verdict
+    waits for a manager's confirmation (strength.choose_call). Everything is recorded in the plan.
+    If neither party can be asked 3 questions the check is refused, naming the customers to complete.
     """
-    drawn = planning.draw_callee()
-    other = "referrer" if drawn == "referee" else "referee"
     try:
-        return _new_callback(actor, referral, drawn, 1, referral.delivered_at)
+        return _plan(actor, referral, planning.draw_callee(), 1, referral.delivered_at)
     except planning.NotEnoughFacts:
-        pass
-    try:
-        callback = _new_callback(actor, referral, other, 1, referral.delivered_at)
-    except planning.NotEnoughFacts:
-        raise RuleViolation(
-            "The store holds too few facts about these customers to ask 3 questions. Add their employer, "
-            "home district, business or occupation first.", code="not_enough_facts",
-            fields={"referrer_id": [str(referral.referrer_id)], "referee_id": [str(referral.referee_id)]}) from None
-    callback.drawn = {**callback.drawn, "drawn_callee": drawn, "fallback": "too few facts about the other party"}
-    return callback
+        raise _not_enough_facts(referral) from None
 
 
 # ---- the agent's queue ------------------------------------------------------------
@@ -252,7 +285,7 @@ def _decide(actor, callback: Callback) -> str | None:
         # nobody else can be asked: this call is the last one, and "don't know" counts as wrong
         verdict = _verdict(callback, final=True)
     _cancel_others(callback)
-    outcomes.settle(actor, referral, verdict)
+    confirmations.settle_or_hold(actor, referral, callback, verdict)
     return verdict
 
 
@@ -273,7 +306,7 @@ def _call_the_other_party(actor, referral: Referral, callback: Callback) -> bool
         return True
     other = "referrer" if callback.party == "referee" else "referee"
     try:
-        _new_callback(actor, referral, other, 2, clock.now(), reason=INCONCLUSIVE_REASON)
+        _plan(actor, referral, other, 2, clock.now(), only=True, reason=INCONCLUSIVE_REASON)
     except planning.NotEnoughFacts:
         audit.record(actor, "callback", callback.id, "inconclusive", None,
                      {"referral_id": referral.id, "next": "none: too few facts to ask the other party"})
@@ -343,7 +376,7 @@ def _replan(callback: Callback) -> None:
     if callback.sequence == 1:
         other = "referrer" if callback.party == "referee" else "referee"
         try:
-            _new_callback(None, referral, other, 2, now)
+            _plan(None, referral, other, 2, now, only=True)
             return
         except planning.NotEnoughFacts:
             pass  # the other party cannot be asked about this one: nobody left to call

@@ -8,10 +8,13 @@ from flask_babel import gettext as _
 from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.extensions import db
+from loyalty.payouts.labels import grade_label
 from loyalty.web import labels
 from loyalty.web.forms import EmptyForm
-from verification.callbacks import bank, service
+from verification.callbacks import bank, confirmations, service
+from verification.callbacks.forms import ConfirmationForm
 from verification.callbacks.models import Callback
+from verification.callbacks.schemas import ConfirmationSchema
 
 bp = Blueprint("callbacks_web", __name__, template_folder="templates")
 
@@ -88,7 +91,25 @@ def unreachable(callback_id: int):
 @allow("manager", "admin")
 def reviews():
     items = [(r, service.review_question(r)) for r in service.list_reviews(g.actor)]
-    return render_template("callbacks/reviews.html", reviews=items, form=EmptyForm())
+    held = ConfirmationSchema(many=True).dump(confirmations.list_open(g.actor))
+    return render_template("callbacks/reviews.html", reviews=items, form=EmptyForm(), held=held,
+                           confirm_form=ConfirmationForm(), grade_label=grade_label)
+
+
+@bp.route("/confirmations/<int:confirmation_id>", methods=["POST"])
+@allow("manager", "admin")
+def settle_confirmation(confirmation_id: int):
+    form = ConfirmationForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a decision and say what you checked."), "error")
+        return redirect(url_for("callbacks_web.reviews"))
+    try:
+        confirmations.decide(g.actor, confirmation_id, decision=form.decision.data, reason=form.reason.data)
+        flash(_("Verdict settled."), "success")
+    except DomainError as error:
+        g.rollback = True
+        flash(_(error.message), "error")
+    return redirect(url_for("callbacks_web.reviews"))
 
 
 @bp.route("/reviews/<int:review_id>", methods=["POST"])

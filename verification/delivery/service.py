@@ -92,7 +92,7 @@ def check_delivery(actor, referral_id: int, *, delivered_at: datetime, vehicle: 
                                  reason="licence_mismatch", delivery_checks=checks, closed_at=now, **common)
     new_car = directory.add_vehicle(actor, referral.referee_id, model=vehicle["model"], colour=vehicle["colour"],
                                     transmission=vehicle["transmission"], vin=vehicle.get("vin"),
-                                    plate=vehicle.get("plate"))
+                                    plate=vehicle.get("plate"), source="delivery")
     db.session.add(DeliveredVehicle(store_id=referral.store_id, customer_id=referral.referee_id,
                                     vehicle_id=new_car.id, delivered_at=delivered_at, recorded_by_id=actor.id))
     transfer = reserve_reward(actor, referral)

@@ -115,3 +115,20 @@ class DeliveredVehicle(db.Model):
     delivered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class FactChange(db.Model):
+    """A verification fact or vehicle of a party recorded while the referral was live (CB-10).
+
+    Shown to the managers on the referral and counted per staff member in the reports; the value
+    itself is not kept here (it is the answer key)."""
+    __tablename__ = "referral_fact_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    party: Mapped[str] = mapped_column(String(10))  # referrer | referee
+    fact: Mapped[str] = mapped_column(String(20))   # employer ... occupation | vehicle
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    desk: Mapped[str] = mapped_column(String(8))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    changed_by: Mapped[Staff | None] = relationship(lazy="joined")
