@@ -456,7 +456,11 @@ def main() -> int:
                     help="lead: models and colours only; full: also the employers, districts, businesses "
                          "and occupations on record (what the service passes)")
     ap.add_argument("--detail", action="store_true", help="grades per question kind and fact")
+    ap.add_argument("--limit", type=float, default=5.0,
+                    help="the store's insider-pass limit in percent (policy insider_pass_limit_bp / 100)")
     args = ap.parse_args()
+    global LIMIT
+    LIMIT = args.limit / 100
     catalogs = {"lead": Catalog(models=tuple(MODELS), colours=tuple(COLOURS)),
                 "full": Catalog(models=tuple(MODELS), colours=tuple(COLOURS), employers=tuple(EMPLOYERS),
                                 districts=tuple(DISTRICTS), businesses=tuple(BUSINESSES),
@@ -469,7 +473,8 @@ def main() -> int:
     for name in names:
         catalog = catalogs[name]
         started = time.time()
-        print(f"\n=== catalog: {name}  ({args.n} referrals per kind of callee and strategy) ===")
+        print(f"\n=== catalog: {name}  ({args.n} referrals per kind of callee and strategy; "
+              f"insider-pass limit {args.limit:g} %) ===")
         genuine = simulate("genuine", args.n, catalog, freq)
         g_n = genuine["n"]
         print(f"genuine   verified {pct(genuine['verified'], g_n)}  held for a manager {pct(genuine['held'], g_n)}"

@@ -40,12 +40,12 @@ def verified_seed_referral(live_app) -> tuple[int, int]:
         store = db.session.execute(select(Store).where(Store.code == "SH01")).unique().scalar_one()
         directory.set_policy(staff["admin"], store.id, AT_ONCE)
         zhang = _customer(directory, store.id, "张三", ZHANG_PHONE, gender="male", employer="上海汽车集团",
-                          home_district="浦东新区")
+                          home_district="浦东新区", occupation="工程师")
         if not zhang.vehicles:
             directory.add_vehicle(None, zhang.id, model="速腾", colour="白色", transmission="automatic",
                                   plate="沪A12345", vin="LFV2A21K8E4654321")
         li = _customer(directory, store.id, "李四", LI_PHONE, gender="male", employer="中国银行浦东支行",
-                       home_district="闵行区")
+                       home_district="闵行区", occupation="会计")
         db.session.commit()
         referral = referrals.register_referral(staff["consultant"], store_id=store.id, referrer_id=zhang.id,
                                                referee_id=li.id, claim={

@@ -28,6 +28,8 @@ from typing import Iterable, Mapping
 from verification.callbacks import planning
 
 YES_RATES = (0.0, 0.25, 0.5, 0.75, 1.0)
+# A weak plan is drawn among those within this much of the strongest one.
+NEAR_BEST = 0.02
 # How many values of a fact a fake could plausibly pick from, whatever few the records hold: the
 # guess chance of a value is its share on record, smoothed towards 1 / this (a store with three
 # customers on record does not make an employer easy to guess).
@@ -161,9 +163,9 @@ def draw_strong(about: planning.PartyFacts, *, known: frozenset[str], catalog: p
                 templates: tuple[planning.Template, ...] = planning.DEFAULT_TEMPLATES) -> StrongPlan:
     """Draw a plan about `about` among those an insider passes with at most `limit` (CB-11).
 
-    Facts the insider knows are weighed like disclosed ones. When no plan is that strong, the
-    plan is drawn as usual and marked weak: the caller then tries the other party or asks a
-    manager to confirm a passing verdict.
+    Facts the insider knows are weighed like disclosed ones. When no plan is that strong, the plan
+    is drawn among the strongest the facts allow and marked weak: the caller then tries the other
+    party or asks a manager to confirm a passing verdict.
     """
     candidates = planning.candidate_plans(about, disclosed=known, catalog=catalog, templates=templates)
     facts = {fact for plan in candidates.plans for _, fact in plan}
@@ -171,7 +173,10 @@ def draw_strong(about: planning.PartyFacts, *, known: frozenset[str], catalog: p
                for fact in facts}
     chances = [plan_chance(plan, known, guesses) for plan in candidates.plans]
     strong = [i for i, chance in enumerate(chances) if chance <= limit]
-    plan = planning.pick_plan(candidates, strong or None)
+    if not strong:  # the best the facts allow, still drawn at random among the near-best
+        best = min(chances)
+        strong = [i for i, chance in enumerate(chances) if chance <= best + NEAR_BEST]
+    plan = planning.pick_plan(candidates, strong)
     questions = planning.instantiate(candidates, plan, catalog)
     chance = insider_pass(questions, known, freq)
     return StrongPlan(questions, chance, chance <= limit)
