@@ -454,3 +454,14 @@ def test_occupation_is_asked_open_and_as_a_statement_with_a_real_other_occupatio
                 assert q.asked_value in ("教师", "会计")
                 assert q.text_zh == f"王女士的职业是{q.asked_value}吗?"
     assert seen == {"open", "trap", "truth"}
+
+
+@pytest.mark.rule("CB-3")
+def test_a_trap_never_names_the_truth_in_other_words():
+    """'做物流' is 物流运输 and '医生' is 外科大夫: a real friend would say yes to such a 'trap'."""
+    catalog = Catalog(models=("速腾", "高尔夫"), colours=("白色", "黑色"), businesses=("做物流", "开餐馆", "做外贸"),
+                      occupations=("医生", "教师", "会计"), employers=("中行", "宝钢集团"))
+    party = PartyFacts("张三", "male", "中国银行浦东支行", "浦东新区", "物流运输", (), occupation="外科大夫")
+    assert planning._false_values(party, "business", catalog) == ["开餐馆", "做外贸"]
+    assert planning._false_values(party, "occupation", catalog) == ["教师", "会计"]
+    assert planning._false_values(party, "employer", catalog) == ["宝钢集团"]

@@ -545,6 +545,16 @@ def _names(fact: str, form: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(primary), frozenset(found)
 
 
+def names_the_same(fact: str, a: str, b: str) -> bool:
+    """Whether two values name one known value in other words ('做物流' and '物流运输', '医生' and
+    '外科大夫'): such a value must never serve as a trap for the other (CB-3)."""
+    if fact == "home_district":
+        return False  # districts are canonical values already (planning compares them canonically)
+    first = frozenset().union(*(_names(fact, f)[0] for f in _value_forms(fact, a)))
+    second = frozenset().union(*(_names(fact, f)[0] for f in _value_forms(fact, b)))
+    return bool(first & second)
+
+
 def _named(fact: str, text: str) -> frozenset[str]:
     """What an answer names: the known values it is (see _names)."""
     return _names(fact, text)[0]
