@@ -263,14 +263,13 @@ def list_customers(actor, *, q: str | None = None, phone: str | None = None, sto
         query = query.where(Customer.store_id.in_(ids))
     if store_id is not None:
         query = query.where(Customer.store_id == store_id)
+    # Phones only as the searcher may see them, LIKE wildcards escaped (SEC-3): see directory/search.py.
+    from loyalty.directory import search
+    region = current_app.config.get("DEFAULT_PHONE_REGION", "CN")
     if phone:
-        try:
-            query = query.where(Customer.phone == _phone(phone))
-        except ValidationFailed:
-            digits = "".join(ch for ch in phone if ch.isdigit())
-            query = query.where(Customer.phone.like(f"%{digits}%"))
-    if q:
-        query = query.where(or_(Customer.name.like(f"%{q.strip()}%"), Customer.phone.like(f"%{q.strip()}%")))
+        query = query.where(search.phone_match(actor, phone, region, strict=True))
+    if q and q.strip():
+        query = query.where(search.text_match(actor, q, region))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     items = db.session.execute(
         query.order_by(Customer.id).limit(per_page).offset((page - 1) * per_page)).scalars().all()

@@ -94,6 +94,7 @@ DOMAIN_MESSAGES = (
     N_('This payout was clawed back or cancelled already.'),
     N_('This pending transfer was already posted or voided.'),
     N_('This username is taken.'),
+    N_('Type the whole phone number or its last 4 digits.'),
     N_('Unknown role.'),
     N_('Unknown time zone.'),
     N_('Use HH:MM, 00:00 to 23:59.'),

@@ -228,4 +228,4 @@ class CustomerSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Name or phone"), validators=[Optional(), Length(max=60)])
+    q = StringField(_l("Name, whole phone number or its last 4 digits"), validators=[Optional(), Length(max=60)])
