@@ -6,6 +6,7 @@ from datetime import date, datetime
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from loyalty.errors import ValidationFailed
+from loyalty.text import text_problem
 
 # ---- dates and instants: one sane range for every input (SEC-4) ----------------------------
 # Year 1 in a query or body used to reach the database and fail there (a 500): converting
@@ -54,7 +55,8 @@ class InputSchema(Schema):
 
     Text loses its leading and trailing spaces before validation, so a name of only
     spaces is an empty name (a field error), never stored blank. Passwords are kept
-    exactly as typed. Every date and datetime field, declared here or in any package,
+    exactly as typed. Text that shows nothing or carries bidi controls is refused
+    (loyalty.text). Every date and datetime field, declared here or in any package,
     gets the sane range (`sane_moment`) when it is bound."""
     class Meta:
         unknown = RAISE
@@ -64,9 +66,16 @@ class InputSchema(Schema):
 
     @pre_load
     def _strip_text(self, data, **kwargs):
+        """Trim text; then text showing nothing (only zero-width or other invisible characters)
+        or carrying bidi controls is a field error, in every body of every package (loyalty.text)."""
         if not isinstance(data, dict):
             return data
-        return {k: (v.strip() if isinstance(v, str) and "password" not in k else v) for k, v in data.items()}
+        data = {k: (v.strip() if isinstance(v, str) and "password" not in k else v) for k, v in data.items()}
+        errors = {key: [problem] for key, value in data.items()
+                  if isinstance(value, str) and "password" not in key and (problem := text_problem(value))}
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 class QuerySchema(Schema):
