@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
-from sqlalchemy.exc import DataError, IntegrityError
-from werkzeug.exceptions import HTTPException, NotFound
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 from werkzeug.routing import IntegerConverter
 
 from loyalty.auth import access
@@ -46,12 +47,15 @@ def create_app(config_class=Config) -> Flask:
     _register_models()
     _register_verification(app)
     app.before_request(_fresh_request_state)
+    app.before_request(_refuse_deep_json)
     app.before_request(access.authorize_request)
     app.after_request(_finish_unit_of_work)
+    app.after_request(_security_headers)
     app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(IntegrityError, _handle_integrity_error)
     app.register_error_handler(DataError, _handle_out_of_range)
     app.register_error_handler(OverflowError, _handle_out_of_range)
+    app.register_error_handler(StatementError, _handle_statement_error)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.context_processor(_template_globals)
 
@@ -172,6 +176,34 @@ def _fresh_request_state():
     g.pop(app_csrf_field(), None)
 
 
+# Our deepest real body is three levels ({"answers": [{...}]}); Python's parser recurses once
+# per level and a 2 KB body of 1,000 "[" exhausted the stack (RecursionError, a 500).
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a JSON text nests arrays/objects deeper than `limit`, found without parsing it
+    (brackets inside strings do not count)."""
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _refuse_deep_json():
+    """before_request, app-wide: a JSON body nested too deeply is malformed (400) before anyone
+    parses it, on every endpoint (SEC-4)."""
+    if request.is_json and request.content_length != 0:
+        body = request.get_data(cache=True)
+        if body and json_depth_exceeds(body):
+            raise DomainError("The request body is not valid JSON.", code="malformed_json", status=400,
+                              fields={"_schema": ["JSON nested more than 32 levels deep."]})
+
+
 def app_csrf_field() -> str:
     from flask import current_app
     return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
@@ -183,6 +215,27 @@ def _finish_unit_of_work(response):
         db.session.commit()
     else:
         db.session.rollback()
+    return response
+
+
+# Pages use only our own vendored CSS (no inline style or script, no JavaScript at all), so the
+# policy allows nothing else; inline SVG charts are part of the page. Nobody may frame a page.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                           "form-action 'self'; frame-ancestors 'none'")
+
+
+def _security_headers(response):
+    """App-wide: no framing (clickjacking), no MIME sniffing, a strict CSP, no referrer leaving
+    the site; HSTS when cookies are HTTPS-only (a TLS deployment)."""
+    from flask import current_app
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
 
@@ -210,6 +263,15 @@ def _handle_out_of_range(error: Exception):
     the caller's input, so a 422 and nothing written, never a 500 (SEC-4)."""
     log.info("value out of range: %s", getattr(error, "orig", error))
     return _error_response(422, "invalid_value", gettext("A value is out of range or not allowed."))
+
+
+def _handle_statement_error(error: StatementError):
+    """A value that failed on its way into a statement, such as a year-1 date a form let through
+    that cannot become UTC (OverflowError): the caller's input, so a 422 as above. Anything
+    else (the database is down) stays a 500, logged."""
+    if isinstance(error.orig, OverflowError):
+        return _handle_out_of_range(error)
+    return _handle_http_exception(InternalServerError(original_exception=error))
 
 
 class _BoundedInt(IntegerConverter):

@@ -50,7 +50,20 @@ class Config:
         self.SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
         self.PERMANENT_SESSION_LIFETIME = 12 * 3600
         self.TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
+        # The login rate limit counts in RATELIMIT_STORAGE_URI: memory:// counts per process;
+        # redis://host:6379 shares the count between gunicorn workers and hosts.
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "loyalty")  # several apps, one Redis
+        if self.RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://", "redis+")):
+            # A Redis that does not answer must cost a login half a second, not a hang.
+            self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+        # Our choice when the shared storage is down: fail OPEN to per-process counting. Logins
+        # go on (the showroom keeps working), each worker still limits on its own, and the
+        # limiter logs "Rate limit storage unreachable - falling back to in-memory storage"
+        # (it goes back to the shared storage when it answers again). Any other storage error
+        # is logged and the request let through rather than answered 500.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         self.SCHEDULER_EMBEDDED = os.environ.get("SCHEDULER_EMBEDDED", "0") == "1"

@@ -1,7 +1,53 @@
 """Schema building blocks shared by every package."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
+from datetime import date, datetime
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from loyalty.errors import ValidationFailed
+from loyalty.text import text_problem
+
+# ---- dates and instants: one sane range for every input (SEC-4) ----------------------------
+# Year 1 in a query or body used to reach the database and fail there (a 500): converting
+# 0001-01-01T00:00+08:00 to UTC leaves the calendar. Nothing this service records predates
+# 1970, and 2999 leaves room for open-ended report periods such as to=2099-12-31.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+DATE_RANGE_MESSAGE = "Use a date from 1970-01-01 to 2999-12-31."
+
+
+def sane_moment(value: date | datetime | None) -> None:
+    """Validator for every date and datetime input: inside [FIRST_DAY, LAST_DAY] as written."""
+    if value is None:
+        return
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(DATE_RANGE_MESSAGE)
+
+
+def _guard_moments(field_obj: fields.Field) -> None:
+    """Give a Date/DateTime field (or a List of them) the range check, once. A new list, never
+    an append: bound fields are shallow copies sharing the declared field's list."""
+    target = field_obj.inner if isinstance(field_obj, fields.List) else field_obj
+    if isinstance(target, (fields.DateTime, fields.Date)) and sane_moment not in target.validators:
+        target.validators = [*target.validators, sane_moment]
+
+
+def parse_day(text: str | None, field: str) -> date | None:
+    """A YYYY-MM-DD value from a page's query string: empty is none, anything else must be a
+    real day in range, else a field error naming `field` (the pages' twin of the schemas)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+        sane_moment(day)
+    except ValueError:
+        raise ValidationFailed(fields={field: ["Not a valid date (YYYY-MM-DD)."]}) from None
+    except ValidationError as error:
+        raise ValidationFailed(fields={field: list(error.messages)}) from None
+    return day
 
 
 class InputSchema(Schema):
@@ -9,20 +55,36 @@ class InputSchema(Schema):
 
     Text loses its leading and trailing spaces before validation, so a name of only
     spaces is an empty name (a field error), never stored blank. Passwords are kept
-    exactly as typed."""
+    exactly as typed. Text that shows nothing or carries bidi controls is refused
+    (loyalty.text). Every date and datetime field, declared here or in any package,
+    gets the sane range (`sane_moment`) when it is bound."""
     class Meta:
         unknown = RAISE
 
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        _guard_moments(field_obj)
+
     @pre_load
     def _strip_text(self, data, **kwargs):
+        """Trim text; then text showing nothing (only zero-width or other invisible characters)
+        or carrying bidi controls is a field error, in every body of every package (loyalty.text)."""
         if not isinstance(data, dict):
             return data
-        return {k: (v.strip() if isinstance(v, str) and "password" not in k else v) for k, v in data.items()}
+        data = {k: (v.strip() if isinstance(v, str) and "password" not in k else v) for k, v in data.items()}
+        errors = {key: [problem] for key, value in data.items()
+                  if isinstance(value, str) and "password" not in key and (problem := text_problem(value))}
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 class QuerySchema(Schema):
+    """Query strings: unknown parameters are ignored; dates get the sane range as in InputSchema."""
     class Meta:
         unknown = EXCLUDE
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        _guard_moments(field_obj)
 
 
 class PageQuery(QuerySchema):

@@ -61,8 +61,11 @@ def _authenticate():
         if scheme.lower() == "bearer" and token.strip():
             return auth_service.staff_for_token(token.strip())
         return None
-    staff = auth_service.active_staff(session.get("staff_id"))
-    if staff is not None and session.get("auth_fp") != session_fingerprint(staff):
+    # The cookie names a session the server keeps (ended at logout) and the password it was
+    # opened with (a reset ends it too).
+    staff = auth_service.staff_for_session(session.get("sid"))
+    if staff is not None and (staff.id != session.get("staff_id")
+                              or session.get("auth_fp") != session_fingerprint(staff)):
         session.clear()
         return None
     return staff

@@ -1,15 +1,15 @@
-"""Logging in (登录): password checks and API tokens."""
+"""Logging in (登录): password checks, API tokens and web sessions."""
 from __future__ import annotations
 
 import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from loyalty import clock
 from loyalty.audit import service as audit
-from loyalty.auth.models import ApiToken
+from loyalty.auth.models import ApiToken, StaffSession
 from loyalty.auth.passwords import hash_password, needs_rehash, verify_password
 from loyalty.directory.models import Staff
 from loyalty.errors import Unauthorized
@@ -65,8 +65,40 @@ def revoke_token(token: str) -> None:
         audit.record(row.staff, "api_token", row.id, "revoked")
 
 
-def active_staff(staff_id: int | None) -> Staff | None:
-    if staff_id is None:
+# ---- web sessions (kept on the server, so logout ends them) ----------------------------
+
+def open_session(staff: Staff, ttl_seconds: int) -> str:
+    """A new web session for `staff`; the token goes into the signed cookie, its hash here.
+    This staff member's expired or ended sessions are cleared on the way."""
+    now = clock.now()
+    db.session.execute(delete(StaffSession).where(
+        StaffSession.staff_id == staff.id,
+        (StaffSession.expires_at <= now) | StaffSession.ended_at.is_not(None)))
+    token = secrets.token_urlsafe(32)
+    db.session.add(StaffSession(staff_id=staff.id, token_hash=_token_digest(token), created_at=now,
+                                expires_at=now + timedelta(seconds=ttl_seconds)))
+    db.session.flush()
+    return token
+
+
+def staff_for_session(token: str | None) -> Staff | None:
+    """The active staff member of a live session: not ended, not expired."""
+    if not token or not isinstance(token, str):
         return None
-    staff = db.session.get(Staff, staff_id)
-    return staff if staff is not None and staff.active else None
+    row = db.session.execute(
+        select(StaffSession).where(StaffSession.token_hash == _token_digest(token))
+    ).scalar_one_or_none()
+    if row is None or row.ended_at is not None or row.expires_at <= clock.now():
+        return None
+    return row.staff if row.staff.active else None
+
+
+def end_session(token: str | None) -> None:
+    """Logout: the session is over on the server, whatever copies of its cookie exist."""
+    if not token or not isinstance(token, str):
+        return
+    row = db.session.execute(
+        select(StaffSession).where(StaffSession.token_hash == _token_digest(token))
+    ).scalar_one_or_none()
+    if row is not None and row.ended_at is None:
+        row.ended_at = clock.now()

@@ -10,12 +10,13 @@ from sqlalchemy import func, or_, select, update
 
 from loyalty.audit import service as audit
 from loyalty.auth import access
-from loyalty.auth.passwords import MIN_LENGTH, hash_password
+from loyalty.auth.passwords import check_new_password, hash_password
 from loyalty.directory import identity
 from loyalty.directory.models import (DESKS, FACTS, POLICY_FIELDS, ROLES, Customer, FactVersion, Staff,
                                       Store, StorePolicy, Vehicle)
 from loyalty.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from loyalty.extensions import db
+from loyalty.text import visible_text
 
 STORE_FIELDS = ("code", "name", "timezone", "active")
 STAFF_FIELDS = ("username", "display_name", "role", "store_id", "active")
@@ -42,11 +43,11 @@ def _check_timezone(tz: str) -> str:
 
 def create_store(actor, *, code: str, name: str, timezone: str = "Asia/Shanghai") -> Store:
     _require_admin(actor)
-    code = code.strip()
+    code, name = visible_text(code, "code"), visible_text(name, "name")
     if db.session.execute(select(Store.id).where(Store.code == code)).first():
         raise Conflict("A store with this code exists.", code="store_code_taken",
                        fields={"code": ["Already used."]})
-    store = Store(code=code, name=name.strip(), timezone=_check_timezone(timezone))
+    store = Store(code=code, name=name, timezone=_check_timezone(timezone))
     store.policy = StorePolicy()
     db.session.add(store)
     db.session.flush()
@@ -75,6 +76,7 @@ def update_store(actor, store_id: int, changes: dict[str, Any]) -> Store:
     _require_admin(actor)
     store = get_store(actor, store_id)
     before = audit.snapshot(store, STORE_FIELDS)
+    changes = {**changes, **{k: visible_text(changes[k], k) for k in ("code", "name") if k in changes}}
     if "timezone" in changes:
         _check_timezone(changes["timezone"])
     if "code" in changes and changes["code"] != store.code and db.session.execute(
@@ -127,9 +129,8 @@ def set_policy(actor, store_id: int, changes: dict[str, Any]) -> StorePolicy:
 
 # ---- staff ------------------------------------------------------------------
 
-def _check_password(password: str) -> None:
-    if len(password or "") < MIN_LENGTH:
-        raise field_error("password", f"At least {MIN_LENGTH} characters.")
+def _check_password(password: str, username: str) -> None:
+    check_new_password(password, username=username)  # length, common passwords, the username (ASVS 6.2)
 
 
 def create_staff(actor, *, username: str, display_name: str, role: str,
@@ -138,14 +139,15 @@ def create_staff(actor, *, username: str, display_name: str, role: str,
     username = username.strip()
     if not _USERNAME.match(username):  # here, not only in the API schema: the CLI and pages call this too
         raise field_error("username", "3–64 letters, digits, _ . or -.")
+    display_name = visible_text(display_name, "display_name")
     if role not in ROLES:
         raise field_error("role", "Unknown role.")
     if store_id is not None and db.session.get(Store, store_id) is None:
         raise field_error("store_id", "No such store.")
-    _check_password(password)
+    _check_password(password, username)
     if db.session.execute(select(Staff.id).where(func.lower(Staff.username) == username.lower())).first():
         raise Conflict("This username is taken.", code="username_taken", fields={"username": ["Already used."]})
-    staff = Staff(username=username, display_name=display_name.strip(), role=role,
+    staff = Staff(username=username, display_name=display_name, role=role,
                   store_id=store_id, password_hash=hash_password(password))
     db.session.add(staff)
     db.session.flush()
@@ -170,6 +172,8 @@ def update_staff(actor, staff_id: int, changes: dict[str, Any]) -> Staff:
     if actor is not None and staff.id == actor.id and changes.get("active") is False:
         raise field_error("active", "You cannot disable yourself.")
     before = audit.snapshot(staff, STAFF_FIELDS)
+    if "display_name" in changes:
+        changes = {**changes, "display_name": visible_text(changes["display_name"], "display_name")}
     if "role" in changes and changes["role"] not in ROLES:
         raise field_error("role", "Unknown role.")
     if changes.get("store_id") is not None and db.session.get(Store, changes["store_id"]) is None:
@@ -179,7 +183,7 @@ def update_staff(actor, staff_id: int, changes: dict[str, Any]) -> Staff:
             setattr(staff, key, changes[key])
     action = "updated"
     if changes.get("password"):
-        _check_password(changes["password"])
+        _check_password(changes["password"], staff.username)
         staff.password_hash = hash_password(changes["password"])
         action = "updated+password_reset"
     if changes.get("password") or changes.get("active") is False:
@@ -222,6 +226,7 @@ def create_customer(actor, *, store_id: int, name: str, phone: str, national_id:
     access.ensure_store(actor, store_id)  # first, so store-bound staff cannot probe other store ids
     if db.session.get(Store, store_id) is None:
         raise field_error("store_id", "No such store.")
+    name = visible_text(name, "name")
     e164 = _phone(phone)
     existing = db.session.execute(select(Customer.id).where(Customer.phone == e164)).scalar_one_or_none()
     if existing is not None:
@@ -325,14 +330,13 @@ def list_customers(actor, *, q: str | None = None, phone: str | None = None, sto
         query = query.where(Customer.store_id.in_(ids))
     if store_id is not None:
         query = query.where(Customer.store_id == store_id)
+    # Phones only as the searcher may see them, LIKE wildcards escaped (SEC-3): see directory/search.py.
+    from loyalty.directory import search
+    region = current_app.config.get("DEFAULT_PHONE_REGION", "CN")
     if phone:
-        try:
-            query = query.where(Customer.phone == _phone(phone))
-        except ValidationFailed:
-            digits = "".join(ch for ch in phone if ch.isdigit())
-            query = query.where(Customer.phone.like(f"%{digits}%"))
-    if q:
-        query = query.where(or_(Customer.name.like(f"%{q.strip()}%"), Customer.phone.like(f"%{q.strip()}%")))
+        query = query.where(search.phone_match(actor, phone, region, strict=True))
+    if q and q.strip():
+        query = query.where(search.text_match(actor, q, region))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     items = db.session.execute(
         query.order_by(Customer.id).limit(per_page).offset((page - 1) * per_page)).scalars().all()
@@ -342,6 +346,8 @@ def list_customers(actor, *, q: str | None = None, phone: str | None = None, sto
 def update_customer(actor, customer_id: int, changes: dict[str, Any]) -> Customer:
     customer = get_customer(actor, customer_id)
     before = audit.snapshot(customer, CUSTOMER_FIELDS)
+    if "name" in changes:
+        changes = {**changes, "name": visible_text(changes["name"], "name")}
     if "phone" in changes:
         e164 = _phone(changes["phone"])
         clash = db.session.execute(

@@ -19,7 +19,7 @@ from loyalty.ledger.models import Transfer
 from loyalty.payouts import labels
 from loyalty.payouts import service
 from loyalty.payouts.models import Payout
-from loyalty.reports.tables import csv_bytes, yuan
+from loyalty.reports.tables import csv_bytes, spreadsheet_text, yuan
 
 
 @dataclass
@@ -138,7 +138,7 @@ def to_xlsx(export: Export) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = _("Payouts")
-    sheet.append(header())
+    sheet.append([spreadsheet_text(v) for v in header()])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     rows = [_row(p, names) for p in export.payouts] + [[]] + _footer(export)
@@ -146,7 +146,7 @@ def to_xlsx(export: Export) -> bytes:
         for i in MONEY_COLUMNS:
             if i < len(row) and isinstance(row[i], int):
                 row[i] = Decimal(row[i]).scaleb(-2)  # exact yuan from fen, never a float in our code
-        sheet.append(row)
+        sheet.append([spreadsheet_text(v) for v in row])  # text, never a formula (CSV injection)
     for row in sheet.iter_rows(min_row=2):
         for i in MONEY_COLUMNS:
             if i < len(row):

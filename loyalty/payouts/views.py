@@ -11,6 +11,7 @@ from loyalty.payouts import export, labels, service
 from loyalty.payouts.forms import PaidForm, RejectForm
 from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, STATUSES
 from loyalty.reports.tables import download, period
+from loyalty.schemas import parse_day
 from loyalty.web.forms import EmptyForm
 
 bp = Blueprint("payouts_web", __name__, template_folder="templates")
@@ -35,15 +36,9 @@ def _labels():
 
 
 def _filters() -> dict:
-    from datetime import date
     args = request.args
 
-    def day(name):
-        try:
-            return date.fromisoformat(args.get(name, ""))
-        except ValueError:
-            return None
-    start, end = period(day("from"), day("to"))
+    start, end = period(parse_day(args.get("from"), "from"), parse_day(args.get("to"), "to"))
     status = args.get("status")
     return {"status": status if status in STATUSES else None, "store_id": args.get("store_id", type=int),
             "date_from": start, "date_to": end}

@@ -19,7 +19,7 @@ def bar_chart(rows: Sequence[tuple[str, float | int | None]], *, title: str, lab
     top_value = maximum if maximum else max(values + [0]) or 1
     height = top + row_h * max(len(rows), 1) + 10
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" data-test="{escape(test_id)}" '
-             f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" '
+             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              f'aria-label="{escape(title)}">',
              f'<title>{escape(title)}</title>',
              f'<text x="0" y="18" font-size="14" font-weight="600" fill="#1f2933">{escape(title)}</text>']

@@ -2,12 +2,15 @@
 
 CSV is UTF-8 with a BOM and CRLF line ends, so Excel (which assumes the ANSI code
 page without a BOM) shows Chinese intact. Money is written in yuan with two
-decimals from integer fen, never through a float.
+decimals from integer fen, never through a float. Every cell of every export
+(CSV and XLSX) passes through `spreadsheet_text`, so text people typed (a
+customer's name, a payment reference) never reaches a spreadsheet as a formula.
 """
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,11 +37,26 @@ def percent(rate: float | None) -> str:
     return "" if rate is None else f"{rate * 100:.1f}%"
 
 
+# OWASP "CSV Injection": a cell starting with one of these is run by Excel, LibreOffice and
+# Google Sheets as a formula (=HYPERLINK(...) phones home, =cmd|... ran programs).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?%?$")  # -12.50 or +86 is a number, not a formula
+
+
+def spreadsheet_text(value):
+    """A cell value no spreadsheet will run: text starting with = + - @ tab or CR gets a leading
+    apostrophe, the prefix that makes spreadsheets show the rest as text. Plain numbers and
+    values that are not text are returned as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
 def csv_bytes(header: list[str], rows: list[list]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerow([spreadsheet_text(v) for v in header])
+    writer.writerows(["" if v is None else spreadsheet_text(v) for v in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 

@@ -216,7 +216,7 @@ class StaffCreateForm(FlaskForm):
     store_id = SelectField(_l("Store"), coerce=_store_id, choices=[],
                            description=_l("Group-level staff see every store."))
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
-                             description=_l("At least 8 characters."))
+                             description=_l("At least 8 characters; not a common password, not the username."))
 
     def values(self) -> dict:
         return {"username": self.username.data.strip(), "display_name": self.display_name.data.strip(),
@@ -252,4 +252,4 @@ class CustomerSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Name or phone"), validators=[Optional(), Length(max=60)])
+    q = StringField(_l("Name, whole phone number or its last 4 digits"), validators=[Optional(), Length(max=60)])

@@ -48,6 +48,7 @@ def _start_session(staff) -> None:
     session.clear()
     session.permanent = True
     session["staff_id"] = staff.id
+    session["sid"] = auth_service.open_session(staff, int(current_app.permanent_session_lifetime.total_seconds()))
     session["auth_fp"] = access.session_fingerprint(staff)
     if lang:
         session["lang"] = lang
@@ -58,6 +59,7 @@ def _start_session(staff) -> None:
 def logout():
     form = EmptyForm()
     if form.validate_on_submit():
+        auth_service.end_session(session.get("sid"))  # a saved copy of the cookie dies with it
         lang = session.get("lang")
         session.clear()
         if lang:

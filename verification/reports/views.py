@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from loyalty.auth.access import allow
 from loyalty.reports.charts import PALETTE, bar_chart
 from loyalty.reports.tables import csv_response, percent, period, yuan
+from loyalty.schemas import parse_day
 from verification.reports import service
 
 bp = Blueprint("referral_reports_web", __name__, template_folder="templates")
@@ -18,10 +19,8 @@ READERS = ("manager", "finance", "admin")
 
 
 def _day(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
+    """Empty is no bound; a bad or out-of-range day is a 422 naming the field (SEC-4)."""
+    return parse_day(request.args.get(name), name)
 
 
 def _args() -> dict:
