@@ -1,14 +1,14 @@
 """web sessions kept on the server, so logging out ends them (security review, finding 5)
 
 Revision ID: 0008h_hardening
-Revises: 0007_occupation
+Revises: 0008s_fact_provenance
 Create Date: 2026-11-27 04:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0008h_hardening'
-down_revision = '0007_occupation'
+down_revision = '0008s_fact_provenance'
 branch_labels = None
 depends_on = None
 

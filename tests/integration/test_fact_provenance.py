@@ -131,7 +131,7 @@ def test_a_fact_changed_while_a_referral_is_live_is_flagged_on_it(api, world, pe
                                    json={"model": "帕萨特", "colour": "黑色", "transmission": "manual"})
         api.as_("consultant").patch(f"customers/{people['zhang'].id}", json={"gender": "male"})  # not a fact
         api.as_("manager").post(f"referrals/{rid}/acknowledge")
-    changes = db.session.execute(select(FactChange).where(FactChange.referral_id == rid)).scalars().all()
+    changes = db.session.execute(select(FactChange).where(FactChange.referral_id == rid).order_by(FactChange.id)).scalars().all()
     assert [(c.party, c.fact, c.changed_by_id, c.desk) for c in changes] == [
         ("referrer", "employer", world["consultant"].id, "sales"),
         ("referrer", "vehicle", world["consultant"].id, "sales")]
@@ -143,7 +143,7 @@ def test_a_fact_changed_while_a_referral_is_live_is_flagged_on_it(api, world, pe
         resp = api.as_("manager2").post(f"referrals/{rid}/delivery", json={
             "delivered_at": (T0 + timedelta(hours=1)).isoformat(), "vehicle": VEHICLE, "licence": LICENCE})
     assert resp.status_code == 200
-    assert db.session.execute(select(FactChange).where(FactChange.referral_id == rid)).scalars().all() == changes
+    assert db.session.execute(select(FactChange).where(FactChange.referral_id == rid).order_by(FactChange.id)).scalars().all() == changes
 
 
 @pytest.fixture
