@@ -56,8 +56,8 @@ def test_a_match_is_decided_at_once_with_the_values_side_by_side(browser, world,
     page = check(as_(browser, "manager2"), acknowledged)
     assert page.status_code == 200, text(page)
     html = text(page)
-    assert "待回访" in html and 'data-test="comparison"' in html and "确认驳回" not in html
-    assert re.search(r'data-test="compare-model".*?大众汽车牌SVW7141BRD\(速腾\).*?一致', html, re.S)
+    assert "待回访" in html and 'data-test="checks"' in html and "确认驳回" not in html
+    assert re.search(r'data-test="check-model".*?>一致<.*?大众汽车牌SVW7141BRD\(速腾\)', html, re.S)
     assert status(acknowledged) == "awaiting_callback"
 
 
@@ -68,7 +68,7 @@ def test_a_mismatch_is_shown_for_confirmation_before_it_rejects(browser, world, 
     html = text(page)
     assert page.status_code == 200
     assert "确认驳回" in html and "返回修改" in html and "行驶证与报备信息不符" in html
-    assert re.search(r'data-test="compare-plate".*?沪A54321.*?沪A12345.*?不一致', html, re.S)
+    assert re.search(r'data-test="check-plate".*?不一致.*?沪A54321.*?沪A12345', html, re.S)
     assert status(acknowledged) == "registered" and count_rows(Delivery) == 0
     assert db.session.query(AuditEvent).filter_by(action="delivery_check_viewed").count() == 1
     # back to edit: the form again, with what was typed, nothing written
