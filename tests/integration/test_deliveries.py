@@ -165,6 +165,14 @@ def test_gb18030_files_and_tab_separated_files_are_read(api, world, people, enco
 
 
 @pytest.mark.rule("REG-7")
+def test_a_title_above_the_header_is_skipped(api, world, people):
+    content = "交车明细表 2026年11月,,,\r\n".encode("gb18030") + csv_bytes(encoding="gb18030")
+    resp = upload(api, content)
+    assert resp.status_code == 200, resp.json
+    assert [(r["line"], r["outcome"]) for r in resp.json["rows"]] == [(3, "created"), (4, "created")]
+
+
+@pytest.mark.rule("REG-7")
 def test_bad_rows_are_reported_and_the_good_ones_recorded(api, world, people):
     upload(api, csv_bytes(rows=ROWS[:1]))  # 李四's car is on record
     rows = [

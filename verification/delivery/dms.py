@@ -17,6 +17,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from verification.delivery.models import FROM_DMS
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
+_HEADER_SEARCH = 10  # rows to look through for the header
 
 # column -> header spellings (folded: case, width, spaces and punctuation do not matter)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -149,18 +151,11 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     if len(data) > MAX_BYTES:
         raise _file_error(N_("The file is larger than 5 MB; split it."))
     text = decode(data)
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    sample = "\n".join(text.splitlines()[:_HEADER_SEARCH])
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = next(reader, None)
-        if not header or not any(_cell(h) for h in header):
-            raise _file_error(N_("The file has no header row."))
-        columns = [_HEADER_INDEX.get(v.fold(_cell(h))) for h in header]
-        missing = [c for c in REQUIRED if c not in columns]
-        if missing:
-            raise _file_error(N_("The file lacks required columns:"),
-                              ", ".join(f"{COLUMNS[c][0]} ({c})" for c in missing))
+        columns = _find_header(reader)
         rows = []
         for cells in reader:
             if not any(_cell(c) for c in cells):
@@ -177,6 +172,22 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     if not rows:
         raise _file_error(N_("The file has no rows."))
     return rows
+
+
+def _find_header(reader) -> list[str | None]:
+    """The columns of the header row: the first of the first few rows that names every required
+    column (an export may start with a title such as 交车明细表 2026年11月)."""
+    best: list[str | None] | None = None
+    for cells in itertools.islice(reader, _HEADER_SEARCH):
+        columns = [_HEADER_INDEX.get(v.fold(_cell(h))) for h in cells]
+        if all(c in columns for c in REQUIRED):
+            return columns
+        if any(columns) and (best is None or sum(map(bool, columns)) > sum(map(bool, best))):
+            best = columns
+    if best is None:
+        raise _file_error(N_("The file has no header row."))
+    missing = [c for c in REQUIRED if c not in best]
+    raise _file_error(N_("The file lacks required columns:"), ", ".join(f"{COLUMNS[c][0]} ({c})" for c in missing))
 
 
 def parse_time(text: str, zone: str) -> tuple[datetime, bool]:
