@@ -231,3 +231,22 @@ def test_the_import_needs_a_store_and_a_manager(api, world, people):
     assert upload(api, csv_bytes(), who="manager_b", store_id=world.store.id).status_code == 422
     with_store = csv_bytes(header="门店," + HEADER, rows=["SH02," + r for r in ROWS])
     assert upload(api, with_store, who="manager").json["errors"] == 2  # SH02 is not the manager's store
+
+
+@pytest.mark.rule("REG-7")
+def test_two_imports_of_one_export_at_once_record_each_vin_once(app, api, world, people, pg_only):
+    from tests.helpers import at_once
+    token = api.token("manager")
+
+    def attempt():
+        with time_machine.travel(NOW, tick=False):
+            resp = app.test_client().post("/api/v1/deliveries/import", headers={"Authorization": f"Bearer {token}"},
+                                          data={"file": (io.BytesIO(csv_bytes()), "dms.csv")},
+                                          content_type="multipart/form-data")
+        return resp.status_code, resp.get_json()
+
+    results = at_once([attempt, attempt])
+    assert [code for code, _ in results] == [200, 200], results
+    assert sorted((r["created"], r["on_record"]) for _, r in results) == [(0, 2), (2, 0)]
+    db.session.expire_all()
+    assert count_rows(Delivery) == 2

@@ -96,11 +96,6 @@ def latest_check(referral_id: int) -> CheckRecord | None:
                               .order_by(CheckRecord.id.desc()).limit(1)).unique().scalar_one_or_none()
 
 
-def check_history(referral_id: int) -> list[CheckRecord]:
-    return list(db.session.execute(select(CheckRecord).where(CheckRecord.referral_id == referral_id)
-                                   .order_by(CheckRecord.id)).unique().scalars())
-
-
 def _reopened(referral_id: int) -> CheckRecord | None:
     return db.session.execute(select(CheckRecord).where(CheckRecord.referral_id == referral_id,
                                                         CheckRecord.reopened_at.is_not(None))
