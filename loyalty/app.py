@@ -122,13 +122,16 @@ def _register_verification(app: Flask) -> None:
     directory.on_fact_recorded(fact_watch.flag_live_referrals)  # CB-10: facts typed while a referral is live
     from verification.callbacks.api import blp as callbacks_api
     from verification.callbacks.views import bp as callbacks_web
+    from verification.delivery.api import blp as delivery_api
+    from verification.delivery.views import bp as delivery_web
     from verification.referrals.api import blp as referrals_api
     from verification.referrals.views import bp as referrals_web
 
-    for blp in (referrals_api, callbacks_api):
+    for blp in (referrals_api, delivery_api, callbacks_api):
         api.register_blueprint(blp)
         csrf.exempt(blp)
     app.register_blueprint(referrals_web)
+    app.register_blueprint(delivery_web)
     app.register_blueprint(callbacks_web)
     from verification.reports.api import blp as referral_reports_api
     from verification.reports.views import bp as referral_reports_web

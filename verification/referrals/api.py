@@ -1,17 +1,20 @@
-"""/api/v1/referrals: register, list, acknowledge, review, delivery check."""
+"""/api/v1/referrals: register, list, acknowledge, review, unwind.
+
+The delivery check (/referrals/{id}/delivery, /preview, /reopen) has its own doors in
+verification/delivery/api.py."""
 from __future__ import annotations
 
+from flask import jsonify
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
 from loyalty.ledger.idempotency import idempotent_if_keyed
 from loyalty.schemas import page_body
-from verification.delivery import service as delivery
 from verification.referrals import schemas as s
 from verification.referrals import service, unwind
 
 blp = Blueprint("referrals", __name__, url_prefix="/api/v1/referrals",
-                description="Referral registration, acknowledgement, review and delivery check")
+                description="Referral registration, acknowledgement, review and unwinding")
 
 SHOWROOM = ("consultant", "manager", "admin")
 MANAGERS = ("manager", "admin")
@@ -28,18 +31,20 @@ def register(body):
 @blp.route("", methods=["GET"])
 @allow(*SHOWROOM)
 @blp.arguments(s.ReferralQuery, location="query")
-@blp.response(200, s.ReferralPage)
+@blp.response(200, s.ReferralPage, description="admins read each referral as ReferralAdmin")
 def list_referrals(query):
     page, per_page = query.pop("page"), query.pop("per_page")
-    items, total = service.list_referrals(current_actor(), page=page, per_page=per_page, **query)
-    return page_body(items, total, page, per_page)
+    actor = current_actor()
+    items, total = service.list_referrals(actor, page=page, per_page=per_page, **query)
+    return jsonify(s.page_view_for(actor)().dump(page_body(items, total, page, per_page)))
 
 
 @blp.route("/<int:referral_id>", methods=["GET"])
 @allow(*SHOWROOM)
-@blp.response(200, s.ReferralSchema)
+@blp.response(200, s.ReferralSchema, description="admins read it as ReferralAdmin (record values included)")
 def get_referral(referral_id):
-    return service.get_referral(current_actor(), referral_id)
+    actor = current_actor()
+    return jsonify(s.view_for(actor)().dump(service.get_referral(actor, referral_id)))
 
 
 @blp.route("/<int:referral_id>/acknowledge", methods=["POST"])
@@ -55,14 +60,6 @@ def acknowledge(referral_id):
 @blp.response(200, s.ReferralSchema)
 def review(body, referral_id):
     return service.review(current_actor(), referral_id, **body)
-
-
-@blp.route("/<int:referral_id>/delivery", methods=["POST"])
-@allow(*MANAGERS)
-@blp.arguments(s.DeliveryInSchema)
-@blp.response(200, s.DeliveryResultSchema)
-def check_delivery(body, referral_id):
-    return delivery.check_delivery(current_actor(), referral_id, **body)
 
 
 @blp.route("/<int:referral_id>/unwind", methods=["POST"])

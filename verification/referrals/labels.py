@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from loyalty.web.labels import check_label, field_label, label_of  # noqa: F401  (re-exported)
+from loyalty.web.labels import CHECK_LABELS, field_label, label_of  # noqa: F401  (re-exported)
 
 STATUS_LABELS = {
     "registered": _l("Registered"),
@@ -37,3 +37,11 @@ def reason_label(reason: str | None) -> str:
     return label_of(REASON_LABELS, reason)
 
 
+
+
+# The delivery check's results, with the one only a check can give: a model it cannot read.
+RESULT_LABELS = {**CHECK_LABELS, "unreadable": _l("Cannot be compared")}
+
+
+def check_label(result: str | None) -> str:
+    return label_of(RESULT_LABELS, result)

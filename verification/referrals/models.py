@@ -35,7 +35,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     VERIFIED: (UNWOUND,),
     FRAUDULENT: (),
     UNVERIFIABLE: (),
-    REJECTED: (),
+    REJECTED: (REGISTERED,),  # only a delivery-check rejection, reopened once (DEL-3)
     EXPIRED: (),
     UNWOUND: (),
 }
@@ -88,10 +88,18 @@ class Referral(db.Model):
     acknowledged_by: Mapped[Staff | None] = relationship(foreign_keys=[acknowledged_by_id])
     reviewed_by: Mapped[Staff | None] = relationship(foreign_keys=[reviewed_by_id])
     delivery_checked_by: Mapped[Staff | None] = relationship(foreign_keys=[delivery_checked_by_id])
+    # every decided delivery check, oldest first (verification.delivery.models.CheckRecord)
+    check_records: Mapped[list["CheckRecord"]] = relationship(  # noqa: F821
+        "CheckRecord", viewonly=True, order_by="CheckRecord.id", lazy="selectin")
 
     @property
     def live(self) -> bool:
         return self.status in LIVE
+
+    @property
+    def reopened_check(self):
+        """The delivery check whose rejection was reopened (at most one), or None."""
+        return next((record for record in self.check_records if record.reopened_at is not None), None)
 
 
 class ReferrerFlag(db.Model):
@@ -103,18 +111,6 @@ class ReferrerFlag(db.Model):
     reason: Mapped[str] = mapped_column(String(200))
     flagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class DeliveredVehicle(db.Model):
-    """A sale this group delivered (交车记录): the referee's new car and when it left the showroom."""
-    __tablename__ = "deliveries"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
-    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class FactChange(db.Model):

@@ -1,4 +1,9 @@
-"""Referral request bodies and the showroom's view of a referral."""
+"""Referral request bodies and the views of a referral, one schema per audience.
+
+The record values a delivery check compares (the referrer's name and vehicle as the directory
+holds them) are part of the answer key (SEC-5): the showroom's view of a referral carries the
+per-field results only; admins read the side-by-side comparison. The checking manager sees it
+in the check's own answer (verification.delivery.schemas)."""
 from __future__ import annotations
 
 from marshmallow import fields, validate
@@ -28,41 +33,43 @@ class ReviewInSchema(InputSchema):
     reason = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
-class DeliveredVehicleSchema(InputSchema):
-    model = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    colour = fields.String(required=True, validate=validate.Length(min=1, max=30))
-    transmission = fields.String(required=True, validate=validate.OneOf(["automatic", "manual"]))
-    vin = fields.String(allow_none=True, validate=validate.Length(max=17))
-    plate = fields.String(allow_none=True, validate=validate.Length(max=16))
-
-
-class LicenceSchema(InputSchema):
-    """The referrer's vehicle licence (行驶证) as the manager reads it."""
-    owner_name = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    plate = fields.String(required=True, validate=validate.Length(min=1, max=16))
-    model = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    vin = fields.String(allow_none=True, validate=validate.Length(max=17))
-    colour = fields.String(allow_none=True, validate=validate.Length(max=30))
-
-
-class DeliveryInSchema(InputSchema):
-    delivered_at = fields.AwareDateTime(required=True, format="iso")
-    vehicle = fields.Nested(DeliveredVehicleSchema, required=True)
-    licence = fields.Nested(LicenceSchema, required=True)
-
-
 class PartySchema(Schema):
     id = fields.Integer()
     name = fields.String()
     phone = fields.Function(lambda c: mask_phone(c.phone))
 
 
+class ReferrerRefSchema(Schema):
+    """The old customer without his name on record: the claim names him as the new customer did."""
+    id = fields.Integer()
+    phone = fields.Function(lambda c: mask_phone(c.phone))
+
+
+class CheckSummarySchema(Schema):
+    """A decided delivery check: who, when, the outcome and the result per field."""
+    id = fields.Integer()
+    checked_at = fields.DateTime()
+    checked_by_id = fields.Integer()
+    outcome = fields.String()
+    delivered_at = fields.DateTime()
+    checks = fields.Dict()
+    reopened_at = fields.DateTime(allow_none=True)
+    reopened_by_id = fields.Integer(allow_none=True)
+    reopen_reason = fields.String(allow_none=True)
+
+
+class CheckDetailSchema(CheckSummarySchema):
+    """For admins: what was entered and the claim, the licence and the record side by side."""
+    licence = fields.Dict()
+    comparison = fields.Dict()
+
+
 class ReferralSchema(Schema):
-    """The showroom's view. No callback plan here, ever (CB-4)."""
+    """The showroom's view. No callback plan here, ever (CB-4); no record values (SEC-5)."""
     id = fields.Integer()
     status = fields.String()
     store_id = fields.Integer()
-    referrer = fields.Nested(PartySchema)
+    referrer = fields.Nested(ReferrerRefSchema)
     referee = fields.Nested(PartySchema)
     claim = fields.Function(lambda r: {
         "referrer_name": r.claim_referrer_name, "referrer_phone": mask_phone(r.claim_referrer_phone),
@@ -77,22 +84,23 @@ class ReferralSchema(Schema):
     delivered_at = fields.DateTime(allow_none=True)
     delivery_checked_by_id = fields.Integer(allow_none=True)
     checks = fields.Dict(attribute="delivery_checks", allow_none=True)
+    delivery_check_history = fields.List(fields.Nested(CheckSummarySchema), attribute="check_records")
+    reopened = fields.Function(lambda r: r.reopened_check is not None)
     reason = fields.String(allow_none=True)
     reason_text = fields.String(allow_none=True)
     reward_amount = fields.Integer(allow_none=True)
     reward_unit = fields.String(allow_none=True)
 
 
+class ReferralAdminSchema(ReferralSchema):
+    """Admins see all: the referrer as on record and every check side by side."""
+    referrer = fields.Nested(PartySchema)
+    delivery_check_history = fields.List(fields.Nested(CheckDetailSchema), attribute="check_records")
+
+
 class CreatedSchema(Schema):
     id = fields.Integer()
     status = fields.String()
-
-
-class DeliveryResultSchema(Schema):
-    id = fields.Integer()
-    status = fields.String()
-    reason = fields.String(allow_none=True)
-    checks = fields.Dict(attribute="delivery_checks", allow_none=True)
 
 
 class ReferralQuery(PageQuery):
@@ -102,3 +110,13 @@ class ReferralQuery(PageQuery):
 
 
 ReferralPage = page_of(ReferralSchema)
+ReferralAdminPage = page_of(ReferralAdminSchema)
+
+
+def view_for(actor) -> type[ReferralSchema]:
+    """The schema of a referral as this actor may read it."""
+    return ReferralAdminSchema if actor is not None and actor.role == "admin" else ReferralSchema
+
+
+def page_view_for(actor) -> type[Schema]:
+    return ReferralAdminPage if actor is not None and actor.role == "admin" else ReferralPage

@@ -19,8 +19,9 @@ from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, Store, StorePolicy
 from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed, field_error
 from loyalty.extensions import db
+from verification.delivery import records as deliveries
 from verification.referrals.models import (EXPIRED, LIVE, REGISTERED, REJECTED, TRANSITIONS,
-                                           UNDER_REVIEW, DeliveredVehicle, Referral, ReferrerFlag)
+                                           UNDER_REVIEW, Referral, ReferrerFlag)
 
 AUDIT_FIELDS = ("status", "store_id", "referrer_id", "referee_id", "registered_by_id", "registered_at",
                 "acknowledged_at", "acknowledged_by_id", "review_required", "review_decision",
@@ -36,9 +37,13 @@ class InvalidTransition(Conflict):
 
 # ---- the one place a referral changes -----------------------------------------
 
-def change_referral(actor, referral: Referral, action: str, **changes: Any) -> Referral:
+def change_referral(actor, referral: Referral, action: str, *, extra: dict[str, Any] | None = None,
+                    **changes: Any) -> Referral:
+    """Apply `changes` through the transition table and audit them; `extra` adds facts that are
+    not columns of the referral (a reopening's reason) to the audit after-image."""
     return transitions.change(actor, referral, entity="referral", action=action, audit_fields=AUDIT_FIELDS,
-                              transitions=TRANSITIONS, error=InvalidTransition, changes=changes)
+                              transitions=TRANSITIONS, error=InvalidTransition, changes=changes,
+                              extra_after=(lambda _r: extra) if extra else None)
 
 
 def lock(referral_id: int) -> Referral:
@@ -92,7 +97,7 @@ def live_referral_of(referee_id: int) -> Referral | None:
     ).unique().scalar_one_or_none()
 
 
-def _live_conflict(existing: Referral) -> Conflict:
+def live_conflict(existing: Referral) -> Conflict:
     return Conflict("This new customer already has a live referral.", code="referee_has_live_referral",
                     fields={"referee_id": [f"referral {existing.id}"], "referral_id": [str(existing.id)]})
 
@@ -125,15 +130,14 @@ def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int
                             fields={"referee_id": ["Same person as the referrer."]})
     policy = _policy(store_id)
     now = clock.now()
-    recent_delivery = db.session.execute(select(DeliveredVehicle.id).where(
-        DeliveredVehicle.customer_id == referee.id,
-        DeliveredVehicle.delivered_at >= now - timedelta(days=policy.registration_window_days))).first()
-    if recent_delivery:
+    # a delivery on record in the window: seen by a check (whatever it decided), recorded by hand
+    # or imported from the sales system (REG-2, REG-7); an older purchase does not block a new one
+    if deliveries.delivered_within(referee.id, now - timedelta(days=policy.registration_window_days)):
         raise RuleViolation("The new customer's car has already been delivered: too late to register.",
                             code="late_claim", fields={"referee_id": ["Delivery already recorded."]})
     existing = live_referral_of(referee.id)
     if existing is not None:
-        raise _live_conflict(existing)
+        raise live_conflict(existing)
     why_review = _review_reason(referrer, policy)
     referral = Referral(
         store_id=store_id, referrer_id=referrer.id, referee_id=referee.id, registered_by_id=actor.id,
@@ -150,7 +154,7 @@ def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int
         existing = live_referral_of(referee.id)
         if existing is None:
             raise
-        raise _live_conflict(existing) from None
+        raise live_conflict(existing) from None
     return referral
 
 

@@ -1,21 +1,20 @@
 """Referral pages: the consultant's registration form and "my referrals"; the managers'
-acknowledgement queue, review queue and delivery-check form with per-field results."""
+acknowledgement queue, review queue and delivery queue. The delivery check's own pages are in
+verification/delivery/views.py."""
 from __future__ import annotations
-
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from loyalty import clock
 from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.web.forms import EmptyForm
 from loyalty.web.pages import refuse, show_form
 from verification.delivery import service as delivery
+from verification.delivery.forms import ReopenForm
 from verification.referrals import labels
 from verification.referrals import service
-from verification.referrals.forms import DeliveryForm, RegistrationForm, ReviewForm
+from verification.referrals.forms import RegistrationForm, ReviewForm
 
 bp = Blueprint("referrals_web", __name__, template_folder="templates")
 
@@ -72,7 +71,10 @@ def queue():
 @allow(*SHOWROOM)
 def detail(referral_id: int):
     referral = service.get_referral(g.actor, referral_id)
-    return render_template("referrals/detail.html", referral=referral)
+    return render_template("referrals/detail.html", referral=referral, reopen_form=ReopenForm(),
+                           can_reopen=delivery.can_reopen(g.actor, referral),
+                           can_check=delivery.can_check(g.actor, referral),
+                           sees_record=delivery.sees_record_values(g.actor))
 
 
 @bp.route("/referrals/<int:referral_id>/acknowledge", methods=["POST"])
@@ -105,27 +107,3 @@ def review(referral_id: int):
     else:
         flash(_("Choose accept or reject."), "error")
     return redirect(url_for("referrals_web.queue"))
-
-
-@bp.route("/referrals/<int:referral_id>/delivery", methods=["GET", "POST"])
-@allow(*MANAGERS)
-def check_delivery(referral_id: int):
-    referral = service.get_referral(g.actor, referral_id)
-    zone = ZoneInfo(referral.store.timezone)
-    form = DeliveryForm()
-    if not form.is_submitted():  # usually the car leaves now: start from the store's local time
-        form.delivered_at.data = clock.now().astimezone(zone).replace(tzinfo=None, microsecond=0)
-    if not form.validate_on_submit():
-        return show_form("referrals/delivery.html", form, referral=referral)
-    d = form.data
-    try:
-        referral = delivery.check_delivery(
-            g.actor, referral_id, delivered_at=d["delivered_at"].replace(tzinfo=zone),
-            vehicle={"model": d["vehicle_model"], "colour": d["vehicle_colour"],
-                     "transmission": d["vehicle_transmission"], "vin": d["vehicle_vin"] or None},
-            licence={"owner_name": d["licence_owner_name"], "plate": d["licence_plate"],
-                     "model": d["licence_model"], "vin": d["licence_vin"] or None,
-                     "colour": d["licence_colour"] or None})
-    except DomainError as error:
-        return refuse("referrals/delivery.html", form, error, referral=referral)
-    return render_template("referrals/delivery_result.html", referral=referral)

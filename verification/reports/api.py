@@ -42,6 +42,7 @@ class RateRowSchema(Schema):
     fraud_rate = fields.Float(allow_none=True)
     rejection_rate = fields.Float(allow_none=True)
     penalties = fields.Integer(metadata={"description": "fen charged to the consultants (ledger)"})
+    reopened = fields.Integer(metadata={"description": "referrals whose delivery-check rejection was reopened"})
 
 
 class FraudReportSchema(Schema):

@@ -1,5 +1,6 @@
 """Where fakes come from (LED-9): fraud, rejection and verification rates by consultant or
-store, with the penalties; and callback timeliness (delivery to verdict, attempts).
+store, with the penalties and the delivery-check rejections reopened (DEL-3); and callback
+timeliness (delivery to verdict, attempts).
 
 A referral counts in the period it was registered in (the group's calendar days).
 Rates are over the referrals *decided* (no longer live): verified, fraudulent,
@@ -19,6 +20,7 @@ from loyalty.errors import field_error
 from loyalty.extensions import db
 from loyalty.ledger.models import Transfer
 from verification.callbacks.models import Callback, CallbackAttempt
+from verification.delivery.models import CheckRecord
 from verification.referrals.models import (EXPIRED, FRAUDULENT, LIVE, REJECTED, UNVERIFIABLE, UNWOUND, VERIFIED,
                                            Referral)
 
@@ -33,6 +35,7 @@ class RateRow:
     store_code: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     penalties: int = 0  # fen, from the ledger
+    reopened: int = 0   # referrals whose delivery-check rejection was reopened
 
     @property
     def registered(self) -> int:
@@ -56,7 +59,8 @@ class RateRow:
                 "verified": c(VERIFIED, 0), "fraudulent": c(FRAUDULENT, 0), "rejected": c(REJECTED, 0),
                 "unverifiable": c(UNVERIFIABLE, 0), "expired": c(EXPIRED, 0), "unwound": c(UNWOUND, 0),
                 "verification_rate": self.rate(VERIFIED), "fraud_rate": self.rate(FRAUDULENT),
-                "rejection_rate": self.rate(REJECTED), "penalties": self.penalties}
+                "rejection_rate": self.rate(REJECTED), "penalties": self.penalties,
+                "reopened": self.reopened}
 
 
 def _scoped(query, actor, start: datetime | None, end: datetime | None):
@@ -87,6 +91,13 @@ def fraud_rates(actor, *, by: str, start: datetime | None = None, end: datetime 
     for key, total in penalties:
         if key in rows:
             rows[key].penalties = int(total or 0)
+    reopened = db.session.execute(_scoped(
+        select(column, func.count(func.distinct(Referral.id)))
+        .join(CheckRecord, CheckRecord.referral_id == Referral.id)
+        .where(CheckRecord.reopened_at.is_not(None)).group_by(column), actor, start, end))
+    for key, n in reopened:
+        if key in rows:
+            rows[key].reopened = int(n)
     _label(rows, by)
     return [r.as_dict() for r in sorted(rows.values(), key=lambda r: (-r.registered, r.label))]
 

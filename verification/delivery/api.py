@@ -1,0 +1,76 @@
+"""/api/v1: the delivery check of a referral (decide, preview, reopen) and deliveries on record."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from loyalty.auth.access import allow, current_actor
+from loyalty.schemas import page_body
+from verification.delivery import dms, records, service
+from verification.delivery import schemas as s
+from verification.referrals.schemas import ReferralSchema
+
+blp = Blueprint("delivery", __name__, url_prefix="/api/v1",
+                description="Delivery check (提车核对) and deliveries on record (交车记录), "
+                            "with the sales system's CSV import")
+
+MANAGERS = ("manager", "admin")
+
+
+@blp.route("/referrals/<int:referral_id>/delivery", methods=["POST"])
+@allow(*MANAGERS)
+@blp.arguments(s.DeliveryCheckInSchema)
+@blp.response(200, s.DeliveryResultSchema)
+def check_delivery(body, referral_id):
+    """Decide at once: a match reserves the reward and plans the callback; a mismatch or a late claim
+    rejects. The referee's delivery is recorded either way."""
+    return service.check_delivery(current_actor(), referral_id, **body)
+
+
+@blp.route("/referrals/<int:referral_id>/delivery/preview", methods=["POST"])
+@allow(*MANAGERS)
+@blp.arguments(s.DeliveryCheckInSchema)
+@blp.response(200, s.DeliveryPreviewSchema)
+def preview_delivery(body, referral_id):
+    """What the check would decide, side by side; nothing is decided (the viewing is audited)."""
+    return service.preview_delivery(current_actor(), referral_id, **body)
+
+
+@blp.route("/referrals/<int:referral_id>/reopen", methods=["POST"])
+@allow(*MANAGERS)
+@blp.arguments(s.ReopenInSchema)
+@blp.response(200, ReferralSchema)
+def reopen(body, referral_id):
+    """Reopen a rejection by the delivery check, once, by a manager who neither checked nor registered it."""
+    return service.reopen(current_actor(), referral_id, **body)
+
+
+@blp.route("/deliveries", methods=["POST"])
+@allow(*MANAGERS)
+@blp.arguments(s.DeliveryInSchema)
+@blp.response(201, s.DeliverySchema)
+@blp.alt_response(200, schema=s.DeliverySchema, description="this VIN's delivery was on record already")
+def record_delivery(body):
+    delivery, created = records.record_by_hand(current_actor(), **body)
+    return delivery, 201 if created else 200
+
+
+@blp.route("/deliveries", methods=["GET"])
+@allow(*MANAGERS)
+@blp.arguments(s.DeliveryQuery, location="query")
+@blp.response(200, s.DeliveryPage)
+def list_deliveries(query):
+    page, per_page = query.pop("page"), query.pop("per_page")
+    items, total = records.list_deliveries(current_actor(), page=page, per_page=per_page, **query)
+    return page_body(items, total, page, per_page)
+
+
+@blp.route("/deliveries/import", methods=["POST"])
+@allow(*MANAGERS)
+@blp.arguments(s.ImportFileSchema, location="files")
+@blp.arguments(s.ImportFormSchema, location="form")
+@blp.response(200, s.ImportReportSchema)
+def import_deliveries(files, form):
+    """The sales system's export (CSV): one result per row; rows are idempotent by VIN."""
+    upload = files["file"]
+    return dms.import_deliveries(current_actor(), data=upload.read(), filename=upload.filename,
+                                 store_id=form.get("store_id"))

@@ -1,0 +1,41 @@
+"""Forms of the delivery pages (CSRF on each)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+TRANSMISSION_CHOICES = [SelectChoice("", "—"), SelectChoice("automatic", _l("Automatic")),
+                        SelectChoice("manual", _l("Manual"))]
+
+
+class DeliveryForm(FlaskForm):
+    """The delivery check. The new car's fields are needed only when no delivery is on record."""
+    delivered_at = DateTimeLocalField(_l("Delivered at"), format=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
+                                      validators=[Optional()])
+    vehicle_model = StringField(_l("Model delivered"), validators=[Optional(), Length(max=60)])
+    vehicle_colour = StringField(_l("Colour delivered"), validators=[Optional(), Length(max=30)])
+    vehicle_transmission = SelectField(_l("Transmission"), choices=TRANSMISSION_CHOICES, validators=[Optional()])
+    vehicle_vin = StringField(_l("VIN of the new car"), validators=[Optional(), Length(max=17)])
+    licence_owner_name = StringField(_l("Licence: owner name"), validators=[DataRequired(), Length(max=60)])
+    licence_plate = StringField(_l("Licence: plate"), validators=[DataRequired(), Length(max=16)])
+    licence_model = StringField(_l("Licence: brand and model"), validators=[DataRequired(), Length(max=60)],
+                                description=_l("As the licence writes it, e.g. 大众汽车牌SVW7141BRD(速腾). If it "
+                                               "gives only a model code, add the common name seen on the car "
+                                               "in brackets."))
+    licence_vin = StringField(_l("Licence: VIN"), validators=[Optional(), Length(max=17)])
+    licence_colour = StringField(_l("Colour as seen"), validators=[Optional(), Length(max=30)])
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(_l("Why the check is reopened"), validators=[DataRequired(), Length(max=500)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Export of the sales system (CSV)"), validators=[FileRequired()],
+                     description=_l("UTF-8 or GBK (as Excel saves it), comma or tab separated; columns such as "
+                                    "客户姓名, 手机, 交车时间, 车型, 颜色, 变速箱, 车牌, VIN."))
+    store_id = SelectField(_l("Store"), coerce=lambda v: int(v) if v else None, validators=[Optional()])
