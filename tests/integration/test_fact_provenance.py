@@ -144,6 +144,26 @@ def test_a_fact_changed_while_a_referral_is_live_is_flagged_on_it(api, world, pe
             "delivered_at": (T0 + timedelta(hours=1)).isoformat(), "vehicle": VEHICLE, "licence": LICENCE})
     assert resp.status_code == 200
     assert db.session.execute(select(FactChange).where(FactChange.referral_id == rid).order_by(FactChange.id)).scalars().all() == changes
+    # the managers see them on the referral, and the report counts them against who made them
+    report = {r["key"]: r for r in api.as_("manager").get("reports/fraud?by=consultant").json["items"]}
+    assert report[world["consultant"].id]["fact_changes"] == 2
+    stores = {r["key"]: r for r in api.as_("manager").get("reports/fraud?by=store").json["items"]}
+    assert stores[world.store.id]["fact_changes"] == 2
+
+
+@pytest.mark.rule("CB-10")
+def test_managers_see_the_changes_on_the_referral_page_and_consultants_do_not(app, api, world, people):
+    with time_machine.travel(T0, tick=False):
+        from tests.integration.test_referrals import register
+        rid = register(api, world, people).json["id"]
+        api.as_("consultant").patch(f"customers/{people['zhang'].id}", json={"employer": "宁波银行"})
+    manager, consultant = Browser(app), Browser(app)
+    login(manager, "manager")
+    login(consultant, "consultant")
+    html = text(manager.get(f"/referrals/{rid}"))
+    assert 'data-test="fact-changes"' in html and "工作单位" in html and "宁波银行" not in html
+    assert 'data-test="fact-changes"' not in text(consultant.get(f"/referrals/{rid}"))
+    assert 'data-test="verification-link"' not in html  # live: nothing of the verification yet
 
 
 @pytest.fixture
@@ -181,6 +201,8 @@ def test_a_passing_verdict_on_a_weak_plan_waits_for_a_manager_who_did_not_touch_
         set(held[0]["known_to_staff"]) >= {"model", "colour"}
     assert "上海汽车集团" not in str(held) and "宝钢集团" not in str(held)  # names of facts, never values
     cid = held[0]["id"]
+    still_live = api.as_("manager3").get(f"referrals/{rid}/verification")
+    assert still_live.status_code == 409  # nothing of the plan before the verdict (CB-4)
     refused = api.as_("manager2").post(f"confirmations/{cid}", json={"decision": "verified", "reason": "看过"})
     assert refused.status_code == 403 and refused.json["code"] == "confirmer_involved"
     blank = api.as_("manager3").post(f"confirmations/{cid}", json={"decision": "verified", "reason": ""})
@@ -193,6 +215,31 @@ def test_a_passing_verdict_on_a_weak_plan_waits_for_a_manager_who_did_not_touch_
     assert api.as_("finance").get("payouts").json["items"][0]["referral_id"] == rid
     again = api.as_("admin").post(f"confirmations/{cid}", json={"decision": "verified", "reason": "再次"})
     assert again.status_code == 409
+    # afterwards managers read how it was verified: the strength of the plan, never its facts
+    record = api.as_("manager2").get(f"referrals/{rid}/verification").json
+    assert record["calls"][0]["insider_pass_bp"] == plan.insider_pass_bp
+    assert record["calls"][0]["confirm_required"] is True and record["calls"][0]["grades"] == {
+        "correct": len(plan.questions)}
+    assert record["confirmation"]["decision"] == "verified"
+    assert "上海汽车集团" not in str(record) and "宝钢集团" not in str(record)
+    assert api.as_("consultant").get(f"referrals/{rid}/verification").status_code == 403
+    report = {r["key"]: r for r in api.as_("manager3").get("reports/fraud?by=consultant").json["items"]}
+    assert report[world["consultant"].id]["held"] == 1
+
+
+@pytest.mark.rule("CB-11")
+def test_the_verification_page_shows_the_strength_after_the_verdict(app, api, world, people, due_at_once,
+                                                                     monkeypatch):
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    answer_next_call(api, rid, truthful, T0 + timedelta(hours=2))
+    browser = Browser(app)
+    login(browser, "manager")
+    detail = text(browser.get(f"/referrals/{rid}"))
+    assert 'data-test="verification-link"' in detail
+    html = text(browser.get(f"/referrals/{rid}/verification"))
+    bp = plan_of(rid).insider_pass_bp
+    assert f"{bp / 100:.2f} %" in html and "5.00 %" in html and "新客户" in html
+    assert "上海汽车集团" not in html  # the facts stay sealed
 
 
 @pytest.mark.rule("CB-11")

@@ -88,6 +88,15 @@ def settle_confirmation(body, confirmation_id):
     return confirmations.decide(current_actor(), confirmation_id, **body)
 
 
+@blp.route("/referrals/<int:referral_id>/verification", methods=["GET"])
+@allow("manager", "admin")
+@blp.response(200, s.VerificationRecordSchema)
+@blp.alt_response(409, description="The referral is still live: nothing is shown before the verdict (CB-4)")
+def verification_record(referral_id):
+    """How a decided referral was verified: the calls, the strength of each plan, the grades."""
+    return service.verification_record(current_actor(), referral_id)
+
+
 @blp.route("/questions", methods=["GET"])
 @allow("admin")
 @blp.response(200, page_of(s.TemplateSchema))

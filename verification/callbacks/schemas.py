@@ -88,6 +88,37 @@ class ConfirmationInSchema(InputSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
+class CallRecordSchema(Schema):
+    sequence = fields.Integer()
+    party = fields.String(metadata={"description": "who was called: referee (new customer) or referrer"})
+    status = fields.String()
+    attempts = fields.Integer()
+    questions = fields.Integer(metadata={"description": "how many questions (never which)"})
+    insider_pass_bp = fields.Integer(allow_none=True)
+    limit_bp = fields.Integer(allow_none=True)
+    confirm_required = fields.Boolean()
+    known_to_staff = fields.List(fields.String())
+    drawn_callee = fields.String(allow_none=True)
+    fallback = fields.String(allow_none=True)
+    grades = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class HeldVerdictSchema(Schema):
+    decision = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    decided_by_id = fields.Integer(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    insider_pass_bp = fields.Integer()
+
+
+class VerificationRecordSchema(Schema):
+    """How a decided referral was verified, for managers: whom, how strong, the grades (CB-7, CB-11)."""
+    referral_id = fields.Integer()
+    status = fields.String()
+    calls = fields.List(fields.Nested(CallRecordSchema))
+    confirmation = fields.Nested(HeldVerdictSchema, allow_none=True)
+
+
 class TemplateSchema(Schema):
     id = fields.Integer()
     code = fields.String()

@@ -23,7 +23,7 @@ from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, Validat
 from loyalty.extensions import db
 from verification.callbacks import confirmations, facts, grading, planning, strength
 from verification.callbacks.models import (ANSWERED, CANCELLED, CLAIMED, EXHAUSTED, PLANNED, AnswerReview,
-                                           Callback, CallbackAttempt, QuestionTemplate)
+                                           Callback, CallbackAttempt, Confirmation, QuestionTemplate)
 from verification.referrals.models import AWAITING_CALLBACK, Referral
 from verification.referrals import service as referrals
 from verification import outcomes, vocabulary
@@ -458,3 +458,36 @@ def decide_review(actor, review_id: int, decision: str) -> AnswerReview:
                  {"callback_id": callback.id, "question": review.question_key, "decision": decision})
     _decide(actor, callback)
     return review
+
+
+# ---- how a decided referral was verified (managers, CB-7, CB-11) ---------------------------
+
+def verification_record(actor, referral_id: int) -> dict:
+    """Whom the service called, how strong each plan was against the referral's own staff, the
+    grades and any manager's confirmation: no question, fact or answer (those stay with the callback)."""
+    referral = referrals.get_referral(actor, referral_id)
+    if not referrals.shows_verification(actor, referral):
+        raise Conflict("Shown once the referral is decided.", code="referral_still_live")
+    calls = db.session.execute(select(Callback).where(Callback.referral_id == referral.id)
+                               .order_by(Callback.sequence, Callback.id)).unique().scalars().all()
+    held = db.session.execute(select(Confirmation).where(
+        Confirmation.referral_id == referral.id)).unique().scalar_one_or_none()
+    return {"referral_id": referral.id, "status": referral.status,
+            "calls": [_call_record(c) for c in calls],
+            "confirmation": None if held is None else {
+                "decision": held.decision, "reason": held.reason, "decided_by_id": held.decided_by_id,
+                "decided_at": held.decided_at, "insider_pass_bp": held.insider_pass_bp}}
+
+
+def _call_record(callback: Callback) -> dict:
+    drawn = callback.drawn or {}
+    strength_ = drawn.get("strength", {})
+    grades: dict[str, int] = {}
+    for grade in (callback.grades or {}).values():
+        grades[grade] = grades.get(grade, 0) + 1
+    return {"sequence": callback.sequence, "party": callback.party, "status": callback.status,
+            "attempts": callback.attempts_made, "questions": len(callback.questions),
+            "insider_pass_bp": callback.insider_pass_bp, "limit_bp": strength_.get("limit_bp"),
+            "confirm_required": callback.confirm_required, "known_to_staff": strength_.get("known_to_staff", []),
+            "drawn_callee": drawn.get("drawn_callee", callback.party if callback.sequence == 1 else None),
+            "fallback": drawn.get("fallback"), "grades": grades}

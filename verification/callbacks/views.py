@@ -126,6 +126,13 @@ def decide(review_id: int):
     return redirect(url_for("callbacks_web.reviews"))
 
 
+@bp.route("/referrals/<int:referral_id>/verification")
+@allow("manager", "admin")
+def verification(referral_id: int):
+    record = service.verification_record(g.actor, referral_id)
+    return render_template("callbacks/verification.html", record=record, grade_label=grade_label)
+
+
 @bp.route("/admin/questions", methods=["GET", "POST"])
 @allow("admin")
 def questions():

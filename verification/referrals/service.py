@@ -197,6 +197,22 @@ def review(actor, referral_id: int, *, decision: str, reason: str | None = None)
                    reason_text=reason, closed_at=clock.now(), **common)
 
 
+# ---- what managers read of a referral's verification --------------------------
+
+def shows_verification(actor, referral: Referral) -> bool:
+    """Managers and admins read how a referral was verified once it is decided; before the verdict
+    nobody who can influence it sees the plan (CB-4)."""
+    return actor is not None and actor.role in SHOWROOM_MANAGERS and referral.status not in LIVE
+
+
+def visible_fact_changes(actor, referral: Referral) -> list | None:
+    """Facts or vehicles changed while the referral was live (CB-10), for managers and admins."""
+    if actor is None or actor.role not in SHOWROOM_MANAGERS:
+        return None
+    from verification.referrals.fact_watch import changes_of
+    return changes_of(referral.id)
+
+
 # ---- queries -----------------------------------------------------------------
 
 def list_referrals(actor, *, status: str | None = None, mine: bool = False, queue: str | None = None,

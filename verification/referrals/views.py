@@ -74,7 +74,9 @@ def detail(referral_id: int):
     return render_template("referrals/detail.html", referral=referral, reopen_form=ReopenForm(),
                            can_reopen=delivery.can_reopen(g.actor, referral),
                            can_check=delivery.can_check(g.actor, referral),
-                           sees_record=delivery.sees_record_values(g.actor))
+                           sees_record=delivery.sees_record_values(g.actor),
+                           fact_changes=service.visible_fact_changes(g.actor, referral),
+                           shows_verification=service.shows_verification(g.actor, referral))
 
 
 @bp.route("/referrals/<int:referral_id>/acknowledge", methods=["POST"])

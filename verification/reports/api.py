@@ -43,6 +43,10 @@ class RateRowSchema(Schema):
     rejection_rate = fields.Float(allow_none=True)
     penalties = fields.Integer(metadata={"description": "fen charged to the consultants (ledger)"})
     reopened = fields.Integer(metadata={"description": "referrals whose delivery-check rejection was reopened"})
+    fact_changes = fields.Integer(metadata={
+        "description": "verification facts or vehicles changed while a referral was live (CB-10): by consultant, "
+                       "the changes this staff member made; by store, those on the store's referrals"})
+    held = fields.Integer(metadata={"description": "passing verdicts held for a manager's confirmation (CB-11)"})
 
 
 class FraudReportSchema(Schema):

@@ -1,5 +1,6 @@
 """Where fakes come from (LED-9): fraud, rejection and verification rates by consultant or
-store, with the penalties and the delivery-check rejections reopened (DEL-3); and callback
+store, with the penalties, the delivery-check rejections reopened (DEL-3), the facts changed
+while a referral was live (CB-10) and the verdicts held for a manager (CB-11); and callback
 timeliness (delivery to verdict, attempts).
 
 A referral counts in the period it was registered in (the group's calendar days).
@@ -19,10 +20,10 @@ from loyalty.directory.models import Staff, Store
 from loyalty.errors import field_error
 from loyalty.extensions import db
 from loyalty.ledger.models import Transfer
-from verification.callbacks.models import Callback, CallbackAttempt
+from verification.callbacks.models import Callback, CallbackAttempt, Confirmation
 from verification.delivery.models import CheckRecord
 from verification.referrals.models import (EXPIRED, FRAUDULENT, LIVE, REJECTED, UNVERIFIABLE, UNWOUND, VERIFIED,
-                                           Referral)
+                                           FactChange, Referral)
 
 GROUPINGS = ("consultant", "store")
 VERDICTS = (VERIFIED, FRAUDULENT, UNVERIFIABLE)
@@ -36,6 +37,8 @@ class RateRow:
     counts: dict[str, int] = field(default_factory=dict)
     penalties: int = 0  # fen, from the ledger
     reopened: int = 0   # referrals whose delivery-check rejection was reopened
+    fact_changes: int = 0  # facts or vehicles changed while a referral was live (CB-10)
+    held: int = 0          # passing verdicts held for a manager (CB-11)
 
     @property
     def registered(self) -> int:
@@ -60,7 +63,7 @@ class RateRow:
                 "unverifiable": c(UNVERIFIABLE, 0), "expired": c(EXPIRED, 0), "unwound": c(UNWOUND, 0),
                 "verification_rate": self.rate(VERIFIED), "fraud_rate": self.rate(FRAUDULENT),
                 "rejection_rate": self.rate(REJECTED), "penalties": self.penalties,
-                "reopened": self.reopened}
+                "reopened": self.reopened, "fact_changes": self.fact_changes, "held": self.held}
 
 
 def _scoped(query, actor, start: datetime | None, end: datetime | None):
@@ -98,6 +101,19 @@ def fraud_rates(actor, *, by: str, start: datetime | None = None, end: datetime 
     for key, n in reopened:
         if key in rows:
             rows[key].reopened = int(n)
+    # a fact change counts against whoever made it (a manager too), on referrals of the period
+    changer = FactChange.changed_by_id if by == "consultant" else Referral.store_id
+    changed = db.session.execute(_scoped(
+        select(changer, func.count(FactChange.id)).join(Referral, Referral.id == FactChange.referral_id)
+        .where(changer.is_not(None)).group_by(changer), actor, start, end))
+    for key, n in changed:
+        rows.setdefault(key, RateRow(key, "")).fact_changes = int(n)
+    held = db.session.execute(_scoped(
+        select(column, func.count(Confirmation.id)).join(Confirmation, Confirmation.referral_id == Referral.id)
+        .group_by(column), actor, start, end))
+    for key, n in held:
+        if key in rows:
+            rows[key].held = int(n)
     _label(rows, by)
     return [r.as_dict() for r in sorted(rows.values(), key=lambda r: (-r.registered, r.label))]
 

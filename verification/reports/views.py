@@ -33,10 +33,11 @@ def fraud_csv(rows: list[dict], by: str):
     header = [_("Consultant") if by == "consultant" else _("Store"), _("Store code"), _("Registered"), _("Open"),
               _("Decided"), _("Verified"), _("Fraudulent"), _("Rejected"), _("Unverifiable"), _("Expired"),
               _("Unwound"), _("Verification rate"), _("Fraud rate"), _("Rejection rate"), _("Rejections reopened"),
-              _("Penalties (yuan)")]
+              _("Facts changed while live"), _("Held for a manager"), _("Penalties (yuan)")]
     body = [[r["label"], r["store_code"], r["registered"], r["open"], r["decided"], r["verified"], r["fraudulent"],
              r["rejected"], r["unverifiable"], r["expired"], r["unwound"], percent(r["verification_rate"]),
-             percent(r["fraud_rate"]), percent(r["rejection_rate"]), r["reopened"], yuan(r["penalties"])]
+             percent(r["fraud_rate"]), percent(r["rejection_rate"]), r["reopened"], r["fact_changes"], r["held"],
+             yuan(r["penalties"])]
             for r in rows]
     return csv_response(header, body, f"fraud-by-{by}.csv")
 
