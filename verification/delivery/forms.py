@@ -6,7 +6,15 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from loyalty.schemas import FIRST_DAY, LAST_DAY
+
+
+def sane_day(form, field) -> None:
+    """The same range as every API date (loyalty.schemas.sane_moment): year 1 is a typo, not a delivery."""
+    if field.data is not None and not FIRST_DAY <= field.data.date() <= LAST_DAY:
+        raise ValidationError(_l("Use a date from 1970-01-01 to 2999-12-31."))
 
 TRANSMISSION_CHOICES = [SelectChoice("", "—"), SelectChoice("automatic", _l("Automatic")),
                         SelectChoice("manual", _l("Manual"))]
@@ -15,7 +23,7 @@ TRANSMISSION_CHOICES = [SelectChoice("", "—"), SelectChoice("automatic", _l("A
 class DeliveryForm(FlaskForm):
     """The delivery check. The new car's fields are needed only when no delivery is on record."""
     delivered_at = DateTimeLocalField(_l("Delivered at"), format=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"],
-                                      validators=[Optional()])
+                                      validators=[Optional(), sane_day])
     vehicle_model = StringField(_l("Model delivered"), validators=[Optional(), Length(max=60)])
     vehicle_colour = StringField(_l("Colour delivered"), validators=[Optional(), Length(max=30)])
     vehicle_transmission = SelectField(_l("Transmission"), choices=TRANSMISSION_CHOICES, validators=[Optional()])
