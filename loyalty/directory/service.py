@@ -276,18 +276,20 @@ def _record_facts(actor, customer: Customer, given: dict[str, str | None], *, de
     """Append a version for each fact whose value changes; the customer's column keeps the newest."""
     if desk not in DESKS:
         raise ValueError(f"unknown desk {desk!r}")
-    changed = []
-    for fact, raw in given.items():
-        value = _clean(raw)
-        if fact not in FACTS or value == getattr(customer, fact):
+    changed, written = [], [fact for fact in given if fact in FACTS]
+    for fact in written:
+        value = _clean(given[fact])
+        if value == getattr(customer, fact):
             continue
         db.session.add(FactVersion(customer_id=customer.id, fact=fact, value=value, desk=desk,
                                    recorded_by_id=actor.id if actor is not None else None))
         setattr(customer, fact, value)
         changed.append(fact)
-    if changed:
-        db.session.flush()
-        for fact in changed:
+    db.session.flush()
+    # Listeners hear every fact written, changed or not: a flag raised only on a change would tell
+    # whoever types a guess whether it was the value on record (an oracle on the answer key).
+    for fact in written:
+        if fact in changed or _clean(given[fact]) is not None:
             for listener in _fact_listeners:
                 listener(actor, customer.id, fact, desk, source)
     return changed

@@ -17,6 +17,7 @@ DOMAIN_MESSAGES = (
     # verification strength and fact provenance (CB-10, CB-11)
     N_('Between 1 and 10000 basis points (0.01 % to 100 %).'),
     N_('Must be verified or unverifiable.'),
+    N_('You registered this referral; the duty manager acknowledges it.'),
     N_('Shown once the referral is decided.'),
     N_('Say what you checked.'),
     N_('The referral has been decided already.'),

@@ -8,7 +8,8 @@ import time_machine
 
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
-from tests.helpers import at_once
+from loyalty.directory import service as directory
+from tests.helpers import PASSWORD, at_once
 from tests.integration.test_delivery import LICENCE, VEHICLE
 from tests.integration.test_referrals import people, register  # noqa: F401  (fixture)
 from verification.callbacks import planning
@@ -333,12 +334,17 @@ def test_undecided_answer_goes_to_a_manager_not_involved(api, world, people, due
     answer(api, call["id"], answers)
     review = db.session.query(AnswerReview).one()
     assert db.session.get(Referral, rid).status == "awaiting_callback"
-    # manager registered? no: consultant did; manager acknowledged; manager2 checked the delivery
-    assert api.as_("manager2").get("reviews").json["items"] == []
-    assert api.as_("manager2").post(f"reviews/{review.id}", json={"decision": "correct"}).status_code == 403
-    listed = api.as_("manager").get("reviews").json["items"]
+    # the consultant registered it, manager acknowledged it, manager2 checked the delivery: none of
+    # them decides its answers (a friendly duty manager must not turn a fake into "verified")
+    for involved in ("manager", "manager2"):
+        assert api.as_(involved).get("reviews").json["items"] == []
+        assert api.as_(involved).post(f"reviews/{review.id}", json={"decision": "correct"}).status_code == 403
+    directory.create_staff(None, username="manager3", display_name="Manager3", role="manager",
+                           store_id=world.store.id, password=PASSWORD)
+    db.session.commit()
+    listed = api.as_("manager3").get("reviews").json["items"]
     assert [r["id"] for r in listed] == [review.id]
-    assert api.as_("manager").post(f"reviews/{review.id}", json={"decision": "correct"}).status_code == 200
+    assert api.as_("manager3").post(f"reviews/{review.id}", json={"decision": "correct"}).status_code == 200
     db.session.expire_all()
     assert db.session.get(Referral, rid).status == "verified"
 

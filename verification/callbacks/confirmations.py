@@ -17,7 +17,7 @@ from loyalty.errors import Conflict, Forbidden, NotFound, field_error
 from loyalty.extensions import db
 from verification import outcomes
 from verification.callbacks.facts import involved_staff
-from verification.callbacks.models import Callback, Confirmation
+from verification.callbacks.models import AnswerReview, Callback, Confirmation
 from verification.referrals.models import AWAITING_CALLBACK, UNVERIFIABLE, VERIFIED, Referral
 
 DECISIONS = (VERIFIED, UNVERIFIABLE)
@@ -44,7 +44,10 @@ def settle_or_hold(actor, referral: Referral, callback: Callback, verdict: str) 
 
 
 def _may_confirm(actor, referral: Referral) -> bool:
-    return actor.role in CONFIRMERS and actor.id not in involved_staff(referral)
+    """Nobody who touched the referral, nor a manager who decided one of its answers."""
+    reviewers = set(db.session.execute(select(AnswerReview.reviewer_id).where(
+        AnswerReview.referral_id == referral.id, AnswerReview.reviewer_id.is_not(None))).scalars())
+    return actor.role in CONFIRMERS and actor.id not in involved_staff(referral) | reviewers
 
 
 def list_open(actor) -> list[Confirmation]:

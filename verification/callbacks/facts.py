@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from loyalty.audit.models import AuditEvent
 from loyalty.directory.models import FACTS, Customer, FactVersion, Vehicle
 from loyalty.extensions import db
 from verification.callbacks import planning
@@ -28,9 +29,15 @@ VEHICLE_FACTS = frozenset({"model", "colour", "transmission", "car"})
 
 
 def involved_staff(referral: Referral) -> frozenset[int]:
-    """Everyone who touched the referral and so could coach a fake."""
-    return frozenset(i for i in (referral.registered_by_id, referral.acknowledged_by_id,
-                                 referral.reviewed_by_id, referral.delivery_checked_by_id) if i is not None)
+    """Everyone who touched the referral and so could coach a fake: the registrant, the acknowledging
+    and reviewing managers, and every staff member with an audited action on it (each delivery check,
+    a preview of the record in the check, a reopening, a fact changed while it was live)."""
+    on_row = {referral.registered_by_id, referral.acknowledged_by_id, referral.reviewed_by_id,
+              referral.delivery_checked_by_id}
+    audited = db.session.execute(select(AuditEvent.actor_id).distinct().where(
+        AuditEvent.entity == "referral", AuditEvent.entity_id == str(referral.id),
+        AuditEvent.actor_id.is_not(None))).scalars()
+    return frozenset(i for i in (*on_row, *audited) if i is not None)
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,8 @@ def as_of(customer: Customer, before: datetime, insiders: frozenset[int]) -> Par
         .order_by(FactVersion.recorded_at, FactVersion.id)).unique().scalars().all()
     newest = {v.fact: v for v in versions}  # later versions overwrite earlier ones
     values = {fact: (newest[fact].value if fact in newest else None) for fact in FACTS}
-    tainted = {fact for fact, v in newest.items() if v.value and v.recorded_by_id in insiders}
+    # an insider who ever typed a fact knows it, even when someone re-recorded it later in other words
+    tainted = {v.fact for v in versions if v.value and v.recorded_by_id in insiders and values[v.fact]}
     vehicles = [v for v in customer.vehicles if v.created_at < before]
     if any(v.recorded_by_id in insiders for v in vehicles):
         tainted |= VEHICLE_FACTS

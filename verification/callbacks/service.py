@@ -410,7 +410,9 @@ def release_expired_leases() -> int:
 # ---- manager reviews of undecided answers -------------------------------------------
 
 def _may_review(actor, referral: Referral) -> bool:
-    return actor.id not in (referral.registered_by_id, referral.delivery_checked_by_id)
+    """Nobody who touched the referral decides its answers (registrant, acknowledging, reviewing and
+    checking managers, whoever previewed or reopened the check): CB-10's insiders."""
+    return actor.id not in facts.involved_staff(referral)
 
 
 def list_reviews(actor, *, include_decided: bool = False) -> list[AnswerReview]:
@@ -427,7 +429,8 @@ def list_reviews(actor, *, include_decided: bool = False) -> list[AnswerReview]:
     ids = access.visible_store_ids(actor)
     if ids is not None:
         query = query.where(AnswerReview.store_id.in_(ids))
-    return list(db.session.execute(query.order_by(AnswerReview.id)).unique().scalars())
+    found = db.session.execute(query.order_by(AnswerReview.id)).unique().scalars().all()
+    return [r for r in found if _may_review(actor, db.session.get(Referral, r.referral_id))]
 
 
 def review_question(review: AnswerReview) -> dict:

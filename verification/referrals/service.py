@@ -170,6 +170,9 @@ def acknowledge(actor, referral_id: int) -> Referral:
     """The duty manager (值班经理) confirms the registration was reported, at its own time (REG-1)."""
     referral = get_referral(actor, referral_id, for_update=True)
     _require_store_manager(actor, referral)
+    if actor.id == referral.registered_by_id:
+        raise Forbidden("You registered this referral; the duty manager acknowledges it.",
+                        code="acknowledger_is_registrant")
     if referral.acknowledged_at is not None:
         raise Conflict("Already acknowledged.", code="already_acknowledged")
     if referral.status not in (REGISTERED, UNDER_REVIEW):
