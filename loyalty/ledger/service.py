@@ -38,7 +38,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import psycopg
 from sqlalchemy import bindparam, case, func, select, union_all, update
@@ -57,6 +57,25 @@ log = logging.getLogger(__name__)
 A = Account.__table__
 T = Transfer.__table__
 MAX_AMOUNT = 2**62  # far above any real sum, and the running totals stay inside bigint
+
+
+@dataclass(frozen=True)
+class SubLedger:
+    """A package that keeps its own record of some accounts' balances (the points lots of
+    customer:{id}/points, LED-5): check() runs its `check`, and an admin adjustment touching
+    one of its accounts is made by its `adjust` (transfer()'s keyword arguments), which keeps
+    that record true. The bank knows such packages only through this registry."""
+    check: Callable[[], list[str]]
+    adjust: Callable[..., Transfer]
+
+
+SUBLEDGERS: dict[str, SubLedger] = {}  # account purpose -> its keeper
+
+
+def register_subledger(purpose: str, *, check: Callable[[], list[str]], adjust: Callable[..., Transfer]) -> None:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown account purpose {purpose!r}")
+    SUBLEDGERS[purpose] = SubLedger(check, adjust)
 
 
 # Statements built once: building SQLAlchemy constructs per call costs more CPU than running them.
@@ -324,6 +343,10 @@ def get_transfer(transfer_id: int) -> Transfer:
     if t is None:
         raise NotFound(code="transfer_not_found")
     return t
+
+
+def transfer_by_key(key: str) -> Transfer | None:
+    return db.session.execute(select(Transfer).where(Transfer.key == _key(key))).scalar_one_or_none()
 
 
 def resolution_of(pending_id: int) -> Transfer | None:
@@ -630,14 +653,23 @@ def _posted_effect_since(account_id: int, after_id: int, sign: int) -> int:
 # ---- invariants (LED-4) --------------------------------------------------------------
 
 def check() -> list[str]:
-    """Every violation of the ledger's invariants, in words; [] when the ledger holds.
+    """Every violation of the ledger's invariants, in words; [] when the ledger holds. The one
+    check behind `flask ledger check`, GET /ledger/check and the test suite's after-test check:
 
     - every transfer balances: amount > 0, two distinct accounts, both in the transfer's unit;
       a post/void matches its pending (same accounts, amount, unit) and the pending is a pending;
     - each account's cached totals equal the sums of its transfers;
     - no account flagged against overdraw is overdrawn, pending included (from the sums);
-    - no pending is resolved more than once.
+    - no pending is resolved more than once;
+    - every registered sub-ledger holds (the points lots add up to the points accounts).
     """
+    violations = _invariant_violations()
+    for keeper in SUBLEDGERS.values():
+        violations += keeper.check()
+    return violations
+
+
+def _invariant_violations() -> list[str]:
     violations: list[str] = []
     bad = db.session.execute(_unbalanced_query()).all()
     for row in bad:
@@ -718,15 +750,22 @@ def _sums_by_account() -> dict[int, tuple[int, int, int, int]]:
 
 def admin_adjustment(actor, *, debit_account_id: int, credit_account_id: int, amount: int, unit: str,
                      reason: str, key: str, subject: str | None = None) -> Transfer:
-    """调账: a posted correction by an admin or finance, with the reason they give."""
+    """调账: a posted correction by an admin or finance, with the reason they give. On an
+    account a sub-ledger keeps (a customer's points) its keeper makes the transfer, so that
+    record stays true (points credited become a lot, points debited leave the oldest lots)."""
+    accounts = []
     for field, account_id in (("debit_account_id", debit_account_id), ("credit_account_id", credit_account_id)):
-        if db.session.get(Account, account_id) is None:
+        account = db.session.get(Account, account_id)
+        if account is None:
             raise field_error(field, "No such account.", code="account_not_found")
+        accounts.append(account)
     if debit_account_id == credit_account_id:
         raise ValidationFailed(fields={"credit_account_id": ["Must differ from the debit account."]})
-    t = transfer(debit=debit_account_id, credit=credit_account_id, amount=amount, unit=unit,
-                 reason=f"Adjustment: {reason.strip()}", subject=subject or "adjustment", key=f"adjustment:{key}",
-                 actor=actor)
+    keeper = next((SUBLEDGERS[a.purpose] for a in accounts if a.purpose in SUBLEDGERS), None)
+    move = keeper.adjust if keeper else transfer
+    t = move(debit=debit_account_id, credit=credit_account_id, amount=amount, unit=unit,
+             reason=f"Adjustment: {reason.strip()}", subject=subject or "adjustment", key=f"adjustment:{key}",
+             actor=actor)
     if not _audited(t):
         audit.record(actor, "ledger_transfer", t.id, "adjustment", None, _transfer_snapshot(t))
     return t
