@@ -42,6 +42,7 @@ def create_app(config_class=Config) -> Flask:
     with app.app_context():
         _tune_engine(db.engine)
 
+    _configure_tamper_evidence(app)
     _register_blueprints(app)
     _register_models()
     _register_verification(app)
@@ -61,6 +62,13 @@ def create_app(config_class=Config) -> Flask:
         from loyalty.scheduler import start_embedded
         start_embedded(app)
     return app
+
+
+def _configure_tamper_evidence(app: Flask) -> None:
+    """SEC-1: the audit chain's HMAC key (from AUDIT_HMAC_KEY) and the checkpoint file."""
+    from loyalty.audit import service as audit
+    audit.configure(app.config["AUDIT_HMAC_KEY"], app.config.get("AUDIT_CHECKPOINT_PATH"))
+    import loyalty.audit.jobs  # noqa: F401  (registers the checkpoint job)
 
 
 def _migrations_dir() -> str:
