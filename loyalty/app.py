@@ -65,9 +65,11 @@ def create_app(config_class=Config) -> Flask:
 
 
 def _configure_tamper_evidence(app: Flask) -> None:
-    """SEC-1: the audit chain's HMAC key (from AUDIT_HMAC_KEY) and the checkpoint file."""
+    """SEC-1: the audit chain's and the ledger digests' HMAC keys (from AUDIT_HMAC_KEY), the checkpoint file."""
     from loyalty.audit import service as audit
+    from loyalty.ledger import service as ledger
     audit.configure(app.config["AUDIT_HMAC_KEY"], app.config.get("AUDIT_CHECKPOINT_PATH"))
+    ledger.configure(digest_key=audit.derive_key(app.config["AUDIT_HMAC_KEY"], "ledger-transfer"))
     import loyalty.audit.jobs  # noqa: F401  (registers the checkpoint job)
 
 

@@ -1,5 +1,5 @@
 """Tampering by someone who can write the database but holds neither AUDIT_HMAC_KEY nor the
-checkpoint file (SEC-1): what `flask audit verify` finds.
+checkpoint file (SEC-1, LED-4): what `flask audit verify` and `flask ledger check` find.
 
 The attacker here knows the formats (they are in the code) and rewrites what a consistent
 forgery needs: later hashes, links, the head row, cached totals. Without the key, a
@@ -14,11 +14,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from loyalty.audit import service as audit
 from loyalty.audit.models import AuditEvent, AuditHead
 from loyalty.extensions import db
+from loyalty.ledger import service as ledger
+from loyalty.ledger.models import Transfer
 from tests.helpers import new_customer
 
 EVENTS = AuditEvent.__table__
@@ -297,3 +299,193 @@ def test_events_from_before_the_key_still_verify_and_later_ones_are_keyed(runner
         db.session.execute(update(EVENTS).where(EVENTS.c.id == row.id).values(prev_hash=linked, hash=prev))
     result = verify(runner)
     assert result.exit_code == 1 and "BROKEN at event seq 18" in result.output
+
+
+# ---- ledger transfers ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def accts(app, world):
+    expense = ledger.account_for("store:1", "referral_expense", "CNY")
+    payable = ledger.account_for("customer:7", "reward_payable", "CNY")
+    db.session.commit()
+    return expense, payable
+
+
+def ledger_check(runner):
+    db.session.commit()
+    return runner.invoke(args=["ledger", "check"])
+
+
+def written_every_way(expense, payable) -> dict[str, int]:
+    """One transfer through each path that inserts transfers (on PostgreSQL: ledger_apply for
+    transfer() and post_pending(), ledger_apply on an autocommit connection for submit(), the
+    unnest insert for a batch); name -> id."""
+    one = ledger.transfer(debit=expense, credit=payable, amount=500, unit="CNY", reason="Referral 1 reward",
+                          subject="referral:1", key="r1")
+    pending = ledger.transfer(debit=expense, credit=payable, amount=300, unit="CNY", reason="Referral 2 reserved",
+                              subject="referral:2", key="r2", pending=True)
+    post = ledger.post_pending(pending.id, reason="Referral 2 verified", key="r2:post")
+    still = ledger.transfer(debit=expense, credit=payable, amount=200, unit="CNY", reason="Referral 3 reserved",
+                            subject="referral:3", key="r3", pending=True)
+    batch = ledger.transfer_batch([dict(debit=expense, credit=payable, amount=70 + i, unit="CNY",
+                                        reason=f"Import line {i}", subject=None, key=f"b{i}") for i in range(2)])
+    ids = {"transfer": one.id, "posted-pending": pending.id, "post": post.id, "pending": still.id,
+           "batch-1": batch[0].id, "batch-2": batch[1].id}
+    expense_id, payable_id = expense.id, payable.id
+    db.session.commit()
+    ids["submit"] = ledger.submit(debit=expense_id, credit=payable_id, amount=90, unit="CNY", reason="Integration",
+                                  subject="import:9", key="s1").id
+    return ids
+
+
+@pytest.mark.rule("LED-4")
+@pytest.mark.rule("SEC-1")
+def test_every_way_of_writing_a_transfer_leaves_a_digest_check_accepts(runner, accts):
+    ids = written_every_way(*accts)
+    digests = db.session.execute(select(Transfer.id, Transfer.digest).where(Transfer.id.in_(ids.values()))).all()
+    assert len(digests) == 7 and all(d and len(d) == 64 for _, d in digests)
+    result = ledger_check(runner)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.rule("LED-4")
+@pytest.mark.rule("SEC-1")
+@pytest.mark.parametrize("way", ["transfer", "pending", "post", "batch-1", "batch-2", "submit"])
+def test_an_amount_changed_with_both_cached_totals_is_found(runner, accts, way):
+    """A consistent forgery: the amount and both accounts' totals (for a post, its pending too),
+    so every sum still adds up."""
+    expense, payable = accts
+    tid = written_every_way(expense, payable)[way]
+    t = db.session.get(Transfer, tid)
+    moved = [tid] + ([t.pending_id] if t.pending_id else [])
+    column = "pending" if t.kind == "pending" else "posted"
+
+    def shift(delta):
+        db.session.execute(text("UPDATE ledger_transfers SET amount = amount + :d WHERE id IN (:a, :b)"),
+                           {"d": delta, "a": moved[0], "b": moved[-1]})
+        for side, account in (("debits", expense), ("credits", payable)):
+            db.session.execute(text(f"UPDATE ledger_accounts SET {side}_{column} = {side}_{column} + :d "
+                                    f"WHERE id = :i"), {"d": delta, "i": account.id})
+    shift(1000)
+    result = ledger_check(runner)
+    assert result.exit_code == 1
+    found = [line for line in result.output.splitlines() if line.startswith("VIOLATION")]
+    assert found == [f"VIOLATION: transfer {i} does not match its digest: its amount, accounts, reason or another "
+                     f"field was changed after it was written" for i in sorted(set(moved))]  # nothing else shows it
+    shift(-1000)
+    assert ledger_check(runner).exit_code == 0
+
+
+@pytest.mark.rule("LED-4")
+@pytest.mark.rule("SEC-1")
+@pytest.mark.parametrize("column, value", [("reason", "Referral 99 reward"), ("subject", "referral:99"),
+                                           ("key", "r1-renamed"), ("actor_id", 3)])
+def test_a_changed_reason_or_other_recorded_field_is_found(runner, api, accts, column, value):
+    tid = written_every_way(*accts)["transfer"]
+    was = db.session.execute(text(f"SELECT {column} FROM ledger_transfers WHERE id = :i"), {"i": tid}).scalar_one()
+    db.session.execute(text(f"UPDATE ledger_transfers SET {column} = :v WHERE id = :i"), {"v": value, "i": tid})
+    result = ledger_check(runner)
+    assert result.exit_code == 1 and f"transfer {tid} does not match its digest" in result.output
+    body = api.as_("finance").get("ledger/check").json
+    assert body["ok"] is False and any(f"transfer {tid} does not match" in v for v in body["violations"])
+    db.session.execute(text(f"UPDATE ledger_transfers SET {column} = :v WHERE id = :i"), {"v": was, "i": tid})
+    assert ledger_check(runner).exit_code == 0
+
+
+@pytest.mark.rule("LED-4")
+@pytest.mark.rule("SEC-1")
+def test_a_removed_digest_is_found(runner, accts):
+    tid = written_every_way(*accts)["post"]
+    was = db.session.get(Transfer, tid).digest
+    db.session.execute(text("UPDATE ledger_transfers SET digest = NULL WHERE id = :i"), {"i": tid})
+    result = ledger_check(runner)
+    assert result.exit_code == 1 and f"transfer {tid} carries no digest" in result.output
+    db.session.execute(text("UPDATE ledger_transfers SET digest = :d WHERE id = :i"), {"d": was, "i": tid})
+    assert ledger_check(runner).exit_code == 0
+
+
+@pytest.mark.rule("LED-4")
+@pytest.mark.rule("SEC-1")
+def test_a_post_repointed_to_a_twin_pending_is_found(runner, accts):
+    """Two reservations alike in accounts and amount: moving the post from one to the other
+    keeps every sum, but the post's digest names its pending by key."""
+    expense, payable = accts
+    first = ledger.transfer(debit=expense, credit=payable, amount=300, unit="CNY", reason="Referral 1 reserved",
+                            subject="referral:1", key="p1", pending=True)
+    twin = ledger.transfer(debit=expense, credit=payable, amount=300, unit="CNY", reason="Referral 2 reserved",
+                           subject="referral:1", key="p2", pending=True)
+    post = ledger.post_pending(first.id, reason="Referral 1 verified", key="p1:post")
+    assert ledger_check(runner).exit_code == 0
+    db.session.execute(text("UPDATE ledger_transfers SET pending_id = :t WHERE id = :i"), {"t": twin.id, "i": post.id})
+    result = ledger_check(runner)
+    assert result.exit_code == 1 and f"transfer {post.id} does not match its digest" in result.output
+    db.session.execute(text("UPDATE ledger_transfers SET pending_id = :t WHERE id = :i"), {"t": first.id, "i": post.id})
+    assert ledger_check(runner).exit_code == 0
+
+
+# ---- migration 0008a on a database that already holds a chain and transfers ----------------------------
+
+@pytest.mark.rule("SEC-1")
+@pytest.mark.rule("LED-4")
+def test_an_upgraded_database_verifies_and_guards_everything_written_after_the_upgrade():
+    from datetime import datetime, timezone
+
+    from flask_migrate import upgrade
+
+    from loyalty.app import create_app
+    from loyalty.config import TestConfig
+    from tests.conftest import _TMP
+    app = create_app(TestConfig(f"sqlite:///{_TMP / 'upgrade-0008a.sqlite3'}"))
+    with app.app_context():
+        upgrade(revision="0007_occupation")
+        at = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+        with db.engine.begin() as conn:  # what the code of 0007 wrote
+            for owner, purpose, normal in (("store:1", "referral_expense", "debit"),
+                                           ("customer:1", "reward_payable", "credit")):
+                conn.execute(text(
+                    "INSERT INTO ledger_accounts (owner, purpose, unit, normal, debits_must_not_exceed_credits, "
+                    "credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending, "
+                    "credits_pending, created_at) VALUES (:o, :p, 'CNY', :n, 0, 0, :d, :c, 0, 0, :at)"),
+                    {"o": owner, "p": purpose, "n": normal, "d": 500 if normal == "debit" else 0,
+                     "c": 500 if normal == "credit" else 0, "at": at.replace(tzinfo=None)})
+            conn.execute(text("INSERT INTO ledger_transfers (key, kind, debit_account_id, credit_account_id, amount, "
+                              "unit, reason, subject, at) VALUES ('old', 'posted', 1, 2, 500, 'CNY', "
+                              "'Referral 1 reward', 'referral:1', :at)"), {"at": at.replace(tzinfo=None)})
+            prev = audit.GENESIS
+            for seq in (1, 2):
+                row = SimpleNamespace(seq=seq, at=at, actor_id=None, actor="system", entity="probe",
+                                      entity_id=str(seq), action="tick", before=None, after={"n": seq},
+                                      prev_hash=prev)
+                conn.execute(EVENTS.insert().values(**vars(row), hash=forged_hash(row)))
+                prev = forged_hash(row)
+            conn.execute(text("UPDATE audit_head SET seq = 2, hash = :h"), {"h": prev})
+        upgrade()
+        try:
+            report = audit.verify_chain()
+            assert report.ok and (report.events, report.unkeyed, report.keyed_from) == (3, 3, None), report
+            boundary = db.session.execute(select(AuditEvent).where(AuditEvent.seq == 3)).scalar_one()
+            assert (boundary.entity, boundary.action, boundary.after) == (
+                "ledger_transfers", "digests_introduced", {"unsigned_up_to_id": 1, "transfers": 1})
+            assert ledger.check() == []  # the transfer from before the upgrade carries no digest, and may not
+
+            new = ledger.transfer(debit=1, credit=2, amount=200, unit="CNY", reason="Referral 2 reward",
+                                  subject="referral:2", key="new")
+            audit.record(None, "probe", "3", "tick")
+            db.session.commit()
+            report = audit.verify_chain()
+            assert report.ok and (report.keyed_from, report.unkeyed) == (4, 3), report
+            assert ledger.check() == []
+
+            db.session.execute(text("UPDATE ledger_transfers SET digest = NULL WHERE id = :i"), {"i": new.id})
+            assert ledger.check() == [f"transfer {new.id} carries no digest: written behind the ledger's back, "
+                                      f"or its digest was removed"]
+            # moving the boundary over it would hide that, and breaks the keyed chain instead
+            db.session.execute(update(EVENTS).where(EVENTS.c.seq == 3).values(
+                after={"unsigned_up_to_id": new.id, "transfers": 2}))
+            assert ledger.check() == []
+            report = audit.verify_chain()
+            assert not report.ok and report.broken_seq == 3
+            db.session.rollback()
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -1,6 +1,8 @@
 """The checkpoint file's lines and the keys behind them (SEC-1), without a database."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from loyalty.audit import checkpoints
 from loyalty.audit.service import derive_key
 from loyalty.config import Config
+from loyalty.ledger.service import _Hmac
 
 KEY = derive_key("k" * 40, "audit-checkpoint")
 
@@ -59,6 +62,13 @@ def test_lines_signed_with_another_key_say_so(tmp_path):
 def test_the_derived_keys_differ_per_use():
     keys = {derive_key("k" * 40, use) for use in ("audit-chain", "audit-checkpoint", "ledger-transfer", "key-id")}
     assert len(keys) == 4
+
+
+@pytest.mark.parametrize("length", [16, 32, 64, 65, 200])
+def test_the_ledgers_precomputed_hmac_is_hmac_sha256(length):
+    key = bytes(range(256))[:length] if length <= 256 else b"x" * length
+    for message in (b"", b"ledger-transfer/1|1:a", bytes(300)):
+        assert _Hmac(key).hexdigest(message) == hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @pytest.mark.rule("SEC-1")
