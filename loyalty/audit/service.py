@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loyalty import clock
 from loyalty.audit import checkpoints
@@ -152,6 +152,7 @@ class ChainReport:
     checkpoints: int = 0  # valid checkpoints the chain was compared with
     last_checkpoint: Checkpoint | None = None
     bad_checkpoints: list[BadLine] = field(default_factory=list)
+    head: tuple[int, str, int | None] | None = None  # (seq, hash, keyed_from) of the head verified
 
 
 class ChainBroken(Exception):
@@ -179,10 +180,16 @@ def verify_chain() -> ChainReport:
     return report
 
 
-def _verify(marks: list[Checkpoint], since: Checkpoint | None) -> ChainReport:
-    """The chain from genesis, or only the events after the checkpoint `since`."""
-    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1)
+def _read_head() -> AuditHead | None:
+    return db.session.execute(select(AuditHead).where(AuditHead.id == 1)
                               .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def _verify(marks: list[Checkpoint], since: Checkpoint | None) -> ChainReport:
+    """The chain from genesis, or only the events after the checkpoint `since`, up to the
+    head as it was when we began: appends committed while we walk are left for next time
+    (an append moves the head in its own transaction, so what we walk is consistent)."""
+    head = _read_head()
     # The file outside the database is trusted over the head row for where keying began.
     pinned = next((m.keyed_from for m in reversed(marks) if m.keyed_from is not None), None)
     keyed_from = pinned if pinned is not None else (head.keyed_from if head else None)
@@ -205,10 +212,12 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None) -> ChainReport:
             return broken(0, since.seq, found.id if found else None,
                           f"event seq {since.seq} no longer matches the checkpoint of {since.at} "
                           f"(edited, deleted or rebuilt)")
+    query = select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq)
+    if head is not None:
+        query = query.where(AuditEvent.seq <= head.seq)
     # yield_per streams through a server-side cursor on PostgreSQL: close it even when we
     # stop early at a break, or it stays open in the transaction.
-    result = db.session.execute(select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq)
-                                .execution_options(yield_per=1000, populate_existing=True))  # as stored now
+    result = db.session.execute(query.execution_options(yield_per=1000, populate_existing=True))  # as stored now
     with result:
         for event in result.scalars():
             count += 1
@@ -240,7 +249,7 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None) -> ChainReport:
         return broken(count, last + 1, None,
                       f"the chain ends at seq {last} but the checkpoint of {beyond.at} names seq {beyond.seq}: "
                       f"events {last + 1}..{beyond.seq} were deleted (tail removed)")
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    head_seq, head_hash, head_keyed = (head.seq, head.hash, head.keyed_from) if head else (0, GENESIS, None)
     if head is not None and (head.mac is not None or keyed_from is not None):
         if head.mac is None or not hmac.compare_digest(head.mac, _head_mac(head.seq, head.hash, head.keyed_from)):
             return broken(count, last + 1, None, "the head row does not match its MAC "
@@ -251,7 +260,13 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None) -> ChainReport:
     if head_seq != last or head_hash != prev_hash:
         return broken(count, last + 1, None,
                       f"chain ends at seq {last} but the head says {head_seq} (tail removed)")
-    return ChainReport(True, count, unkeyed=unkeyed, **base)
+    # Events past the head: none can be committed without moving it (read the newest first).
+    newest = db.session.execute(select(func.max(AuditEvent.seq))).scalar_one_or_none() or 0
+    now_head = _read_head()
+    if newest > (now_head.seq if now_head else 0):
+        return broken(count, head_seq + 1, None, f"events up to seq {newest} lie past the head "
+                                                 f"(written behind the service's back)")
+    return ChainReport(True, count, unkeyed=unkeyed, head=(head_seq, head_hash, head_keyed), **base)
 
 
 # ---- checkpoints -------------------------------------------------------------------------
@@ -275,13 +290,10 @@ def write_checkpoint() -> Checkpoint | None:
     report = _verify([last] if last else [], since=last)
     if not report.ok:
         raise ChainBroken(report)
-    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1)
-                              .execution_options(populate_existing=True)).scalar_one_or_none()
-    seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    seq, head_hash, keyed_from = report.head  # the head just verified, not one appended since
     if last is not None and (last.seq, last.hash) == (seq, head_hash):
         return None
-    return checkpoints.append(settings.checkpoint_path, seq=seq, hash=head_hash,
-                              keyed_from=head.keyed_from if head else None,
+    return checkpoints.append(settings.checkpoint_path, seq=seq, hash=head_hash, keyed_from=keyed_from,
                               at=clock.now().isoformat(timespec="microseconds"),
                               key=settings.checkpoint_key, key_id=settings.key_id)
 

@@ -178,6 +178,49 @@ def test_a_chain_rebuilt_as_if_never_keyed_is_caught_by_the_checkpoint(runner, c
 
 
 @pytest.mark.rule("SEC-1")
+def test_an_event_appended_behind_the_service_without_moving_the_head_is_found(runner, chain):
+    last = chain[-1]
+    forged = SimpleNamespace(seq=18, at=last.at, actor_id=None, actor="system", entity="customer", entity_id="99",
+                             action="deleted", before=None, after=None, prev_hash=last.hash)
+    db.session.execute(EVENTS.insert().values(**vars(forged), hash=forged_hash(forged)))
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "BROKEN at event seq 18" in result.output and "past the head" in result.output
+
+
+@pytest.mark.rule("SEC-1")
+def test_verify_and_checkpoints_during_concurrent_appends_raise_no_false_alarm(app, chain, checkpoint_file, pg_only):
+    """Appends commit while verify walks: it checks the chain up to the head it read first."""
+    import threading
+    stop = threading.Event()
+
+    def append():
+        with app.app_context():
+            n = 0
+            while not stop.is_set():
+                audit.record(None, "probe", str(n), "tick")
+                db.session.commit()
+                n += 1
+
+    writers = [threading.Thread(target=append) for _ in range(3)]
+    for writer in writers:
+        writer.start()
+    try:
+        for _ in range(15):
+            report = audit.verify_chain()
+            db.session.rollback()
+            assert report.ok, report
+            audit.write_checkpoint()  # raises ChainBroken on a false alarm
+            db.session.rollback()
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join(timeout=60)
+    report = audit.verify_chain()
+    assert report.ok and report.checkpoints >= 1, report
+
+
+@pytest.mark.rule("SEC-1")
 def test_the_api_reports_the_same_break(api, chain):
     db.session.execute(update(EVENTS).where(EVENTS.c.seq == 5).values(after={"name": "李鬼"}))
     rehash_from(5)
