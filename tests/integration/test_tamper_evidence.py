@@ -372,8 +372,11 @@ def written_every_way(expense, payable) -> dict[str, int]:
                             subject="referral:3", key="r3", pending=True)
     batch = ledger.transfer_batch([dict(debit=expense, credit=payable, amount=70 + i, unit="CNY",
                                         reason=f"Import line {i}", subject=None, key=f"b{i}") for i in range(2)])
+    # text PostgreSQL and Python must measure alike (the check builds messages in SQL there), an actor
+    chinese = ledger.transfer(debit=expense, credit=payable, amount=1, unit="CNY", reason="积分调整:车主 🚗|1:x",
+                              subject="客户:张三", key="调整-🚗", actor=SimpleNamespace(id=3))
     ids = {"transfer": one.id, "posted-pending": pending.id, "post": post.id, "pending": still.id,
-           "batch-1": batch[0].id, "batch-2": batch[1].id}
+           "batch-1": batch[0].id, "batch-2": batch[1].id, "unicode": chinese.id}
     expense_id, payable_id = expense.id, payable.id
     db.session.commit()
     ids["submit"] = ledger.submit(debit=expense_id, credit=payable_id, amount=90, unit="CNY", reason="Integration",
@@ -386,14 +389,14 @@ def written_every_way(expense, payable) -> dict[str, int]:
 def test_every_way_of_writing_a_transfer_leaves_a_digest_check_accepts(runner, accts):
     ids = written_every_way(*accts)
     digests = db.session.execute(select(Transfer.id, Transfer.digest).where(Transfer.id.in_(ids.values()))).all()
-    assert len(digests) == 7 and all(d and len(d) == 64 for _, d in digests)
+    assert len(digests) == 8 and all(d and len(d) == 64 for _, d in digests)
     result = ledger_check(runner)
     assert result.exit_code == 0, result.output
 
 
 @pytest.mark.rule("LED-4")
 @pytest.mark.rule("SEC-1")
-@pytest.mark.parametrize("way", ["transfer", "pending", "post", "batch-1", "batch-2", "submit"])
+@pytest.mark.parametrize("way", ["transfer", "pending", "post", "batch-1", "batch-2", "submit", "unicode"])
 def test_an_amount_changed_with_both_cached_totals_is_found(runner, accts, way):
     """A consistent forgery: the amount and both accounts' totals (for a post, its pending too),
     so every sum still adds up."""
