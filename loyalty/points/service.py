@@ -209,7 +209,7 @@ def _customer_holding(account, field: str) -> Customer:
     kind, ident = ledger.parse_owner(account.owner)
     customer = db.session.get(Customer, ident) if kind == "customer" else None
     if customer is None:
-        raise field_error(field, "A points account is adjusted only for a customer on record.")
+        raise field_error(field, "No such customer.", code="customer_not_found")  # a points account without one
     return customer
 
 

@@ -165,3 +165,14 @@ def test_the_statement_calls_a_credit_adjustment_an_adjustment(app, api, world, 
     entries = points.summary(world["admin"], zhang.id)["entries"]
     with app.test_request_context():
         assert [entry_kind(e) for e in entries] == ["调整", "获得"]  # newest first
+
+
+@pytest.mark.rule("SEC-4")
+def test_a_points_account_without_a_customer_on_record_is_a_422_and_moves_nothing(api, runner, issued):
+    orphan = ledger.account_for("customer:999", "points", "PTS")
+    db.session.commit()
+    resp = adjust(api, issued, orphan, 5, "adj-6")
+    assert resp.status_code == 422
+    assert resp.json["code"] == "customer_not_found" and "credit_account_id" in resp.json["fields"]
+    assert ledger.balance(orphan)["posted"] == 0
+    assert both_checks(api, runner) == []
