@@ -735,9 +735,10 @@ def _digest_query():
             .outerjoin(p, p.c.id == T.c.pending_id))
 
 
-# PostgreSQL builds each transfer's message itself (the same text as _message(), the time in
-# whole microseconds, exact on every version) and streams (id, message, digest) through a
-# server-side cursor: Python only computes the HMAC, so a million rows take seconds.
+# PostgreSQL builds each transfer's message itself (the same text as _message(): length() counts
+# characters as Python's len() does in a UTF8 database; the time in whole microseconds, exact
+# on every version) and streams (id, message, digest) through a server-side cursor: Python
+# only computes the HMAC, so a million rows take seconds.
 _PG_DIGEST_ROWS = """
 SELECT t.id,
        'ledger-transfer/1|' || length(t.key) || ':' || t.key || '|' || length(t.kind) || ':' || t.kind
@@ -759,9 +760,9 @@ def _digest_rows() -> Iterator[tuple[int, str, str | None]]:
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         with conn.connection.driver_connection.cursor(name="ledger_digest_check") as cursor:
-            cursor.itersize = 10_000
             cursor.execute(_PG_DIGEST_ROWS)
-            yield from cursor
+            while rows := cursor.fetchmany(10_000):  # a list at a time: a quarter faster than row by row
+                yield from rows
         return
     result = db.session.execute(_digest_query().execution_options(yield_per=10_000))
     with result:
