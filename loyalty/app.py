@@ -43,6 +43,7 @@ def create_app(config_class=Config) -> Flask:
     with app.app_context():
         _tune_engine(db.engine)
 
+    _configure_tamper_evidence(app)
     _register_blueprints(app)
     _register_models()
     _register_verification(app)
@@ -65,6 +66,15 @@ def create_app(config_class=Config) -> Flask:
         from loyalty.scheduler import start_embedded
         start_embedded(app)
     return app
+
+
+def _configure_tamper_evidence(app: Flask) -> None:
+    """SEC-1: the audit chain's and the ledger digests' HMAC keys (from AUDIT_HMAC_KEY), the checkpoint file."""
+    from loyalty.audit import service as audit
+    from loyalty.ledger import service as ledger
+    audit.configure(app.config["AUDIT_HMAC_KEY"], app.config.get("AUDIT_CHECKPOINT_PATH"))
+    ledger.configure(digest_key=audit.derive_key(app.config["AUDIT_HMAC_KEY"], "ledger-transfer"))
+    import loyalty.audit.jobs  # noqa: F401  (registers the checkpoint job)
 
 
 def _migrations_dir() -> str:

@@ -12,11 +12,11 @@ def _instance_dir() -> Path:
     return path
 
 
-def _secret_key(instance: Path) -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    key_file = instance / "secret_key"
+def _secret_key(instance: Path, name: str = "SECRET_KEY") -> str:
+    """A key from the environment, else one generated once and kept in the instance folder."""
+    if os.environ.get(name):
+        return os.environ[name]
+    key_file = instance / name.lower()
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
@@ -42,6 +42,11 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
         # Keyed hash of national IDs: its own key if given, else derived from SECRET_KEY.
         self.PII_HASH_KEY = os.environ.get("PII_HASH_KEY") or self.SECRET_KEY
+        # SEC-1: the HMAC key of the audit chain, its checkpoints and the ledger's transfer digests
+        # (never stored in the database), and the append-only checkpoint file outside it.
+        self.AUDIT_HMAC_KEY = _secret_key(instance, "AUDIT_HMAC_KEY")
+        self.AUDIT_CHECKPOINT_PATH = os.environ.get("AUDIT_CHECKPOINT_PATH") or str(instance / "audit_checkpoints.jsonl")
+        self.AUDIT_CHECKPOINT_SECONDS = int(os.environ.get("AUDIT_CHECKPOINT_SECONDS", "600"))
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
         self.LANGUAGES = ["zh_CN", "en"]
@@ -87,3 +92,5 @@ class TestConfig(Config):
         self.RATELIMIT_ENABLED = True
         self.LOGIN_RATE_LIMIT = "1000 per minute"
         self.TOKEN_TTL_HOURS = 24 * 3650  # tests travel in time; expiry tests set their own
+        self.AUDIT_HMAC_KEY = "test-audit-hmac-key-not-for-production-0123456789"
+        self.AUDIT_CHECKPOINT_PATH = None  # a test that checkpoints names its own file

@@ -26,14 +26,18 @@ class Job:
     name: str
     func: Callable[[], int]  # returns how many pieces of work it did
     seconds: int
+    setting: str | None = None  # a config key that overrides `seconds`
+
+    def interval(self, app: Flask) -> int:
+        return int(app.config.get(self.setting) or self.seconds) if self.setting else self.seconds
 
 
 JOBS: dict[str, Job] = {}
 
 
-def register_job(name: str, seconds: int) -> Callable:
+def register_job(name: str, seconds: int, setting: str | None = None) -> Callable:
     def wrap(func: Callable[[], int]) -> Callable[[], int]:
-        JOBS[name] = Job(name, func, seconds)
+        JOBS[name] = Job(name, func, seconds, setting)
         return func
     return wrap
 
@@ -58,7 +62,7 @@ def build(app: Flask) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     for job in JOBS.values():
         # first run right away, so a restarted scheduler catches up without waiting an interval
-        scheduler.add_job(run_job, "interval", seconds=job.seconds, args=(app, job.name),
+        scheduler.add_job(run_job, "interval", seconds=job.interval(app), args=(app, job.name),
                           id=job.name, name=job.name, next_run_time=datetime.now(timezone.utc))
     return scheduler
 

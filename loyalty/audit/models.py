@@ -30,9 +30,16 @@ class AuditEvent(db.Model):
 
 class AuditHead(db.Model):
     """The chain's tip, updated in the same transaction as each append, so a
-    deleted tail is noticed; its row lock also serialises appends."""
+    deleted tail is noticed; its row lock also serialises appends.
+
+    `keyed_from` is the first seq hashed with the HMAC key (events before it were written
+    before the key existed and keep plain SHA-256); `mac` is the key's HMAC over seq,
+    hash and keyed_from, so the head cannot be rewound or switched back to plain SHA-256
+    without the key. Both are NULL until the first append under a key."""
     __tablename__ = "audit_head"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    keyed_from: Mapped[int | None] = mapped_column()
+    mac: Mapped[str | None] = mapped_column(String(64))

@@ -1,25 +1,69 @@
 """Appending to and verifying the audit hash chain (SEC-1).
 
-Each event's hash covers its own fields and the previous event's hash. Appends
-are serialised by locking the single `audit_head` row (PostgreSQL) or by the
-write lock every SQLite transaction takes at BEGIN IMMEDIATE, and `seq` is
-unique, so two writers can never both extend the same tip.
+Each event's hash is the HMAC-SHA256, under a key the database does not hold
+(AUDIT_HMAC_KEY), of its own fields and the previous event's hash. Events written
+before the key existed keep their plain SHA-256 hashes: the head row records the first
+keyed seq (`keyed_from`) and carries the key's MAC, so the chain cannot be rewound or
+switched back to plain SHA-256 without the key. Someone with write access to the
+database can still rebuild every event as unkeyed and clear the head's MAC; the signed
+checkpoints of the head kept outside the database (`checkpoints.py`) catch that, and a
+tail deleted together with an older copy of the head row.
+
+Appends are serialised by locking the single `audit_head` row (PostgreSQL) or by the
+write lock every SQLite transaction takes at BEGIN IMMEDIATE, and `seq` is unique, so
+two writers can never both extend the same tip.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loyalty import clock
+from loyalty.audit import checkpoints
+from loyalty.audit.checkpoints import BadLine, Checkpoint
 from loyalty.audit.models import AuditEvent, AuditHead
 from loyalty.extensions import db
 
 GENESIS = "0" * 64
+
+
+@dataclass
+class Settings:
+    """Configured once by the app factory (`configure`); never read from the database."""
+    chain_key: bytes | None = None
+    checkpoint_key: bytes | None = None
+    key_id: str | None = None
+    checkpoint_path: str | None = None
+
+
+settings = Settings()
+
+
+def derive_key(master: str | bytes, purpose: str) -> bytes:
+    """One key per use from AUDIT_HMAC_KEY (chain, checkpoints, ledger digests)."""
+    master = master.encode() if isinstance(master, str) else master
+    return hmac.new(master, f"loyalty/{purpose}".encode(), hashlib.sha256).digest()
+
+
+def configure(master_key: str | bytes, checkpoint_path: str | None = None) -> None:
+    if not master_key or len(master_key) < 32:
+        raise ValueError("AUDIT_HMAC_KEY must be at least 32 characters")
+    settings.chain_key = derive_key(master_key, "audit-chain")
+    settings.checkpoint_key = derive_key(master_key, "audit-checkpoint")
+    settings.key_id = derive_key(master_key, "key-id").hex()[:12]
+    settings.checkpoint_path = checkpoint_path or None
+
+
+def _chain_key() -> bytes:
+    if settings.chain_key is None:
+        raise RuntimeError("the audit HMAC key is not configured (loyalty.audit.service.configure)")
+    return settings.chain_key
 
 
 def _jsonable(value: Any) -> Any:
@@ -37,24 +81,41 @@ def snapshot(obj: Any, fields: Iterable[str]) -> dict:
     return {f: _jsonable(getattr(obj, f)) for f in fields}
 
 
-def _digest(event: AuditEvent) -> str:
+def _canonical(event: AuditEvent) -> bytes:
     body = {
         "seq": event.seq, "at": event.at.isoformat(timespec="microseconds"),
         "actor_id": event.actor_id, "actor": event.actor, "entity": event.entity,
         "entity_id": event.entity_id, "action": event.action,
         "before": event.before, "after": event.after, "prev_hash": event.prev_hash,
     }
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _digest(event: AuditEvent, keyed: bool = True) -> str:
+    """The hash the event must carry: HMAC-SHA256 under the chain key, or, for an event
+    written before the key existed, plain SHA-256."""
+    if keyed:
+        return hmac.new(_chain_key(), _canonical(event), hashlib.sha256).hexdigest()
+    return hashlib.sha256(_canonical(event)).hexdigest()
+
+
+def _head_mac(seq: int, head_hash: str, keyed_from: int | None) -> str:
+    message = json.dumps(["audit-head", seq, head_hash, keyed_from], separators=(",", ":")).encode()
+    return hmac.new(_chain_key(), message, hashlib.sha256).hexdigest()
+
+
+def _locked_head() -> AuditHead | None:
+    return db.session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+        .execution_options(populate_existing=True)  # the locked row, not a copy cached earlier
+    ).scalar_one_or_none()
 
 
 def record(actor: Any, entity: str, entity_id: Any, action: str,
            before: dict | None = None, after: dict | None = None) -> AuditEvent:
     """Append one event in the caller's transaction. `actor` is a Staff or None (the system)."""
-    head = db.session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-        .execution_options(populate_existing=True)  # the locked row, not a copy cached earlier
-    ).scalar_one_or_none()
+    _chain_key()
+    head = _locked_head()
     if head is None:  # the migration seeds it; tolerate a hand-made database
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         db.session.add(head)
@@ -69,10 +130,15 @@ def record(actor: Any, entity: str, entity_id: Any, action: str,
     )
     event.hash = _digest(event)
     db.session.add(event)
+    if head.keyed_from is None:  # the first append under a key: every event from here on is keyed
+        head.keyed_from = event.seq
     head.seq, head.hash = event.seq, event.hash
+    head.mac = _head_mac(head.seq, head.hash, head.keyed_from)
     db.session.flush()
     return event
 
+
+# ---- verifying ---------------------------------------------------------------------------
 
 @dataclass
 class ChainReport:
@@ -81,34 +147,155 @@ class ChainReport:
     broken_seq: int | None = None
     broken_id: int | None = None
     problem: str | None = None
+    keyed_from: int | None = None  # the first seq hashed with the key (None: none yet)
+    unkeyed: int = 0  # events written before the key existed (plain SHA-256)
+    checkpoints: int = 0  # valid checkpoints the chain was compared with
+    last_checkpoint: Checkpoint | None = None
+    bad_checkpoints: list[BadLine] = field(default_factory=list)
+    head: tuple[int, str, int | None] | None = None  # (seq, hash, keyed_from) of the head verified
+
+
+class ChainBroken(Exception):
+    def __init__(self, report: ChainReport) -> None:
+        self.report = report
+        super().__init__(report.problem)
+
+
+def read_checkpoints() -> tuple[list[Checkpoint], list[BadLine]]:
+    if not settings.checkpoint_path:
+        return [], []
+    return checkpoints.read(settings.checkpoint_path, key=settings.checkpoint_key, key_id=settings.key_id)
 
 
 def verify_chain() -> ChainReport:
-    """Walk the chain in seq order; name the first event that does not hold."""
-    expected_seq, prev_hash, count = 1, GENESIS, 0
+    """Walk the whole chain in seq order, compare it with every checkpoint outside the
+    database, and name the first event that does not hold."""
+    marks, bad = read_checkpoints()
+    report = _verify(marks, since=None)
+    report.bad_checkpoints = bad
+    if report.ok and bad:
+        first = bad[0]
+        report.ok = False
+        report.problem = f"checkpoint file {settings.checkpoint_path}, line {first.line}: {first.problem}"
+    return report
+
+
+def _read_head() -> AuditHead | None:
+    return db.session.execute(select(AuditHead).where(AuditHead.id == 1)
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def _verify(marks: list[Checkpoint], since: Checkpoint | None) -> ChainReport:
+    """The chain from genesis, or only the events after the checkpoint `since`, up to the
+    head as it was when we began: appends committed while we walk are left for next time
+    (an append moves the head in its own transaction, so what we walk is consistent)."""
+    head = _read_head()
+    # The file outside the database is trusted over the head row for where keying began.
+    pinned = next((m.keyed_from for m in reversed(marks) if m.keyed_from is not None), None)
+    keyed_from = pinned if pinned is not None else (head.keyed_from if head else None)
+    by_seq: dict[int, list[Checkpoint]] = {}
+    for mark in marks:
+        by_seq.setdefault(mark.seq, []).append(mark)
+    base = dict(keyed_from=keyed_from, checkpoints=len(marks), last_checkpoint=marks[-1] if marks else None)
+
+    def broken(count: int, seq: int | None, event_id: int | None, problem: str) -> ChainReport:
+        return ChainReport(False, count, seq, event_id, problem, **base)
+
+    expected_seq, prev_hash, count, unkeyed = 1, GENESIS, 0, 0
+    good_mark_seq, first_after_mark_id = 0, None  # the last checkpoint the walk matched
+    if since is not None and since.seq > 0:
+        expected_seq, prev_hash, good_mark_seq = since.seq + 1, since.hash, since.seq
+        found = db.session.execute(select(AuditEvent).where(AuditEvent.seq == since.seq)
+                                   .execution_options(populate_existing=True)).scalar_one_or_none()
+        keyed = keyed_from is not None and since.seq >= keyed_from
+        if found is None or found.hash != since.hash or not hmac.compare_digest(_digest(found, keyed), found.hash):
+            return broken(0, since.seq, found.id if found else None,
+                          f"event seq {since.seq} no longer matches the checkpoint of {since.at} "
+                          f"(edited, deleted or rebuilt)")
+    query = select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq)
+    if head is not None:
+        query = query.where(AuditEvent.seq <= head.seq)
     # yield_per streams through a server-side cursor on PostgreSQL: close it even when we
     # stop early at a break, or it stays open in the transaction.
-    result = db.session.execute(
-        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000))
+    result = db.session.execute(query.execution_options(yield_per=1000, populate_existing=True))  # as stored now
     with result:
         for event in result.scalars():
             count += 1
+            if first_after_mark_id is None:
+                first_after_mark_id = event.id
             if event.seq != expected_seq:
-                return ChainReport(False, count, expected_seq, event.id,
-                                   f"event seq {expected_seq} is missing (next found: {event.seq})")
+                return broken(count, expected_seq, event.id,
+                              f"event seq {expected_seq} is missing (next found: {event.seq})")
             if event.prev_hash != prev_hash:
-                return ChainReport(False, count, event.seq, event.id,
-                                   "previous-hash link broken (an event was removed or reordered)")
-            if _digest(event) != event.hash:
-                return ChainReport(False, count, event.seq, event.id,
-                                   "content does not match its hash (edited)")
+                return broken(count, event.seq, event.id,
+                              "previous-hash link broken (an event was removed or reordered)")
+            keyed = keyed_from is not None and event.seq >= keyed_from
+            if not hmac.compare_digest(_digest(event, keyed), event.hash):
+                return broken(count, event.seq, event.id,
+                              "content does not match its hash (edited, or rehashed without the key)" if keyed
+                              else "content does not match its hash (edited)")
+            unkeyed += not keyed
+            for mark in by_seq.get(event.seq, ()):
+                if mark.hash != event.hash:
+                    return broken(count, good_mark_seq + 1, first_after_mark_id,
+                                  f"event seq {event.seq} does not match the checkpoint of {mark.at}: events "
+                                  f"{good_mark_seq + 1}..{event.seq} were rewritten since")
+            if event.seq in by_seq:
+                good_mark_seq, first_after_mark_id = event.seq, None
             prev_hash, expected_seq = event.hash, expected_seq + 1
-    head = db.session.get(AuditHead, 1)
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if head_seq != expected_seq - 1 or head_hash != prev_hash:
-        return ChainReport(False, count, expected_seq, None,
-                           f"chain ends at seq {expected_seq - 1} but the head says {head_seq} (tail removed)")
-    return ChainReport(True, count)
+    last = expected_seq - 1
+    beyond = max((m for m in marks if m.seq > last), key=lambda m: m.seq, default=None)
+    if beyond is not None:
+        return broken(count, last + 1, None,
+                      f"the chain ends at seq {last} but the checkpoint of {beyond.at} names seq {beyond.seq}: "
+                      f"events {last + 1}..{beyond.seq} were deleted (tail removed)")
+    head_seq, head_hash, head_keyed = (head.seq, head.hash, head.keyed_from) if head else (0, GENESIS, None)
+    if head is not None and (head.mac is not None or keyed_from is not None):
+        if head.mac is None or not hmac.compare_digest(head.mac, _head_mac(head.seq, head.hash, head.keyed_from)):
+            return broken(count, last + 1, None, "the head row does not match its MAC "
+                                                 "(rewound or edited without the key: tail removed?)")
+        if head.keyed_from != keyed_from:
+            return broken(count, keyed_from, None, f"the head says keyed hashes begin at seq {head.keyed_from}, "
+                                                   f"the checkpoints say {keyed_from}")
+    if head_seq != last or head_hash != prev_hash:
+        return broken(count, last + 1, None,
+                      f"chain ends at seq {last} but the head says {head_seq} (tail removed)")
+    # Events past the head: none can be committed without moving it (read the newest first).
+    newest = db.session.execute(select(func.max(AuditEvent.seq))).scalar_one_or_none() or 0
+    now_head = _read_head()
+    if newest > (now_head.seq if now_head else 0):
+        return broken(count, head_seq + 1, None, f"events up to seq {newest} lie past the head "
+                                                 f"(written behind the service's back)")
+    return ChainReport(True, count, unkeyed=unkeyed, head=(head_seq, head_hash, head_keyed), **base)
+
+
+# ---- checkpoints -------------------------------------------------------------------------
+
+class CheckpointsOff(Exception):
+    """No checkpoint file is configured (AUDIT_CHECKPOINT_PATH)."""
+
+
+def write_checkpoint() -> Checkpoint | None:
+    """Verify the events since the last checkpoint, then append a signed checkpoint of the
+    head to the file outside the database; None when the head has not moved since.
+    Raises ChainBroken (nothing written) when the chain does not hold: a checkpoint must
+    never vouch for a tampered chain."""
+    if not settings.checkpoint_path:
+        raise CheckpointsOff("AUDIT_CHECKPOINT_PATH is not set")
+    marks, bad = read_checkpoints()
+    if bad:
+        raise ChainBroken(ChainReport(False, 0, None, None, f"checkpoint file {settings.checkpoint_path}, "
+                                                                  f"line {bad[0].line}: {bad[0].problem}"))
+    last = marks[-1] if marks else None
+    report = _verify([last] if last else [], since=last)
+    if not report.ok:
+        raise ChainBroken(report)
+    seq, head_hash, keyed_from = report.head  # the head just verified, not one appended since
+    if last is not None and (last.seq, last.hash) == (seq, head_hash):
+        return None
+    return checkpoints.append(settings.checkpoint_path, seq=seq, hash=head_hash, keyed_from=keyed_from,
+                              at=clock.now().isoformat(timespec="microseconds"),
+                              key=settings.checkpoint_key, key_id=settings.key_id)
 
 
 def list_events(entity: str | None = None, entity_id: str | None = None,

@@ -84,6 +84,9 @@ class Transfer(db.Model):
     batch: Mapped[str | None] = mapped_column(String(40))  # linked batch: applied all or nothing
     actor_id: Mapped[int | None] = mapped_column()
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # HMAC-SHA256 (hex) over the fields above under a key the database does not hold (SEC-1);
+    # NULL only on transfers written before migration 0008a.
+    digest: Mapped[str | None] = mapped_column(String(64))
 
     def __repr__(self) -> str:
         return (f"<Transfer {self.id} {self.kind} {self.amount} {self.unit} "

@@ -28,17 +28,24 @@ written once, never updated, and carries its actor, time, reason and subject.
 The hash-chained audit event is written by the business operation that moved the
 money (the referral's verdict, the payout's approval, the visit, the redemption,
 the expiry, the admin adjustment), naming what it moved. One chained event per
-transfer would serialise every writer on the chain's head row.
+transfer would serialise every writer on the chain's head row. Instead each transfer
+carries its own digest: an HMAC under a key the database does not hold (`configure`,
+from AUDIT_HMAC_KEY) over every field it was written with, computed here before the
+insert on every path (ledger_apply takes it as an argument), and checked by check():
+an amount changed together with both accounts' cached totals, or a changed reason,
+no longer balances against its digest.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import cache
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import psycopg
 from sqlalchemy import bindparam, case, func, select, union_all, update
@@ -57,6 +64,41 @@ log = logging.getLogger(__name__)
 A = Account.__table__
 T = Transfer.__table__
 MAX_AMOUNT = 2**62  # far above any real sum, and the running totals stay inside bigint
+
+
+@dataclass
+class Settings:
+    """Set once by the app factory (`configure`): the bank reads no Flask config."""
+    mac: Any = None  # _Hmac under the transfer digest key
+
+
+settings = Settings()
+
+
+def configure(*, digest_key: bytes) -> None:
+    """The key of the transfer digests (SEC-1); the database never holds it."""
+    if len(digest_key) < 16:
+        raise ValueError("the ledger's digest key is too short")
+    settings.mac = _Hmac(digest_key)
+
+
+@dataclass(frozen=True)
+class SubLedger:
+    """A package that keeps its own record of some accounts' balances (the points lots of
+    customer:{id}/points, LED-5): check() runs its `check`, and an admin adjustment touching
+    one of its accounts is made by its `adjust` (transfer()'s keyword arguments), which keeps
+    that record true. The bank knows such packages only through this registry."""
+    check: Callable[[], list[str]]
+    adjust: Callable[..., Transfer]
+
+
+SUBLEDGERS: dict[str, SubLedger] = {}  # account purpose -> its keeper
+
+
+def register_subledger(purpose: str, *, check: Callable[[], list[str]], adjust: Callable[..., Transfer]) -> None:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown account purpose {purpose!r}")
+    SUBLEDGERS[purpose] = SubLedger(check, adjust)
 
 
 # Statements built once: building SQLAlchemy constructs per call costs more CPU than running them.
@@ -195,6 +237,7 @@ class _Spec:
     reason: str
     subject: str | None
     pending_id: int | None = None
+    pending_key: str | None = None  # what the digest of a post/void names its pending by
 
     def __post_init__(self) -> None:
         if self.debit == self.credit:
@@ -315,7 +358,7 @@ def _resolve(pending_id: int, kind: str, *, reason: str, key: str, actor) -> Tra
         raise RuleViolation("Only a pending transfer can be posted or voided.", code="not_pending")
     spec = _Spec(key=_key(key), kind=kind, debit=pending.debit_account_id, credit=pending.credit_account_id,
                  amount=pending.amount, unit=pending.unit, reason=_reason(reason),
-                 subject=pending.subject, pending_id=pending.id)
+                 subject=pending.subject, pending_id=pending.id, pending_key=pending.key)
     return _apply([spec], actor)[0]
 
 
@@ -324,6 +367,10 @@ def get_transfer(transfer_id: int) -> Transfer:
     if t is None:
         raise NotFound(code="transfer_not_found")
     return t
+
+
+def transfer_by_key(key: str) -> Transfer | None:
+    return db.session.execute(select(Transfer).where(Transfer.key == _key(key))).scalar_one_or_none()
 
 
 def resolution_of(pending_id: int) -> Transfer | None:
@@ -357,7 +404,8 @@ def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer
     actor_id = getattr(actor, "id", None)
     values = [dict(key=s.key, kind=s.kind, debit_account_id=s.debit, credit_account_id=s.credit,
                    amount=s.amount, unit=s.unit, pending_id=s.pending_id, reason=s.reason,
-                   subject=s.subject, batch=batch, actor_id=actor_id, at=now) for s in specs]
+                   subject=s.subject, batch=batch, actor_id=actor_id, at=now,
+                   digest=_digest_of(s, batch, actor_id, now)) for s in specs]
     conn = db.session.connection()
     stmt = _insert_transfers()
     if len(values) == 1:
@@ -369,7 +417,8 @@ def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer
             "debit": [v["debit_account_id"] for v in values], "credit": [v["credit_account_id"] for v in values],
             "amount": [v["amount"] for v in values], "unit": [v["unit"] for v in values],
             "pending": [v["pending_id"] for v in values], "reason": [v["reason"] for v in values],
-            "subject": [v["subject"] for v in values], "batch": batch, "actor": actor_id, "at": now})]
+            "subject": [v["subject"] for v in values], "digest": [v["digest"] for v in values],
+            "batch": batch, "actor": actor_id, "at": now})]
         rows_in = None
         created = _load_transfers(new_ids, specs)
     else:
@@ -390,19 +439,21 @@ def _apply(specs: list[_Spec], actor, batch: str | None = None) -> list[Transfer
 
 
 _PG_APPLY = ("SELECT ledger_apply(%(key)s, %(kind)s, %(debit)s, %(credit)s, %(amount)s, %(unit)s, %(pending)s, "
-             "%(reason)s, %(subject)s, %(actor)s, %(at)s)")
+             "%(reason)s, %(subject)s, %(actor)s, %(at)s, %(digest)s)")
 
 
 def _apply_one_pg(execute, s: _Spec, actor, attach: bool = True) -> Transfer:
     """One transfer in one statement (PostgreSQL's `ledger_apply`), run by `execute(params)`;
     the same outcomes as the Python path below, which SQLite and batches take."""
     now, actor_id = clock.now(), getattr(actor, "id", None)
+    digest = _digest_of(s, None, actor_id, now)
     outcome = execute(dict(key=s.key, kind=s.kind, debit=s.debit, credit=s.credit, amount=s.amount, unit=s.unit,
-                           pending=s.pending_id, reason=s.reason, subject=s.subject, actor=actor_id, at=now))
+                           pending=s.pending_id, reason=s.reason, subject=s.subject, actor=actor_id, at=now,
+                           digest=digest))
     if outcome > 0:
         row = dict(id=outcome, key=s.key, kind=s.kind, debit_account_id=s.debit, credit_account_id=s.credit,
                    amount=s.amount, unit=s.unit, pending_id=s.pending_id, reason=s.reason, subject=s.subject,
-                   batch=None, actor_id=actor_id, at=now)
+                   batch=None, actor_id=actor_id, at=now, digest=digest)
         _expire_accounts((s.debit, s.credit))
         if attach:
             return _as_persistent(row)
@@ -491,11 +542,12 @@ def _move_totals(deltas: dict[int, list[int]]) -> None:
 
 _PG_UNNEST_INSERT = """
 INSERT INTO ledger_transfers (key, kind, debit_account_id, credit_account_id, amount, unit, pending_id, reason,
-                              subject, batch, actor_id, at)
-SELECT k, kd, d, c, a, u, p, r, s, %(batch)s, %(actor)s, %(at)s
+                              subject, batch, actor_id, at, digest)
+SELECT k, kd, d, c, a, u, p, r, s, %(batch)s, %(actor)s, %(at)s, g
   FROM unnest(%(key)s::varchar[], %(kind)s::varchar[], %(debit)s::int[], %(credit)s::int[], %(amount)s::bigint[],
-              %(unit)s::varchar[], %(pending)s::bigint[], %(reason)s::varchar[], %(subject)s::varchar[])
-       AS t(k, kd, d, c, a, u, p, r, s)
+              %(unit)s::varchar[], %(pending)s::bigint[], %(reason)s::varchar[], %(subject)s::varchar[],
+              %(digest)s::varchar[])
+       AS t(k, kd, d, c, a, u, p, r, s, g)
 ON CONFLICT DO NOTHING
 RETURNING id"""
 
@@ -627,17 +679,152 @@ def _posted_effect_since(account_id: int, after_id: int, sign: int) -> int:
     return sign * (int(credit) - int(debit))
 
 
+# ---- transfer digests (SEC-1) ---------------------------------------------------------
+
+REPORTED = 1000  # violations of one kind named one by one; the rest are counted
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(microseconds=1)
+
+
+class _Hmac:
+    """HMAC-SHA256 with the key's inner and outer pads hashed once: `ledger check` computes
+    one per transfer, and re-keying each time would cost about as much as the rest."""
+
+    def __init__(self, key: bytes) -> None:
+        key = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")  # RFC 2104
+        self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def hexdigest(self, message: bytes) -> str:
+        inner = self.inner.copy()
+        inner.update(message)
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+def transfer_digest(key: str, kind: str, debit: int, credit: int, amount: int, unit: str, pending_key: str | None,
+                    reason: str, subject: str | None, batch: str | None, actor_id: int | None, at: datetime) -> str:
+    """HMAC-SHA256 over every field a transfer is written with. The row id is not among them
+    (the database assigns it in the insert itself): the unique key names the row, and a post
+    or void names its pending by the pending's key, so re-pointing one shows too. Each text
+    field is length-prefixed, so no two different transfers make the same message."""
+    if settings.mac is None:
+        raise RuntimeError("the ledger's digest key is not configured (loyalty.ledger.service.configure)")
+    return settings.mac.hexdigest(_message(key, kind, debit, credit, amount, unit, pending_key, reason, subject,
+                                           batch, actor_id, (at - _EPOCH) // _MICROSECOND).encode())
+
+
+def _message(key, kind, debit, credit, amount, unit, pending_key, reason, subject, batch, actor_id, at_us) -> str:
+    """What the digest covers; _PG_DIGEST_ROWS builds the same text in SQL."""
+    return (f"ledger-transfer/1|{len(key)}:{key}|{len(kind)}:{kind}|{debit}|{credit}|{amount}|{len(unit)}:{unit}|"
+            f"{'-' if pending_key is None else f'{len(pending_key)}:{pending_key}'}|{len(reason)}:{reason}|"
+            f"{'-' if subject is None else f'{len(subject)}:{subject}'}|"
+            f"{'-' if batch is None else f'{len(batch)}:{batch}'}|{'-' if actor_id is None else actor_id}|{at_us}")
+
+
+def _digest_of(s: _Spec, batch: str | None, actor_id: int | None, at: datetime) -> str:
+    return transfer_digest(s.key, s.kind, s.debit, s.credit, s.amount, s.unit, s.pending_key, s.reason, s.subject,
+                           batch, actor_id, at)
+
+
+@cache
+def _digest_query():
+    p = T.alias("p")
+    return (select(T.c.id, T.c.key, T.c.kind, T.c.debit_account_id, T.c.credit_account_id, T.c.amount, T.c.unit,
+                   p.c.key, T.c.reason, T.c.subject, T.c.batch, T.c.actor_id, T.c.at, T.c.digest)
+            .outerjoin(p, p.c.id == T.c.pending_id))
+
+
+# PostgreSQL builds each transfer's message itself (the same text as _message(): length() counts
+# characters as Python's len() does in a UTF8 database; the time in whole microseconds, exact
+# on every version) and streams (id, message, digest) through a server-side cursor: Python
+# only computes the HMAC, so a million rows take seconds.
+_PG_DIGEST_ROWS = """
+SELECT t.id,
+       'ledger-transfer/1|' || length(t.key) || ':' || t.key || '|' || length(t.kind) || ':' || t.kind
+       || '|' || t.debit_account_id || '|' || t.credit_account_id || '|' || t.amount
+       || '|' || length(t.unit) || ':' || t.unit
+       || '|' || coalesce(length(p.key) || ':' || p.key, '-')
+       || '|' || length(t.reason) || ':' || t.reason
+       || '|' || coalesce(length(t.subject) || ':' || t.subject, '-')
+       || '|' || coalesce(length(t.batch) || ':' || t.batch, '-')
+       || '|' || coalesce(t.actor_id::text, '-')
+       || '|' || (extract(epoch FROM date_trunc('second', t.at))::bigint * 1000000
+                  + extract(microseconds FROM t.at)::bigint % 1000000),
+       t.digest
+  FROM ledger_transfers t LEFT JOIN ledger_transfers p ON p.id = t.pending_id"""
+
+
+def _digest_rows() -> Iterator[tuple[int, str, str | None]]:
+    """(id, the message its digest covers, the digest it carries) for every transfer."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        with conn.connection.driver_connection.cursor(name="ledger_digest_check") as cursor:
+            cursor.execute(_PG_DIGEST_ROWS)
+            while rows := cursor.fetchmany(10_000):  # a list at a time: a quarter faster than row by row
+                yield from rows
+        return
+    result = db.session.execute(_digest_query().execution_options(yield_per=10_000))
+    with result:
+        for tid, *fields, at, digest in result:
+            yield tid, _message(*fields, (at - _EPOCH) // _MICROSECOND), digest
+
+
+def _unsigned_up_to() -> int:
+    """Transfers up to this id were written before digests existed: migration 0008a recorded
+    the boundary as an audit event, which the keyed chain after it protects."""
+    from loyalty.audit.models import AuditEvent
+    after = db.session.execute(select(AuditEvent.after).where(
+        AuditEvent.entity == "ledger_transfers", AuditEvent.action == "digests_introduced")
+        .order_by(AuditEvent.seq).limit(1)).scalar_one_or_none()
+    return int((after or {}).get("unsigned_up_to_id") or 0)
+
+
+def _digest_violations() -> list[str]:
+    unsigned_up_to = _unsigned_up_to()
+    changed: list[int] = []
+    missing: list[int] = []
+    mac = settings.mac
+    if mac is None:
+        raise RuntimeError("the ledger's digest key is not configured (loyalty.ledger.service.configure)")
+    hexdigest = mac.hexdigest
+    for tid, message, digest in _digest_rows():
+        if digest is None:
+            if tid > unsigned_up_to:
+                missing.append(tid)
+        elif digest != hexdigest(message.encode()):
+            changed.append(tid)
+    violations = [f"transfer {tid} does not match its digest: its amount, accounts, reason or another field "
+                  f"was changed after it was written" for tid in sorted(changed)[:REPORTED]]
+    violations += [f"transfer {tid} carries no digest: written behind the ledger's back, or its digest was removed"
+                   for tid in sorted(missing)[:REPORTED]]
+    for ids, what in ((changed, "do not match their digests"), (missing, "carry no digest")):
+        if len(ids) > REPORTED:
+            violations.append(f"and {len(ids) - REPORTED} more transfers {what}")
+    return violations
+
+
 # ---- invariants (LED-4) --------------------------------------------------------------
 
 def check() -> list[str]:
-    """Every violation of the ledger's invariants, in words; [] when the ledger holds.
+    """Every violation of the ledger's invariants, in words; [] when the ledger holds. The one
+    check behind `flask ledger check`, GET /ledger/check and the test suite's after-test check:
 
     - every transfer balances: amount > 0, two distinct accounts, both in the transfer's unit;
       a post/void matches its pending (same accounts, amount, unit) and the pending is a pending;
     - each account's cached totals equal the sums of its transfers;
     - no account flagged against overdraw is overdrawn, pending included (from the sums);
-    - no pending is resolved more than once.
+    - no pending is resolved more than once;
+    - every transfer matches its digest (SEC-1);
+    - every registered sub-ledger holds (the points lots add up to the points accounts).
     """
+    violations = _invariant_violations() + _digest_violations()
+    for keeper in SUBLEDGERS.values():
+        violations += keeper.check()
+    return violations
+
+
+def _invariant_violations() -> list[str]:
     violations: list[str] = []
     bad = db.session.execute(_unbalanced_query()).all()
     for row in bad:
@@ -718,15 +905,22 @@ def _sums_by_account() -> dict[int, tuple[int, int, int, int]]:
 
 def admin_adjustment(actor, *, debit_account_id: int, credit_account_id: int, amount: int, unit: str,
                      reason: str, key: str, subject: str | None = None) -> Transfer:
-    """调账: a posted correction by an admin or finance, with the reason they give."""
+    """调账: a posted correction by an admin or finance, with the reason they give. On an
+    account a sub-ledger keeps (a customer's points) its keeper makes the transfer, so that
+    record stays true (points credited become a lot, points debited leave the oldest lots)."""
+    accounts = []
     for field, account_id in (("debit_account_id", debit_account_id), ("credit_account_id", credit_account_id)):
-        if db.session.get(Account, account_id) is None:
+        account = db.session.get(Account, account_id)
+        if account is None:
             raise field_error(field, "No such account.", code="account_not_found")
+        accounts.append(account)
     if debit_account_id == credit_account_id:
         raise ValidationFailed(fields={"credit_account_id": ["Must differ from the debit account."]})
-    t = transfer(debit=debit_account_id, credit=credit_account_id, amount=amount, unit=unit,
-                 reason=f"Adjustment: {reason.strip()}", subject=subject or "adjustment", key=f"adjustment:{key}",
-                 actor=actor)
+    keeper = next((SUBLEDGERS[a.purpose] for a in accounts if a.purpose in SUBLEDGERS), None)
+    move = keeper.adjust if keeper else transfer
+    t = move(debit=debit_account_id, credit=credit_account_id, amount=amount, unit=unit,
+             reason=f"Adjustment: {reason.strip()}", subject=subject or "adjustment", key=f"adjustment:{key}",
+             actor=actor)
     if not _audited(t):
         audit.record(actor, "ledger_transfer", t.id, "adjustment", None, _transfer_snapshot(t))
     return t

@@ -4,7 +4,9 @@ points came from and when they expire.
 
 Accounts (PTS): store:{s}/points_issued -> customer:{c}/points on earning;
 customer:{c}/points -> store:{home store}/points_redeemed on redemption;
-customer:{c}/points -> store:{lot's store}/points_breakage on expiry.
+customer:{c}/points -> store:{lot's store}/points_breakage on expiry;
+any PTS account <-> customer:{c}/points on an admin adjustment (调账), made here so the
+lots stay true (the ledger hands adjustments of points accounts to `adjust_from_ledger`).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from loyalty import clock
 from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.directory import service as directory
-from loyalty.directory.models import Store
+from loyalty.directory.models import Customer, Store
 from loyalty.errors import Conflict, RuleViolation, field_error
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
@@ -81,14 +83,44 @@ def grant(actor, customer_id: int, *, store_id: int, points: int, reason: str, k
     lot = db.session.execute(select(PointsLot).where(PointsLot.transfer_id == t.id)).scalar_one_or_none()
     if lot is not None:  # a replay: the lot of the first call
         return lot
-    lot = PointsLot(customer_id=customer_id, store_id=store_id, points=points, remaining=points, source=source,
-                    visit_amount=visit_amount, reason=reason, earned_at=t.at,
+    return _new_lot(actor, t, customer_id=customer_id, store=store, source=source, visit_amount=visit_amount)
+
+
+def _new_lot(actor, t, *, customer_id: int, store: Store, source: str, visit_amount: int | None = None) -> PointsLot:
+    """The lot for points transfer `t` just credited: expiring after the store's period."""
+    lot = PointsLot(customer_id=customer_id, store_id=store.id, points=t.amount, remaining=t.amount, source=source,
+                    visit_amount=visit_amount, reason=t.reason, earned_at=t.at,
                     expires_at=add_months(t.at, store.policy.points_expiry_months), transfer_id=t.id,
                     actor_id=getattr(actor, "id", None))
     db.session.add(lot)
     db.session.flush()
     audit.record(actor, "points_lot", lot.id, "earned", None, audit.snapshot(lot, LOT_FIELDS))
     return lot
+
+
+def _spendable_lots(customer_id: int, now: datetime) -> list[PointsLot]:
+    """The customer's unexpired lots with points left, oldest first, locked."""
+    return list(db.session.execute(
+        select(PointsLot).where(PointsLot.customer_id == customer_id, PointsLot.remaining > 0,
+                                PointsLot.expires_at > now)
+        .order_by(PointsLot.earned_at, PointsLot.id).with_for_update()).scalars())
+
+
+def _oldest_first(lots: list[PointsLot], points: int) -> list[tuple[PointsLot, int]]:
+    """How many points to take from which lot (FIFO); the caller checked they hold enough."""
+    taken, left = [], points
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        taken.append((lot, take))
+        left -= take
+    return taken
+
+
+def _short_of_points(available: int, field: str) -> RuleViolation:
+    return RuleViolation("Not enough points.", code="insufficient_points",
+                         fields={field: [f"The customer has {available} points available."]})
 
 
 def redeem(actor, customer_id: int, *, points: int, item: str, key: str) -> PointsRedemption:
@@ -110,14 +142,10 @@ def redeem(actor, customer_id: int, *, points: int, item: str, key: str) -> Poin
                            code="idempotency_key_reused")
         return earlier
     now = clock.now()
-    lots = list(db.session.execute(
-        select(PointsLot).where(PointsLot.customer_id == customer.id, PointsLot.remaining > 0,
-                                PointsLot.expires_at > now)
-        .order_by(PointsLot.earned_at, PointsLot.id).with_for_update()).scalars())
+    lots = _spendable_lots(customer.id, now)
     available = sum(lot.remaining for lot in lots)
     if available < points:
-        raise RuleViolation("Not enough points.", code="insufficient_points",
-                            fields={"points": [f"The customer has {available} points available."]})
+        raise _short_of_points(available, "points")
     redemption = PointsRedemption(customer_id=customer.id, points=points, item=item, key=key,
                                   actor_id=getattr(actor, "id", None), created_at=now)
     db.session.add(redemption)
@@ -126,13 +154,8 @@ def redeem(actor, customer_id: int, *, points: int, item: str, key: str) -> Poin
                         reason=f"Points redeemed for {item}", subject=f"redemption:{redemption.id}",
                         key=f"points:redeem:{key}", actor=actor)
     redemption.transfer_id = t.id
-    left = points
-    for lot in lots:
-        if left == 0:
-            break
-        take = min(lot.remaining, left)
+    for lot, take in _oldest_first(lots, points):
         lot.remaining -= take
-        left -= take
         db.session.add(PointsLotUse(redemption_id=redemption.id, lot_id=lot.id, points=take))
     db.session.flush()
     db.session.refresh(redemption, ["uses"])
@@ -140,6 +163,54 @@ def redeem(actor, customer_id: int, *, points: int, item: str, key: str) -> Poin
                  {"customer_id": customer.id, "points": points, "item": item, "transfer_id": t.id,
                   "lots": [[u.lot_id, u.points] for u in redemption.uses]})
     return redemption
+
+
+def adjust_from_ledger(*, debit: int, credit: int, amount: int, unit: str, reason: str, subject: str | None,
+                       key: str, actor=None):
+    """An admin adjustment (调账, POST /ledger/transfers) touching customers' points accounts,
+    made so the lots stay true (LED-5): points credited to a customer become a lot (source
+    "adjustment") that expires after the store's points_expiry_months like earned points;
+    points debited from a customer leave the oldest unexpired lots first, as a redemption
+    takes them (422 insufficient_points when those hold too few). The same key replays."""
+    accounts = {side: ledger.get_account(account_id) for side, account_id in (("debit", debit), ("credit", credit))}
+    move = dict(debit=debit, credit=credit, amount=amount, unit=unit, reason=reason, subject=subject, key=key,
+                actor=actor)
+    # one adjustment of these accounts at a time: the replay check below cannot race
+    ledger.lock(*accounts.values())
+    if ledger.transfer_by_key(key) is not None or any(a.unit != unit for a in accounts.values()):
+        return ledger.transfer(**move)  # a replay (the first call moved the lots), or the bank's own refusal
+    holders = {side: _customer_holding(account, f"{side}_account_id")
+               for side, account in accounts.items() if account.purpose == "points"}
+    taking: list[tuple[PointsLot, int]] = []
+    if "debit" in holders:
+        points = _positive_int(amount, "amount")
+        lots = _spendable_lots(holders["debit"].id, clock.now())
+        available = sum(lot.remaining for lot in lots)
+        if available < points:
+            raise _short_of_points(available, "amount")
+        taking = _oldest_first(lots, points)
+    t = ledger.transfer(**move)
+    for lot, take in taking:
+        before = audit.snapshot(lot, LOT_FIELDS)
+        lot.remaining -= take
+        db.session.flush()
+        audit.record(actor, "points_lot", lot.id, "adjusted", before,
+                     {**audit.snapshot(lot, LOT_FIELDS), "adjustment_transfer_id": t.id})
+    if "credit" in holders:
+        customer = holders["credit"]
+        owner_kind, owner_id = ledger.parse_owner(accounts["debit"].owner)
+        store = db.session.get(Store, owner_id) if owner_kind == "store" else None
+        _new_lot(actor, t, customer_id=customer.id, store=store or db.session.get(Store, customer.store_id),
+                 source="adjustment")
+    return t
+
+
+def _customer_holding(account, field: str) -> Customer:
+    kind, ident = ledger.parse_owner(account.owner)
+    customer = db.session.get(Customer, ident) if kind == "customer" else None
+    if customer is None:
+        raise field_error(field, "No such customer.", code="customer_not_found")  # a points account without one
+    return customer
 
 
 def expire_next_lot(now: datetime | None = None) -> PointsLot | None:
@@ -202,3 +273,6 @@ def check() -> list[str]:
         if remaining:
             violations.append(f"customer {customer_id}: lots hold {remaining} points but has no points account")
     return violations
+
+
+ledger.register_subledger("points", check=check, adjust=adjust_from_ledger)

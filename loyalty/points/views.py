@@ -17,6 +17,8 @@ def entry_kind(entry: dict) -> str:
         return _("Redeemed")
     if subject.startswith("points_lot:"):
         return _("Expired")
+    if (entry.get("reason") or "").startswith("Adjustment:"):
+        return _("Adjusted")
     if entry["change"] > 0:
         return _("Earned")
     return _("Adjusted")

@@ -1,0 +1,22 @@
+"""The audit checkpoint job: the chain's head, signed, to the file outside the database (SEC-1)."""
+from __future__ import annotations
+
+import logging
+
+from loyalty.audit import service
+from loyalty.scheduler import register_job
+
+log = logging.getLogger(__name__)
+
+
+@register_job("audit_checkpoint", seconds=600, setting="AUDIT_CHECKPOINT_SECONDS")
+def checkpoint_audit_chain() -> int:
+    """1 when a checkpoint was written; 0 when the head has not moved, no file is set, or the
+    chain does not verify (logged as an error: a checkpoint never vouches for a broken chain)."""
+    if not service.settings.checkpoint_path:
+        return 0
+    try:
+        return 1 if service.write_checkpoint() else 0
+    except service.ChainBroken as exc:
+        log.error("audit chain BROKEN at seq %s: %s; no checkpoint written", exc.report.broken_seq, exc)
+        return 0
