@@ -15,7 +15,7 @@ Downgrade drops the columns and restores the 11-argument function; events append
 the key will not verify with the code of 0007 (it knows only plain SHA-256).
 
 Revision ID: 0008a_audit_key
-Revises: 0007_occupation
+Revises: 0008d_deliveries
 Create Date: 2026-11-27 10:00:00
 """
 import hashlib
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008a_audit_key'
-down_revision = '0007_occupation'
+down_revision = '0008d_deliveries'
 branch_labels = None
 depends_on = None
 
