@@ -54,12 +54,18 @@ def sealed(api, world):
     assert not leaks(str(new.json)), "the consultant's own create response echoes the facts he typed"
     own_car = api.as_("consultant").post(f"customers/{new.json['id']}/vehicles", json=NEWCOMER_CAR)
     assert own_car.status_code == 201
+    # an admin put the old customer's own delivery on record (the DMS would): a delivered car is
+    # part of the answer key once its owner refers a friend
+    delivery = admin.post("deliveries", json={
+        "store_id": world.store.id, "customer_id": old.json["id"], "delivered_at": "2026-10-01T10:00:00+08:00",
+        "vehicle": {k: SECRET_CAR[k] for k in ("model", "colour", "transmission", "plate", "vin")}})
+    assert delivery.status_code in (200, 201), delivery.json
     referral = referrals.register_referral(
         world["consultant"], store_id=world.store.id, referrer_id=old.json["id"], referee_id=new.json["id"],
         claim={"referrer_name": "老王", "referrer_phone": "13611112222", "referrer_model": "大众",
                "referrer_colour": "金"})
     db.session.commit()
-    return {"old": old.json["id"], "new": new.json["id"], "referral": referral.id}
+    return {"old": old.json["id"], "new": new.json["id"], "referral": referral.id, "delivery": delivery.json["id"]}
 
 
 def _urls(app, ids: dict[str, list[int]]) -> list[str]:
@@ -143,8 +149,14 @@ def test_error_bodies_do_not_echo_the_facts(api, world, sealed):
         consultant.post("customers", json={"store_id": world.store.id, "name": "重复", "phone": "13611112222"}),
         consultant.get(f"customers/{sealed['old']}/facts"),
         consultant.get("audit?entity=customer"),
+        # a manager typing a guess of the car with its VIN learns only that the VIN is on record
+        api.as_("manager").post("deliveries", json={
+            "store_id": world.store.id, "customer_id": sealed["old"], "delivered_at": "2026-10-01T10:00:00+08:00",
+            "vehicle": {**{k: SECRET_CAR[k] for k in ("model", "plate", "vin")}, "colour": "黑色",
+                        "transmission": "manual"}}),
     ]
-    assert [r.status_code for r in bodies] == [422, 422, 409, 422, 409, 403, 403]
+    assert [r.status_code for r in bodies] == [422, 422, 409, 422, 409, 403, 403, 409]
+    assert set(bodies[-1].json["fields"]) == {"vehicle.vin"}
     for response in bodies:
         assert not leaks(response.get_data(as_text=True)), response.json
 

@@ -1,6 +1,7 @@
 """/api/v1: the delivery check of a referral (decide, preview, reopen) and deliveries on record."""
 from __future__ import annotations
 
+from flask import jsonify
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
@@ -61,7 +62,7 @@ def record_delivery(body):
 def list_deliveries(query):
     page, per_page = query.pop("page"), query.pop("per_page")
     items, total = records.list_deliveries(current_actor(), page=page, per_page=per_page, **query)
-    return page_body(items, total, page, per_page)
+    return jsonify(page_body(s.DeliveryView(current_actor(), many=True).dump(items), total, page, per_page))
 
 
 @blp.route("/deliveries/import", methods=["POST"])

@@ -124,7 +124,12 @@ def _delivery_differences(delivery: Delivery, *, store_id: int, customer: Custom
     return wrong
 
 
-def _differs(fields: list[str], message: str) -> Conflict:
+def _differs(fields: list[str], message: str, actor=None) -> Conflict:
+    """Admins are told which fields differ; anyone else is not told which of the car's fields (model,
+    colour, gearbox, plate) differ, only that the VIN is on record with another car: naming them would
+    confirm the others, fact by fact (an oracle on the answer key, SEC-5)."""
+    if actor is not None and actor.role != "admin" and any(f.startswith("vehicle.") for f in fields):
+        fields = [f for f in fields if not f.startswith("vehicle.")] + ["vehicle.vin"]
     return Conflict(N_("A delivery with this VIN is on record with other data; it was not changed."),
                     code="vin_on_record", fields={f: [message] for f in fields})
 
@@ -152,13 +157,14 @@ def record_delivery(actor, *, store_id: int, customer: Customer, delivered_at: d
             wrong = _delivery_differences(on_record, store_id=store_id, customer=customer, delivered_at=delivered_at,
                                           time_known=time_known, vehicle=vehicle)
             if wrong:
-                raise _differs(wrong, N_("Differs from the delivery on record with this VIN."))
+                raise _differs(wrong, N_("Differs from the delivery on record with this VIN."), actor)
             return on_record, False
         if car is not None and car.customer_id != customer.id:
             raise Conflict(N_("This VIN belongs to another customer's vehicle."), code="vin_taken",
                            fields={"vehicle.vin": [N_("This VIN belongs to another customer's vehicle.")]})
         if car is not None and vehicle_differences(car, vehicle):
-            raise _differs(vehicle_differences(car, vehicle), N_("Differs from the vehicle on record with this VIN."))
+            raise _differs(vehicle_differences(car, vehicle), N_("Differs from the vehicle on record with this VIN."),
+                           actor)
     if car is None:
         try:
             # the delivered car is the procedure's own record, not a change to the answer key (fact_watch)

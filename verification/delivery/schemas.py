@@ -136,7 +136,9 @@ class DeliverySchema(Schema):
     customer = fields.Nested(DeliveryCustomerSchema)
     delivered_at = fields.DateTime()
     time_known = fields.Boolean(metadata={"description": "false: the sales system gave only the day"})
-    vehicle = fields.Nested(DeliveryVehicleSchema)
+    vehicle = fields.Nested(DeliveryVehicleSchema, allow_none=True, metadata={
+        "description": "admins, and the staff member who recorded the delivery; else null: a delivered car "
+                       "is part of the answer key once its owner refers a friend (SEC-5)"})
     source = fields.String(metadata={"description": "check | api | dms"})
     referral_id = fields.Integer(allow_none=True)
     recorded_by_id = fields.Integer()
@@ -151,6 +153,23 @@ class DeliveryQuery(PageQuery):
 
 
 DeliveryPage = page_of(DeliverySchema)
+
+
+def sees_vehicle(viewer, delivery) -> bool:
+    """Admins read every delivered car; other staff only the deliveries they recorded (SEC-5)."""
+    return viewer is not None and (viewer.role == "admin" or delivery.recorded_by_id == viewer.id)
+
+
+class DeliveryView(DeliverySchema):
+    """A delivery as `viewer` may read it: the car only where `sees_vehicle`."""
+    vehicle = fields.Method("_vehicle", allow_none=True)
+
+    def __init__(self, viewer, **kwargs):
+        super().__init__(**kwargs)
+        self.viewer = viewer
+
+    def _vehicle(self, delivery):
+        return DeliveryVehicleSchema().dump(delivery.vehicle) if sees_vehicle(self.viewer, delivery) else None
 
 
 class ImportFileSchema(Schema):

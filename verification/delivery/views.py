@@ -15,6 +15,7 @@ from loyalty.errors import DomainError
 from loyalty.web.pages import refuse, shown_phone
 from verification.delivery import dms, labels, records, service
 from verification.delivery.forms import DeliveryForm, ImportForm, ReopenForm
+from verification.delivery.schemas import sees_vehicle
 
 bp = Blueprint("delivery_web", __name__, template_folder="templates")
 
@@ -96,7 +97,8 @@ def deliveries():
     vin = (request.args.get("vin") or "").strip() or None
     items, total = records.list_deliveries(g.actor, vin=vin, page=page, per_page=50)
     return render_template("delivery/list.html", deliveries=items, total=total, page=page, per_page=50, vin=vin,
-                           phone=lambda c: shown_phone(g.actor, c.phone))
+                           phone=lambda c: shown_phone(g.actor, c.phone),
+                           sees_vehicle=lambda d: sees_vehicle(g.actor, d))
 
 
 @bp.route("/deliveries/import", methods=["GET", "POST"])
