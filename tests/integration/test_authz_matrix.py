@@ -1,0 +1,540 @@
+"""The authorization matrix (SEC-2, security review issue 14).
+
+Generated, not listed by hand: every operation of the OpenAPI document and every GET page of the
+URL map is called as every role (and anonymously), with its path ids filled with an object of the
+caller's own store and an object of the other store. What may happen comes from the view's own
+declaration (`audience_of(endpoint)`):
+
+- a caller outside the audience never gets a 2xx: 401 (API) / a redirect to the login (pages)
+  when anonymous, 403 when logged in;
+- a store-bound caller never gets a 2xx on the other store's object: 404, as for a missing id;
+- a store-bound caller's 2xx answers never carry the other store's customers;
+- inside its audience, a caller is not refused for its role, and group-level staff (finance,
+  admin) reach both stores.
+
+The world holds, in EACH store, one object of every kind in the state its write operations act on
+(a registered, an acknowledged, an under-review, a rejected and a verified referral, a held
+callback, an answer under review, a held verdict, a payout, ledger accounts and a transfer), so a
+missing store check turns into a 2xx the matrix sees. Refused calls run first and must write
+nothing; calls the matrix allows run afterwards, so they cannot spoil a refused call's target.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import re
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from loyalty.audit.models import AuditEvent
+from loyalty.auth.access import ANY_STAFF, PUBLIC, audience_of
+from loyalty.directory import service as directory
+from loyalty.directory.models import Staff
+from loyalty.extensions import db
+from loyalty.ledger import service as ledger
+from loyalty.ledger.models import Transfer
+from loyalty.payouts.models import Payout
+from tests.helpers import PASSWORD
+from tests.integration.test_callbacks import AT_ONCE, plan_of, truthful, undecided
+from tests.integration.test_delivery import LICENCE
+from tests.integration.test_web_pages import Browser, login
+from verification.callbacks import planning
+from verification.callbacks.models import AnswerReview, Confirmation
+from verification.referrals.models import UNDER_REVIEW, Referral
+
+ON_RECORD_SINCE = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
+GROUP_LEVEL = {"finance", "admin"}  # the roles of the world's storeless staff
+
+# Who calls: a name in the report -> (username or None for anonymous, role, store-bound?).
+# Store-bound callers belong to SH01 ("own"); SH02 is "other". finance_a is a finance user bound
+# to SH01 (a configuration the directory allows), so the books' and payouts' scoping is matched too.
+CALLERS = {
+    "anonymous": (None, None, False),
+    "consultant": ("consultant", "consultant", True),
+    "manager": ("manager", "manager", True),
+    "agent": ("agent", "agent", True),
+    "finance": ("finance", "finance", False),
+    "finance@SH01": ("finance_a", "finance", True),
+    "admin": ("admin", "admin", False),
+}
+
+
+@dataclass
+class StoreObjects:
+    """One object of each kind in one store: path parameter -> id (referrals by state)."""
+    ids: dict[str, int] = field(default_factory=dict)
+    referrals: dict[str, int] = field(default_factory=dict)
+    markers: tuple[str, ...] = ()  # text only this store's objects carry (customer names)
+
+
+# Ids no store has: what a store-bound caller must not be able to tell another store's object from.
+MISSING = StoreObjects(ids=defaultdict(lambda: 999999), referrals=defaultdict(lambda: 999999))
+
+# Which referral a referral operation acts on: the state in which it would succeed.
+REFERRAL_FOR = {"acknowledge": "registered", "review": "under_review", "delivery": "acknowledged",
+                "preview": "acknowledged", "reopen": "rejected", "unwind": "verified"}
+
+
+# ---- the world ---------------------------------------------------------------------------------
+
+FACTS = [("上海汽车集团", "浦东新区", "工程师"), ("中国银行浦东支行", "闵行区", "会计"),
+         ("宝钢集团", "徐汇区", "教师"), ("东方航空", "长宁区", "飞行员"), ("交通银行", "静安区", "柜员"),
+         ("华东医院", "黄浦区", "医生"), ("复旦大学", "杨浦区", "讲师"), ("上海电气", "闵行区", "技师")]
+REFEREES = ("verified", "held", "review", "confirm", "registered", "acknowledged", "rejected", "under_review")
+
+
+def _customers(store, tag: str, digit: str, phone_prefix: str):
+    """The referrer (with the car of the LICENCE) and one referee per referral, facts on record."""
+    employer, district, occupation = FACTS[0]
+    referrer = directory.create_customer(
+        None, store_id=store.id, name=f"张{tag}", phone=f"{phone_prefix}0000", gender="male", employer=employer,
+        home_district=district, occupation=occupation)
+    directory.add_vehicle(None, referrer.id, model="速腾", colour="白色", transmission="automatic",
+                          plate=f"沪A1234{digit}", vin=f"LFV2A21K8E412345{digit}")
+    referees = {}
+    for i, what in enumerate(REFEREES, start=1):
+        employer, district, occupation = FACTS[i % len(FACTS)]
+        referees[what] = directory.create_customer(
+            None, store_id=store.id, name=f"李{tag}{i}", phone=f"{phone_prefix}{i:04d}", gender="male",
+            employer=employer, home_district=district, occupation=occupation)
+    return referrer, referees
+
+
+def _licence(referrer, digit: str) -> dict:
+    return {**LICENCE, "owner_name": referrer.name, "plate": f"沪A1234{digit}",
+            "vin": f"LFV2A21K8E412345{digit}"}
+
+
+def _ok(resp, *codes):
+    assert resp.status_code in (codes or (200, 201)), (resp.status_code, resp.get_json())
+    return resp.get_json()
+
+
+def _build_store(api, store, staff: dict[str, str], tag: str, digit: str, phone_prefix: str) -> StoreObjects:
+    """Drive one store through the API: registrations, acknowledgements, delivery checks and
+    callbacks, as its own staff would (staff: consultant, manager, checker, agent)."""
+    _ok(api.as_("admin").put(f"stores/{store.id}/policy", json=AT_ONCE))
+    with time_machine.travel(ON_RECORD_SINCE, tick=False):
+        referrer, referees = _customers(store, tag, digit, phone_prefix)
+        db.session.commit()
+        spare = directory.create_customer(None, store_id=store.id, name=f"王{tag}", phone=f"{phone_prefix}0099")
+        db.session.commit()
+    licence = _licence(referrer, digit)
+    claim = {"referrer_name": referrer.name, "referrer_phone": referrer.phone, "referrer_model": "速腾",
+             "referrer_colour": "白色"}
+    objects = StoreObjects(markers=(store.name, referrer.name, spare.name, *(c.name for c in referees.values())))
+    objects.ids["spare_customer_id"] = spare.id
+    with time_machine.travel(T0, tick=False):
+        for what, referee in referees.items():
+            body = {"store_id": store.id, "referrer_id": referrer.id, "referee_id": referee.id, "claim": claim}
+            objects.referrals[what] = _ok(api.as_(staff["consultant"]).post("referrals", json=body))["id"]
+            if what not in ("registered", "under_review"):
+                _ok(api.as_(staff["manager"]).post(f"referrals/{objects.referrals[what]}/acknowledge"))
+    step = itertools.count(1)
+
+    def deliver(what, lic=licence):
+        at = T0 + timedelta(hours=next(step))
+        with time_machine.travel(at, tick=False):
+            return _ok(api.as_(staff["checker"]).post(f"referrals/{objects.referrals[what]}/delivery", json={
+                "delivered_at": at.isoformat(), "licence": lic,
+                "vehicle": {"model": "高尔夫", "colour": "红色", "transmission": "manual"}}))
+
+    claimed_at = {}
+
+    def claim_call(what):
+        claimed_at["at"] = T0 + timedelta(hours=next(step))
+        with time_machine.travel(claimed_at["at"], tick=False):
+            call = _ok(api.as_(staff["agent"]).post("callbacks/claim"))
+        plan = plan_of(objects.referrals[what])
+        assert call["id"] == plan.id
+        return plan
+
+    def answer(plan, answers):
+        with time_machine.travel(claimed_at["at"] + timedelta(minutes=5), tick=False):
+            _ok(api.as_(staff["agent"]).post(f"callbacks/{plan.id}/answers", json={"answers": answers}))
+
+    assert deliver("rejected", {**licence, "model": "大众汽车牌SVW7141BRD(捷达)"})["status"] == "rejected"
+    # verified: the reward is posted and its payout waits for finance
+    deliver("verified")
+    plan = claim_call("verified")
+    answer(plan, [truthful(q) for q in plan.questions])
+    # an answer the grader cannot decide, waiting for a manager (CB-5)
+    deliver("review")
+    plan = claim_call("review")
+    answers = [truthful(q) for q in plan.questions]
+    open_q = next(i for i, q in enumerate(plan.questions) if q["kind"] == "open")
+    answers[open_q] = undecided(plan.questions[open_q])
+    trap = next(i for i, q in enumerate(plan.questions) if q["kind"] == "trap")
+    answers[trap] = {"question_id": plan.questions[trap]["key"], "confirmed": True}  # one wrong
+    answer(plan, answers)
+    # a passing verdict held for a manager (CB-11): the plan is marked weak, then passed
+    deliver("confirm")
+    plan = plan_of(objects.referrals["confirm"])
+    plan.confirm_required, plan.insider_pass_bp = True, 2500
+    db.session.commit()
+    plan = claim_call("confirm")
+    answer(plan, [truthful(q) for q in plan.questions])
+    # a callback held by the store's agent, not answered yet
+    deliver("held")
+    objects.ids["callback_id"] = claim_call("held").id
+    # held for review (REG-5): what a flagged referrer's registration becomes
+    under_review = db.session.get(Referral, objects.referrals["under_review"])
+    under_review.status, under_review.review_required = UNDER_REVIEW, "referrer_flagged"
+    db.session.commit()
+
+    db.session.expire_all()
+    statuses = {what: db.session.get(Referral, rid).status for what, rid in objects.referrals.items()}
+    assert statuses == {"verified": "verified", "held": "awaiting_callback", "review": "awaiting_callback",
+                        "confirm": "awaiting_callback", "registered": "registered",
+                        "acknowledged": "registered", "rejected": "rejected", "under_review": "under_review"}
+    one = lambda query: db.session.execute(query).scalar_one()  # noqa: E731
+    objects.ids.update(
+        store_id=store.id, staff_id=directory_staff_id(staff["agent"]), customer_id=referrer.id,
+        referral_id=objects.referrals["verified"],
+        review_id=one(select(AnswerReview.id).join(Referral, Referral.id == AnswerReview.referral_id)
+                      .where(Referral.store_id == store.id)),
+        confirmation_id=one(select(Confirmation.id).where(Confirmation.store_id == store.id)),
+        payout_id=one(select(Payout.id).where(Payout.store_id == store.id)),
+        account_id=ledger.account_for(f"customer:{referrer.id}", "reward_payable", "CNY").id,
+        store_account_id=ledger.account_for(f"store:{store.id}", "referral_expense", "CNY").id,
+        transfer_id=one(select(func.max(Transfer.id)).where(Transfer.subject == f"referral:{objects.referrals['verified']}")),
+    )
+    return objects
+
+
+def directory_staff_id(username: str) -> int:
+    return db.session.execute(select(Staff.id).where(Staff.username == username)).scalar_one()
+
+
+@pytest.fixture
+def matrix(app, api, world, monkeypatch):
+    """SH01 ("own") and SH02 ("other"), each with one object of every kind; every caller's token."""
+    for username, role, store in (("manager_b2", "manager", world.other_store),
+                                  ("finance_a", "finance", world.store)):
+        world.staff[username] = directory.create_staff(None, username=username, display_name=username,
+                                                       role=role, store_id=store.id, password=PASSWORD)
+    db.session.commit()
+    monkeypatch.setattr(planning, "draw_callee", lambda: "referee")
+    own = _build_store(api, world.store, {"consultant": "consultant", "manager": "manager",
+                                          "checker": "manager2", "agent": "agent"}, "甲", "6", "1380013")
+    other = _build_store(api, world.other_store, {"consultant": "consultant_b", "manager": "manager_b",
+                                                  "checker": "manager_b2", "agent": "agent_b"}, "乙", "7", "1370013")
+    template_id = _ok(api.as_("admin").post("questions", json={
+        "code": "matrix_q", "kind": "open", "fact": "employer", "text_zh": "{who}在哪里工作？",
+        "text_en": "Where does {who} work?", "active": False}))["id"]
+    for objects in (own, other):
+        objects.ids["template_id"] = template_id  # the question bank is the group's, not a store's
+    for username, _role, _bound in CALLERS.values():
+        if username:
+            api.token(username)
+    return {"own": own, "other": other}
+
+
+# ---- the operations: read from the OpenAPI document and the URL map ------------------------------
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    template: str  # /api/v1/customers/{customer_id} or /customers/<int:customer_id>
+    endpoint: str
+    params: tuple[str, ...]
+    store_query: bool = False  # takes ?store_id=
+
+    @property
+    def store_bound_params(self) -> set[str]:
+        return set(self.params) - {"template_id"}  # the question bank is the group's
+
+    def url(self, objects: StoreObjects, store_id: int) -> str:
+        def fill(match):
+            name = match.group(1)
+            if name == "referral_id":
+                last = self.template.rstrip("/").rsplit("/", 1)[-1]
+                return str(objects.referrals[REFERRAL_FOR.get(last, "verified")])
+            return str(objects.ids[name])
+        url = re.sub(r"[{<](?:\w+:)?(\w+)[}>]", fill, self.template)
+        query = {"store_id": store_id} if self.store_query else {}
+        query.update(QUERIES[self.endpoint](objects) if self.endpoint in QUERIES else {})
+        return url + (f"?{urlencode(query)}" if query else "")
+
+
+# Required query parameters that name an object.
+QUERIES = {"ledger.list_accounts": lambda o: {"owner": f"customer:{o.ids['customer_id']}"}}
+
+
+def api_operations(app) -> list[Operation]:
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    adapter = app.url_map.bind("")
+    ops = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method.upper() not in {"GET"} | WRITES:
+                continue
+            endpoint, _ = adapter.match(re.sub(r"{\w+}", "1", path), method=method.upper())
+            query = {p["name"] for p in operation.get("parameters", []) + item.get("parameters", [])
+                     if p.get("in") == "query"}
+            ops.append(Operation(method.upper(), path, endpoint, tuple(re.findall(r"{(\w+)}", path)),
+                                 store_query="store_id" in query))
+    return ops
+
+
+def page_operations(app) -> list[Operation]:
+    ops = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/") or rule.endpoint == "static" or "GET" not in rule.methods:
+            continue
+        ops.append(Operation("GET", rule.rule, rule.endpoint, tuple(sorted(rule.arguments))))
+    return sorted(ops, key=lambda op: op.template)
+
+
+VEHICLE = {"model": "高尔夫", "colour": "红色", "transmission": "manual"}
+
+
+def _bodies(o: StoreObjects, store: int) -> dict[str, dict]:
+    """A plausible body per write: valid enough to get past the schema, so that what answers is
+    the role and the store check, not a 422. `o` supplies the objects named, `store` the store."""
+    now = datetime.now(timezone.utc).isoformat()
+    claim = {"referrer_name": "张", "referrer_phone": "13800138000", "referrer_model": "速腾",
+             "referrer_colour": "白色"}
+    return {
+        "directory.create_store": {"code": "SH09", "name": "新店", "timezone": "Asia/Shanghai"},
+        "directory.update_store": {"name": "改名店"},
+        "directory.set_policy": dict(AT_ONCE),
+        "directory.create_staff": {"username": "newbie", "display_name": "新人", "role": "consultant",
+                                   "store_id": store, "password": "long-enough-1"},
+        "directory.update_staff": {"display_name": "改名"},
+        "directory.create_customer": {"store_id": store, "name": "赵六", "phone": "13600136000"},
+        "directory.update_customer": {"employer": "宁波银行"},
+        "directory.add_vehicle": dict(VEHICLE),
+        "points.record_visit": {"store_id": store, "amount": 10000},
+        "points.redeem": {"points": 1, "item": "洗车券"},
+        "referrals.register": {"store_id": store, "referrer_id": o.ids["customer_id"],
+                               "referee_id": o.ids["spare_customer_id"], "claim": claim},
+        "referrals.review": {"decision": "accept"},
+        "referrals.unwind_sale": {"reason": "退车"},
+        "delivery.check_delivery": {"licence": dict(LICENCE), "delivered_at": now, "vehicle": dict(VEHICLE)},
+        "delivery.preview_delivery": {"licence": dict(LICENCE)},
+        "delivery.reopen": {"reason": "车型录入错误"},
+        "delivery.record_delivery": {"store_id": store, "customer_id": o.ids["spare_customer_id"],
+                                     "delivered_at": now, "vehicle": {**VEHICLE, "vin": "LSVAB2180E2000001"}},
+        "callbacks.answers": {"answers": [{"question_id": "q1", "confirmed": True}]},
+        "callbacks.decide": {"decision": "correct"},
+        "callbacks.settle_confirmation": {"decision": "verified", "reason": "亲自致电核对"},
+        "callbacks.create_question": {"code": "matrix_new", "kind": "open", "fact": "employer",
+                                      "text_zh": "{who}在哪里上班？", "text_en": "Where does {who} work?"},
+        "callbacks.update_question": {"text_zh": "{who}在哪个单位上班？"},
+        "payouts.reject": {"reason": "不同意"},
+        "payouts.mark_paid": {"method": "bank_transfer", "external_reference": "R1"},
+        "ledger.create_adjustment": {"debit_account_id": o.ids["store_account_id"],
+                                     "credit_account_id": o.ids["account_id"], "amount": 1, "unit": "CNY",
+                                     "reason": "Goodwill"},
+    }
+
+
+# ---- calling and judging ----------------------------------------------------------------------
+
+# own:          the caller's store's objects in the path, body and filter;
+# other_store:  the caller's objects, but the other store named (body's or filter's store_id);
+# other_object: an object of the other store named (path id, or an id in the body).
+TARGETS = ("own", "other_store", "other_object")
+
+
+@dataclass
+class Call:
+    caller: str
+    op: Operation
+    target: str
+    expect: str  # "unauthenticated" | "forbidden" | "not_found" | "refused" | "allowed" | "public"
+    status: int = 0
+    said: str = ""
+
+    def __str__(self):
+        return f"{self.caller:13} {self.op.method:6} {self.op.template} [{self.target}] -> {self.status}"
+
+    def request(self, matrix) -> tuple[str, dict | None]:
+        """The URL and body for this call's target."""
+        own, other = matrix["own"], matrix["other"]
+        objects = other if self.target == "other_object" else own
+        store = (other if self.target == "other_store" else own).ids["store_id"]
+        body = _bodies(objects, store).get(self.op.endpoint, {}) if self.op.method in WRITES else None
+        return self.op.url(objects, store), body
+
+
+def targets(op: Operation, matrix) -> list[str]:
+    """Own always; the other store where the call names a store; another store's object where it
+    names an object (a path id, or an id in the body)."""
+    body = _bodies(matrix["own"], 0).get(op.endpoint, {}) if op.method in WRITES else {}
+    found = ["own"]
+    if op.store_query or "store_id" in body:
+        found.append("other_store")
+    if op.store_bound_params or op.endpoint in QUERIES or any(k.endswith("_id") and k != "store_id" for k in body):
+        found.append("other_object")
+    return found
+
+
+def expectation(op: Operation, caller: str, target: str) -> str:
+    username, role, bound = CALLERS[caller]
+    audience = audience_of(op.endpoint) or frozenset()
+    if PUBLIC in audience:
+        return "public"
+    if username is None:
+        return "unauthenticated"
+    if ANY_STAFF not in audience and role not in audience:
+        return "forbidden"
+    if bound and target == "other_object" and (op.store_bound_params or op.endpoint in QUERIES):
+        return "not_found"  # as for a missing id: nothing of the other store can be probed
+    if bound and target != "own" and op.method in WRITES:
+        return "refused"  # naming the other store, or its object, in a body
+    return "allowed"  # a list filtered by the other store: only the caller's (the leak check)
+
+
+def body_text(resp) -> str:
+    """What a response says, also inside a spreadsheet (an .xlsx is a zip of XML)."""
+    data = resp.get_data()
+    if data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            return "".join(book.read(name).decode("utf-8", "replace") for name in book.namelist())
+    return data.decode("utf-8", "replace")
+
+
+def judge(call: Call, resp, other_markers: tuple[str, ...], *, page: bool) -> str | None:
+    """What is wrong with the answer, or None."""
+    status, text = resp.status_code, body_text(resp)
+    code = (resp.get_json(silent=True) or {}).get("code") if not page else None
+    if status >= 500:
+        return "server error"
+    _username, _role, bound = CALLERS[call.caller]
+    if bound and 200 <= status < 300:
+        leaked = [m for m in other_markers if m in text]
+        if leaked:
+            return f"shows the other store's {leaked}"
+    if call.expect == "unauthenticated":
+        if page:
+            return None if status == 302 and "/login" in resp.headers.get("Location", "") else "not sent to login"
+        return None if status == 401 else "expected 401"
+    if call.expect == "forbidden":
+        return None if status == 403 and (page or code == "role_forbidden") else "expected 403 role_forbidden"
+    if call.expect == "not_found":
+        return None if status == 404 else "expected 404 (another store's object)"
+    if call.expect == "refused":
+        return None if 400 <= status < 500 else "expected a refusal (another store)"
+    if call.expect == "allowed":
+        if status == 401 or code == "role_forbidden" or (page and status == 403):
+            return "refused a role inside the audience"
+        if page and status == 302 and "/login" in resp.headers.get("Location", ""):
+            return "sent to login while logged in"
+    return None
+
+
+_keys = itertools.count(1)
+
+
+def call_api(api, call: Call, matrix):
+    username = CALLERS[call.caller][0]
+    url, body = call.request(matrix)
+    headers = {}
+    if username is None:
+        bound = api.anonymous
+    elif call.op.endpoint == "auth.revoke_current_token":  # a throwaway token, not the caller's
+        token = api.app.test_client().post("/api/v1/auth/tokens", json={"username": username, "password": PASSWORD})
+        headers["Authorization"] = f"Bearer {token.get_json()['token']}"
+        bound = api.anonymous
+    else:
+        bound = api.as_(username)
+    if body is not None:
+        headers["Idempotency-Key"] = f"matrix-{next(_keys)}"
+    return bound._call(call.op.method.lower(), url, headers=headers, json=body)
+
+
+def audit_events() -> int:
+    db.session.rollback()
+    return db.session.execute(select(func.count(AuditEvent.seq))).scalar_one()
+
+
+def flashes(browser, resp) -> list[str]:
+    """The messages a redirect leads to (the page it lands on shows them once)."""
+    return re.findall(r'class="flash[^"]*"[^>]*>([^<]*)<', browser.get(resp.headers["Location"]).get_data(as_text=True))
+
+
+def same_as_missing(browser, call: Call, resp) -> bool:
+    """A page that answers every refusal by sending the caller back with a message (the agent's
+    call page does) must answer another store's object exactly as an id that does not exist."""
+    if resp.status_code != 302:
+        return False
+    said = flashes(browser, resp)
+    twin = browser.get(call.op.url(MISSING, 0))
+    return (twin.status_code == 302 and twin.headers["Location"] == resp.headers["Location"]
+            and flashes(browser, twin) == said and said != [])
+
+
+def run(calls: list[Call], do, matrix, *, page: bool, browsers=None) -> list[str]:
+    """Refused calls first (they must write nothing), then the allowed ones."""
+    problems, other_markers, own_seen = [], matrix["other"].markers, set()
+    calls = sorted(calls, key=lambda c: c.expect in ("allowed", "public"))
+    before, checked_writes = audit_events(), False
+    for call in calls:
+        if call.expect in ("allowed", "public") and not checked_writes:
+            after = audit_events()
+            if after != before:
+                problems.append(f"refused calls wrote {after - before} audit event(s)")
+            checked_writes = True
+        resp = do(call)
+        call.status, call.said = resp.status_code, body_text(resp)[:120]
+        if CALLERS[call.caller][2] and 200 <= resp.status_code < 300:
+            own_seen |= {m for m in matrix["own"].markers if m in body_text(resp)}
+        wrong = judge(call, resp, other_markers, page=page)
+        if wrong and page and call.expect == "not_found" and same_as_missing(browsers[call.caller], call, resp):
+            wrong = None
+        if wrong:
+            problems.append(f"{call}: {wrong} ({body_text(resp)[:160]!r})")
+    # the leak check can see: the same kind of text of the caller's own store does show
+    if own_seen != set(matrix["own"].markers):
+        problems.append(f"store-bound callers never saw {set(matrix['own'].markers) - own_seen} of their own store")
+    return problems
+
+
+def api_calls(app, matrix) -> list[Call]:
+    return [Call(caller, op, target, expectation(op, caller, target))
+            for op in api_operations(app) for target in targets(op, matrix) for caller in CALLERS]
+
+
+@pytest.mark.rule("SEC-2")
+def test_every_api_operation_refuses_every_role_and_store_it_must(app, api, world, matrix):
+    calls = api_calls(app, matrix)
+    problems = run(calls, lambda call: call_api(api, call, matrix), matrix, page=False)
+    assert not problems, f"{len(problems)} of {len(calls)} calls went wrong:\n" + "\n".join(problems)
+    if REPORT:
+        print("\n".join(f"{c}  ({c.expect}) {c.said if c.status >= 300 else ''}" for c in calls))
+
+
+
+@pytest.mark.rule("SEC-2")
+def test_every_page_refuses_every_role_and_store_it_must(app, world, matrix):
+    browsers = {}
+    for caller, (username, _role, _bound) in CALLERS.items():
+        browsers[caller] = Browser(app)
+        if username:
+            assert login(browsers[caller], username).status_code == 302
+    calls = [Call(caller, op, target, expectation(op, caller, target))
+             for op in page_operations(app) for target in targets(op, matrix) for caller in CALLERS]
+
+    def do(call):
+        return browsers[call.caller].get(call.request(matrix)[0])
+    problems = run(calls, do, matrix, page=True, browsers=browsers)
+    assert not problems, f"{len(problems)} of {len(calls)} pages went wrong:\n" + "\n".join(problems)
+    if REPORT:
+        print("\n".join(f"{c}  ({c.expect}) {c.said[:80] if c.status >= 300 else ''}" for c in calls))
+
+
+REPORT = os.environ.get("MATRIX_REPORT")  # print the whole matrix (with -s)
