@@ -52,7 +52,6 @@ from verification.referrals.models import UNDER_REVIEW, Referral
 
 ON_RECORD_SINCE = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
-GROUP_LEVEL = {"finance", "admin"}  # the roles of the world's storeless staff
 
 # Who calls: a name in the report -> (username or None for anonymous, role, store-bound?).
 # Store-bound callers belong to SH01 ("own"); SH02 is "other". finance_a is a finance user bound
@@ -535,6 +534,62 @@ def test_every_page_refuses_every_role_and_store_it_must(app, world, matrix):
     assert not problems, f"{len(problems)} of {len(calls)} pages went wrong:\n" + "\n".join(problems)
     if REPORT:
         print("\n".join(f"{c}  ({c.expect}) {c.said[:80] if c.status >= 300 else ''}" for c in calls))
+
+
+# ---- the audiences, as reviewed ----------------------------------------------------------------
+# The matrix takes each view's audience from its @allow(...), so a widened @allow would widen what
+# the matrix expects too. This is the reviewed copy: widening or narrowing an audience fails here
+# until the table is changed with it (and the change is reviewed). API and page twins agree.
+REVIEWED_AUDIENCES = {
+    ("public",): ["api-docs.openapi_json", "auth.issue_token", "static", "web.login", "web.logout",
+                  "web.set_language"],
+    ("any",): ["auth.revoke_current_token", "directory.get_store", "directory.list_stores", "web.home"],
+    ("admin",): ["audit.list_events", "audit.verify", "callbacks.create_question", "callbacks.list_questions",
+                 "callbacks.update_question", "callbacks_web.questions", "callbacks_web.toggle_question",
+                 "directory.create_staff", "directory.create_store", "directory.fact_history",
+                 "directory.set_policy", "directory.update_staff", "directory.update_store", "web.staff_edit",
+                 "web.staff_list", "web.staff_new", "web.store_edit", "web.store_new", "web.store_policy",
+                 "web.stores"],
+    ("admin", "consultant", "manager"): [
+        "directory.add_vehicle", "directory.create_customer", "directory.get_customer", "directory.list_customers",
+        "directory.update_customer", "points.points", "points.record_visit", "points.redeem",
+        "points_web.statement", "referrals.get_referral", "referrals.list_referrals", "referrals_web.detail",
+        "referrals_web.mine", "web.customer", "web.customers"],
+    ("consultant", "manager"): ["referrals.register", "referrals_web.register"],
+    ("admin", "manager"): [
+        "callbacks.confirmations_to_settle", "callbacks.decide", "callbacks.reviews", "callbacks.settle_confirmation",
+        "callbacks.verification_record", "callbacks_web.decide", "callbacks_web.reviews",
+        "callbacks_web.settle_confirmation", "callbacks_web.verification", "delivery.check_delivery",
+        "delivery.import_deliveries", "delivery.list_deliveries", "delivery.preview_delivery",
+        "delivery.record_delivery", "delivery.reopen", "delivery_web.check_delivery", "delivery_web.deliveries",
+        "delivery_web.import_deliveries", "delivery_web.reopen", "directory.list_staff", "referrals.acknowledge",
+        "referrals.review", "referrals_web.acknowledge", "referrals_web.queue", "referrals_web.review"],
+    ("admin", "finance", "manager"): [
+        "money_reports.liabilities", "money_reports.liabilities_download", "money_reports_web.liabilities",
+        "money_reports_web.liabilities_download", "referral_reports.fraud", "referral_reports.fraud_download",
+        "referral_reports.timeliness", "referral_reports.timeliness_download", "referral_reports_web.fraud",
+        "referral_reports_web.fraud_download", "referral_reports_web.timeliness",
+        "referral_reports_web.timeliness_download", "referrals.unwind_sale"],
+    ("agent",): ["callbacks.answers", "callbacks.claim", "callbacks.unreachable", "callbacks_web.call",
+                 "callbacks_web.calls", "callbacks_web.take_next", "callbacks_web.unreachable"],
+    ("admin", "finance"): [
+        "ledger.account_entries", "ledger.check", "ledger.create_adjustment", "ledger.get_account",
+        "ledger.get_transfer", "ledger.list_accounts", "payouts.export_csv", "payouts.export_xlsx",
+        "payouts.get_payout", "payouts.list_payouts", "payouts_web.export_csv", "payouts_web.export_xlsx",
+        "payouts_web.queue"],
+    ("finance",): ["payouts.approve", "payouts.mark_paid", "payouts.reject", "payouts_web.approve",
+                   "payouts_web.mark_paid", "payouts_web.reject"],
+}
+
+
+@pytest.mark.rule("SEC-2")
+def test_the_declared_audiences_are_the_reviewed_ones(app):
+    reviewed = {endpoint: set(audience) for audience, endpoints in REVIEWED_AUDIENCES.items()
+                for endpoint in endpoints}
+    declared = {rule.endpoint: set(audience_of(rule.endpoint) or ()) for rule in app.url_map.iter_rules()}
+    changed = {e: {"declared": sorted(declared.get(e, ())), "reviewed": sorted(reviewed.get(e, ()))}
+               for e in set(declared) | set(reviewed) if declared.get(e) != reviewed.get(e)}
+    assert changed == {}
 
 
 REPORT = os.environ.get("MATRIX_REPORT")  # print the whole matrix (with -s)
