@@ -73,6 +73,7 @@ class StoreObjects:
     ids: dict[str, int] = field(default_factory=dict)
     referrals: dict[str, int] = field(default_factory=dict)
     markers: tuple[str, ...] = ()  # text only this store's objects carry (customer names)
+    spare: tuple[str, str] = ("", "")  # name and phone of a customer without a referral
 
 
 # Ids no store has: what a store-bound caller must not be able to tell another store's object from.
@@ -131,7 +132,7 @@ def _build_store(api, store, staff: dict[str, str], tag: str, digit: str, phone_
     claim = {"referrer_name": referrer.name, "referrer_phone": referrer.phone, "referrer_model": "速腾",
              "referrer_colour": "白色"}
     objects = StoreObjects(markers=(store.name, referrer.name, spare.name, *(c.name for c in referees.values())))
-    objects.ids["spare_customer_id"] = spare.id
+    objects.ids["spare_customer_id"], objects.spare = spare.id, (spare.name, spare.phone)
     with time_machine.travel(T0, tick=False):
         for what, referee in referees.items():
             body = {"store_id": store.id, "referrer_id": referrer.id, "referee_id": referee.id, "claim": claim}
@@ -301,8 +302,9 @@ VEHICLE = {"model": "高尔夫", "colour": "红色", "transmission": "manual"}
 
 
 def _bodies(o: StoreObjects, store: int) -> dict[str, dict]:
-    """A plausible body per write: valid enough to get past the schema, so that what answers is
-    the role and the store check, not a 422. `o` supplies the objects named, `store` the store."""
+    """A plausible body per write (or a list of them, each called): valid enough to get past the
+    schema, so that what answers is the role and the store check, not a 422. `o` supplies the
+    objects named, `store` the store."""
     now = datetime.now(timezone.utc).isoformat()
     claim = {"referrer_name": "张", "referrer_phone": "13800138000", "referrer_model": "速腾",
              "referrer_colour": "白色"}
@@ -325,8 +327,11 @@ def _bodies(o: StoreObjects, store: int) -> dict[str, dict]:
         "delivery.check_delivery": {"licence": dict(LICENCE), "delivered_at": now, "vehicle": dict(VEHICLE)},
         "delivery.preview_delivery": {"licence": dict(LICENCE)},
         "delivery.reopen": {"reason": "车型录入错误"},
-        "delivery.record_delivery": {"store_id": store, "customer_id": o.ids["spare_customer_id"],
-                                     "delivered_at": now, "vehicle": {**VEHICLE, "vin": "LSVAB2180E2000001"}},
+        "delivery.record_delivery": [  # the customer by id, or by name and phone
+            {"store_id": store, "customer_id": o.ids["spare_customer_id"], "delivered_at": now,
+             "vehicle": {**VEHICLE, "vin": "LSVAB2180E2000001"}},
+            {"store_id": store, "customer": {"name": o.spare[0], "phone": o.spare[1]}, "delivered_at": now,
+             "vehicle": {**VEHICLE, "vin": "LSVAB2180E2000002"}}],
         "callbacks.answers": {"answers": [{"question_id": "q1", "confirmed": True}]},
         "callbacks.decide": {"decision": "correct"},
         "callbacks.settle_confirmation": {"decision": "verified", "reason": "亲自致电核对"},
@@ -355,29 +360,36 @@ class Call:
     op: Operation
     target: str
     expect: str  # "unauthenticated" | "forbidden" | "not_found" | "refused" | "allowed" | "public"
+    variant: int = 0  # which of the operation's bodies
     status: int = 0
     said: str = ""
 
     def __str__(self):
-        return f"{self.caller:13} {self.op.method:6} {self.op.template} [{self.target}] -> {self.status}"
+        body = f" body {self.variant + 1}" if self.variant else ""
+        return f"{self.caller:13} {self.op.method:6} {self.op.template}{body} [{self.target}] -> {self.status}"
 
     def request(self, matrix) -> tuple[str, dict | None]:
         """The URL and body for this call's target."""
         own, other = matrix["own"], matrix["other"]
         objects = other if self.target == "other_object" else own
         store = (other if self.target == "other_store" else own).ids["store_id"]
-        body = _bodies(objects, store).get(self.op.endpoint, {}) if self.op.method in WRITES else None
+        body = bodies_of(self.op, objects, store)[self.variant] if self.op.method in WRITES else None
         return self.op.url(objects, store), body
 
 
-def targets(op: Operation, matrix) -> list[str]:
+def bodies_of(op: Operation, objects: StoreObjects, store: int) -> list[dict]:
+    body = _bodies(objects, store).get(op.endpoint, {})
+    return body if isinstance(body, list) else [body]
+
+
+def targets(op: Operation, body: dict) -> list[str]:
     """Own always; the other store where the call names a store; another store's object where it
-    names an object (a path id, or an id in the body)."""
-    body = _bodies(matrix["own"], 0).get(op.endpoint, {}) if op.method in WRITES else {}
+    names an object (a path id, an id in the body, a customer by phone)."""
     found = ["own"]
     if op.store_query or "store_id" in body:
         found.append("other_store")
-    if op.store_bound_params or op.endpoint in QUERIES or any(k.endswith("_id") and k != "store_id" for k in body):
+    if op.store_bound_params or op.endpoint in QUERIES or "customer" in body or any(
+            k.endswith("_id") and k != "store_id" for k in body):
         found.append("other_object")
     return found
 
@@ -410,17 +422,22 @@ def body_text(resp) -> str:
 def judge(call: Call, resp, other_markers: tuple[str, ...], *, page: bool) -> str | None:
     """What is wrong with the answer, or None."""
     status, text = resp.status_code, body_text(resp)
-    code = (resp.get_json(silent=True) or {}).get("code") if not page else None
+    wrong = [verdict(call, resp, page=page)]
+    if CALLERS[call.caller][2] and 200 <= status < 300:
+        leaked = [m for m in other_markers if m in text]
+        wrong.append(f"shows the other store's {leaked}" if leaked else None)
+    return "; ".join(w for w in wrong if w) or None
+
+
+def verdict(call: Call, resp, *, page: bool) -> str | None:
+    status = resp.status_code
+    code = None if page else (resp.get_json(silent=True) or {}).get("code")
+    to_login = status == 302 and "/login" in resp.headers.get("Location", "")
     if status >= 500:
         return "server error"
-    _username, _role, bound = CALLERS[call.caller]
-    if bound and 200 <= status < 300:
-        leaked = [m for m in other_markers if m in text]
-        if leaked:
-            return f"shows the other store's {leaked}"
     if call.expect == "unauthenticated":
         if page:
-            return None if status == 302 and "/login" in resp.headers.get("Location", "") else "not sent to login"
+            return None if to_login else "not sent to login"
         return None if status == 401 else "expected 401"
     if call.expect == "forbidden":
         return None if status == 403 and (page or code == "role_forbidden") else "expected 403 role_forbidden"
@@ -431,7 +448,7 @@ def judge(call: Call, resp, other_markers: tuple[str, ...], *, page: bool) -> st
     if call.expect == "allowed":
         if status == 401 or code == "role_forbidden" or (page and status == 403):
             return "refused a role inside the audience"
-        if page and status == 302 and "/login" in resp.headers.get("Location", ""):
+        if page and to_login:
             return "sent to login while logged in"
     return None
 
@@ -504,8 +521,12 @@ def run(calls: list[Call], do, matrix, *, page: bool, browsers=None) -> list[str
 
 
 def api_calls(app, matrix) -> list[Call]:
-    return [Call(caller, op, target, expectation(op, caller, target))
-            for op in api_operations(app) for target in targets(op, matrix) for caller in CALLERS]
+    calls = []
+    for op in api_operations(app):
+        bodies = bodies_of(op, matrix["own"], 0) if op.method in WRITES else [{}]
+        calls += [Call(caller, op, target, expectation(op, caller, target), variant)
+                  for variant, body in enumerate(bodies) for target in targets(op, body) for caller in CALLERS]
+    return calls
 
 
 @pytest.mark.rule("SEC-2")
@@ -526,7 +547,7 @@ def test_every_page_refuses_every_role_and_store_it_must(app, world, matrix):
         if username:
             assert login(browsers[caller], username).status_code == 302
     calls = [Call(caller, op, target, expectation(op, caller, target))
-             for op in page_operations(app) for target in targets(op, matrix) for caller in CALLERS]
+             for op in page_operations(app) for target in targets(op, {}) for caller in CALLERS]
 
     def do(call):
         return browsers[call.caller].get(call.request(matrix)[0])
