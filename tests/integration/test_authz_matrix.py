@@ -251,12 +251,14 @@ class Operation:
     endpoint: str
     params: tuple[str, ...]
     store_query: bool = False  # takes ?store_id=
+    filters: tuple[str, ...] = ()  # query parameters that name an object (FILTERS)
+    enums: tuple[tuple[str, str], ...] = ()  # (query parameter, one of its values)
 
     @property
     def store_bound_params(self) -> set[str]:
         return set(self.params) - {"template_id"}  # the question bank is the group's
 
-    def url(self, objects: StoreObjects, store_id: int) -> str:
+    def url(self, objects: StoreObjects, store_id: int, extra: dict | None = None) -> str:
         def fill(match):
             name = match.group(1)
             if name == "referral_id":
@@ -266,11 +268,20 @@ class Operation:
         url = re.sub(r"[{<](?:\w+:)?(\w+)[}>]", fill, self.template)
         query = {"store_id": store_id} if self.store_query else {}
         query.update(QUERIES[self.endpoint](objects) if self.endpoint in QUERIES else {})
+        query.update(extra or {})
         return url + (f"?{urlencode(query)}" if query else "")
+
+
+    def queries(self) -> list[dict]:
+        """Query variants of a read: none; each filter naming an object; each value of each enum."""
+        return [{}] + [{name: name} for name in self.filters] + [{name: value} for name, value in self.enums]
 
 
 # Required query parameters that name an object.
 QUERIES = {"ledger.list_accounts": lambda o: {"owner": f"customer:{o.ids['customer_id']}"}}
+# Optional filters that name an object: filtering by another store's object finds nothing.
+FILTERS = {"customer_id": lambda o: o.ids["customer_id"], "referral_id": lambda o: o.referrals["verified"],
+           "phone": lambda o: o.spare[1], "q": lambda o: o.spare[0]}
 
 
 def api_operations(app) -> list[Operation]:
@@ -282,10 +293,12 @@ def api_operations(app) -> list[Operation]:
             if method.upper() not in {"GET"} | WRITES:
                 continue
             endpoint, _ = adapter.match(re.sub(r"{\w+}", "1", path), method=method.upper())
-            query = {p["name"] for p in operation.get("parameters", []) + item.get("parameters", [])
-                     if p.get("in") == "query"}
+            query = [p for p in operation.get("parameters", []) + item.get("parameters", []) if p.get("in") == "query"]
+            names = {p["name"] for p in query}
             ops.append(Operation(method.upper(), path, endpoint, tuple(re.findall(r"{(\w+)}", path)),
-                                 store_query="store_id" in query))
+                                 store_query="store_id" in names, filters=tuple(sorted(names & set(FILTERS))),
+                                 enums=tuple((p["name"], value) for p in query
+                                             for value in p.get("schema", {}).get("enum", []))))
     return ops
 
 
@@ -365,7 +378,10 @@ class Call:
     said: str = ""
 
     def __str__(self):
-        body = f" body {self.variant + 1}" if self.variant else ""
+        filtered = 1 <= self.variant <= len(self.op.filters)
+        body = (f" body {self.variant + 1}" if self.op.method in WRITES else
+                " ?" + "&".join(f"{k}={'…' if filtered else v}" for k, v in self.op.queries()[self.variant].items())
+                ) if self.variant else ""
         return f"{self.caller:13} {self.op.method:6} {self.op.template}{body} [{self.target}] -> {self.status}"
 
     def request(self, matrix) -> tuple[str, dict | None]:
@@ -373,8 +389,12 @@ class Call:
         own, other = matrix["own"], matrix["other"]
         objects = other if self.target == "other_object" else own
         store = (other if self.target == "other_store" else own).ids["store_id"]
-        body = bodies_of(self.op, objects, store)[self.variant] if self.op.method in WRITES else None
-        return self.op.url(objects, store), body
+        if self.op.method in WRITES:
+            return self.op.url(objects, store), bodies_of(self.op, objects, store)[self.variant]
+        query = self.op.queries()[self.variant]
+        if 1 <= self.variant <= len(self.op.filters):
+            query = {name: FILTERS[name](objects) for name in query}
+        return self.op.url(objects, store, query), None
 
 
 def bodies_of(op: Operation, objects: StoreObjects, store: int) -> list[dict]:
@@ -523,9 +543,12 @@ def run(calls: list[Call], do, matrix, *, page: bool, browsers=None) -> list[str
 def api_calls(app, matrix) -> list[Call]:
     calls = []
     for op in api_operations(app):
-        bodies = bodies_of(op, matrix["own"], 0) if op.method in WRITES else [{}]
+        if op.method in WRITES:
+            variants = [targets(op, body) for body in bodies_of(op, matrix["own"], 0)]
+        else:  # plain; filtered by an object (own, or another store's: nothing found); per enum value
+            variants = [targets(op, {})] + [["own", "other_object"]] * len(op.filters) + [["own"]] * len(op.enums)
         calls += [Call(caller, op, target, expectation(op, caller, target), variant)
-                  for variant, body in enumerate(bodies) for target in targets(op, body) for caller in CALLERS]
+                  for variant, found in enumerate(variants) for target in found for caller in CALLERS]
     return calls
 
 
