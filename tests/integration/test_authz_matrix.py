@@ -74,6 +74,7 @@ class StoreObjects:
     referrals: dict[str, int] = field(default_factory=dict)
     markers: tuple[str, ...] = ()  # text only this store's objects carry (customer names)
     spare: tuple[str, str] = ("", "")  # name and phone of a customer without a referral
+    staff: tuple[str, ...] = ()  # display names of the store's staff (checked like the markers)
 
 
 # Ids no store has: what a store-bound caller must not be able to tell another store's object from.
@@ -231,8 +232,9 @@ def matrix(app, api, world, monkeypatch):
     template_id = _ok(api.as_("admin").post("questions", json={
         "code": "matrix_q", "kind": "open", "fact": "employer", "text_zh": "{who}在哪里工作？",
         "text_en": "Where does {who} work?", "active": False}))["id"]
-    for objects in (own, other):
+    for objects, store in ((own, world.store), (other, world.other_store)):
         objects.ids["template_id"] = template_id  # the question bank is the group's, not a store's
+        objects.staff = tuple(s.display_name for s in world.staff.values() if s.store_id == store.id)
     for username, _role, _bound in CALLERS.values():
         if username:
             api.token(username)
@@ -516,7 +518,7 @@ def same_as_missing(browser, call: Call, resp) -> bool:
 
 def run(calls: list[Call], do, matrix, *, page: bool, browsers=None) -> list[str]:
     """Refused calls first (they must write nothing), then the allowed ones."""
-    problems, other_markers, own_seen = [], matrix["other"].markers, set()
+    problems, other_markers, own_seen = [], matrix["other"].markers + matrix["other"].staff, set()
     calls = sorted(calls, key=lambda c: c.expect in ("allowed", "public"))
     before, checked_writes = audit_events(), False
     for call in calls:
