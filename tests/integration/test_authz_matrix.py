@@ -1,22 +1,35 @@
 """The authorization matrix (SEC-2, security review issue 14).
 
-Generated, not listed by hand: every operation of the OpenAPI document and every GET page of the
-URL map is called as every role (and anonymously), with its path ids filled with an object of the
-caller's own store and an object of the other store. What may happen comes from the view's own
-declaration (`audience_of(endpoint)`):
+Generated, not listed by hand: every operation of the OpenAPI document, every GET page and every
+form posted to an object of the URL map is called as every role (and anonymously; store-bound
+callers belong to SH01) on three targets where the call can name them:
+
+- own:          the caller's store's objects in the path, the body and the filters;
+- other_store:  the caller's objects, but the other store named (a body's or a filter's store_id);
+- other_object: an object of the other store named (a path id, an id or a phone in the body, a
+                filter such as ?customer_id=).
+
+What may happen comes from the view's own declaration (`audience_of(endpoint)`), itself pinned
+to a reviewed table (REVIEWED_AUDIENCES) so that widening an @allow fails too:
 
 - a caller outside the audience never gets a 2xx: 401 (API) / a redirect to the login (pages)
   when anonymous, 403 when logged in;
-- a store-bound caller never gets a 2xx on the other store's object: 404, as for a missing id;
-- a store-bound caller's 2xx answers never carry the other store's customers;
-- inside its audience, a caller is not refused for its role, and group-level staff (finance,
-  admin) reach both stores.
+- a store-bound caller gets 404 on the other store's object, as for a missing id (a page that
+  answers every refusal with a redirect and a message must answer exactly as for a missing id);
+  naming the other store or its object in a body is refused (4xx);
+- a store-bound caller's 2xx answers (JSON, pages, CSV and Excel exports) never carry the other
+  store's customers, staff or name, while they do show the caller's own (so the check can see);
+- inside its audience a caller is not refused for its role; group-level staff (finance, admin)
+  reach both stores.
 
 The world holds, in EACH store, one object of every kind in the state its write operations act on
 (a registered, an acknowledged, an under-review, a rejected and a verified referral, a held
-callback, an answer under review, a held verdict, a payout, ledger accounts and a transfer), so a
-missing store check turns into a 2xx the matrix sees. Refused calls run first and must write
-nothing; calls the matrix allows run afterwards, so they cannot spoil a refused call's target.
+callback, an answer under review, a held verdict, a payout, ledger accounts and a transfer), and
+each write gets a plausible body, so a missing store check turns into a 2xx the matrix sees rather
+than a 422. Refused calls run first and must write nothing (the audit chain does not grow); the
+allowed ones run afterwards, so they cannot spoil a refused call's target.
+
+`MATRIX_REPORT=1 pytest -s ...` prints every call with its answer.
 """
 from __future__ import annotations
 
