@@ -3,7 +3,7 @@ retrying with their Idempotency-Key; then `ledger check`, `audit verify` and a c
 acknowledged-but-lost and applied-twice effects. Prints figures; not part of `make test`.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/wt_crash \\
-        .venv/bin/python bench/crash.py [--kills 200] [--clients 8] [--workers 4] [--port 8765]
+        .venv/bin/python bench/crash.py [--kills 200] [--clients 8] [--workers 4] [--port 8765] [--aim busy]
 
 DROPS AND RECREATES THE PUBLIC SCHEMA of the database in DATABASE_URL (default: wt_crash).
 
@@ -16,7 +16,8 @@ What it does:
    service visits (earn points), redemptions (spend points) as the SH01 consultant, and admin
    adjustments (store points_issued -> customer points, a new lot) as the admin;
 4. a killer thread SIGKILLs a random worker (a child of the gunicorn master) every 0.5-1.5 s
-   until --kills kills; the clients then finish the operations they have in flight;
+   until --kills kills (`--aim busy`: a worker serving a request at that moment, found through
+   /proc/net/tcp, killed 0-30 ms later); the clients then finish the operations they have in flight;
 5. with the server stopped: `flask ledger check`, `flask audit verify`, and from the database:
    - lost: an acknowledged (2xx) key whose ledger transfer (or redemption / lot) is missing;
    - doubled: a key with more than one transfer, redemption or lot, or a customer whose points
@@ -219,14 +220,61 @@ def worker_pids(master: int) -> list[int]:
         return [int(p) for p in out.split()]
 
 
-def killer(master: int, target: int, kills: list, stop: threading.Event, seed: int):
+def busy_workers(pids: list[int], port: int) -> list[int]:
+    """The workers holding an accepted connection on `port` (serving a request right now): the
+    ESTABLISHED sockets of /proc/net/tcp whose local port is the server's, matched to each
+    worker's file descriptors (the shared listening socket is in LISTEN state)."""
+    serving = set()
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                if int(parts[1].split(":")[1], 16) == port and parts[3] == "01":
+                    serving.add(parts[9])
+    except OSError:
+        return []
+    busy = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in serving:
+                busy.append(pid)
+                break
+    return busy
+
+
+def killer(master: int, target: int, kills: list, stop: threading.Event, seed: int, aim: str = "any",
+           port: int = 0, hits: list | None = None):
+    """SIGKILL a random worker every 0.5-1.5 s. With aim="busy", after the pause it waits (up to 3 s)
+    for a worker that is serving a request and kills that one after 0-30 ms, so kills land anywhere
+    in a request: before, inside and after its transaction."""
     rng = random.Random(seed)
     while len(kills) < target and not stop.is_set():
         time.sleep(rng.uniform(0.5, 1.5))
         pids = worker_pids(master)
         if not pids:
             continue
-        pid = rng.choice(pids)
+        pid = None
+        if aim == "busy":
+            give_up = time.monotonic() + 3
+            while pid is None and time.monotonic() < give_up and not stop.is_set():
+                busy = busy_workers(worker_pids(master), port)
+                if busy:
+                    pid = rng.choice(busy)
+                    if hits is not None:
+                        hits.append(pid)
+                    time.sleep(rng.uniform(0, 0.03))
+                else:
+                    time.sleep(0.002)
+        pid = pid or rng.choice(pids)
         try:
             os.kill(pid, signal.SIGKILL)
             kills.append((time.monotonic(), pid))
@@ -309,6 +357,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument("--aim", choices=["any", "busy"], default="any",
+                    help="any: a random worker; busy: a random worker serving a request right now")
     args = ap.parse_args()
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     if not url.rstrip("/").rsplit("/", 1)[-1].startswith(("wt_crash", "crash")):
@@ -325,7 +375,7 @@ def main() -> int:
                                f"127.0.0.1:{args.port}", "--log-level", "warning", "wsgi:app"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=open(Path(instance) / "gunicorn.log", "w"))
-    stats, kills, stop = Stats(), [], threading.Event()
+    stats, kills, hits, stop = Stats(), [], [], threading.Event()
     try:
         wait_ready(args.port, server)
         tokens = {"consultant": login(args.port, "consultant"), "admin": login(args.port, "admin")}
@@ -334,7 +384,7 @@ def main() -> int:
                    for n in range(args.clients)]
         for t in clients:
             t.start()
-        k = threading.Thread(target=killer, args=(server.pid, args.kills, kills, stop, args.seed))
+        k = threading.Thread(target=killer, args=(server.pid, args.kills, kills, stop, args.seed, args.aim, args.port, hits))
         k.start()
         while k.is_alive():
             k.join(10)
@@ -361,7 +411,8 @@ def main() -> int:
     def out(proc):
         return (proc.stdout + proc.stderr).strip().replace("\n", " | ")
     print()
-    print(f"kills (SIGKILL to a worker)      {len(kills)}")
+    aimed = f"; aimed at a busy worker: {len(hits)}" if args.aim == "busy" else ""
+    print(f"kills (SIGKILL to a worker)      {len(kills)}  (aim: {args.aim}{aimed})")
     print(f"operations sent                  {stats.sent}  ({stats.attempts} HTTP requests, {args.clients} clients, "
           f"{load_time:.0f} s of load)")
     print(f"acknowledged (2xx)               {len(stats.acked)}  "
