@@ -423,10 +423,10 @@ def main() -> int:
     print(f"retried operations               {stats.retried_ops}  ({stats.retries} retries; "
           f"{stats.replayed} final answers were replays)")
     print(f"failed attempts                  " + ", ".join(f"{k}: {n}" for k, n in stats.failures.most_common()))
-    print(f"lost (acked, effect missing)     {len(found['lost'])}")
+    print(f"lost (acked, effect missing)     {len({item[0] for item in found['lost']})} keys")
     for item in found["lost"][:20]:
         print(f"    {item}")
-    print(f"doubled (applied more than once) {len(found['doubled'])}")
+    print(f"doubled (applied more than once) {len({item[0] for item in found['doubled']})} keys")
     for item in found["doubled"][:20]:
         print(f"    {item}")
     print(f"balances != sum of acked ops     {len(found['balance_diffs'])} of {len(world['held'])} customers")
