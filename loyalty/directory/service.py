@@ -290,9 +290,13 @@ def _record_facts(actor, customer: Customer, given: dict[str, str | None], *, de
     # whoever types a guess whether it was the value on record (an oracle on the answer key).
     for fact in written:
         if fact in changed or _clean(given[fact]) is not None:
-            for listener in _fact_listeners:
-                listener(actor, customer.id, fact, desk, source)
+            _notify(actor, customer.id, fact, desk, source)
     return changed
+
+
+def _notify(actor, customer_id: int, fact: str, desk: str, source: str | None) -> None:
+    for listener in _fact_listeners:
+        listener(actor, customer_id, fact, desk, source)
 
 
 def visible_fact_history(actor, customer: Customer) -> list[FactVersion] | None:
@@ -390,6 +394,5 @@ def add_vehicle(actor, customer_id: int, *, model: str, colour: str, transmissio
     customer.vehicles.append(vehicle)  # keeps the loaded collection current for later readers
     db.session.flush()
     audit.record(actor, "vehicle", vehicle.id, "created", None, audit.snapshot(vehicle, VEHICLE_FIELDS))
-    for listener in _fact_listeners:
-        listener(actor, customer.id, "vehicle", desk, source)
+    _notify(actor, customer.id, "vehicle", desk, source)
     return vehicle

@@ -290,3 +290,17 @@ def test_the_limit_is_store_policy(api, world, people, due_at_once, monkeypatch,
     assert not plan_of(rid).confirm_required
     answer_next_call(api, rid, truthful, T0 + timedelta(hours=2))
     assert db.session.get(Referral, rid).status == "verified"
+
+
+@pytest.mark.rule("CB-10")
+def test_writing_the_value_on_record_is_flagged_like_a_change(api, world, people):
+    """Else the flag would tell a manager whether his guess of a fact was the value on record."""
+    with time_machine.travel(T0, tick=False):
+        from tests.integration.test_referrals import register
+        rid = register(api, world, people).json["id"]
+        right = api.as_("manager").patch(f"customers/{people['zhang'].id}", json={"employer": "上海汽车集团"})
+        wrong = api.as_("manager").patch(f"customers/{people['zhang'].id}", json={"home_district": "徐汇区"})
+    assert right.status_code == wrong.status_code == 200
+    flagged = db.session.execute(select(FactChange.fact).where(FactChange.referral_id == rid)
+                                 .order_by(FactChange.id)).scalars().all()
+    assert flagged == ["employer", "home_district"]

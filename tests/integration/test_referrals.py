@@ -277,3 +277,12 @@ def test_consultant_lists_only_their_referrals(api, world, people):
     assert mine["items"][0]["claim"]["referrer_phone"] == "138****8000"
     assert api.as_("manager").get("referrals").json["total"] == 2
     assert api.as_("manager_b").get("referrals").json["total"] == 0
+
+
+@pytest.mark.rule("REG-1")
+def test_a_manager_cannot_acknowledge_a_referral_he_registered(api, world, people):
+    rid = register(api, world, people, who="manager").json["id"]
+    resp = api.as_("manager").post(f"referrals/{rid}/acknowledge")
+    assert resp.status_code == 403 and resp.json["code"] == "acknowledger_is_registrant"
+    assert db.session.get(Referral, rid).acknowledged_at is None
+    assert api.as_("manager2").post(f"referrals/{rid}/acknowledge").status_code == 200

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from datetime import timedelta
 
 from flask import current_app
@@ -485,9 +486,7 @@ def verification_record(actor, referral_id: int) -> dict:
 def _call_record(callback: Callback) -> dict:
     drawn = callback.drawn or {}
     strength_ = drawn.get("strength", {})
-    grades: dict[str, int] = {}
-    for grade in (callback.grades or {}).values():
-        grades[grade] = grades.get(grade, 0) + 1
+    grades = dict(Counter((callback.grades or {}).values()))
     return {"sequence": callback.sequence, "party": callback.party, "status": callback.status,
             "attempts": callback.attempts_made, "questions": len(callback.questions),
             "insider_pass_bp": callback.insider_pass_bp, "limit_bp": strength_.get("limit_bp"),

@@ -70,10 +70,13 @@ class Frequencies:
         return (table.get(planning._canon(fact, value), 0) + 1) / (total + spread)
 
 
-def guess(question: planning.PlannedQuestion, freq: Frequencies) -> float:
+def guess_chance(fact: str, truths, freq: Frequencies) -> float:
     """The chance a guess names the truth (the best of the truths when the party has several cars)."""
-    truths = (question.true_value, *question.alternatives)
-    return min(1.0, max(freq.share(question.fact, t) for t in truths))
+    return round(min(1.0, max(freq.share(fact, t) for t in truths)), 6)
+
+
+def guess(question: planning.PlannedQuestion, freq: Frequencies) -> float:
+    return guess_chance(question.fact, (question.true_value, *question.alternatives), freq)
 
 
 def _units(questions: list[planning.PlannedQuestion], known: frozenset[str]) -> list[list]:
@@ -125,7 +128,7 @@ def _chance(signature: tuple[tuple[tuple[str, ...], float], ...]) -> float:
 def insider_pass(questions, known: Iterable[str], freq: Frequencies) -> float:
     """The estimated chance that a callee who knows the `known` facts passes these questions."""
     units = _units(list(questions), frozenset(known))
-    return _chance(tuple(sorted((tuple(sorted(q.kind for q in unit)), round(guess(unit[0], freq), 6))
+    return _chance(tuple(sorted((tuple(sorted(q.kind for q in unit)), guess(unit[0], freq))
                                 for unit in units)))
 
 
@@ -169,8 +172,7 @@ def draw_strong(about: planning.PartyFacts, *, known: frozenset[str], catalog: p
     """
     candidates = planning.candidate_plans(about, disclosed=known, catalog=catalog, templates=templates)
     facts = {fact for plan in candidates.plans for _, fact in plan}
-    guesses = {fact: round(min(1.0, max(freq.share(fact, t) for t in planning._true_values(about, fact))), 6)
-               for fact in facts}
+    guesses = {fact: guess_chance(fact, planning._true_values(about, fact), freq) for fact in facts}
     chances = [plan_chance(plan, known, guesses) for plan in candidates.plans]
     strong = [i for i, chance in enumerate(chances) if chance <= limit]
     if not strong:  # the best the facts allow, still drawn at random among the near-best
