@@ -139,4 +139,5 @@ def idempotent_if_keyed(view: Callable) -> Callable:
             import uuid
             g.idempotency_key = f"auto-{uuid.uuid4().hex}"
         return view(*args, **kwargs)
+    wrapper._idempotent = "optional"  # documented as an optional header (loyalty/web/openapi.py)
     return wrapper
