@@ -6,7 +6,7 @@ FLASK   := $(BIN)/flask --app wsgi
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
 
-.PHONY: run test install install-test translations migrate demo bench scheduler clean
+.PHONY: run test probe install install-test translations migrate demo bench scheduler clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,6 +40,11 @@ scheduler: migrate
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Schemathesis against a live gunicorn, once per role (every check, every phase); DATABASE_URL
+# picks PostgreSQL (a database <name>_probe beside it), else SQLite. PROBE_EXAMPLES bounds it.
+probe: install-test
+	$(BIN)/python -m tests.probes.run_schemathesis
 
 bench: install-test
 	$(BIN)/python bench/ledger.py

@@ -46,6 +46,28 @@ def _error(status: int) -> dict:
     return {"description": DESCRIPTIONS[status], "content": {"application/json": {"schema": ERROR}}}
 
 
+def _names_an_object(view) -> bool:
+    """Whether the view's input (body or query, nested included) carries an object id."""
+    arguments = (getattr(view, "_apidoc", None) or {}).get("arguments", {}).get("parameters", ())
+    return any(_has_id_field(a.get("schema")) for a in arguments)
+
+
+def _has_id_field(schema, seen=None) -> bool:
+    seen = seen or set()
+    if schema is None or isinstance(schema, dict) or id(schema) in seen:
+        return False
+    seen.add(id(schema))
+    declared = getattr(schema, "_declared_fields", None) or getattr(schema, "fields", {})
+    for name, field in declared.items():
+        if name.endswith(("_id", "_ids")):
+            return True
+        inner = getattr(field, "inner", None) or field
+        nested = getattr(inner, "nested", None)
+        if nested is not None and not callable(nested) and _has_id_field(nested, seen):
+            return True
+    return False
+
+
 class ErrorResponses(BasePlugin):
     """apispec plugin: completes each operation from the view behind its Flask rule."""
 
@@ -65,8 +87,8 @@ class ErrorResponses(BasePlugin):
                 codes.add(401)
                 if ANY_STAFF not in audience:
                     codes.add(403)
-            if rule.arguments:
-                codes.add(404)
+            if rule.arguments or _names_an_object(view):
+                codes.add(404)  # no such object, or (store scoping) another store's
             if "requestBody" in operation or "parameters" in operation:
                 codes.add(422)
             if "requestBody" in operation:

@@ -80,8 +80,13 @@ def _serve(env: dict, port: int) -> subprocess.Popen:
 def _probe(role: str, port: int, env: dict, args, work: Path) -> dict:
     base = f"http://127.0.0.1:{port}"
     report = work / f"{role}.ndjson"
-    command = [str(BIN / "st"), "--config-file", str(Path(__file__).with_name("schemathesis.toml")), "run", f"{base}/api/v1/openapi.json", "--checks", "all",
-               "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", str(args.examples),
+    config = work / "schemathesis.toml"
+    config.write_text(Path(__file__).with_name("schemathesis.toml").read_text()
+                      + f"\n[generation]\nmax-examples = {args.examples}\n"
+                      + f"\n[phases.stateful]\nmax-steps = {args.steps}\n"
+                      + f"\n[phases.stateful.generation]\nmax-examples = {args.scenarios}\n")
+    command = [str(BIN / "st"), "--config-file", str(config), "run", f"{base}/api/v1/openapi.json", "--checks", "all",
+               "--phases", "examples,coverage,fuzzing,stateful",
                "--seed", str(args.seed), "--workers", "1", "--no-color", "--report", "ndjson",
                "--report-ndjson-path", str(report), "--warnings", "off", "--request-timeout", "30"]
     env = {**env, "SCHEMATHESIS_HOOKS": "tests.probes.st_hooks", "PROBE_BASE": base,
@@ -91,7 +96,7 @@ def _probe(role: str, port: int, env: dict, args, work: Path) -> dict:
     output = done.stdout + done.stderr
     (work / f"{role}.txt").write_text(output)
     cases = re.search(r"(\d+) generated", output)
-    failures = re.search(r"(\d+) unique failures", output)
+    failures = re.search(r"(\d+) unique failures?", output)
     return {"role": role, "exit": done.returncode, "cases": int(cases.group(1)) if cases else 0,
             "failures": int(failures.group(1)) if failures else (0 if done.returncode == 0 else -1),
             "seconds": round(time.monotonic() - started), "output": output}
@@ -99,7 +104,10 @@ def _probe(role: str, port: int, env: dict, args, work: Path) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=int(os.environ.get("PROBE_EXAMPLES", "10")))
+    parser.add_argument("--examples", type=int, default=int(os.environ.get("PROBE_EXAMPLES", "5")))
+    parser.add_argument("--scenarios", type=int, default=int(os.environ.get("PROBE_SCENARIOS", "40")),
+                        help="stateful scenarios (chains of linked calls) per run")
+    parser.add_argument("--steps", type=int, default=10, help="calls per stateful scenario at most")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("PROBE_SEED", "20261130")))
     parser.add_argument("--roles", default=",".join(ROLES))
     parser.add_argument("--keep", action="store_true", help="keep the work folder (reports, databases)")
