@@ -12,8 +12,7 @@ import json
 from collections import Counter
 from datetime import timedelta
 
-from flask import current_app
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from loyalty import clock
@@ -23,14 +22,14 @@ from loyalty.directory.models import Customer, Vehicle
 from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from loyalty.extensions import db
 from verification.callbacks import confirmations, facts, grading, planning, strength
-from verification.callbacks.models import (ANSWERED, CANCELLED, CLAIMED, EXHAUSTED, PLANNED, AnswerReview,
-                                           Callback, CallbackAttempt, Confirmation, QuestionTemplate)
+from verification.callbacks.models import (ANSWERED, CANCELLED, CLAIMED, EXHAUSTED, PLANNED, UNREACHABLE,
+                                           AnswerReview, Callback, CallbackAttempt, Confirmation, QuestionTemplate)
+from verification.callbacks.operations import cancel_open, change_callback
 from verification.referrals.models import AWAITING_CALLBACK, Referral
 from verification.referrals import service as referrals
 from verification import outcomes, vocabulary
 
-UNREACHABLE = "unreachable"  # waiting for the retry job to re-plan it
-LEASE_MINUTES = 15
+LEASE_MINUTES = 15  # how long an agent holds a claimed callback (claim_next's default)
 # Plausible false values even when the database holds few cars: the group's usual line-up.
 FALLBACK_MODELS = tuple(spellings[0] for spellings in vocabulary.MODELS.values() if "\u4e00" <= spellings[0][0])
 FALLBACK_COLOURS = tuple(spellings[1] for spellings in vocabulary.COLOURS.values())
@@ -114,13 +113,9 @@ def _new_callback(actor, referral: Referral, choice: strength.CallChoice, sequen
         drawn.update(drawn_callee=_other(choice.party), fallback=choice.fallback)
     callback = Callback(
         referral_id=referral.id, store_id=referral.store_id, sequence=sequence, party=choice.party,
-        callee_id=callee.id, subject_id=subject.id, due_at=due, status=PLANNED, drawn=drawn,
+        callee_id=callee.id, subject_id=subject.id, due_at=due, drawn=drawn, attempts_made=0,
         questions=[q.to_dict() for q in choice.plan.questions], insider_pass_bp=chance, confirm_required=weak)
-    db.session.add(callback)
-    db.session.flush()
-    audit.record(actor, "callback", callback.id, "planned", None,
-                 {"referral_id": referral.id, "sequence": sequence, "plan_sha256": _digest(callback)})
-    return callback
+    return change_callback(actor, callback, "planned", status=PLANNED, extra={"plan_sha256": _digest(callback)})
 
 
 def _plan(actor, referral: Referral, drawn: str, sequence: int, after, *, only: bool = False,
@@ -171,8 +166,9 @@ def _in_scope(query, actor):
     return query if ids is None else query.where(Callback.store_id.in_(ids))
 
 
-def claim_next(agent) -> Callback | None:
-    """Hand the earliest due callback in the agent's scope to this agent only (SKIP LOCKED)."""
+def claim_next(agent, *, lease_minutes: int = LEASE_MINUTES) -> Callback | None:
+    """Hand the earliest due callback in the agent's scope to this agent only (SKIP LOCKED),
+    held for `lease_minutes`."""
     now = clock.now()
     held = db.session.execute(_in_scope(select(Callback).where(
         Callback.status == CLAIMED, Callback.claimed_by_id == agent.id, Callback.lease_until > now), agent)
@@ -187,12 +183,8 @@ def claim_next(agent) -> Callback | None:
     ).unique().scalars().first()
     if callback is None:
         return None
-    callback.status, callback.claimed_by_id = CLAIMED, agent.id
-    callback.lease_until = now + timedelta(minutes=current_app.config.get("CALLBACK_LEASE_MINUTES", LEASE_MINUTES))
-    db.session.flush()
-    audit.record(agent, "callback", callback.id, "claimed", None, {"agent_id": agent.id,
-                                                                    "lease_until": callback.lease_until})
-    return callback
+    return change_callback(agent, callback, "claimed", status=CLAIMED, claimed_by_id=agent.id,
+                           lease_until=now + timedelta(minutes=lease_minutes))
 
 
 def held_callback(agent, callback_id: int) -> Callback:
@@ -246,12 +238,11 @@ def record_answers(agent, callback_id: int, answers: list[dict]) -> Callback:
     now = clock.now()
     grades = {key: grading.grade(q, confirmed=given[key].get("confirmed"), text=given[key].get("text"))
               for key, q in planned.items()}
-    callback.answers = [{"question_id": k, "confirmed": given[k].get("confirmed"), "text": given[k].get("text")}
-                        for k in planned]
-    callback.grades, callback.status = grades, ANSWERED
-    callback.answered_by_id, callback.answered_at = agent.id, now
-    callback.attempts_made += 1
-    callback.lease_until = None
+    recorded = [{"question_id": k, "confirmed": given[k].get("confirmed"), "text": given[k].get("text")}
+                for k in planned]
+    change_callback(agent, callback, "answered", status=ANSWERED, answers=recorded, grades=grades,
+                    answered_by_id=agent.id, answered_at=now, attempts_made=callback.attempts_made + 1,
+                    lease_until=None, extra={"answers": recorded, "grades": grades, "agent_id": agent.id})
     db.session.add(CallbackAttempt(callback_id=callback.id, number=callback.attempts_made,
                                    due_at=callback.due_at, agent_id=agent.id, outcome="answered", at=now))
     for key, result in grades.items():
@@ -261,8 +252,6 @@ def record_answers(agent, callback_id: int, answers: list[dict]) -> Callback:
                                         answer_text=given[key].get("text"),
                                         answer_confirmed=given[key].get("confirmed")))
     db.session.flush()
-    audit.record(agent, "callback", callback.id, "answered", None,
-                 {"answers": callback.answers, "grades": grades, "agent_id": agent.id})
     _decide(agent, callback)
     return callback
 
@@ -285,7 +274,7 @@ def _decide(actor, callback: Callback) -> str | None:
             return None
         # nobody else can be asked: this call is the last one, and "don't know" counts as wrong
         verdict = _verdict(callback, final=True)
-    _cancel_others(callback)
+    cancel_open(actor, callback.referral_id, why="referral decided", keep=callback.id)
     confirmations.settle_or_hold(actor, referral, callback, verdict)
     return verdict
 
@@ -317,63 +306,60 @@ def _call_the_other_party(actor, referral: Referral, callback: Callback) -> bool
     return True
 
 
-def _cancel_others(callback: Callback) -> None:
-    db.session.execute(update(Callback).where(
-        Callback.referral_id == callback.referral_id, Callback.id != callback.id,
-        Callback.status.in_((PLANNED, CLAIMED, UNREACHABLE))).values(status=CANCELLED)
-        .execution_options(synchronize_session=False))
-
-
 # ---- unreachable and retries (CB-9) ------------------------------------------------
 
 def mark_unreachable(agent, callback_id: int) -> Callback:
     callback = held_callback(agent, callback_id)
-    callback.attempts_made += 1
+    change_callback(agent, callback, "unreachable", status=UNREACHABLE, claimed_by_id=None, lease_until=None,
+                    attempts_made=callback.attempts_made + 1, extra={"attempt": callback.attempts_made + 1})
     db.session.add(CallbackAttempt(callback_id=callback.id, number=callback.attempts_made,
                                    due_at=callback.due_at, agent_id=agent.id, outcome="unreachable"))
-    callback.status, callback.claimed_by_id, callback.lease_until = UNREACHABLE, None, None
     db.session.flush()
-    audit.record(agent, "callback", callback.id, "unreachable", None, {"attempt": callback.attempts_made})
     return callback
 
 
-def retry_unreachable(limit: int = 100) -> int:
-    """Job: re-plan each unreachable callback exactly once, even with several schedulers.
+def unreachable_ids(limit: int = 100) -> list[int]:
+    """The callbacks waiting to be re-planned after nobody picked up (the retry job's items)."""
+    return list(db.session.execute(select(Callback.id).where(Callback.status == UNREACHABLE)
+                                   .order_by(Callback.id).limit(limit)).scalars())
+
+
+def retry_one(callback_id: int) -> bool:
+    """Re-plan one unreachable callback exactly once, even with several schedulers: its row is locked
+    (SKIP LOCKED) and re-read under the lock; False when another scheduler took it first.
 
     A new random time within the policy until `callback_attempts` are used, then the
     other party with questions about the first, then `unverifiable`.
     """
-    ids = db.session.execute(select(Callback.id).where(Callback.status == UNREACHABLE)
-                             .order_by(Callback.id).limit(limit)).scalars().all()
-    done = 0
-    for callback_id in ids:
-        claimed = db.session.execute(update(Callback).where(Callback.id == callback_id,
-                                                            Callback.status == UNREACHABLE)
-                                     .values(status="retrying").execution_options(synchronize_session=False))
-        if claimed.rowcount != 1:
-            continue
-        callback = db.session.get(Callback, callback_id)
-        db.session.refresh(callback)
-        _replan(callback)
-        done += 1
-    return done
+    callback = _locked(Callback.id == callback_id, Callback.status == UNREACHABLE)
+    if callback is None:
+        return False
+    _replan(callback)
+    return True
+
+
+def retry_unreachable(limit: int = 100) -> int:
+    """Re-plan every unreachable callback in one go (the job does it one commit per callback)."""
+    return sum(1 for callback_id in unreachable_ids(limit) if retry_one(callback_id))
+
+
+def _locked(*where) -> Callback | None:
+    return db.session.execute(select(Callback).where(*where).with_for_update(skip_locked=True, of=Callback)
+                              .execution_options(populate_existing=True)).unique().scalar_one_or_none()
 
 
 def _replan(callback: Callback) -> None:
     referral = referrals.lock(callback.referral_id)
     if referral.status != AWAITING_CALLBACK:
-        callback.status = CANCELLED
+        change_callback(None, callback, "cancelled", status=CANCELLED, extra={"why": "referral decided"})
         return
     now = clock.now()
     if callback.attempts_made < referral.store.policy.callback_attempts:
-        callback.due_at, window = _due(referral, now)
-        callback.status = PLANNED
-        db.session.flush()
-        audit.record(None, "callback", callback.id, "rescheduled", None,
-                     {"attempt": callback.attempts_made + 1, "plan_sha256": _digest(callback)})
+        due, _window = _due(referral, now)
+        change_callback(None, callback, "rescheduled", status=PLANNED, due_at=due,
+                        extra=lambda c: {"attempt": c.attempts_made + 1, "plan_sha256": _digest(c)})
         return
-    callback.status = EXHAUSTED
-    db.session.flush()
+    change_callback(None, callback, "exhausted", status=EXHAUSTED)
     if callback.sequence == 1:
         other = "referrer" if callback.party == "referee" else "referee"
         try:
@@ -399,13 +385,26 @@ def _inconclusive_first_call(callback: Callback) -> Callback | None:
     ).unique().scalars().first()
 
 
+def expired_lease_ids(limit: int = 1000) -> list[int]:
+    """Claimed callbacks whose agent's hold ran out (the lease job's items)."""
+    return list(db.session.execute(select(Callback.id).where(Callback.status == CLAIMED,
+                                                             Callback.lease_until <= clock.now())
+                                   .order_by(Callback.id).limit(limit)).scalars())
+
+
+def release_lease(callback_id: int) -> bool:
+    """A callback whose agent walked away goes back to the queue; False when it is no longer held
+    on an expired lease (answered, or claimed again meanwhile)."""
+    callback = _locked(Callback.id == callback_id, Callback.status == CLAIMED, Callback.lease_until <= clock.now())
+    if callback is None:
+        return False
+    change_callback(None, callback, "lease_released", status=PLANNED, claimed_by_id=None, lease_until=None)
+    return True
+
+
 def release_expired_leases() -> int:
-    """Job: a callback whose agent walked away goes back to the queue."""
-    now = clock.now()
-    result = db.session.execute(update(Callback).where(Callback.status == CLAIMED, Callback.lease_until <= now)
-                                .values(status=PLANNED, claimed_by_id=None, lease_until=None)
-                                .execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    """Release every expired lease in one go (the job does it one commit per callback)."""
+    return sum(1 for callback_id in expired_lease_ids() if release_lease(callback_id))
 
 
 # ---- manager reviews of undecided answers -------------------------------------------
@@ -456,8 +455,8 @@ def decide_review(actor, review_id: int, decision: str) -> AnswerReview:
     review.decision, review.reviewer_id, review.decided_at = decision, actor.id, clock.now()
     callback = db.session.execute(select(Callback).where(Callback.id == review.callback_id)
                                   .with_for_update(of=Callback)).unique().scalar_one()
-    callback.grades = {**callback.grades, review.question_key: decision}
-    db.session.flush()
+    change_callback(actor, callback, "answer_reviewed", grades={**callback.grades, review.question_key: decision},
+                    extra={"review_id": review.id, "question": review.question_key, "decision": decision})
     audit.record(actor, "answer_review", review.id, "decided", None,
                  {"callback_id": callback.id, "question": review.question_key, "decision": decision})
     _decide(actor, callback)
