@@ -572,7 +572,7 @@ def test_three_schedulers_retry_each_unreachable_once(app, api, world, people, d
             api.as_("agent").post(f"callbacks/{call['id']}/unreachable")
         ids.append(call["id"])
     done = at_once([lambda: run_job(app, "retry_unreachable_callbacks")] * 3)
-    assert sum(done) == 5
+    assert sum(run.done for run in done) == 5
     db.session.expire_all()
     rescheduled = db.session.query(AuditEvent).filter_by(entity="callback", action="rescheduled").count()
     assert rescheduled == 5
