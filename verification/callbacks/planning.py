@@ -41,6 +41,8 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from pypinyin import lazy_pinyin
+
 from verification import vocabulary as vocab
 
 ROLES = ("referee", "referrer")
@@ -312,10 +314,6 @@ def _surname(name: str) -> str:
 
 
 def _pinyin(text: str) -> str:
-    try:
-        from pypinyin import lazy_pinyin
-    except ImportError:  # pragma: no cover - pypinyin is a declared dependency
-        return text
     return " ".join(p.capitalize() for p in lazy_pinyin(text))
 
 
