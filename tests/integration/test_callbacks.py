@@ -665,12 +665,12 @@ def test_every_callback_change_is_audited_with_before_and_after(app, api, world,
 def test_a_decided_referral_cancels_its_other_calls_with_an_event_each(api, world, people, due_at_once,
                                                                          monkeypatch):
     """The verdict cancels the calls still open (here a second plan made by hand), each audited."""
-    from verification.callbacks import service
+    from verification.callbacks import plans
     from verification.referrals import service as referrals
     rid = delivered_referral(api, world, people, "referee", monkeypatch)
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
         first = plan_of(rid)
-        other = service._plan(None, referrals.lock(rid), "referrer", 2, T0 + timedelta(hours=5), only=True)
+        other = plans.plan_call(None, referrals.lock(rid), "referrer", 2, T0 + timedelta(hours=5), only=True)
         db.session.commit()
     call = claim(api).json  # the first plan: the other one is due later
     assert call["id"] == first.id != other.id

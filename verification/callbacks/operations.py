@@ -45,3 +45,10 @@ def cancel_open(actor, referral_id: int, *, why: str, keep: int | None = None) -
     for callback in found:
         change_callback(actor, callback, "cancelled", status=CANCELLED, extra={"why": why})
     return [c.id for c in found]
+
+
+def locked(*where) -> Callback | None:
+    """The one callback matching `where`, row-locked and re-read; None when there is none or another
+    transaction holds it (SKIP LOCKED: a second scheduler moves on instead of doing it twice)."""
+    return db.session.execute(select(Callback).where(*where).with_for_update(skip_locked=True, of=Callback)
+                              .execution_options(populate_existing=True)).unique().scalar_one_or_none()
