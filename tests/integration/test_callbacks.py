@@ -680,3 +680,20 @@ def test_a_decided_referral_cancels_its_other_calls_with_an_event_each(api, worl
                                                    action="cancelled").one()
     assert (event.before["status"], event.after["status"], event.after["why"]) == (
         "planned", "cancelled", "referral decided")
+
+
+def test_planning_asks_only_what_the_bank_holds(api, world, people, due_at_once, monkeypatch):
+    """The shipped defaults reach the bank's table on first use, and planning draws from the table:
+    a template the admin retired is never asked (one source, not the code and the table both)."""
+    from verification.callbacks.models import QuestionTemplate
+    from verification.callbacks.planning import DEFAULT_TEMPLATES
+    bank = {q["code"]: q for q in api.as_("admin").get("questions").json["items"]}
+    assert set(bank) == {t.code for t in DEFAULT_TEMPLATES}
+    retired = {"open_employer", "stmt_employer", "open_home_district", "stmt_car"}
+    for code in retired:
+        resp = api.as_("admin").patch(f"questions/{bank[code]['id']}", json={"active": False})
+        assert resp.status_code == 200, resp.json
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    asked = {q["template_code"] for q in plan_of(rid).questions}
+    assert asked and not asked & retired
+    assert db.session.query(QuestionTemplate).count() == len(DEFAULT_TEMPLATES)  # copied once, not twice
