@@ -113,7 +113,7 @@ def guess(fact: str, exclude: str | None = None) -> str:
     pool = {"employer": EMPLOYERS, "home_district": DISTRICTS, "business": BUSINESSES, "occupation": OCCUPATIONS,
             "model": MODELS,
             "colour": COLOURS, "transmission": ["automatic", "automatic", "manual"]}[fact]
-    canon = planning._canon
+    canon = planning.canon
     choices = [v for v in pool if exclude is None or canon(fact, v) != canon(fact, exclude)]
     return RNG.choice(choices)
 
@@ -213,7 +213,7 @@ def typo(text: str, rate: float) -> str:
 
 
 def car_matches(car: dict, fact: str, asked: str) -> bool | None:
-    canon = planning._canon
+    canon = planning.canon
     if fact == "car":
         colour, model = planning.split_car(asked)
         if car["colour"] is None or car["model"] is None:
@@ -263,7 +263,7 @@ def answer(q: planning.PlannedQuestion, belief: Belief, strategy: str) -> tuple[
         value = None
     else:
         value = belief.facts.get(fact)
-        says_yes = None if value is None else planning._canon(fact, value) == planning._canon(fact, asked)
+        says_yes = None if value is None else planning.canon(fact, value) == planning.canon(fact, asked)
         best_car = None
 
     if says_yes is None:  # cannot tell
@@ -281,7 +281,7 @@ def answer(q: planning.PlannedQuestion, belief: Belief, strategy: str) -> tuple[
             says_yes = car_matches(best_car, fact, asked)
         else:
             value = guess(fact)
-            says_yes = planning._canon(fact, value) == planning._canon(fact, asked)
+            says_yes = planning.canon(fact, value) == planning.canon(fact, asked)
 
     if not belief.careful and strategy == "yes":
         says_yes = True

@@ -50,6 +50,7 @@ def create_app(config_class=Config) -> Flask:
     _register_blueprints(app)
     _register_models()
     _register_verification(app)
+    _register_jobs()
     app.before_request(_fresh_request_state)
     app.before_request(_refuse_deep_json)
     app.before_request(access.authorize_request)
@@ -78,7 +79,6 @@ def _configure_tamper_evidence(app: Flask) -> None:
     from loyalty.ledger import service as ledger
     audit.configure(app.config["AUDIT_HMAC_KEY"], app.config.get("AUDIT_CHECKPOINT_PATH"))
     ledger.configure(digest_key=audit.derive_key(app.config["AUDIT_HMAC_KEY"], "ledger-transfer"))
-    import loyalty.audit.jobs  # noqa: F401  (registers the checkpoint job)
 
 
 def _migrations_dir() -> str:
@@ -104,7 +104,6 @@ def _register_blueprints(app: Flask) -> None:
     from loyalty.points.api import blp as points_api
     from loyalty.points.views import bp as points_web
     from loyalty.web.views import bp as web
-    import loyalty.points.jobs  # noqa: F401  (registers the points expiry job)
     from loyalty.payouts.api import blp as payouts_api
     from loyalty.payouts.cli import payouts_cli
     from loyalty.payouts.views import bp as payouts_web
@@ -126,10 +125,18 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(payouts_cli)
 
 
+def _register_jobs() -> None:
+    """Every background job, in this one place (loyalty.scheduler runs them, one commit per item)."""
+    from loyalty import scheduler
+    from loyalty.audit import jobs as audit_jobs
+    from loyalty.points import jobs as points_jobs
+    from verification.callbacks import jobs as callback_jobs
+    from verification.referrals import jobs as referral_jobs
+    scheduler.register(audit_jobs.CHECKPOINT, points_jobs.EXPIRY, *referral_jobs.JOBS, *callback_jobs.JOBS)
+
+
 def _register_verification(app: Flask) -> None:
     """The referral-verification side: its models, API, pages and jobs."""
-    import verification.callbacks.jobs  # noqa: F401  (registers scheduled jobs)
-    import verification.referrals.jobs  # noqa: F401
     import verification.referrals.rewards  # noqa: F401  (payouts: rejection notes, backfill)
     from loyalty.directory import service as directory
     from verification.referrals import fact_watch

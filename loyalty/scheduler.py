@@ -1,7 +1,9 @@
 """APScheduler: the background jobs, embedded in `make run` or in `flask scheduler`.
 
-Jobs are registered by packages with `register_job`; each runs inside an app
-context, one commit per item of work, and claims its work in the database, so
+The composition root (`loyalty.app`) registers every job in one place with `register`. A job
+does its work one item at a time: `run_job` commits after each item and rolls back only a
+failing one, which it logs with the item's id and counts (`JobRun.failed`, `FAILURES`); the
+others go on (ARCHITECTURE example 13). Each item is claimed in the database (a row lock), so
 several scheduler processes may run at once.
 """
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -23,39 +26,76 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
+    """`work(item)` does one item (flushes, never commits) and says whether it changed anything.
+    `items()` lists the ids waiting; without it `work(None)` claims the next item itself and says
+    False when none is left (at most `limit` per run)."""
     name: str
-    func: Callable[[], int]  # returns how many pieces of work it did
     seconds: int
+    work: Callable[[Any], bool]
+    items: Callable[[], Iterable[Any]] | None = None
     setting: str | None = None  # a config key that overrides `seconds`
+    limit: int = 10_000
 
     def interval(self, app: Flask) -> int:
         return int(app.config.get(self.setting) or self.seconds) if self.setting else self.seconds
 
 
+@dataclass
+class JobRun:
+    done: int = 0    # items that changed something
+    failed: int = 0  # items rolled back on an error (logged with their id)
+
+
 JOBS: dict[str, Job] = {}
+FAILURES: Counter[str] = Counter()  # failed items per job since this process started
 
 
-def register_job(name: str, seconds: int, setting: str | None = None) -> Callable:
-    def wrap(func: Callable[[], int]) -> Callable[[], int]:
-        JOBS[name] = Job(name, func, seconds, setting)
-        return func
-    return wrap
+def register(*jobs: Job) -> None:
+    """Called by the composition root with every job (a job of the same name is replaced)."""
+    for job in jobs:
+        JOBS[job.name] = job
 
 
-def run_job(app: Flask, name: str) -> int:
+def run_job(app: Flask, name: str) -> JobRun:
+    job, run = JOBS[name], JobRun()
     with app.app_context():
         try:
-            done = JOBS[name].func()
-            db.session.commit()
-            if done:
-                log.info("job %s did %s", name, done)
-            return done
-        except Exception:
-            db.session.rollback()
-            log.exception("job %s failed", name)
-            return 0
+            if job.items is None:
+                for _ in range(job.limit):
+                    if not _one(job, None, run):
+                        break  # nothing left, or the claim itself failed: the next run tries again
+            else:
+                try:
+                    items = list(job.items())
+                except Exception:
+                    _failed(job, "(listing the items)", run)
+                    return run
+                for item in items:
+                    _one(job, item, run)
         finally:
             db.session.remove()
+    if run.done or run.failed:
+        log.info("job %s did %s, %s failed", name, run.done, run.failed)
+    return run
+
+
+def _one(job: Job, item: Any, run: JobRun) -> bool:
+    """One item in its own transaction; False when it changed nothing or failed."""
+    try:
+        changed = bool(job.work(item))
+        db.session.commit()
+    except Exception:
+        _failed(job, item, run)
+        return False
+    run.done += changed
+    return changed
+
+
+def _failed(job: Job, item: Any, run: JobRun) -> None:
+    db.session.rollback()
+    run.failed += 1
+    FAILURES[job.name] += 1
+    log.exception("job %s failed on item %s", job.name, item)
 
 
 def build(app: Flask) -> BackgroundScheduler:

@@ -4,13 +4,12 @@ from __future__ import annotations
 import logging
 
 from loyalty.audit import service
-from loyalty.scheduler import register_job
+from loyalty.scheduler import Job
 
 log = logging.getLogger(__name__)
 
 
-@register_job("audit_checkpoint", seconds=600, setting="AUDIT_CHECKPOINT_SECONDS")
-def checkpoint_audit_chain() -> int:
+def checkpoint_audit_chain(_item=None) -> int:
     """1 when a checkpoint was written; 0 when the head has not moved, no file is set, or the
     chain does not verify (logged as an error: a checkpoint never vouches for a broken chain)."""
     if not service.settings.checkpoint_path:
@@ -20,3 +19,7 @@ def checkpoint_audit_chain() -> int:
     except service.ChainBroken as exc:
         log.error("audit chain BROKEN at seq %s: %s; no checkpoint written", exc.report.broken_seq, exc)
         return 0
+
+
+CHECKPOINT = Job("audit_checkpoint", seconds=600, setting="AUDIT_CHECKPOINT_SECONDS", work=checkpoint_audit_chain,
+                 limit=1)

@@ -21,6 +21,28 @@ AT_ONCE = {"callback_delay_min_hours": 0, "callback_delay_max_hours": 0,
            "calling_hours_start": "00:00", "calling_hours_end": "23:59", "velocity_limit": 100}
 
 
+def assert_callback_changes_audited() -> None:
+    """Every callback's audit events form an unbroken chain of before/after statuses ending at the
+    status it holds: a status written without its event (an ad hoc write, a bulk UPDATE) breaks it."""
+    db.session.expire_all()
+    for callback in db.session.query(Callback).all():
+        events = db.session.query(AuditEvent).filter_by(entity="callback", entity_id=str(callback.id)) \
+            .order_by(AuditEvent.seq).all()
+        moves = [(e.action, (e.before or {}).get("status"), (e.after or {}).get("status")) for e in events
+                 if e.after and "status" in e.after]
+        assert moves and moves[0][:2] == ("planned", None), (callback.id, moves)
+        for (_, _, was), (action, before, _) in zip(moves, moves[1:]):
+            assert before == was, (callback.id, action, moves)
+        assert moves[-1][2] == callback.status, (callback.id, moves, callback.status)
+
+
+@pytest.fixture(autouse=True)
+def callback_changes_audited():
+    """SEC-1 for callbacks: checked after every test of this module."""
+    yield
+    assert_callback_changes_audited()
+
+
 @pytest.fixture
 def due_at_once(api, world):
     resp = api.as_("admin").put(f"stores/{world.store.id}/policy", json=AT_ONCE)
@@ -550,7 +572,7 @@ def test_three_schedulers_retry_each_unreachable_once(app, api, world, people, d
             api.as_("agent").post(f"callbacks/{call['id']}/unreachable")
         ids.append(call["id"])
     done = at_once([lambda: run_job(app, "retry_unreachable_callbacks")] * 3)
-    assert sum(done) == 5
+    assert sum(run.done for run in done) == 5
     db.session.expire_all()
     rescheduled = db.session.query(AuditEvent).filter_by(entity="callback", action="rescheduled").count()
     assert rescheduled == 5
@@ -607,3 +629,71 @@ def test_question_bank_page_names_facts_in_chinese_and_adds_a_question(app, worl
     assert resp.status_code == 302
     html = browser.get("/admin/questions").get_data(as_text=True)
     assert "{who}平时做哪一行?" in html
+
+
+@pytest.mark.rule("SEC-1")
+@pytest.mark.rule("CB-9")
+def test_every_callback_change_is_audited_with_before_and_after(app, api, world, people, due_at_once,
+                                                                 monkeypatch):
+    """Claimed, released when the lease runs out, unreachable, rescheduled, exhausted, planned for the
+    other party, answered, and the other callbacks cancelled by the verdict: each an event with the
+    status before and after (the autouse check follows the chain)."""
+    from verification.callbacks.service import release_expired_leases, retry_unreachable
+    api.as_("admin").put(f"stores/{world.store.id}/policy", json={"callback_attempts": 1})
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    first = claim(api).json
+    with time_machine.travel(T0 + timedelta(hours=3), tick=False):
+        assert release_expired_leases() == 1
+        db.session.commit()
+        assert api.as_("agent").post("callbacks/claim").json["id"] == first["id"]
+        assert api.as_("agent").post(f"callbacks/{first['id']}/unreachable").status_code == 200
+        assert retry_unreachable() == 1
+        db.session.commit()
+    second = plan_of(rid)
+    answer_next_call(api, rid, truthful, T0 + timedelta(hours=4))
+    assert db.session.get(Referral, rid).status == "verified"
+    actions = [e.action for e in db.session.query(AuditEvent).filter_by(entity="callback", entity_id=str(first["id"]))
+               .order_by(AuditEvent.seq)]
+    assert actions == ["planned", "claimed", "lease_released", "claimed", "unreachable", "exhausted"]
+    last = db.session.query(AuditEvent).filter_by(entity="callback", entity_id=str(second.id)) \
+        .order_by(AuditEvent.seq.desc()).first()
+    assert (last.action, last.before["status"], last.after["status"]) == ("answered", "claimed", "answered")
+    assert "questions" not in str(last.after) and "true_value" not in str(last.after)  # CB-4
+
+
+@pytest.mark.rule("SEC-1")
+def test_a_decided_referral_cancels_its_other_calls_with_an_event_each(api, world, people, due_at_once,
+                                                                         monkeypatch):
+    """The verdict cancels the calls still open (here a second plan made by hand), each audited."""
+    from verification.callbacks import plans
+    from verification.referrals import service as referrals
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        first = plan_of(rid)
+        other = plans.plan_call(None, referrals.lock(rid), "referrer", 2, T0 + timedelta(hours=5), only=True)
+        db.session.commit()
+    call = claim(api).json  # the first plan: the other one is due later
+    assert call["id"] == first.id != other.id
+    assert answer(api, first.id, [truthful(q) for q in first.questions]).status_code == 200
+    assert db.session.get(Referral, rid).status == "verified"
+    event = db.session.query(AuditEvent).filter_by(entity="callback", entity_id=str(other.id),
+                                                   action="cancelled").one()
+    assert (event.before["status"], event.after["status"], event.after["why"]) == (
+        "planned", "cancelled", "referral decided")
+
+
+def test_planning_asks_only_what_the_bank_holds(api, world, people, due_at_once, monkeypatch):
+    """The shipped defaults reach the bank's table on first use, and planning draws from the table:
+    a template the admin retired is never asked (one source, not the code and the table both)."""
+    from verification.callbacks.models import QuestionTemplate
+    from verification.callbacks.planning import DEFAULT_TEMPLATES
+    bank = {q["code"]: q for q in api.as_("admin").get("questions").json["items"]}
+    assert set(bank) == {t.code for t in DEFAULT_TEMPLATES}
+    retired = {"open_employer", "stmt_employer", "open_home_district", "stmt_car"}
+    for code in retired:
+        resp = api.as_("admin").patch(f"questions/{bank[code]['id']}", json={"active": False})
+        assert resp.status_code == 200, resp.json
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    asked = {q["template_code"] for q in plan_of(rid).questions}
+    assert asked and not asked & retired
+    assert db.session.query(QuestionTemplate).count() == len(DEFAULT_TEMPLATES)  # copied once, not twice

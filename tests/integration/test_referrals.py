@@ -230,14 +230,13 @@ def test_expiry_after_registration_window(app, api, world, people):
 @pytest.mark.rule("REG-6")
 def test_three_expiry_runs_at_once_expire_once(app, api, world, people, pg_only):
     from loyalty.scheduler import run_job
-    import verification.referrals.jobs  # noqa: F401  (registers the job)
     with time_machine.travel(datetime(2026, 1, 1, tzinfo=timezone.utc), tick=False):
         for i in range(6):
             people[f"n{i}"] = new_referee(world, f"客{i}", f"1351111000{i}")
             register(api, world, people, referee=f"n{i}")
     with time_machine.travel(datetime(2026, 6, 1, tzinfo=timezone.utc), tick=False):
         done = at_once([lambda: run_job(app, "expire_referrals")] * 3)
-    assert sum(done) == 6
+    assert sum(run.done for run in done) == 6
     db.session.expire_all()
     expired_events = db.session.query(AuditEvent).filter_by(entity="referral", action="expired").count()
     assert expired_events == 6

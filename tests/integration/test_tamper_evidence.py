@@ -290,8 +290,8 @@ def test_the_scheduler_writes_checkpoints_at_the_configured_interval(app, chain,
     finally:
         built.shutdown(wait=False)
     db.session.commit()
-    assert scheduler.run_job(app, "audit_checkpoint") == 1
-    assert scheduler.run_job(app, "audit_checkpoint") == 0  # nothing new since
+    assert scheduler.run_job(app, "audit_checkpoint").done == 1
+    assert scheduler.run_job(app, "audit_checkpoint").done == 0  # nothing new since
     assert json.loads(checkpoint_file.read_text())["seq"] == 17
 
 
@@ -305,7 +305,7 @@ def test_the_checkpoint_job_refuses_a_broken_chain_and_says_so(app, chain, check
     db.session.execute(update(EVENTS).where(EVENTS.c.seq == 4).values(after={"x": 1}))
     rehash_from(4)
     db.session.commit()
-    assert scheduler.run_job(app, "audit_checkpoint") == 0
+    assert scheduler.run_job(app, "audit_checkpoint").done == 0
     assert not Path(checkpoint_file).exists()
     assert "BROKEN at seq 4" in caplog.text
 

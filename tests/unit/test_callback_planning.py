@@ -179,7 +179,7 @@ def _check_plan(questions, about: PartyFacts, disclosed: frozenset = frozenset()
     assert 3 <= len(questions) <= 4
     assert [q.key for q in questions] == [f"q{i}" for i in range(1, len(questions) + 1)]
     kinds = Counter(q.kind for q in questions)
-    paired = planning._paired_open_facts(about, frozenset(disclosed))
+    paired = planning.paired_open_facts(about, frozenset(disclosed))
     # a fact may be asked twice only when it is the party's one hidden fact: open first, then a statement
     for fact in paired:
         on_fact = [q for q in questions if q.fact == fact]
@@ -202,7 +202,7 @@ def _check_plan(questions, about: PartyFacts, disclosed: frozenset = frozenset()
 
 
 def _assert_false_value(q: PlannedQuestion, about: PartyFacts):
-    canon = planning._canon
+    canon = planning.canon
     if q.fact == "car":
         colour, model = planning.split_car(q.asked_value)
         assert all(vocab.canon_colour(colour) != vocab.canon_colour(v.colour) for v in about.vehicles)
@@ -281,12 +281,12 @@ def test_trap_values_are_never_the_truth(about, catalog, disclosed):
 def _options(about, catalog):
     opts = []
     for fact in planning.OPEN_FACTS:
-        if planning._true_values(about, fact):
+        if planning.true_values(about, fact):
             opts.append(("open", fact))
     for fact in planning.OPEN_FACTS + planning.CAR_FACTS:
-        if planning._true_values(about, fact):
+        if planning.true_values(about, fact):
             opts.append(("truth", fact))
-            if planning._false_values(about, fact, catalog):
+            if planning.false_values(about, fact, catalog):
                 opts.append(("trap", fact))
     return opts
 
@@ -428,9 +428,9 @@ def test_a_party_with_one_hidden_fact_is_asked_it_twice_open_first():
     assert twice > 150
     # with two hidden facts nothing is asked twice
     rich = PartyFacts("张三", "male", "上海汽车集团", "闵行区", None, (VehicleFacts("速腾", "白色", "automatic"),))
-    assert planning._paired_open_facts(rich, ABOUT_REFERRER) == frozenset()
+    assert planning.paired_open_facts(rich, ABOUT_REFERRER) == frozenset()
     # a fact the referral's own staff recorded does not count as hidden (CB-10): one is left, asked twice
-    assert planning._paired_open_facts(rich, ABOUT_REFERRER | {"employer"}) == frozenset({"home_district"})
+    assert planning.paired_open_facts(rich, ABOUT_REFERRER | {"employer"}) == frozenset({"home_district"})
 
 
 @pytest.mark.rule("CB-3")
@@ -462,6 +462,6 @@ def test_a_trap_never_names_the_truth_in_other_words():
     catalog = Catalog(models=("速腾", "高尔夫"), colours=("白色", "黑色"), businesses=("做物流", "开餐馆", "做外贸"),
                       occupations=("医生", "教师", "会计"), employers=("中行", "宝钢集团"))
     party = PartyFacts("张三", "male", "中国银行浦东支行", "浦东新区", "物流运输", (), occupation="外科大夫")
-    assert planning._false_values(party, "business", catalog) == ["开餐馆", "做外贸"]
-    assert planning._false_values(party, "occupation", catalog) == ["教师", "会计"]
-    assert planning._false_values(party, "employer", catalog) == ["宝钢集团"]
+    assert planning.false_values(party, "business", catalog) == ["开餐馆", "做外贸"]
+    assert planning.false_values(party, "occupation", catalog) == ["教师", "会计"]
+    assert planning.false_values(party, "employer", catalog) == ["宝钢集团"]

@@ -1,7 +1,12 @@
-"""The question bank (回访题库): admins add, edit and retire templates; the seed's questions are the defaults."""
+"""The question bank (回访题库): admins add, edit and retire templates; planning asks what it holds.
+
+The shipped defaults are defined once, in planning.templates; the bank copies them into its table the
+first time it is read (by an admin or by planning), and from then on the table is the bank.
+"""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from loyalty.audit import service as audit
 from loyalty.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -34,13 +39,29 @@ def _check_placeholders(kind: str, text_zh: str, text_en: str) -> None:
 
 
 def ensure_defaults() -> None:
-    """Copy the shipped defaults into the table the first time the bank is edited or listed."""
+    """Copy the shipped defaults into the table the first time the bank is read. Two first readers at
+    once (two delivery checks): the second one's copy meets the unique codes and is dropped."""
     if db.session.execute(select(QuestionTemplate.id).limit(1)).first():
         return
-    for t in planning.DEFAULT_TEMPLATES:
-        db.session.add(QuestionTemplate(code=t.code, kind=t.kind, fact=t.fact, text_zh=t.text_zh,
-                                        text_en=t.text_en, active=True))
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            for t in planning.DEFAULT_TEMPLATES:
+                db.session.add(QuestionTemplate(code=t.code, kind=t.kind, fact=t.fact, text_zh=t.text_zh,
+                                                text_en=t.text_en, active=True))
+    except IntegrityError:
+        pass  # another transaction copied them first
+
+
+def active_templates() -> tuple[planning.Template, ...]:
+    """The templates planning draws from: the bank's active ones. A bank with every template retired
+    still asks the shipped defaults rather than refuse every delivery check."""
+    ensure_defaults()
+    rows = db.session.execute(select(QuestionTemplate).where(QuestionTemplate.active.is_(True))
+                              .order_by(QuestionTemplate.id)).scalars().all()
+    if not rows:
+        return planning.DEFAULT_TEMPLATES
+    return tuple(planning.Template(code=r.code, kind=r.kind, fact=r.fact, text_zh=r.text_zh, text_en=r.text_en)
+                 for r in rows)
 
 
 def list_templates(actor) -> list[QuestionTemplate]:

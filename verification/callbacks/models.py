@@ -19,8 +19,20 @@ from verification.referrals.models import Referral
 PLANNED = "planned"          # waiting for its due time, then for an agent
 CLAIMED = "claimed"          # an agent holds it (lease)
 ANSWERED = "answered"        # answers recorded (reviews may be open)
+UNREACHABLE = "unreachable"  # nobody picked up: waiting for the retry job to re-plan it
 EXHAUSTED = "exhausted"      # unreachable on every attempt
 CANCELLED = "cancelled"      # the referral was decided or unwound
+
+# The moves a callback may make (callbacks.operations.change_callback refuses any other).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    PLANNED: (CLAIMED, CANCELLED),
+    CLAIMED: (ANSWERED, UNREACHABLE, PLANNED, CANCELLED),  # back to planned: the agent's lease ran out
+    UNREACHABLE: (PLANNED, EXHAUSTED, CANCELLED),          # planned: rescheduled for another attempt
+    ANSWERED: (),
+    EXHAUSTED: (),
+    CANCELLED: (),
+}
+OPEN = (PLANNED, CLAIMED, UNREACHABLE)  # statuses a decided or unwound referral cancels
 
 
 class QuestionTemplate(db.Model):

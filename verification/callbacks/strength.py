@@ -55,7 +55,7 @@ class Frequencies:
             table = counts.setdefault(fact, {})
             for value, n in pairs:
                 if value and str(value).strip():
-                    canon = planning._canon(fact, value)
+                    canon = planning.canon(fact, value)
                     table[canon] = table.get(canon, 0) + n
         return cls(counts)
 
@@ -67,7 +67,7 @@ class Frequencies:
         table = self.counts.get(fact, {})
         total, distinct = sum(table.values()), len(table)
         spread = max(PLAUSIBLE_VALUES.get(fact, 20), distinct + 1)
-        return (table.get(planning._canon(fact, value), 0) + 1) / (total + spread)
+        return (table.get(planning.canon(fact, value), 0) + 1) / (total + spread)
 
 
 def guess_chance(fact: str, truths, freq: Frequencies) -> float:
@@ -172,7 +172,7 @@ def draw_strong(about: planning.PartyFacts, *, known: frozenset[str], catalog: p
     """
     candidates = planning.candidate_plans(about, disclosed=known, catalog=catalog, templates=templates)
     facts = {fact for plan in candidates.plans for _, fact in plan}
-    guesses = {fact: guess_chance(fact, planning._true_values(about, fact), freq) for fact in facts}
+    guesses = {fact: guess_chance(fact, planning.true_values(about, fact), freq) for fact in facts}
     chances = [plan_chance(plan, known, guesses) for plan in candidates.plans]
     strong = [i for i, chance in enumerate(chances) if chance <= limit]
     if not strong:  # the best the facts allow, still drawn at random among the near-best

@@ -4,7 +4,7 @@ The delivery check (/referrals/{id}/delivery, /preview, /reopen) has its own doo
 verification/delivery/api.py."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
@@ -25,7 +25,7 @@ MANAGERS = ("manager", "admin")
 @blp.arguments(s.ReferralInSchema)
 @blp.response(201, s.CreatedSchema)
 def register(body):
-    return service.register_referral(current_actor(), **body)
+    return service.register_referral(current_actor(), **body, phone_region=current_app.config["DEFAULT_PHONE_REGION"])
 
 
 @blp.route("", methods=["GET"])

@@ -1,10 +1,9 @@
-"""Scheduled work for referrals."""
+"""Scheduled work for referrals: expiry (REG-6), one referral per commit."""
 from __future__ import annotations
 
-from loyalty.scheduler import register_job
+from loyalty.scheduler import Job
 from verification.referrals import service
 
-
-@register_job("expire_referrals", seconds=600)
-def expire_referrals() -> int:
-    return service.expire_stale()
+EXPIRE = Job("expire_referrals", seconds=600, items=lambda: service.stale_referral_ids(),
+             work=lambda referral_id: service.expire_referral(referral_id))
+JOBS = (EXPIRE,)

@@ -7,12 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty import clock, transitions
-from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.directory import identity
 from loyalty.directory import service as directory
@@ -28,6 +26,7 @@ AUDIT_FIELDS = ("status", "store_id", "referrer_id", "referee_id", "registered_b
                 "review_reason", "reviewed_by_id", "delivered_at", "delivery_checked_by_id",
                 "delivery_checks", "reason", "reward_amount", "reward_unit", "reward_transfer_id")
 SHOWROOM_MANAGERS = ("manager", "admin")
+PHONE_REGION = "CN"  # the doors pass the app's DEFAULT_PHONE_REGION; this is what it defaults to
 
 
 class InvalidTransition(Conflict):
@@ -71,9 +70,9 @@ def _policy(store_id: int) -> StorePolicy:
 
 # ---- registration ------------------------------------------------------------
 
-def _claim_phone(raw: str) -> str:
+def _claim_phone(raw: str, region: str) -> str:
     try:
-        return identity.normalise_phone(raw, current_app.config.get("DEFAULT_PHONE_REGION", "CN"))
+        return identity.normalise_phone(raw, region)
     except identity.InvalidPhone:
         raise field_error("claim.referrer_phone", "Not a valid phone number.") from None
 
@@ -116,15 +115,16 @@ def _review_reason(referrer: Customer, policy: StorePolicy) -> str | None:
 
 
 def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int,
-                      claim: dict[str, str]) -> Referral:
-    """Record a referral before the sale (REG-1..REG-5). `registered_at` is server time."""
+                      claim: dict[str, str], phone_region: str = PHONE_REGION) -> Referral:
+    """Record a referral before the sale (REG-1..REG-5). `registered_at` is server time; the claimed
+    phone is read as a number of `phone_region` when it has no country code (DEFAULT_PHONE_REGION)."""
     store = db.session.get(Store, store_id)
     if store is None:
         raise field_error("store_id", "No such store.")
     access.ensure_store(actor, store_id)
     referrer = _customer_in_scope(actor, referrer_id, "referrer_id")
     referee = _customer_in_scope(actor, referee_id, "referee_id")
-    claim_phone = _claim_phone(claim["referrer_phone"])
+    claim_phone = _claim_phone(claim["referrer_phone"], phone_region)
     if _is_self_referral(referrer, referee, claim_phone):
         raise RuleViolation("A customer cannot refer themselves.", code="self_referral",
                             fields={"referee_id": ["Same person as the referrer."]})
@@ -242,39 +242,47 @@ def list_referrals(actor, *, status: str | None = None, mine: bool = False, queu
 
 # ---- expiry (REG-6) ----------------------------------------------------------
 
-def expire_stale(limit: int = 200) -> int:
-    """Expire referrals with no delivery check inside their store's window.
-
-    Each referral is claimed by a guarded UPDATE (status still live), so two
-    scheduler processes never expire one twice; the caller commits per batch.
-    """
+def stale_referral_ids(limit: int = 200) -> list[int]:
+    """Live referrals with no delivery check inside their store's window (the expiry job's items)."""
     now = clock.now()
     candidates = db.session.execute(
         select(Referral.id, Referral.registered_at, StorePolicy.registration_window_days)
         .join(StorePolicy, StorePolicy.store_id == Referral.store_id)
         .where(Referral.status.in_((REGISTERED, UNDER_REVIEW)))
         .order_by(Referral.registered_at).limit(limit * 5)).all()
-    done = 0
-    for referral_id, registered_at, window in candidates:
-        if registered_at + timedelta(days=window) > now:
-            continue
-        claimed = db.session.execute(
-            update(Referral).where(Referral.id == referral_id, Referral.status.in_((REGISTERED, UNDER_REVIEW)))
-            .values(status=EXPIRED, reason="expired", closed_at=now, updated_at=now)
-            .execution_options(synchronize_session=False))
-        if claimed.rowcount != 1:
-            continue
-        audit.record(None, "referral", referral_id, "expired", None,
-                     {"status": EXPIRED, "reason": "expired", "window_days": window})
-        done += 1
-        if done >= limit:
-            break
-    return done
+    return [referral_id for referral_id, registered_at, window in candidates
+            if registered_at + timedelta(days=window) <= now][:limit]
+
+
+def expire_referral(referral_id: int) -> bool:
+    """Expire one referral still live past its store's window (REG-6); False when it is not (any more).
+
+    The row is locked (SKIP LOCKED) and re-read under the lock, so two scheduler processes never
+    expire one twice."""
+    referral = db.session.execute(
+        select(Referral).where(Referral.id == referral_id, Referral.status.in_((REGISTERED, UNDER_REVIEW)))
+        .with_for_update(skip_locked=True, of=Referral).execution_options(populate_existing=True)
+    ).unique().scalar_one_or_none()
+    if referral is None:
+        return False
+    window = _policy(referral.store_id).registration_window_days
+    now = clock.now()
+    if referral.registered_at + timedelta(days=window) > now:
+        return False
+    change_referral(None, referral, "expired", status=EXPIRED, reason="expired", closed_at=now,
+                    extra={"window_days": window})
+    return True
+
+
+def expire_stale(limit: int = 200) -> int:
+    """Expire every stale referral in one go (the job does it one commit per referral)."""
+    return sum(1 for referral_id in stale_referral_ids(limit) if expire_referral(referral_id))
 
 
 def register_at_showroom(actor, *, store_id: int, referrer_phone: str, referrer_name: str,
                          referrer_model: str, referrer_colour: str, referee_name: str,
-                         referee_phone: str, referee_gender: str | None = None) -> Referral:
+                         referee_phone: str, referee_gender: str | None = None,
+                         phone_region: str = PHONE_REGION) -> Referral:
     """The registration page's flow: the old customer is found by the phone the new customer
     gave; the new customer is found by phone or created on the way; then `register_referral`."""
     referrer = directory.find_customer_by_phone(actor, referrer_phone)
@@ -288,4 +296,4 @@ def register_at_showroom(actor, *, store_id: int, referrer_phone: str, referrer_
     claim = {"referrer_name": referrer_name, "referrer_phone": referrer_phone,
              "referrer_model": referrer_model, "referrer_colour": referrer_colour}
     return register_referral(actor, store_id=store_id, referrer_id=referrer.id, referee_id=referee.id,
-                             claim=claim)
+                             claim=claim, phone_region=phone_region)

@@ -11,16 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from marshmallow import fields, validate
-from sqlalchemy import update
 
 from loyalty import clock
-from loyalty.audit import service as audit
 from loyalty.errors import Forbidden, RuleViolation, field_error
-from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.payouts import service as payouts
 from loyalty.schemas import InputSchema
-from verification.callbacks.models import CANCELLED, Callback
+from verification.callbacks.operations import cancel_open
 from verification.referrals import rewards
 from verification.referrals import service as referrals
 from verification.referrals.models import AWAITING_CALLBACK, UNWOUND, VERIFIED, Referral
@@ -32,8 +29,6 @@ UNWINDERS = ("manager", "finance", "admin")
 def N_(message: str) -> str:
     """Marks a message for extraction; it is translated where it is shown."""
     return message
-
-_OPEN_CALLBACKS = ("planned", "claimed", "unreachable", "retrying")
 
 
 def unwind(actor, referral_id: int, *, reason: str) -> Referral:
@@ -69,11 +64,7 @@ def unwind(actor, referral_id: int, *, reason: str) -> Referral:
 def _void_reservation(actor, referral: Referral, reason: str) -> str:
     ledger.void_pending(referral.reward_transfer_id, key=f"referral:{referral.id}:unwind", actor=actor,
                         reason=f"退车作废预留奖励 referral {referral.id}: {reason}"[:200])
-    cancelled = db.session.execute(
-        update(Callback).where(Callback.referral_id == referral.id, Callback.status.in_(_OPEN_CALLBACKS))
-        .values(status=CANCELLED).returning(Callback.id)).scalars().all()
-    for callback_id in cancelled:
-        audit.record(actor, "callback", callback_id, "cancelled", None, {"why": "referral unwound"})
+    cancel_open(actor, referral.id, why="referral unwound")
     return "voided"
 
 

@@ -3,7 +3,7 @@ acknowledgement queue, review queue and delivery queue. The delivery check's own
 verification/delivery/views.py."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from loyalty.auth.access import allow
@@ -41,7 +41,8 @@ def register():
     data = {k: v for k, v in form.data.items() if k != "csrf_token"}
     data["referee_gender"] = data["referee_gender"] or None
     try:
-        referral = service.register_at_showroom(g.actor, store_id=_store_id(), **data)
+        referral = service.register_at_showroom(g.actor, store_id=_store_id(), **data,
+                                                phone_region=current_app.config["DEFAULT_PHONE_REGION"])
     except DomainError as error:
         return refuse("referrals/new.html", form, error)
     flash(_("Referral registered: %(status)s. Report it to the duty manager.",
