@@ -3,7 +3,7 @@
     python -m tests.probes.run_schemathesis [--examples N] [--roles admin,consultant,...]
 
 For each role: a fresh database (SQLite file, or the PostgreSQL server of DATABASE_URL with a
-database of its own, `<name>_probe`), migrated, loaded with the demo data and the probe seed
+database of its own per role, `<name>_probe_<role>`), migrated, loaded with the demo data and the probe seed
 (tests/probes/seed.py), served by gunicorn; then `st run` with every check and every phase
 (examples, coverage, fuzzing, stateful), a bounded number of examples per operation and a fixed
 seed. Fails (exit 1) on any failure: a 5xx, a response that does not match the documented schema
@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -46,7 +48,7 @@ def _database(role: str, work: Path) -> str:
     from sqlalchemy.engine import make_url
     from loyalty.config import normalise_database_url
     parsed = make_url(normalise_database_url(url))
-    name = f"{parsed.database}_probe"
+    name = f"{parsed.database}_probe_{role}"
     admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -102,6 +104,21 @@ def _probe(role: str, port: int, env: dict, args, work: Path) -> dict:
             "seconds": round(time.monotonic() - started), "output": output}
 
 
+def _one_role(role: str, args, work: Path) -> dict:
+    url = _database(role, work)
+    env = {**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": str(work / f"instance-{role}"),
+           "LOGIN_RATE_LIMIT": "100000 per minute", "SCHEDULER_EMBEDDED": "0",
+           "AUDIT_HMAC_KEY": "probe-audit-key-0123456789abcdef", "SECRET_KEY": "probe-secret"}
+    _prepare(env)
+    port = _free_port()
+    server = _serve(env, port)
+    try:
+        return _probe(role, port, env, args, work)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=int(os.environ.get("PROBE_EXAMPLES", "5")))
@@ -110,25 +127,16 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=10, help="calls per stateful scenario at most")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("PROBE_SEED", "20261130")))
     parser.add_argument("--roles", default=",".join(ROLES))
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("PROBE_JOBS", "2")),
+                        help="roles probed at once (each has its own database and server)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (reports, databases)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="loyalty-probe-"))
-    results = []
-    for role in args.roles.split(","):
-        url = _database(role, work)
-        env = {**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": str(work / f"instance-{role}"),
-               "LOGIN_RATE_LIMIT": "100000 per minute", "SCHEDULER_EMBEDDED": "0",
-               "AUDIT_HMAC_KEY": "probe-audit-key-0123456789abcdef", "SECRET_KEY": "probe-secret"}
-        _prepare(env)
-        port = _free_port()
-        server = _serve(env, port)
-        try:
-            result = _probe(role, port, env, args, work)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-        results.append(result)
-        print(f"{role:<11} cases {result['cases']:>6}  failures {result['failures']:>3}  "
+    roles = args.roles.split(",")
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(lambda role: _one_role(role, args, work), roles))
+    for result in results:
+        print(f"{result['role']:<11} cases {result['cases']:>6}  failures {result['failures']:>3}  "
               f"{result['seconds']:>4} s  exit {result['exit']}", flush=True)
         if result["exit"] != 0:
             print(result["output"][-20000:], flush=True)
@@ -136,6 +144,8 @@ def main(argv=None) -> int:
     failed = [r["role"] for r in results if r["exit"] != 0]
     print(f"schemathesis: {total} test cases over {len(results)} roles, "
           f"{'failures as ' + ', '.join(failed) if failed else '0 failures'} (reports in {work})")
+    if not failed and not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
 
 
