@@ -126,10 +126,14 @@ def _register_verification(app: Flask) -> None:
     """The referral-verification side: its models, API, pages and jobs."""
     import verification.callbacks.jobs  # noqa: F401  (registers scheduled jobs)
     import verification.referrals.jobs  # noqa: F401
-    import verification.referrals.rewards  # noqa: F401  (payouts: rejection notes, backfill)
     from loyalty.directory import service as directory
+    from verification.callbacks import rewards
+    from verification.delivery import records as deliveries
     from verification.referrals import fact_watch
+    from verification.referrals import service as referrals
     directory.on_fact_recorded(fact_watch.flag_live_referrals)  # CB-10: facts typed while a referral is live
+    rewards.hook_into_payouts()  # payouts: rejection notes on the referral, the backfill of old rewards
+    referrals.use_delivery_lookup(deliveries.delivered_within)  # REG-2: a delivered referee is too late
     from verification.callbacks.api import blp as callbacks_api
     from verification.callbacks.views import bp as callbacks_web
     from verification.delivery.api import blp as delivery_api

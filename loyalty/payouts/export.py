@@ -19,7 +19,7 @@ from loyalty.ledger.models import Transfer
 from loyalty.payouts import labels
 from loyalty.payouts import service
 from loyalty.payouts.models import Payout
-from loyalty.reports.tables import csv_bytes, spreadsheet_text, yuan
+from loyalty.web.tables import csv_bytes, spreadsheet_text, yuan
 
 
 @dataclass

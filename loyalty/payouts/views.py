@@ -10,7 +10,7 @@ from loyalty.errors import DomainError
 from loyalty.payouts import export, labels, service
 from loyalty.payouts.forms import PaidForm, RejectForm
 from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, STATUSES
-from loyalty.reports.tables import download, period
+from loyalty.web.tables import download, period
 from loyalty.schemas import parse_day
 from loyalty.web.forms import EmptyForm
 

@@ -27,7 +27,8 @@ from verification.callbacks.models import (ANSWERED, CANCELLED, CLAIMED, EXHAUST
                                            Callback, CallbackAttempt, Confirmation, QuestionTemplate)
 from verification.referrals.models import AWAITING_CALLBACK, Referral
 from verification.referrals import service as referrals
-from verification import outcomes, vocabulary
+from verification import vocabulary
+from verification.callbacks import outcomes
 
 UNREACHABLE = "unreachable"  # waiting for the retry job to re-plan it
 LEASE_MINUTES = 15

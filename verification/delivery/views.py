@@ -1,6 +1,6 @@
-"""Delivery pages: the delivery check (a match is decided at once; a rejection is shown side by
-side for confirmation first), reopening a rejection, deliveries on record and the sales
-system's CSV import."""
+"""Delivery pages: a referral's page with its delivery checks; the delivery check (a match is
+decided at once; a rejection is shown side by side for confirmation first), reopening a
+rejection, deliveries on record and the sales system's CSV import."""
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
@@ -16,10 +16,12 @@ from loyalty.web.pages import refuse, shown_phone
 from verification.delivery import dms, labels, records, service
 from verification.delivery.forms import DeliveryForm, ImportForm, ReopenForm
 from verification.delivery.schemas import sees_vehicle
+from verification.referrals import service as referrals
 
 bp = Blueprint("delivery_web", __name__, template_folder="templates")
 
 MANAGERS = ("manager", "admin")
+SHOWROOM = ("consultant", "manager", "admin")
 
 
 @bp.app_context_processor
@@ -46,6 +48,19 @@ def _on_form(error: DomainError) -> DomainError:
     names = {"vehicle": "vehicle_model"}
     error.fields = {names.get(k, k.replace(".", "_")): v for k, v in error.fields.items()}
     return error
+
+
+@bp.route("/referrals/<int:referral_id>")
+@allow(*SHOWROOM)
+def referral(referral_id: int):
+    """A referral's page: its facts, its delivery checks, and the checks the viewer may start or reopen."""
+    referral = referrals.get_referral(g.actor, referral_id)
+    return render_template("referrals/detail.html", referral=referral, reopen_form=ReopenForm(),
+                           can_reopen=service.can_reopen(g.actor, referral),
+                           can_check=service.can_check(g.actor, referral),
+                           sees_record=service.sees_record_values(g.actor),
+                           fact_changes=referrals.visible_fact_changes(g.actor, referral),
+                           shows_verification=referrals.shows_verification(g.actor, referral))
 
 
 @bp.route("/referrals/<int:referral_id>/delivery", methods=["GET", "POST"])
@@ -77,7 +92,7 @@ def reopen(referral_id: int):
     if not form.validate_on_submit():
         g.rollback = True
         flash(_("Say why the check is reopened."), "error")
-        return redirect(url_for("referrals_web.detail", referral_id=referral_id))
+        return redirect(url_for("delivery_web.referral", referral_id=referral_id))
     try:
         service.reopen(g.actor, referral_id, reason=form.reason.data)
         flash(_("Reopened: the delivery can be checked again by another manager."), "success")
@@ -87,7 +102,7 @@ def reopen(referral_id: int):
         for messages in error.fields.values():
             for message in messages:
                 flash(_(message), "error")
-    return redirect(url_for("referrals_web.detail", referral_id=referral_id))
+    return redirect(url_for("delivery_web.referral", referral_id=referral_id))
 
 
 @bp.route("/deliveries")

@@ -1,6 +1,7 @@
 """Referral pages: the consultant's registration form and "my referrals"; the managers'
-acknowledgement queue, review queue and delivery queue. The delivery check's own pages are in
-verification/delivery/views.py."""
+acknowledgement queue, review queue and delivery queue. A referral's own page (with its delivery
+checks) and the delivery check's pages are in verification/delivery/views.py: the delivery side
+sits above referrals, which import nothing of it."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -10,8 +11,6 @@ from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.web.forms import EmptyForm
 from loyalty.web.pages import refuse, show_form
-from verification.delivery import service as delivery
-from verification.delivery.forms import ReopenForm
 from verification.referrals import labels
 from verification.referrals import service
 from verification.referrals.forms import RegistrationForm, ReviewForm
@@ -46,7 +45,7 @@ def register():
         return refuse("referrals/new.html", form, error)
     flash(_("Referral registered: %(status)s. Report it to the duty manager.",
             status=labels.status_label(referral.status)), "success")
-    return redirect(url_for("referrals_web.detail", referral_id=referral.id))
+    return redirect(url_for("delivery_web.referral", referral_id=referral.id))
 
 
 @bp.route("/referrals")
@@ -65,18 +64,6 @@ def queue():
               for name in ("acknowledge", "review", "delivery")}
     return render_template("referrals/queue.html", queues=queues, action_form=EmptyForm(),
                            review_form=ReviewForm())
-
-
-@bp.route("/referrals/<int:referral_id>")
-@allow(*SHOWROOM)
-def detail(referral_id: int):
-    referral = service.get_referral(g.actor, referral_id)
-    return render_template("referrals/detail.html", referral=referral, reopen_form=ReopenForm(),
-                           can_reopen=delivery.can_reopen(g.actor, referral),
-                           can_check=delivery.can_check(g.actor, referral),
-                           sees_record=delivery.sees_record_values(g.actor),
-                           fact_changes=service.visible_fact_changes(g.actor, referral),
-                           shows_verification=service.shows_verification(g.actor, referral))
 
 
 @bp.route("/referrals/<int:referral_id>/acknowledge", methods=["POST"])

@@ -98,5 +98,14 @@ def note_payout_rejected(actor, payout: Payout) -> None:
                       reason_text=payout.rejection_reason)
 
 
-payouts.on("rejected", note_payout_rejected)
-payouts.register_backfill("referrals", backfill_payouts)
+def claw_back(actor, referral: Referral, *, reason: str) -> str:
+    """LED-8: the sale of a verified cash reward was unwound; the payout (requested now if the reward
+    was posted before payouts existed) is cancelled, or its paid amount becomes a receivable."""
+    payout = payouts.payout_for(f"referral:{referral.id}") or request_payout_for(actor, referral)
+    return payouts.claw_back(actor, payout.id, reason=f"referral {referral.id} unwound: {reason}")
+
+
+def hook_into_payouts() -> None:
+    """Called once by the composition root (loyalty/app.py): what payouts calls back."""
+    payouts.on("rejected", note_payout_rejected)
+    payouts.register_backfill("referrals", backfill_payouts)
