@@ -52,7 +52,7 @@ def approve(body, payout_id):
 @idempotent
 @blp.response(200, s.PayoutSchema)
 def reject(body, payout_id):
-    return service.reject(current_actor(), payout_id, key=current_key(), **body)
+    return service.reject(current_actor(), payout_id, **body)
 
 
 @blp.route("/<int:payout_id>/paid", methods=["POST"])
@@ -61,7 +61,7 @@ def reject(body, payout_id):
 @idempotent
 @blp.response(200, s.PayoutSchema)
 def mark_paid(body, payout_id):
-    return service.mark_paid(current_actor(), payout_id, key=current_key(), **body)
+    return service.mark_paid(current_actor(), payout_id, **body)
 
 
 @blp.route("/export.csv", methods=["GET"])

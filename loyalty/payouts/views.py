@@ -1,4 +1,4 @@
-"""The finance pages: the approval queue with each referral's evidence; approve, reject,
+"""The finance pages: the approval queue with each payout's evidence rows; approve, reject,
 mark paid; the export (CSV for Excel, XLSX)."""
 from __future__ import annotations
 

@@ -1,10 +1,14 @@
 """A verified cash reward becomes a payout for finance (LED-6); the payout's fate shows on the referral.
 
-Verification calls loyalty here, handing over plain data: the subject, the payee,
-the staff who may not approve (registrant, delivery checker) and an evidence
-snapshot for the finance page: per-field check results, the verdict, who
-registered, acknowledged, checked, called and reviewed, and when. Never the
-callback's questions, facts or answers (the answer key stays with the callback).
+The one module of verification that talks to loyalty.payouts. It hands over plain data:
+the subject ("referral:42"), its display label and reference (the SPEC's `referral_id`),
+the payee and their name, the staff who may not approve (registrant, delivery checker),
+and the evidence: a snapshot (`evidence`, shown as is by the API) and the same facts as
+labelled rows for the finance page (`evidence_rows`, see `evidence_rows`): per-field
+check results, the verdict, who registered, acknowledged, checked, called and reviewed,
+and when. Never the callback's questions, facts or answers (the answer key stays with
+the callback). Payouts call back through hooks the composition root registers
+(`hook_into_payouts`): a rejection is noted on the referral; `flask payouts backfill`.
 """
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ from sqlalchemy import func, select
 from loyalty import clock
 from loyalty.directory.identity import mask_phone
 from loyalty.directory.models import Staff
+from loyalty.web.labels import CHECK_LABELS, FIELD_LABELS
 from loyalty.extensions import db
 from loyalty.payouts import service as payouts
 from loyalty.payouts.models import Payout
+from verification.callbacks.labels import GRADES, N_
 from verification.callbacks.models import ANSWERED, AnswerReview, Callback, CallbackAttempt
 from verification.referrals import service as referrals
 from verification.referrals.models import VERIFIED, Referral
@@ -66,13 +72,66 @@ def evidence_of(referral: Referral, verdict: str, decided_at=None) -> dict:
     }
 
 
+# ---- the evidence as labelled rows: message ids and values, translated where shown ----
+
+def _text(value) -> dict:
+    return {"text": "" if value is None else str(value)}
+
+
+def _at(iso: str | None) -> dict:
+    return {"at": iso or ""}
+
+
+def _tag(message: str, ok: bool, prefix: str = "") -> dict:
+    return {"tag": message, "ok": ok, "prefix": prefix}
+
+
+def _callback_parts(cb: dict) -> list[dict]:
+    party = N_("Called the new customer") if cb.get("party") == "referee" else N_("Called the old customer")
+    return [{"msg": party}, {"msg": N_("Agent"), "then": cb.get("agent") or ""},
+            {"msg": N_("%(n)s attempts"), "args": {"n": cb.get("attempts", 0)}},
+            *[_tag(GRADES.get(g, g or ""), g == "correct", f"{i}: ") for i, g in enumerate(cb.get("grades", []), 1)]]
+
+
+def evidence_rows(ev: dict) -> list[dict]:
+    """The finance page's evidence as labelled rows, in the shape loyalty.payouts.models.EVIDENCE_ROWS
+    describes; payouts show them without knowing what they are about."""
+    claim, verdict = ev.get("claim") or {}, ev.get("verdict")
+    facts = [
+        {"label": N_("Old customer"), "parts": [_text((ev.get("referrer") or {}).get("name")),
+                                                _text((ev.get("referrer") or {}).get("phone"))]},
+        {"label": N_("New customer"), "parts": [_text((ev.get("referee") or {}).get("name"))]},
+        {"label": N_("Claim"), "parts": [_text(claim.get("referrer_name")), _text(claim.get("referrer_model")),
+                                         _text(claim.get("referrer_colour"))]},
+        {"label": N_("Registered by"), "parts": [_text(ev.get("registered_by")), _at(ev.get("registered_at"))]},
+        {"label": N_("Acknowledged by"), "parts": [_text(ev.get("acknowledged_by")), _at(ev.get("acknowledged_at"))]},
+        {"label": N_("Delivery checked by"), "parts": [_text(ev.get("delivery_checked_by")), {"msg": N_("Delivered at")},
+                                                       _at(ev.get("delivered_at"))]},
+        {"label": N_("Verdict"), "name": "verdict",
+         "parts": [{"msg": N_("Verified")} if verdict == "verified" else _text(verdict), _at(ev.get("decided_at"))]},
+    ]
+    if ev.get("callback"):
+        facts.append({"label": N_("Callback"), "parts": _callback_parts(ev["callback"])})
+    facts += [{"label": N_("Reviewer"), "parts": [_text(r.get("reviewer")), {"msg": GRADES.get(r.get("decision"), "")}]}
+              for r in ev.get("reviews", [])]
+    sections = [{"name": "facts", "rows": facts}]
+    if ev.get("checks"):
+        sections.append({"name": "checks", "head": [N_("Field"), N_("Result")],
+                         "rows": [{"label": FIELD_LABELS.get(field, field),
+                                   "parts": [_tag(CHECK_LABELS.get(result, result), result == "match")]}
+                                  for field, result in ev["checks"].items()]})
+    return sections
+
+
 def request_payout_for(actor, referral: Referral, *, decided_at=None) -> Payout:
     """The posted cash reward of a verified referral, handed to finance (idempotent per referral)."""
+    evidence = evidence_of(referral, VERIFIED, decided_at)
     return payouts.request_payout(
-        actor, subject=f"referral:{referral.id}", store_id=referral.store_id,
-        payee=f"customer:{referral.referrer_id}", amount=referral.reward_amount, unit="CNY",
+        actor, subject=f"referral:{referral.id}", label=N_("Referral"), reference=referral.id,
+        store_id=referral.store_id, payee=f"customer:{referral.referrer_id}", payee_name=referral.referrer.name,
+        amount=referral.reward_amount, unit="CNY",
         blocked_approvers=[referral.registered_by_id, referral.delivery_checked_by_id],
-        evidence=evidence_of(referral, VERIFIED, decided_at), reason=f"推荐奖励 referral {referral.id}")
+        evidence=evidence, evidence_rows=evidence_rows(evidence), reason=f"推荐奖励 referral {referral.id}")
 
 
 def backfill_payouts() -> int:
@@ -90,10 +149,9 @@ def backfill_payouts() -> int:
 
 def note_payout_rejected(actor, payout: Payout) -> None:
     """Finance rejected the payout: the referral shows why (its status stays `verified`)."""
-    referral_id = payout.referral_id
-    if referral_id is None:
+    if not payout.subject.startswith("referral:"):
         return
-    referral = referrals.lock(referral_id)
+    referral = referrals.lock(int(payout.subject.partition(":")[2]))
     referrals.change_referral(actor, referral, "payout_rejected", reason="payout_rejected",
                       reason_text=payout.rejection_reason)
 

@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.extensions import db
-from loyalty.payouts.labels import grade_label
 from loyalty.web import labels
 from loyalty.web.forms import EmptyForm
 from verification.callbacks import bank, confirmations, service
 from verification.callbacks.forms import ConfirmationForm
+from verification.callbacks.labels import grade_label
 from verification.callbacks.models import Callback
 from verification.callbacks.schemas import ConfirmationSchema
 
