@@ -352,6 +352,7 @@ def _template_globals():
     from flask_babel import get_locale
 
     from loyalty.web.labels import account_label, desk_label, fact_label, role_label, role_purpose
+    from loyalty.web.nav import menu_for
     return {"actor": g.get("actor"), "current_locale": "zh_CN" if get_locale().language == "zh" else "en",
             "role_label": role_label, "role_purpose": role_purpose, "account_label": account_label,
-            "fact_label": fact_label, "desk_label": desk_label}
+            "fact_label": fact_label, "desk_label": desk_label, "menu_for": menu_for}

@@ -27,3 +27,8 @@ def status_label(status: str | None) -> str:
 
 def method_label(method: str | None) -> str:
     return label_of(METHOD_LABELS, method)
+
+
+def status_tone(status: str | None) -> str:
+    """The tag's colour: approved and paid payouts are on their way ("ok")."""
+    return "ok" if status in ("approved", "paid") else "off"

@@ -166,6 +166,18 @@ def _require_approver(actor, payout: Payout) -> None:
                         code="approver_involved")
 
 
+def actions(actor, payout: Payout) -> tuple[str, ...]:
+    """What `actor` may do with the payout now, by the rules below (ARCHITECTURE example 14):
+    the finance page offers these and holds no rule of its own."""
+    if actor is None or actor.role not in APPROVERS or actor.id in (payout.blocked_approver_ids or []):
+        return ()
+    if payout.status == AWAITING_APPROVAL:
+        return ("reject",) if actor.id in payout.approver_ids else ("approve", "reject")
+    if payout.status == APPROVED:
+        return ("pay", "reject")
+    return ()
+
+
 def approve(actor, payout_id: int, *, key: str | None = None) -> Payout:
     """审批: finance, never the registrant or delivery checker; above the store's threshold two
     different approvers, the second approval makes it `approved`. `key` (the request's
