@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -40,7 +41,6 @@ class DeliveryForm(FlaskForm):
                                                "in brackets."))
     licence_vin = StringField(_l("Licence: VIN"), validators=[Optional(), Length(max=17)])
     licence_colour = StringField(_l("Colour as seen"), validators=[Optional(), Length(max=30)])
-    action = StringField(validators=[Optional()])  # the button pressed: check, "edit" or "confirm"
 
     @classmethod
     def for_check(cls, zone: ZoneInfo, on_record) -> DeliveryForm:
@@ -51,9 +51,15 @@ class DeliveryForm(FlaskForm):
             form.delivered_at.data = clock.now().astimezone(zone).replace(tzinfo=None, microsecond=0)
         return form
 
+    @staticmethod
+    def pressed() -> str | None:
+        """The button pressed: the check (None), "edit" or "confirm" (not a field: the confirmation
+        page posts every field back as a hidden input)."""
+        return request.form.get("action")
+
     def ready(self) -> bool:
         """Submitted, valid, and not the "edit" button (which shows the form again)."""
-        return self.validate_on_submit() and self.action.data != "edit"
+        return self.validate_on_submit() and self.pressed() != "edit"
 
     def entered(self, zone: ZoneInfo) -> dict:
         """What check_delivery / review_delivery take: the times in the store's timezone, the new
@@ -63,7 +69,7 @@ class DeliveryForm(FlaskForm):
                    "transmission": d["vehicle_transmission"] or None, "vin": d["vehicle_vin"] or None}
         typed = any((d["vehicle_model"], d["vehicle_colour"], d["vehicle_transmission"], d["vehicle_vin"]))
         return {"delivered_at": d["delivered_at"].replace(tzinfo=zone) if d["delivered_at"] else None,
-                "vehicle": vehicle if typed else None, "confirmed": d["action"] == "confirm",
+                "vehicle": vehicle if typed else None, "confirmed": self.pressed() == "confirm",
                 "licence": {"owner_name": d["licence_owner_name"], "plate": d["licence_plate"],
                             "model": d["licence_model"], "vin": d["licence_vin"] or None,
                             "colour": d["licence_colour"] or None}}
