@@ -137,10 +137,14 @@ def _register_jobs() -> None:
 
 def _register_verification(app: Flask) -> None:
     """The referral-verification side: its models, API, pages and jobs."""
-    import verification.referrals.rewards  # noqa: F401  (payouts: rejection notes, backfill)
     from loyalty.directory import service as directory
+    from verification.callbacks import rewards
+    from verification.delivery import records as deliveries
     from verification.referrals import fact_watch
+    from verification.referrals import service as referrals
     directory.on_fact_recorded(fact_watch.flag_live_referrals)  # CB-10: facts typed while a referral is live
+    rewards.hook_into_payouts()  # payouts: rejection notes on the referral, the backfill of old rewards
+    referrals.use_delivery_lookup(deliveries.delivered_within)  # REG-2: a delivered referee is too late
     from verification.callbacks.api import blp as callbacks_api
     from verification.callbacks.views import bp as callbacks_web
     from verification.delivery.api import blp as delivery_api
@@ -371,6 +375,7 @@ def _template_globals():
     from flask_babel import get_locale
 
     from loyalty.web.labels import account_label, desk_label, fact_label, role_label, role_purpose
+    from loyalty.web.nav import menu_for
     return {"actor": g.get("actor"), "current_locale": "zh_CN" if get_locale().language == "zh" else "en",
             "role_label": role_label, "role_purpose": role_purpose, "account_label": account_label,
-            "fact_label": fact_label, "desk_label": desk_label}
+            "fact_label": fact_label, "desk_label": desk_label, "menu_for": menu_for}

@@ -1,47 +1,23 @@
 """Who may reach what (SEC-2), enforced in one place.
 
-Every view function declares its audience with `@allow(...)`. A single
-before-request hook authenticates the caller (bearer token under /api, the
+Every view function declares its audience with `@allow(...)` (defined in
+loyalty/audience.py, re-exported here). A single before-request hook,
+`authorize_request`, authenticates the caller (bearer token under /api, the
 session cookie elsewhere) and refuses any endpoint whose audience does not
 include the caller's role. An endpoint that declares nothing is refused to
 everyone, so a forgotten declaration fails closed (and a test lists them).
 
 Store scoping lives here too: `ensure_store(actor, store_id)` and
-`store_filter(actor)` are what services call.
+`visible_store_ids(actor)` are what services call.
 """
 from __future__ import annotations
 
 import hashlib
-from typing import Callable
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
 
+from loyalty.audience import ANY_STAFF, PUBLIC, ROLES, allow, audience_of  # noqa: F401  (doors import them here)
 from loyalty.errors import Forbidden, NotFound, Unauthorized
-
-PUBLIC = "public"
-ANY_STAFF = "any"
-ROLES = ("consultant", "manager", "agent", "finance", "admin")
-# Flask's and flask-smorest's own endpoints.
-_BUILTIN_PUBLIC = {"static", "api-docs.openapi_json"}
-
-
-def allow(*audience: str) -> Callable:
-    """Declare who may call a view: role names, ANY_STAFF or PUBLIC."""
-    for who in audience:
-        if who not in ROLES and who not in (PUBLIC, ANY_STAFF):
-            raise ValueError(f"unknown role {who!r}")
-
-    def mark(view: Callable) -> Callable:
-        view.__access__ = frozenset(audience)
-        return view
-    return mark
-
-
-def audience_of(endpoint: str) -> frozenset[str] | None:
-    if endpoint in _BUILTIN_PUBLIC:
-        return frozenset({PUBLIC})
-    view = current_app.view_functions.get(endpoint)
-    return getattr(view, "__access__", None)
 
 
 def is_api_request() -> bool:

@@ -7,7 +7,7 @@ from marshmallow import fields
 
 from loyalty.auth import service
 from loyalty.auth.access import ANY_STAFF, PUBLIC, allow
-from loyalty.directory.schemas import StaffSchema
+from loyalty.auth.schemas import StaffSchema
 from loyalty.extensions import limiter
 from loyalty.schemas import InputSchema, Schema
 

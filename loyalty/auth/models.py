@@ -1,15 +1,41 @@
-"""API bearer tokens, kept only as a SHA-256 of the token."""
+"""Staff (员工, who log in), their API bearer tokens (kept only as a SHA-256 of the token) and web sessions.
+
+`loyalty.directory.models` re-exports `Staff`: the directory manages staff, auth knows who logs in,
+and auth imports nothing of the directory (the arrow points directory -> auth)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty import clock
-from loyalty.directory.models import Staff
 from loyalty.extensions import db
 from loyalty.types import UTCDateTime
+
+if TYPE_CHECKING:  # a name for the annotation only; the import-linter contract ignores these
+    from loyalty.directory.models import Store
+
+
+class Staff(db.Model):
+    """A person who logs in. Store-bound, or group-level when store_id is NULL."""
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint(
+        "role IN ('consultant', 'manager', 'agent', 'finance', 'admin')", name="role_known"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    store: Mapped[Store | None] = relationship(lazy="joined")
+
+    @property
+    def group_level(self) -> bool:
+        return self.store_id is None or self.role == "admin"
 
 
 class ApiToken(db.Model):

@@ -9,9 +9,8 @@ from sqlalchemy import delete, select
 
 from loyalty import clock
 from loyalty.audit import service as audit
-from loyalty.auth.models import ApiToken, StaffSession
+from loyalty.auth.models import ApiToken, Staff, StaffSession
 from loyalty.auth.passwords import hash_password, needs_rehash, verify_password
-from loyalty.directory.models import Staff
 from loyalty.errors import Unauthorized
 from loyalty.extensions import db
 

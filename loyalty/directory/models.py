@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty import clock
+from loyalty.auth.models import Staff  # noqa: F401  (re-exported: staff log in, so auth keeps the model)
 from loyalty.extensions import db
 from loyalty.types import UTCDateTime
 
@@ -72,26 +73,6 @@ POLICY_FIELDS = (
     "consultant_penalty", "fen_per_point", "points_expiry_months", "clawback_window_days",
     "insider_pass_limit_bp",
 )
-
-
-class Staff(db.Model):
-    """A person who logs in. Store-bound, or group-level when store_id is NULL."""
-    __tablename__ = "staff"
-    __table_args__ = (CheckConstraint(
-        "role IN ('consultant', 'manager', 'agent', 'finance', 'admin')", name="role_known"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[str] = mapped_column(String(16))
-    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    store: Mapped[Store | None] = relationship(lazy="joined")
-
-    @property
-    def group_level(self) -> bool:
-        return self.store_id is None or self.role == "admin"
 
 
 class Customer(db.Model):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from loyalty.auth.schemas import StaffSchema  # noqa: F401  (re-exported)
 from loyalty.errors import Forbidden
 from loyalty.directory.identity import mask_phone
 from loyalty.directory.models import GENDERS, POLICY_FIELDS, ROLES, TRANSMISSIONS
@@ -70,15 +71,6 @@ class StorePatchSchema(InputSchema):
     code = fields.String(validate=validate.Length(min=1, max=32))
     name = fields.String(validate=_name)
     timezone = fields.String(validate=validate.Length(min=1, max=64))
-    active = fields.Boolean()
-
-
-class StaffSchema(Schema):
-    id = fields.Integer()
-    username = fields.String()
-    display_name = fields.String()
-    role = fields.String()
-    store_id = fields.Integer(allow_none=True)
     active = fields.Boolean()
 
 

@@ -7,7 +7,7 @@ from loyalty.auth.access import allow, current_actor
 from loyalty.ledger.idempotency import current_key, idempotent
 from loyalty.payouts import export, service
 from loyalty.payouts import schemas as s
-from loyalty.reports.tables import download, period
+from loyalty.web.tables import download, period
 from loyalty.schemas import page_body
 
 blp = Blueprint("payouts", __name__, url_prefix="/api/v1/payouts", description="Reward payouts and approvals")
@@ -52,7 +52,7 @@ def approve(body, payout_id):
 @idempotent
 @blp.response(200, s.PayoutSchema)
 def reject(body, payout_id):
-    return service.reject(current_actor(), payout_id, key=current_key(), **body)
+    return service.reject(current_actor(), payout_id, **body)
 
 
 @blp.route("/<int:payout_id>/paid", methods=["POST"])
@@ -61,7 +61,7 @@ def reject(body, payout_id):
 @idempotent
 @blp.response(200, s.PayoutSchema)
 def mark_paid(body, payout_id):
-    return service.mark_paid(current_actor(), payout_id, key=current_key(), **body)
+    return service.mark_paid(current_actor(), payout_id, **body)
 
 
 @blp.route("/export.csv", methods=["GET"])

@@ -19,7 +19,7 @@ from loyalty.ledger.models import Transfer
 from loyalty.payouts import labels
 from loyalty.payouts import service
 from loyalty.payouts.models import Payout
-from loyalty.reports.tables import csv_bytes, spreadsheet_text, yuan
+from loyalty.web.tables import csv_bytes, spreadsheet_text, yuan
 
 
 @dataclass
@@ -100,8 +100,8 @@ def _local(instant, zone: str) -> str:
 
 def _row(p: Payout, names: dict[int, str]) -> list:
     zone = p.store.timezone
-    return [p.id, p.referral_id or p.subject, f"{p.store.code} {p.store.name}", p.payee,
-            (p.evidence or {}).get("referrer", {}).get("name", ""), labels.status_label(p.status),
+    return [p.id, p.reference or p.subject, f"{p.store.code} {p.store.name}", p.payee,
+            p.payee_name or "", labels.status_label(p.status),
             p.gross_amount, p.offset_amount, p.amount, _local(p.requested_at, zone),
             "、".join(names.get(a.approver_id, str(a.approver_id)) for a in p.approvals),
             _local(p.paid_at, zone), labels.method_label(p.method) if p.method else "", p.external_reference or ""]

@@ -20,3 +20,6 @@ class PaidForm(FlaskForm):
     external_reference = StringField(_l("External reference"), validators=[DataRequired(), Length(max=100)],
                                      description=_l(
                                          "Bank, WeChat Pay or Alipay transaction number, or receipt number."))
+
+    def payment(self) -> dict:
+        return {"method": self.method.data, "external_reference": self.external_reference.data}

@@ -1,9 +1,9 @@
-"""Chinese-first labels for payout statuses and methods, and for the evidence's check results."""
+"""Chinese-first labels for payout statuses and payment methods."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from loyalty.web.labels import check_label, field_label, label_of  # noqa: F401  (re-exported)
+from loyalty.web.labels import label_of
 
 STATUS_LABELS = {
     "awaiting_approval": _l("Awaiting approval"),
@@ -19,8 +19,6 @@ METHOD_LABELS = {
     "alipay": _l("Alipay"),
     "cash": _l("Cash"),
 }
-GRADE_LABELS = {"correct": _l("Correct"), "wrong": _l("Wrong"), "undecided": _l("Undecided"),
-                "unknown": _l("Did not know")}
 
 
 def status_label(status: str | None) -> str:
@@ -31,5 +29,6 @@ def method_label(method: str | None) -> str:
     return label_of(METHOD_LABELS, method)
 
 
-def grade_label(grade: str | None) -> str:
-    return label_of(GRADE_LABELS, grade)
+def status_tone(status: str | None) -> str:
+    """The tag's colour: approved and paid payouts are on their way ("ok")."""
+    return "ok" if status in ("approved", "paid") else "off"

@@ -1,9 +1,12 @@
 """Payouts (奖励发放): a posted cash reward waiting for finance, its approvals and its fate.
 
-A payout knows its subject ("referral:42"), its payee ("customer:7"), the
-store that pays and the staff who may not approve it, all handed over as plain
-data by the side that requested it (loyalty never imports verification). The
-money itself lives in the ledger; the payout records which transfers moved it.
+A payout knows its subject (an opaque unique key such as "referral:42"), a display
+label and reference for it, its payee ("customer:7") and the payee's name, the store
+that pays, the staff who may not approve it, and its evidence (a snapshot, and the same
+facts as labelled rows for the finance page), all handed over as plain data by the side
+that requested it (loyalty never imports verification, and never reads the subject or
+the evidence). The money itself lives in the ledger; the payout records which transfers
+moved it.
 """
 from __future__ import annotations
 
@@ -36,6 +39,13 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 METHODS = ("bank_transfer", "wechat_pay", "alipay", "cash")
 
+EVIDENCE_ROWS = """The shape of `Payout.evidence_rows`, the evidence as the finance page shows it:
+a list of sections `{name, head?, rows}` (with `head`, a list of message ids, a table), each
+row `{label, parts, name?}` with a message id as label; a part is text `{text}`, a message id
+`{msg, args?, then?}` (`then`: text after it), an instant `{at}` (ISO, shown in the store's
+timezone) or a tag `{tag, ok, prefix}` (`tag` a message id). Message ids are translated when
+shown, so the requester marks them for extraction."""
+
 
 class Payout(db.Model):
     __tablename__ = "payouts"
@@ -49,16 +59,20 @@ class Payout(db.Model):
         Index("ix_payouts_status_store", "status", "store_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    subject: Mapped[str] = mapped_column(String(60), unique=True)  # "referral:42"
+    subject: Mapped[str] = mapped_column(String(60), unique=True)  # opaque to payouts: "referral:42"
+    label: Mapped[str | None] = mapped_column(String(60))  # what the subject is, a message id ("Referral")
+    reference: Mapped[int | None] = mapped_column(BigInteger, index=True)  # the requester's id of the subject
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     payee: Mapped[str] = mapped_column(String(40), index=True)  # "customer:7"
+    payee_name: Mapped[str | None] = mapped_column(String(120))
     unit: Mapped[str] = mapped_column(String(3), default="CNY")
     gross_amount: Mapped[int] = mapped_column(BigInteger)  # the reward, fen
     offset_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # the payee's receivable settled by it
     status: Mapped[str] = mapped_column(String(20), default=AWAITING_APPROVAL)
     approvals_required: Mapped[int] = mapped_column(default=1)
     blocked_approver_ids: Mapped[list] = mapped_column(JSON, default=list)
-    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)  # the requester's snapshot, shown as is by the API
+    evidence_rows: Mapped[list | None] = mapped_column(JSON)  # see EVIDENCE_ROWS below; queue.html shows them
     reason: Mapped[str] = mapped_column(String(200))  # what the payout is for, in words
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -85,11 +99,6 @@ class Payout(db.Model):
     def amount(self) -> int:
         """What finance pays out: the reward net of the payee's receivable it settles."""
         return self.gross_amount - self.offset_amount
-
-    @property
-    def referral_id(self) -> int | None:
-        kind, _, ident = self.subject.partition(":")
-        return int(ident) if kind == "referral" and ident.isdigit() else None
 
     @property
     def approver_ids(self) -> list[int]:

@@ -15,10 +15,14 @@ class ApprovalSchema(Schema):
 
 class PayoutSchema(Schema):
     id = fields.Integer()
-    referral_id = fields.Integer(allow_none=True)
+    # The SPEC's name for the requester's reference (every payout today pays a referral reward);
+    # handed over with the subject, never parsed out of it.
+    referral_id = fields.Integer(attribute="reference", allow_none=True)
     subject = fields.String()
+    label = fields.String(allow_none=True)
     store_id = fields.Integer()
     payee = fields.String()
+    payee_name = fields.String(allow_none=True)
     amount = fields.Integer(metadata={"description": "fen to pay: the reward net of any receivable it settles"})
     gross_amount = fields.Integer(metadata={"description": "the reward, fen"})
     offset_amount = fields.Integer(metadata={"description": "the payee's receivable this payout settles, fen"})
@@ -39,7 +43,8 @@ class PayoutSchema(Schema):
     offset_transfer_id = fields.Integer(allow_none=True)
     paid_transfer_id = fields.Integer(allow_none=True)
     clawback_transfer_id = fields.Integer(allow_none=True)
-    evidence = fields.Dict()
+    evidence = fields.Dict(metadata={"description": "the requester's snapshot, as handed over"})
+    evidence_rows = fields.List(fields.Dict(), metadata={"description": "the evidence as labelled rows"})
 
 
 PayoutPage = page_of(PayoutSchema)
@@ -48,7 +53,7 @@ PayoutPage = page_of(PayoutSchema)
 class PayoutQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(STATUSES))
     store_id = fields.Integer()
-    referral_id = fields.Integer()
+    referral_id = fields.Integer(attribute="reference", metadata={"description": "the requester's reference"})
     date_from = fields.Date(data_key="from", metadata={"description": "requested on or after (YYYY-MM-DD)"})
     date_to = fields.Date(data_key="to", metadata={"description": "requested on or before (YYYY-MM-DD)"})
 

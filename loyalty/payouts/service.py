@@ -1,7 +1,8 @@
 """Payouts (奖励发放): request, approve (审批), reject (驳回), mark paid (发放) and claw back (LED-6, LED-8).
 
-    payout = request_payout(actor, subject="referral:42", store_id=1, payee="customer:7", amount=50000,
-                            unit="CNY", blocked_approvers=[3, 5], evidence={...}, reason="...")
+    payout = request_payout(actor, subject="referral:42", label="Referral", reference=42, store_id=1,
+                            payee="customer:7", payee_name="张三", amount=50000, unit="CNY",
+                            blocked_approvers=[3, 5], evidence={...}, evidence_rows=[...], reason="...")
     approve(finance, payout.id)            # two different approvers above the store's threshold
     mark_paid(finance, payout.id, method="wechat_pay", external_reference="4200001234")
 
@@ -26,7 +27,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty import clock, transitions
-from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.directory.models import StorePolicy
 from loyalty.errors import Conflict, Forbidden, NotFound, field_error
@@ -121,9 +121,12 @@ def _offset_for(payee: str, gross: int) -> int:
 
 
 def request_payout(actor, *, subject: str, store_id: int, payee: str, amount: int, unit: str,
-                   blocked_approvers: list[int | None], evidence: dict, reason: str) -> Payout:
+                   blocked_approvers: list[int | None], evidence: dict, reason: str, label: str | None = None,
+                   reference: int | None = None, payee_name: str | None = None,
+                   evidence_rows: list | None = None) -> Payout:
     """A posted cash reward becomes a payout awaiting approval (待审批). One per subject:
-    asking again returns the first."""
+    asking again returns the first. The subject, label, reference and evidence are the
+    requester's: payouts store and show them, never read them."""
     if unit != "CNY":
         raise field_error("unit", "Only cash rewards are paid out; points need no payout.")
     if not isinstance(amount, int) or amount <= 0:
@@ -135,11 +138,13 @@ def request_payout(actor, *, subject: str, store_id: int, payee: str, amount: in
     policy = db.session.get(StorePolicy, store_id)
     if policy is None:
         raise field_error("store_id", "No such store.")
-    payout = Payout(subject=subject, store_id=store_id, payee=payee, unit=unit, gross_amount=amount,
+    payout = Payout(subject=subject, label=label, reference=reference, store_id=store_id, payee=payee,
+                    payee_name=(payee_name or "")[:120] or None, unit=unit, gross_amount=amount,
                     offset_amount=_offset_for(payee, amount), status=AWAITING_APPROVAL,
                     approvals_required=2 if amount > policy.two_approver_threshold else 1,
                     blocked_approver_ids=sorted({i for i in blocked_approvers if i is not None}),
-                    evidence=evidence, reason=reason[:200], requested_at=clock.now())
+                    evidence=evidence, evidence_rows=evidence_rows or [], reason=reason[:200],
+                    requested_at=clock.now())
     try:
         with db.session.begin_nested():
             _change(actor, payout, "requested")
@@ -161,9 +166,23 @@ def _require_approver(actor, payout: Payout) -> None:
                         code="approver_involved")
 
 
+def actions(actor, payout: Payout) -> tuple[str, ...]:
+    """What `actor` may do with the payout now, by the rules below (ARCHITECTURE example 14):
+    the finance page offers these and holds no rule of its own."""
+    if actor is None or actor.role not in APPROVERS or actor.id in (payout.blocked_approver_ids or []):
+        return ()
+    if payout.status == AWAITING_APPROVAL:
+        return ("reject",) if actor.id in payout.approver_ids else ("approve", "reject")
+    if payout.status == APPROVED:
+        return ("pay", "reject")
+    return ()
+
+
 def approve(actor, payout_id: int, *, key: str | None = None) -> Payout:
     """审批: finance, never the registrant or delivery checker; above the store's threshold two
-    different approvers, the second approval makes it `approved`."""
+    different approvers, the second approval makes it `approved`. `key` (the request's
+    Idempotency-Key) is kept on the approval row. Reject and pay need none: their transfers
+    carry fixed per-payout keys, and the API door replays a repeated request."""
     payout = get_payout(actor, payout_id, for_update=True)
     _require_approver(actor, payout)
     if payout.status != AWAITING_APPROVAL:
@@ -191,7 +210,7 @@ def _reverse(actor, payout: Payout, why: str) -> int:
     return t.id
 
 
-def reject(actor, payout_id: int, *, reason: str, key: str | None = None) -> Payout:
+def reject(actor, payout_id: int, *, reason: str) -> Payout:
     """驳回: the reward is reversed by a new transfer, and the requesting side hears why."""
     reason = (reason or "").strip()
     if not reason:
@@ -208,7 +227,7 @@ def reject(actor, payout_id: int, *, reason: str, key: str | None = None) -> Pay
     return payout
 
 
-def mark_paid(actor, payout_id: int, *, method: str, external_reference: str, key: str | None = None) -> Payout:
+def mark_paid(actor, payout_id: int, *, method: str, external_reference: str) -> Payout:
     """发放: payable -> cash clearing for the net amount (and payable -> receivable for any offset)."""
     if method not in METHODS:
         raise field_error("method", f"One of {', '.join(METHODS)}.")
@@ -270,7 +289,7 @@ def claw_back(actor, payout_id: int, *, reason: str) -> str:
 
 def _filtered(actor, *, status: str | list[str] | None = None, store_id: int | None = None,
               date_from: datetime | None = None, date_to: datetime | None = None,
-              referral_id: int | None = None):
+              reference: int | None = None):
     query = select(Payout)
     ids = access.visible_store_ids(actor)
     if ids is not None:
@@ -283,8 +302,8 @@ def _filtered(actor, *, status: str | list[str] | None = None, store_id: int | N
         query = query.where(Payout.requested_at >= date_from)
     if date_to is not None:
         query = query.where(Payout.requested_at < date_to)
-    if referral_id is not None:
-        query = query.where(Payout.subject == f"referral:{referral_id}")
+    if reference is not None:
+        query = query.where(Payout.reference == reference)
     return query
 
 

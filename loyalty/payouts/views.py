@@ -1,18 +1,18 @@
-"""The finance pages: the approval queue with each referral's evidence; approve, reject,
+"""The finance pages: the approval queue with each payout's evidence rows; approve, reject,
 mark paid; the export (CSV for Excel, XLSX)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from loyalty.auth.access import allow
-from loyalty.errors import DomainError
 from loyalty.payouts import export, labels, service
 from loyalty.payouts.forms import PaidForm, RejectForm
 from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, STATUSES
-from loyalty.reports.tables import download, period
+from loyalty.web.tables import download, period
 from loyalty.schemas import parse_day
 from loyalty.web.forms import EmptyForm
+from loyalty.web.pages import act, expired
 
 bp = Blueprint("payouts_web", __name__, template_folder="templates")
 
@@ -32,7 +32,8 @@ def evidence_time(iso: str | None, zone: str = "Asia/Shanghai") -> str:
 
 @bp.app_context_processor
 def _labels():
-    return {"payout_status_label": labels.status_label, "method_label": labels.method_label}
+    return {"payout_status_label": labels.status_label, "payout_status_tone": labels.status_tone,
+            "method_label": labels.method_label}
 
 
 def _filters() -> dict:
@@ -52,31 +53,20 @@ def queue():
         filters["status"] = [AWAITING_APPROVAL, APPROVED]
     items, total = service.list_payouts(g.actor, per_page=200, **filters)
     return render_template("payouts/queue.html", payouts=items, total=total, statuses=STATUSES,
-                           action_form=EmptyForm(), reject_form=RejectForm(), paid_form=PaidForm(),
-                           labels=labels, args=request.args)
+                           actions={p.id: service.actions(g.actor, p) for p in items}, action_form=EmptyForm(),
+                           reject_form=RejectForm(), paid_form=PaidForm(), args=request.args)
 
 
-def _act(payout_id: int, do, done: str):
-    try:
-        do()
-        flash(done, "success")
-    except DomainError as error:
-        g.rollback = True
-        flash(_(error.message), "error")
-        for messages in error.fields.values():
-            for message in messages:
-                flash(_(message), "error")
-    return redirect(request.form.get("next") or url_for("payouts_web.queue"))
+def _back() -> str:
+    return request.form.get("next") or url_for("payouts_web.queue")
 
 
 @bp.route("/payouts/<int:payout_id>/approve", methods=["POST"])
 @allow("finance")
 def approve(payout_id: int):
     if not EmptyForm().validate_on_submit():
-        flash(_("The form expired. Please reload the page and try again."), "error")
-        return redirect(url_for("payouts_web.queue"))
-    return _act(payout_id, lambda: service.approve(g.actor, payout_id),
-                _("Payout %(id)s approved.", id=payout_id))
+        return expired(url_for("payouts_web.queue"))
+    return act(lambda: service.approve(g.actor, payout_id), _("Payout %(id)s approved.", id=payout_id), _back())
 
 
 @bp.route("/payouts/<int:payout_id>/reject", methods=["POST"])
@@ -84,10 +74,9 @@ def approve(payout_id: int):
 def reject(payout_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
-        flash(_("Give a reason for the rejection."), "error")
-        return redirect(url_for("payouts_web.queue"))
-    return _act(payout_id, lambda: service.reject(g.actor, payout_id, reason=form.reason.data),
-                _("Payout %(id)s rejected; the reward was reversed.", id=payout_id))
+        return expired(url_for("payouts_web.queue"), _("Give a reason for the rejection."))
+    return act(lambda: service.reject(g.actor, payout_id, reason=form.reason.data),
+               _("Payout %(id)s rejected; the reward was reversed.", id=payout_id), _back())
 
 
 @bp.route("/payouts/<int:payout_id>/paid", methods=["POST"])
@@ -95,11 +84,9 @@ def reject(payout_id: int):
 def mark_paid(payout_id: int):
     form = PaidForm()
     if not form.validate_on_submit():
-        flash(_("Choose the payment method and give the reference."), "error")
-        return redirect(url_for("payouts_web.queue"))
-    return _act(payout_id, lambda: service.mark_paid(g.actor, payout_id, method=form.method.data,
-                                                     external_reference=form.external_reference.data),
-                _("Payout %(id)s marked paid.", id=payout_id))
+        return expired(url_for("payouts_web.queue"), _("Choose the payment method and give the reference."))
+    return act(lambda: service.mark_paid(g.actor, payout_id, **form.payment()),
+               _("Payout %(id)s marked paid.", id=payout_id), _back())
 
 
 @bp.route("/payouts/export.csv")

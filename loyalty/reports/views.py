@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from loyalty.auth.access import allow
 from loyalty.reports import service
 from loyalty.reports.charts import PALETTE, bar_chart
-from loyalty.reports.tables import csv_response, yuan
+from loyalty.web.tables import csv_response, yuan
 
 bp = Blueprint("money_reports_web", __name__, template_folder="templates")
 

@@ -1,10 +1,19 @@
-"""English messages the services raise in domain errors, listed so `pybabel extract` finds them.
+"""English messages the services raise in domain errors that `pybabel extract` cannot see
+where they are written, listed here so it finds them.
 
 Services pass plain English (they know nothing of requests or locales); app.py and the
 page templates translate at render time with gettext(message). A msgid equal to the
 exact English string is all that is needed, but `pybabel update` drops any msgid it
-does not extract: hence this list. tests/integration/test_web_i18n.py fails when a
-service raises a message that is missing here or has no Chinese translation.
+does not extract. babel.cfg makes N_ and field_error's message keywords, so a message
+written as N_("...") or field_error(field, "...") is extracted where it is written and
+needs no line here; the error classes' own messages (Forbidden("..."), a class's
+`message = "..."`, a `fields={...}` dict) are not keywords (babel would take their
+code="..." strings for messages too) and are listed here.
+
+A new domain message reaches the catalog so: wrap it in N_() where it is written (or
+use field_error), else list it here; then append its msgid and Chinese text to
+messages.po. tests/integration/test_web_i18n.py fails while a message a service raises
+is not extracted or has no Chinese translation.
 """
 
 
@@ -19,59 +28,35 @@ DOMAIN_MESSAGES = (
     N_('A JSON body is required.'),
     # verification strength and fact provenance (CB-10, CB-11)
     N_('Between 1 and 10000 basis points (0.01 % to 100 %).'),
-    N_('Must be verified or unverifiable.'),
     N_('You registered this referral; the duty manager acknowledges it.'),
     N_('Shown once the referral is decided.'),
-    N_('Say what you checked.'),
     N_('The referral has been decided already.'),
     N_('This verdict has been settled already.'),
     N_('You touched this referral; another manager must confirm it.'),
-    N_('3–64 letters, digits, _ . or -.'),
-    N_('A VIN has 17 letters and digits (no I, O or Q).'),
     N_('A customer cannot refer themselves.'),
     N_('A customer with this phone exists.'),
-    N_('A payout is a positive whole number of fen.'),
     N_('A question is answered twice.'),
     N_('A request with this Idempotency-Key is still being processed.'),
     N_('A statement must contain {value}, the stated fact.'),
     N_('A store with this code exists.'),
-    N_('A whole number greater than 0.'),
-    N_('A whole number of minor units (fen or points).'),
     N_('Already acknowledged.'),
     N_('Already registered.'),
     N_('Already used with another request body.'),
     N_('Already used.'),
-    N_('An account or its id.'),
-    N_('An idempotency key of 1 to 160 characters.'),
     N_('An open question asks about employer, home district, business or occupation.'),
     N_('At least 8 characters.'),
     N_('At most 256 characters.'),
-    N_('At most 60 characters.'),
     N_('Authentication required.'),
-    N_("Both accounts must be in the transfer's unit."),
     N_('Delivery already recorded.'),
-    N_('Give a reason for the rejection.'),
-    N_("Give the payment's reference (bank, WeChat or Alipay number, or receipt)."),
-    N_('Keys repeat inside the batch.'),
-    N_('Must be CNY or PTS.'),
     N_('Must be after the start of calling hours.'),
-    N_('Must be automatic or manual.'),
-    N_('Must be greater than 0.'),
     N_('Must contain {who}, the person asked about.'),
-    N_('Must differ from the debit account.'),
     N_('Must not be less than the minimum.'),
     N_('Must not be negative.'),
     N_('JSON nested more than 32 levels deep.'),
-    N_('Name what the points are spent on (up to 120 characters).'),
     N_('No old customer has this phone number.'),
-    N_('No such account.'),
-    N_('No such customer.'),
     N_('No such pending transfer.'),
-    N_('No such store.'),
     N_('Not a single character repeated, such as only spaces.'),
     N_('Not a valid date (YYYY-MM-DD).'),
-    N_('Not a valid national ID number.'),
-    N_('Not a valid phone number.'),
     N_('Not enough points.'),
     N_('Not found.'),
     N_('Only a payout awaiting approval can be approved.'),
@@ -80,7 +65,6 @@ DOMAIN_MESSAGES = (
     N_('Only a referral awaiting its callback or verified can be unwound.'),
     N_('Only a registered, reviewed referral can be checked.'),
     N_('Only an approved payout can be marked paid.'),
-    N_('Only cash rewards are paid out; points need no payout.'),
     N_('Only finance approves, rejects and pays rewards.'),
     N_('Only referrals under review can be reviewed.'),
     N_('Only {who} and {value} may appear in braces.'),
@@ -88,20 +72,15 @@ DOMAIN_MESSAGES = (
     N_('Remove the text-direction control characters.'),
     N_('Required, 1 to 160 characters.'),
     N_('Same person as the referrer.'),
-    N_('Say what this transfer is for (LED-7).'),
-    N_('Say why the sale was unwound.'),
     N_('Send an Idempotency-Key header (1 to 160 characters) with this request.'),
-    N_('Some fields are not valid.'),
     N_('Some keys of this batch were used before.'),
     N_('The account does not hold enough for this transfer.'),
-    N_('The delivery cannot be in the future.'),
     N_('The duty manager has not acknowledged this referral yet.'),
     N_("The new customer's car has already been delivered: too late to register."),
     N_('The password must not contain the username.'),
     N_('The payout is not in a state that allows this.'),
     N_('The referral is not in a state that allows this.'),
     N_('The request cannot be carried out.'),
-    N_('The request conflicts with the current state.'),
     N_('The store holds too few facts about these customers to ask 3 questions. Add their employer, home district, business or occupation first.'),
     N_('This password is one of the most common ones. Choose another.'),
     N_('This Idempotency-Key was used for a different request.'),
@@ -114,22 +93,13 @@ DOMAIN_MESSAGES = (
     N_('This payout was clawed back or cancelled already.'),
     N_('This pending transfer was already posted or voided.'),
     N_('This username is taken.'),
-    N_('Type the whole phone number or its last 4 digits.'),
     N_('Type visible characters, not only spaces or invisible ones.'),
-    N_('Unknown role.'),
-    N_('Unknown time zone.'),
-    N_('Use HH:MM, 00:00 to 23:59.'),
-    N_('Use a date from 1970-01-01 to 2999-12-31.'),
-    N_('Use kind:id, kind one of store, customer, staff, system.'),
-    N_('Wrong username or password.'),
     N_('You approved this payout already; a second approver must be someone else.'),
     N_('You are not allowed to do this.'),
-    N_('You cannot disable yourself.'),
     N_('You registered or checked this referral; another manager must review it.'),
     N_('You registered or checked this referral; another person in finance must decide it.'),
     N_('You registered this referral; another manager must check the delivery.'),
     N_('You registered this referral; another manager must review it.'),
     N_('Your hold on this callback expired; claim it again.'),
-    N_('consultant or store'),
     N_("Write down what the customer said: the correction, or \"don't know\" if they gave none."),
 )

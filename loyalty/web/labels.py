@@ -1,7 +1,14 @@
 """Human labels for machine values, translatable (roles, statuses)."""
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+
+
+def N_(message: str) -> str:
+    """Marks a message id for extraction (babel.cfg keywords); it is translated where it is shown."""
+    return message
+
 
 ROLE_LABELS = {
     "consultant": _l("Sales consultant"),
@@ -42,17 +49,21 @@ def account_label(purpose: str) -> str:
     return str(ACCOUNT_LABELS.get(purpose, purpose))
 
 
-# The delivery check's fields and results: shown on referral pages and in payout evidence.
-CHECK_LABELS = {"match": _l("Match"), "mismatch": _l("Mismatch"), "missing": _l("Not given")}
+# The delivery check's fields and results: shown on referral pages and, as message ids handed to
+# payouts in its evidence rows, on the finance page (which translates them when it shows them).
+CHECK_LABELS = {"match": N_("Match"), "mismatch": N_("Mismatch"), "missing": N_("Not given")}
 FIELD_LABELS = {
-    "referrer_name": _l("Owner name"), "referrer_phone": _l("Referrer phone"), "plate": _l("Plate"),
-    "model": _l("Model"), "vin": _l("VIN"), "colour": _l("Colour"),
+    "referrer_name": N_("Owner name"), "referrer_phone": N_("Referrer phone"), "plate": N_("Plate"),
+    "model": N_("Model"), "vin": N_("VIN"), "colour": N_("Colour"),
 }
 
 
 def label_of(table: dict, key: str | None) -> str:
     """The translated label of a machine value, or the value itself when it has none."""
-    return str(table.get(key or "", key or ""))
+    label = table.get(key or "")
+    if label is None:
+        return key or ""
+    return gettext(label) if isinstance(label, str) else str(label)  # a message id, or a lazy string
 
 
 def check_label(result: str | None) -> str:

@@ -1,7 +1,10 @@
-"""What every form page does the same way: show domain errors beside the fields, write nothing."""
+"""What every form page does the same way: show domain errors beside the fields, write nothing;
+run one service call for a button and come back with a message (`act`)."""
 from __future__ import annotations
 
-from flask import flash, g, render_template
+from typing import Any, Callable
+
+from flask import flash, g, redirect, render_template
 from flask_babel import gettext as _
 
 from loyalty.auth.access import can_see_full_phone
@@ -18,6 +21,33 @@ def attach_field_errors(form, fields: dict[str, list[str]]) -> list[str]:
         else:
             leftover.extend(messages)
     return leftover
+
+
+def flash_error(error: DomainError, *, named: bool = False) -> None:
+    """The error and each of its field messages as flashes (`named`: "field: message")."""
+    flash(_(error.message), "error")
+    for field, messages in error.fields.items():
+        for message in messages:
+            flash(f"{field}: {_(message)}" if named else _(message), "error")
+
+
+def act(do: Callable[[], Any], done: str, back: str, *, category: str = "success", named: bool = False):
+    """A page's POST that calls one service: flash `done` when it succeeds; on a domain error mark
+    the request for rollback (nothing is committed) and flash why. Either way redirect to `back`."""
+    try:
+        do()
+        flash(done, category)
+    except DomainError as error:
+        g.rollback = True
+        flash_error(error, named=named)
+    return redirect(back)
+
+
+def expired(back: str, message: str | None = None):
+    """A form that did not validate (an expired CSRF token, a missing field): say so, go back."""
+    g.rollback = True
+    flash(message or _("The form expired. Please reload the page and try again."), "error")
+    return redirect(back)
 
 
 def refuse(template: str, form, error: DomainError, **context):

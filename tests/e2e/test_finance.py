@@ -78,7 +78,7 @@ def verified_seed_referral(live_app) -> tuple[int, int]:
 
 
 def verification_rate_of_sh01(live_app) -> str:
-    from loyalty.reports.tables import percent
+    from loyalty.web.tables import percent
     from verification.reports.service import fraud_rates
     with live_app.app_context():
         rows = fraud_rates(None, by="store")

@@ -351,7 +351,7 @@ def _bodies(o: StoreObjects, store: int) -> dict[str, dict]:
         "referrals.register": {"store_id": store, "referrer_id": o.ids["customer_id"],
                                "referee_id": o.ids["spare_customer_id"], "claim": claim},
         "referrals.review": {"decision": "accept"},
-        "referrals.unwind_sale": {"reason": "退车"},
+        "delivery.unwind_sale": {"reason": "退车"},
         "delivery.check_delivery": {"licence": dict(LICENCE), "delivered_at": now, "vehicle": dict(VEHICLE)},
         "delivery.preview_delivery": {"licence": dict(LICENCE)},
         "delivery.reopen": {"reason": "车型录入错误"},
@@ -670,7 +670,7 @@ REVIEWED_AUDIENCES = {
     ("admin", "consultant", "manager"): [
         "directory.add_vehicle", "directory.create_customer", "directory.get_customer", "directory.list_customers",
         "directory.update_customer", "points.points", "points.record_visit", "points.redeem",
-        "points_web.statement", "referrals.get_referral", "referrals.list_referrals", "referrals_web.detail",
+        "points_web.statement", "referrals.get_referral", "referrals.list_referrals", "delivery_web.referral",
         "referrals_web.mine", "web.customer", "web.customers"],
     ("consultant", "manager"): ["referrals.register", "referrals_web.register"],
     ("admin", "manager"): [
@@ -686,7 +686,7 @@ REVIEWED_AUDIENCES = {
         "money_reports_web.liabilities_download", "referral_reports.fraud", "referral_reports.fraud_download",
         "referral_reports.timeliness", "referral_reports.timeliness_download", "referral_reports_web.fraud",
         "referral_reports_web.fraud_download", "referral_reports_web.timeliness",
-        "referral_reports_web.timeliness_download", "referrals.unwind_sale"],
+        "referral_reports_web.timeliness_download", "delivery.unwind_sale"],
     ("agent",): ["callbacks.answers", "callbacks.claim", "callbacks.unreachable", "callbacks_web.call",
                  "callbacks_web.calls", "callbacks_web.take_next", "callbacks_web.unreachable"],
     ("admin", "finance"): [

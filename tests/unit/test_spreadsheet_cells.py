@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty.reports.tables import csv_bytes, spreadsheet_text
+from loyalty.web.tables import csv_bytes, spreadsheet_text
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1",

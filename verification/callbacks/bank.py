@@ -102,3 +102,12 @@ def update_template(actor, template_id: int, changes: dict) -> QuestionTemplate:
     db.session.flush()
     audit.record(actor, "question_template", template.id, "updated", before, audit.snapshot(template, FIELDS))
     return template
+
+
+def toggle_template(actor, template_id: int) -> QuestionTemplate:
+    """Switch a question on or off (the admin's question bank page)."""
+    _require_admin(actor)
+    template = db.session.get(QuestionTemplate, template_id)
+    if template is None:
+        raise NotFound(code="template_not_found")
+    return update_template(actor, template_id, {"active": not template.active})

@@ -15,7 +15,7 @@ from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.errors import Conflict, Forbidden, NotFound, field_error
 from loyalty.extensions import db
-from verification import outcomes
+from verification.callbacks import outcomes
 from verification.callbacks.facts import involved_staff
 from verification.callbacks.models import AnswerReview, Callback, Confirmation
 from verification.referrals.models import AWAITING_CALLBACK, UNVERIFIABLE, VERIFIED, Referral

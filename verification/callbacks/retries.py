@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from loyalty import clock
 from loyalty.extensions import db
-from verification import outcomes
+from verification.callbacks import outcomes
 from verification.callbacks import planning
 from verification.callbacks.answers import INCONCLUSIVE_REASON, verdict_of
 from verification.callbacks.models import (ANSWERED, CANCELLED, EXHAUSTED, PLANNED, UNREACHABLE, Callback,

@@ -1,18 +1,18 @@
 """Callback pages: the agent's call screen, the managers' answer reviews, the admin's question bank."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from loyalty.auth.access import allow
 from loyalty.errors import DomainError
-from loyalty.extensions import db
-from loyalty.payouts.labels import grade_label
 from loyalty.web import labels
 from loyalty.web.forms import EmptyForm
-from verification.callbacks import bank, confirmations, service
-from verification.callbacks.forms import ConfirmationForm
+from loyalty.web.pages import act, expired, flash_error
+from verification.callbacks import bank, confirmations, desk, service
+from verification.callbacks.forms import AnswersForm, ConfirmationForm, QuestionForm, ReviewDecisionForm
+from verification.callbacks.labels import grade_label
 from verification.callbacks.models import Callback
 from verification.callbacks.schemas import ConfirmationSchema
 
@@ -27,9 +27,7 @@ def _lang() -> str:
 @allow("agent")
 def calls():
     """The agent's desk: the call they hold, or a button to take the next one."""
-    held = db.session.execute(db.select(Callback).where(
-        Callback.claimed_by_id == g.actor.id, Callback.status == "claimed")).unique().scalars().first()
-    return render_template("callbacks/desk.html", held=held, form=EmptyForm())
+    return render_template("callbacks/desk.html", held=desk.held_by(g.actor), form=EmptyForm())
 
 
 @bp.route("/calls/next", methods=["POST"])
@@ -44,47 +42,42 @@ def take_next():
     return redirect(url_for("callbacks_web.call", callback_id=callback.id))
 
 
+def _held(callback_id: int) -> Callback | None:
+    """The callback the agent holds, or None after saying why not."""
+    try:
+        return service.held_callback(g.actor, callback_id)
+    except DomainError as error:
+        flash(_(error.message), "error")
+        return None
+
+
 @bp.route("/calls/<int:callback_id>", methods=["GET", "POST"])
 @allow("agent")
 def call(callback_id: int):
-    form = EmptyForm()
+    callback, form = _held(callback_id), AnswersForm()
+    if callback is None:
+        return redirect(url_for("callbacks_web.calls"))
+    page = {"callback": callback, "script": service.script(callback, _lang()), "form": form}
+    if not form.validate_on_submit():
+        return render_template("callbacks/call.html", **page)
     try:
-        callback = service.held_callback(g.actor, callback_id)
-    except DomainError as error:
+        service.record_answers(g.actor, callback_id, form.answers(page["script"]["questions"]))
+    except DomainError as error:  # the page comes back with what was entered, each message by its question
+        g.rollback = True
         flash(_(error.message), "error")
-        return redirect(url_for("callbacks_web.calls"))
-    script = service.script(callback, _lang())
-    if request.method == "POST" and form.validate_on_submit():
-        answers = []
-        for q in script["questions"]:
-            said = request.form.get(f"{q['id']}_confirmed")
-            answers.append({"question_id": q["id"],
-                            "confirmed": {"yes": True, "no": False}.get(said),
-                            "text": (request.form.get(f"{q['id']}_text") or "").strip() or None})
-        try:
-            service.record_answers(g.actor, callback_id, answers)
-        except DomainError as error:
-            g.rollback = True
-            flash(_(error.message), "error")
-            # the page comes back with what the agent entered and the message beside its question
-            return render_template("callbacks/call.html", callback=callback, script=script, form=form,
-                                   errors=error.fields), error.status
-        flash(_("Answers recorded. Thank you."), "success")
-        return redirect(url_for("callbacks_web.calls"))
-    return render_template("callbacks/call.html", callback=callback, script=script, form=form)
+        return render_template("callbacks/call.html", errors=error.fields, **page), error.status
+    flash(_("Answers recorded. Thank you."), "success")
+    return redirect(url_for("callbacks_web.calls"))
 
 
 @bp.route("/calls/<int:callback_id>/unreachable", methods=["POST"])
 @allow("agent")
 def unreachable(callback_id: int):
-    if EmptyForm().validate_on_submit():
-        try:
-            service.mark_unreachable(g.actor, callback_id)
-            flash(_("Marked unreachable; it will be retried later."), "info")
-        except DomainError as error:
-            g.rollback = True
-            flash(_(error.message), "error")
-    return redirect(url_for("callbacks_web.calls"))
+    back = url_for("callbacks_web.calls")
+    if not EmptyForm().validate_on_submit():
+        return redirect(back)
+    return act(lambda: service.mark_unreachable(g.actor, callback_id),
+               _("Marked unreachable; it will be retried later."), back, category="info")
 
 
 @bp.route("/reviews")
@@ -99,31 +92,20 @@ def reviews():
 @bp.route("/confirmations/<int:confirmation_id>", methods=["POST"])
 @allow("manager", "admin")
 def settle_confirmation(confirmation_id: int):
-    form = ConfirmationForm()
+    form, back = ConfirmationForm(), url_for("callbacks_web.reviews")
     if not form.validate_on_submit():
-        flash(_("Choose a decision and say what you checked."), "error")
-        return redirect(url_for("callbacks_web.reviews"))
-    try:
-        confirmations.decide(g.actor, confirmation_id, decision=form.decision.data, reason=form.reason.data)
-        flash(_("Verdict settled."), "success")
-    except DomainError as error:
-        g.rollback = True
-        flash(_(error.message), "error")
-    return redirect(url_for("callbacks_web.reviews"))
+        return expired(back, _("Choose a decision and say what you checked."))
+    return act(lambda: confirmations.decide(g.actor, confirmation_id, decision=form.decision.data,
+                                            reason=form.reason.data), _("Verdict settled."), back)
 
 
 @bp.route("/reviews/<int:review_id>", methods=["POST"])
 @allow("manager", "admin")
 def decide(review_id: int):
-    decision = request.form.get("decision")
-    if EmptyForm().validate_on_submit() and decision in ("correct", "wrong"):
-        try:
-            service.decide_review(g.actor, review_id, decision)
-            flash(_("Review recorded."), "success")
-        except DomainError as error:
-            g.rollback = True
-            flash(_(error.message), "error")
-    return redirect(url_for("callbacks_web.reviews"))
+    form, back = ReviewDecisionForm(), url_for("callbacks_web.reviews")
+    if not form.validate_on_submit():
+        return redirect(back)
+    return act(lambda: service.decide_review(g.actor, review_id, form.decision.data), _("Review recorded."), back)
 
 
 @bp.route("/referrals/<int:referral_id>/verification")
@@ -136,19 +118,15 @@ def verification(referral_id: int):
 @bp.route("/admin/questions", methods=["GET", "POST"])
 @allow("admin")
 def questions():
-    form = EmptyForm()
-    if request.method == "POST" and form.validate_on_submit():
-        data = {k: (request.form.get(k) or "").strip() for k in ("code", "kind", "fact", "text_zh", "text_en")}
+    form = QuestionForm()
+    if form.validate_on_submit():
         try:
-            bank.create_template(g.actor, **data)
+            bank.create_template(g.actor, **form.template())
             flash(_("Question added."), "success")
             return redirect(url_for("callbacks_web.questions"))
         except DomainError as error:
             g.rollback = True
-            flash(_(error.message), "error")
-            for field, messages in error.fields.items():
-                for message in messages:
-                    flash(f"{field}: {_(message)}", "error")
+            flash_error(error, named=True)
     return render_template("callbacks/questions.html", templates=bank.list_templates(g.actor), form=form,
                            facts=labels.FACT_LABELS, kinds=labels.QUESTION_KIND_LABELS)
 
@@ -157,6 +135,5 @@ def questions():
 @allow("admin")
 def toggle_question(template_id: int):
     if EmptyForm().validate_on_submit():
-        template = next(t for t in bank.list_templates(g.actor) if t.id == template_id)
-        bank.update_template(g.actor, template_id, {"active": not template.active})
+        bank.toggle_template(g.actor, template_id)
     return redirect(url_for("callbacks_web.questions"))

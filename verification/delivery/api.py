@@ -1,4 +1,4 @@
-"""/api/v1: the delivery check of a referral (decide, preview, reopen) and deliveries on record."""
+"""/api/v1: the delivery check of a referral (decide, preview, reopen), unwinding the sale, and deliveries on record."""
 from __future__ import annotations
 
 from flask import jsonify
@@ -6,7 +6,8 @@ from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
 from loyalty.schemas import page_body
-from verification.delivery import dms, records, service
+from loyalty.ledger.idempotency import idempotent_if_keyed
+from verification.delivery import dms, records, service, unwind
 from verification.delivery import schemas as s
 from verification.referrals.schemas import ReferralSchema
 
@@ -75,3 +76,13 @@ def import_deliveries(files, form):
     upload = files["file"]
     return dms.import_deliveries(current_actor(), data=upload.read(), filename=upload.filename,
                                  store_id=form.get("store_id"))
+
+
+@blp.route("/referrals/<int:referral_id>/unwind", methods=["POST"])
+@allow(*unwind.UNWINDERS)
+@blp.arguments(unwind.UnwindInSchema)
+@idempotent_if_keyed
+@blp.response(200, unwind.UnwindResultSchema)
+def unwind_sale(body, referral_id):
+    """The sale was returned (退车): the reward is voided, reversed or becomes a receivable (LED-8)."""
+    return unwind.unwind(current_actor(), referral_id, **body)

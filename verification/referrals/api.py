@@ -1,20 +1,20 @@
-"""/api/v1/referrals: register, list, acknowledge, review, unwind.
+"""/api/v1/referrals: register, list, acknowledge, review.
 
-The delivery check (/referrals/{id}/delivery, /preview, /reopen) has its own doors in
-verification/delivery/api.py."""
+The delivery check (/referrals/{id}/delivery, /preview, /reopen) and unwinding the sale
+(/referrals/{id}/unwind) have their doors in verification/delivery/api.py: the delivery side
+sits above referrals and callbacks, and referrals import neither."""
 from __future__ import annotations
 
 from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
-from loyalty.ledger.idempotency import idempotent_if_keyed
 from loyalty.schemas import page_body
 from verification.referrals import schemas as s
-from verification.referrals import service, unwind
+from verification.referrals import service
 
 blp = Blueprint("referrals", __name__, url_prefix="/api/v1/referrals",
-                description="Referral registration, acknowledgement, review and unwinding")
+                description="Referral registration, acknowledgement and review")
 
 SHOWROOM = ("consultant", "manager", "admin")
 MANAGERS = ("manager", "admin")
@@ -62,12 +62,3 @@ def acknowledge(referral_id):
 @blp.response(200, s.ReferralSchema)
 def review(body, referral_id):
     return service.review(current_actor(), referral_id, **body)
-
-
-@blp.route("/<int:referral_id>/unwind", methods=["POST"])
-@allow(*unwind.UNWINDERS)
-@blp.arguments(unwind.UnwindInSchema)
-@idempotent_if_keyed
-@blp.response(200, unwind.UnwindResultSchema)
-def unwind_sale(body, referral_id):
-    return unwind.unwind(current_actor(), referral_id, **body)

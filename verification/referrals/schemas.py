@@ -120,3 +120,13 @@ def view_for(actor) -> type[ReferralSchema]:
 
 def page_view_for(actor) -> type[Schema]:
     return ReferralAdminPage if actor is not None and actor.role == "admin" else ReferralPage
+
+
+def queue_actions(actor, referral, queue: str) -> tuple[str, ...]:
+    """What a manager may do with a referral in one of the managers' queues (ARCHITECTURE
+    example 14); the page offers these and holds no rule. Whoever registered a referral does not
+    check its delivery (REG-1, DEL-1): another manager does (the review queue already leaves
+    their own referrals out)."""
+    if queue == "delivery":
+        return ("check_delivery",) if actor is not None and referral.registered_by_id != actor.id else ()
+    return (queue,)  # acknowledge | review

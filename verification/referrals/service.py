@@ -5,7 +5,7 @@ Every change of a referral goes through `change_referral`, which writes the audi
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,6 @@ from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, Store, StorePolicy
 from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed, field_error
 from loyalty.extensions import db
-from verification.delivery import records as deliveries
 from verification.referrals.models import (EXPIRED, LIVE, REGISTERED, REJECTED, TRANSITIONS,
                                            UNDER_REVIEW, Referral, ReferrerFlag)
 
@@ -32,6 +31,23 @@ PHONE_REGION = "CN"  # the doors pass the app's DEFAULT_PHONE_REGION; this is wh
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     message = "The referral is not in a state that allows this."
+
+
+# ---- what registration asks of the delivery side ------------------------------
+
+# Deliveries on record live in verification.delivery, which sits above referrals (it checks them);
+# the composition root (loyalty/app.py) hands its lookup over here, so referrals import none of it.
+def _no_delivery_lookup(customer_id: int, since) -> bool:
+    raise RuntimeError("use_delivery_lookup() was not called: create_app wires it")
+
+
+_delivered_within: Callable[[int, Any], bool] = _no_delivery_lookup
+
+
+def use_delivery_lookup(delivered_within: Callable[[int, Any], bool]) -> None:
+    """`delivered_within(customer_id, since)`: has the customer taken a delivery since then (REG-2)?"""
+    global _delivered_within
+    _delivered_within = delivered_within
 
 
 # ---- the one place a referral changes -----------------------------------------
@@ -132,7 +148,7 @@ def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int
     now = clock.now()
     # a delivery on record in the window: seen by a check (whatever it decided), recorded by hand
     # or imported from the sales system (REG-2, REG-7); an older purchase does not block a new one
-    if deliveries.delivered_within(referee.id, now - timedelta(days=policy.registration_window_days)):
+    if _delivered_within(referee.id, now - timedelta(days=policy.registration_window_days)):
         raise RuleViolation("The new customer's car has already been delivered: too late to register.",
                             code="late_claim", fields={"referee_id": ["Delivery already recorded."]})
     existing = live_referral_of(referee.id)

@@ -1,6 +1,7 @@
 """Referral pages: the consultant's registration form and "my referrals"; the managers'
-acknowledgement queue, review queue and delivery queue. The delivery check's own pages are in
-verification/delivery/views.py."""
+acknowledgement queue, review queue and delivery queue. A referral's own page (with its delivery
+checks) and the delivery check's pages are in verification/delivery/views.py: the delivery side
+sits above referrals, which import nothing of it."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -9,11 +10,9 @@ from flask_babel import gettext as _
 from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.web.forms import EmptyForm
-from loyalty.web.pages import refuse, show_form
-from verification.delivery import service as delivery
-from verification.delivery.forms import ReopenForm
+from loyalty.web.pages import act, expired, refuse, show_form
 from verification.referrals import labels
-from verification.referrals import service
+from verification.referrals import schemas, service
 from verification.referrals.forms import RegistrationForm, ReviewForm
 
 bp = Blueprint("referrals_web", __name__, template_folder="templates")
@@ -38,16 +37,14 @@ def register():
     form = RegistrationForm()
     if not form.validate_on_submit():
         return show_form("referrals/new.html", form)
-    data = {k: v for k, v in form.data.items() if k != "csrf_token"}
-    data["referee_gender"] = data["referee_gender"] or None
     try:
-        referral = service.register_at_showroom(g.actor, store_id=_store_id(), **data,
+        referral = service.register_at_showroom(g.actor, store_id=_store_id(), **form.registration(),
                                                 phone_region=current_app.config["DEFAULT_PHONE_REGION"])
     except DomainError as error:
         return refuse("referrals/new.html", form, error)
     flash(_("Referral registered: %(status)s. Report it to the duty manager.",
             status=labels.status_label(referral.status)), "success")
-    return redirect(url_for("referrals_web.detail", referral_id=referral.id))
+    return redirect(url_for("delivery_web.referral", referral_id=referral.id))
 
 
 @bp.route("/referrals")
@@ -65,48 +62,23 @@ def queue():
     queues = {name: service.list_referrals(g.actor, queue=name, per_page=100)[0]
               for name in ("acknowledge", "review", "delivery")}
     return render_template("referrals/queue.html", queues=queues, action_form=EmptyForm(),
-                           review_form=ReviewForm())
-
-
-@bp.route("/referrals/<int:referral_id>")
-@allow(*SHOWROOM)
-def detail(referral_id: int):
-    referral = service.get_referral(g.actor, referral_id)
-    return render_template("referrals/detail.html", referral=referral, reopen_form=ReopenForm(),
-                           can_reopen=delivery.can_reopen(g.actor, referral),
-                           can_check=delivery.can_check(g.actor, referral),
-                           sees_record=delivery.sees_record_values(g.actor),
-                           fact_changes=service.visible_fact_changes(g.actor, referral),
-                           shows_verification=service.shows_verification(g.actor, referral))
+                           review_form=ReviewForm(), actions=lambda r, q: schemas.queue_actions(g.actor, r, q))
 
 
 @bp.route("/referrals/<int:referral_id>/acknowledge", methods=["POST"])
 @allow(*MANAGERS)
 def acknowledge(referral_id: int):
-    if EmptyForm().validate_on_submit():
-        try:
-            service.acknowledge(g.actor, referral_id)
-            flash(_("Acknowledged."), "success")
-        except DomainError as error:
-            g.rollback = True
-            flash(_(error.message), "error")
-    return redirect(url_for("referrals_web.queue"))
+    back = url_for("referrals_web.queue")
+    if not EmptyForm().validate_on_submit():
+        return redirect(back)
+    return act(lambda: service.acknowledge(g.actor, referral_id), _("Acknowledged."), back)
 
 
 @bp.route("/referrals/<int:referral_id>/review", methods=["POST"])
 @allow(*MANAGERS)
 def review(referral_id: int):
-    form = ReviewForm()
-    if form.validate_on_submit():
-        try:
-            service.review(g.actor, referral_id, decision=form.decision.data, reason=form.reason.data)
-            flash(_("Review recorded."), "success")
-        except DomainError as error:
-            g.rollback = True
-            flash(_(error.message), "error")
-            for messages in error.fields.values():
-                for message in messages:
-                    flash(_(message), "error")
-    else:
-        flash(_("Choose accept or reject."), "error")
-    return redirect(url_for("referrals_web.queue"))
+    form, back = ReviewForm(), url_for("referrals_web.queue")
+    if not form.validate_on_submit():
+        return expired(back, _("Choose accept or reject."))
+    return act(lambda: service.review(g.actor, referral_id, decision=form.decision.data, reason=form.reason.data),
+               _("Review recorded."), back)

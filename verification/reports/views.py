@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from loyalty.auth.access import allow
 from loyalty.reports.charts import PALETTE, bar_chart
-from loyalty.reports.tables import csv_response, percent, period, yuan
+from loyalty.web.tables import csv_response, percent, period, yuan
 from loyalty.schemas import parse_day
 from verification.reports import service
 

@@ -11,7 +11,7 @@ from loyalty import clock
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.points import service as points
-from verification.referrals import rewards
+from verification.callbacks import rewards
 from verification.referrals import service as referrals
 from verification.referrals.models import FRAUDULENT, UNVERIFIABLE, VERIFIED, Referral, ReferrerFlag
 

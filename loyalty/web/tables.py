@@ -1,4 +1,5 @@
-"""Tables as downloads and periods as instants: what every report and export shares.
+"""Tables as downloads and periods as instants: what every report and export shares (the money
+reports, the payout export, the referral reports).
 
 CSV is UTF-8 with a BOM and CRLF line ends, so Excel (which assumes the ANSI code
 page without a BOM) shows Chinese intact. Money is written in yuan with two
@@ -14,7 +15,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Response
+from flask import Response, send_file
 
 from loyalty.web.money import fen_to_yuan
 
@@ -61,8 +62,11 @@ def csv_bytes(header: list[str], rows: list[list]) -> bytes:
 
 
 def download(body: bytes, filename: str, mimetype: str) -> Response:
-    response = Response(body, content_type=mimetype)  # as given: mimetype= would add a second charset
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    """An attachment that is never cached (it holds names and money). Flask's send_file writes
+    the Content-Disposition (quoting, and an RFC 5987 name if one is ever not ASCII) and the length."""
+    response = send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=filename,
+                         etag=False, conditional=False)
+    response.headers["Content-Type"] = mimetype  # as given: Response would append a second charset
     response.headers["Cache-Control"] = "no-store"
     return response
 

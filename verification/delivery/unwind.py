@@ -15,10 +15,9 @@ from marshmallow import fields, validate
 from loyalty import clock
 from loyalty.errors import Forbidden, RuleViolation, field_error
 from loyalty.ledger import service as ledger
-from loyalty.payouts import service as payouts
 from loyalty.schemas import InputSchema
 from verification.callbacks.operations import cancel_open
-from verification.referrals import rewards
+from verification.callbacks import rewards
 from verification.referrals import service as referrals
 from verification.referrals.models import AWAITING_CALLBACK, UNWOUND, VERIFIED, Referral
 from verification.referrals.schemas import ReferralSchema
@@ -50,8 +49,7 @@ def unwind(actor, referral_id: int, *, reason: str) -> Referral:
     if referral.status == AWAITING_CALLBACK:
         outcome = _void_reservation(actor, referral, reason)
     elif referral.reward_unit == "CNY":
-        payout = payouts.payout_for(f"referral:{referral.id}") or rewards.request_payout_for(actor, referral)
-        outcome = payouts.claw_back(actor, payout.id, reason=f"referral {referral.id} unwound: {reason}")
+        outcome = rewards.claw_back(actor, referral, reason=reason)
     else:
         raise RuleViolation("Points already granted are not taken back by an unwind.",
                             code="points_reward_granted")
