@@ -8,8 +8,8 @@ from flask import jsonify
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
-from loyalty.ledger.idempotency import idempotent_if_keyed
 from loyalty.schemas import page_body
+from loyalty.web.idempotency import idempotent_if_keyed
 from verification.referrals import schemas as s
 from verification.referrals import service, unwind
 
