@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 from werkzeug.routing import IntegerConverter
 
+from loyalty import settings
 from loyalty.auth import access
 from loyalty.config import Config
 from loyalty.errors import DomainError
@@ -26,6 +27,7 @@ def create_app(config_class=Config) -> Flask:
     app = Flask(__name__, instance_path=config.INSTANCE_PATH,
                 template_folder="web/templates", static_folder="web/static")
     app.config.from_object(config)
+    settings.configure(app.config)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.url_map.converters["int"] = _BoundedInt  # before any route is added

@@ -5,7 +5,6 @@ import re
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from loyalty.audit import service as audit
@@ -16,6 +15,7 @@ from loyalty.directory.models import (DESKS, FACTS, POLICY_FIELDS, ROLES, Custom
                                       Store, StorePolicy, Vehicle)
 from loyalty.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from loyalty.extensions import db
+from loyalty.settings import settings
 from loyalty.text import visible_text
 
 STORE_FIELDS = ("code", "name", "timezone", "active")
@@ -204,7 +204,7 @@ def _revoke_tokens(staff: Staff) -> None:
 
 def _phone(raw: str, field: str = "phone") -> str:
     try:
-        return identity.normalise_phone(raw, current_app.config.get("DEFAULT_PHONE_REGION", "CN"))
+        return identity.normalise_phone(raw, settings.phone_region)
     except identity.InvalidPhone:
         raise field_error(field, "Not a valid phone number.") from None
 
@@ -238,7 +238,7 @@ def create_customer(actor, *, store_id: int, name: str, phone: str, national_id:
             normalised = identity.normalise_national_id(national_id)
         except identity.InvalidNationalId:
             raise field_error("national_id", "Not a valid national ID number.") from None
-        id_hash = identity.national_id_hash(normalised, current_app.config["PII_HASH_KEY"])
+        id_hash = identity.national_id_hash(normalised, settings.pii_key())
         id_last4 = normalised[-4:]
     customer = Customer(store_id=store_id, name=name.strip(), phone=e164, gender=gender,
                         national_id_hash=id_hash, national_id_last4=id_last4)
@@ -338,7 +338,7 @@ def list_customers(actor, *, q: str | None = None, phone: str | None = None, sto
         query = query.where(Customer.store_id == store_id)
     # Phones only as the searcher may see them, LIKE wildcards escaped (SEC-3): see directory/search.py.
     from loyalty.directory import search
-    region = current_app.config.get("DEFAULT_PHONE_REGION", "CN")
+    region = settings.phone_region
     if phone:
         query = query.where(search.phone_match(actor, phone, region, strict=True))
     if q and q.strip():
