@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from loyalty.extensions import db
 from loyalty.ledger.accounts import balance, get_account
 from loyalty.ledger.models import Transfer
+from loyalty.paging import page_of
 
 
 def entries(account_id: int, *, page: int = 1, per_page: int = 50) -> tuple[list[dict], int]:
@@ -13,9 +14,7 @@ def entries(account_id: int, *, page: int = 1, per_page: int = 50) -> tuple[list
     with the posted balance after it."""
     account = get_account(account_id)
     touches = (Transfer.debit_account_id == account_id) | (Transfer.credit_account_id == account_id)
-    total = db.session.execute(select(func.count()).select_from(Transfer).where(touches)).scalar_one()
-    rows = db.session.execute(select(Transfer).where(touches).order_by(Transfer.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    rows, total = page_of(select(Transfer).where(touches).order_by(Transfer.id.desc()), page, per_page)
     sign = 1 if account.normal == "credit" else -1
     # posted balance just after the newest row on this page: current minus what came later.
     newer = rows[0].id if rows else 0

@@ -1,7 +1,8 @@
 """The bank imports nothing of Flask or of the other packages (ARCHITECTURE: `ledger` is the bank;
 example 15). It may use the app's shared plumbing modules (the database handle, errors, the
-clock, column types), never a package above it: not audit, auth, directory, points, payouts,
-nor verification, and no Flask module (flask, flask_smorest, flask_babel, ...)."""
+clock, column types, paging), never a package above it: not audit, auth, directory, points,
+payouts, nor verification, and no Flask module (flask, flask_smorest, flask_babel, ...). The
+plumbing modules in turn import no loyalty package, so nothing reaches one through them."""
 from __future__ import annotations
 
 import ast
@@ -10,7 +11,8 @@ from pathlib import Path
 import loyalty
 
 LEDGER = Path(loyalty.__file__).parent / "ledger"
-ALLOWED_LOYALTY = {"loyalty.clock", "loyalty.errors", "loyalty.extensions", "loyalty.types"}
+ROOT = LEDGER.parent
+ALLOWED_LOYALTY = {"loyalty.clock", "loyalty.errors", "loyalty.extensions", "loyalty.paging", "loyalty.types"}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -40,6 +42,15 @@ def test_the_ledger_imports_no_flask_and_no_other_package():
     found = {f"{path.name}: {name}" for path in sorted(LEDGER.glob("*.py"))
              for name in imported_modules(path) if forbidden(name)}
     assert not found, "loyalty.ledger imports what is above the bank:\n" + "\n".join(sorted(found))
+
+
+def test_the_plumbing_the_ledger_uses_imports_no_loyalty_package():
+    found = set()
+    for module in sorted(ALLOWED_LOYALTY):
+        path = ROOT / (module.removeprefix("loyalty.") + ".py")
+        found |= {f"{path.name}: {name}" for name in imported_modules(path)
+                  if name.startswith("loyalty.") and name not in ALLOWED_LOYALTY}
+    assert not found, "a module the ledger may import reaches a loyalty package:\n" + "\n".join(sorted(found))
 
 
 def test_the_rule_catches_what_it_should():
