@@ -18,10 +18,10 @@ from sqlalchemy.orm import aliased
 
 from loyalty import clock
 from loyalty.audit import service as audit
-from loyalty.auth import access
 from loyalty.directory.models import Customer, Vehicle
-from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from loyalty.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
 from loyalty.extensions import db
+from loyalty.scoping import get_scoped, in_stores
 from verification.callbacks import confirmations, facts, grading, planning, strength
 from verification.callbacks.models import (ANSWERED, CANCELLED, CLAIMED, EXHAUSTED, PLANNED, AnswerReview,
                                            Callback, CallbackAttempt, Confirmation, QuestionTemplate)
@@ -167,8 +167,7 @@ def plan_callback(actor, referral: Referral) -> Callback:
 # ---- the agent's queue ------------------------------------------------------------
 
 def _in_scope(query, actor):
-    ids = access.visible_store_ids(actor)
-    return query if ids is None else query.where(Callback.store_id.in_(ids))
+    return in_stores(query, actor, Callback.store_id)
 
 
 def claim_next(agent) -> Callback | None:
@@ -196,11 +195,7 @@ def claim_next(agent) -> Callback | None:
 
 
 def held_callback(agent, callback_id: int) -> Callback:
-    callback = db.session.execute(select(Callback).where(Callback.id == callback_id).with_for_update(of=Callback)
-                                  ).unique().scalar_one_or_none()
-    if callback is None:
-        raise NotFound(code="callback_not_found")
-    access.ensure_store(agent, callback.store_id, what="callback")
+    callback = get_scoped(Callback, callback_id, agent, what="callback", lock=True)
     if callback.status != CLAIMED or callback.claimed_by_id != agent.id:
         raise Conflict("This callback is not held by you.", code="callback_not_held")
     if callback.lease_until <= clock.now():
@@ -427,9 +422,7 @@ def list_reviews(actor, *, include_decided: bool = False) -> list[AnswerReview]:
         or_(Referral.delivery_checked_by_id.is_(None), Referral.delivery_checked_by_id != actor.id))
     if not include_decided:
         query = query.where(AnswerReview.decided_at.is_(None))
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(AnswerReview.store_id.in_(ids))
+    query = in_stores(query, actor, AnswerReview.store_id)
     found = db.session.execute(query.order_by(AnswerReview.id)).unique().scalars().all()
     return [r for r in found if _may_review(actor, db.session.get(Referral, r.referral_id))]
 
@@ -442,11 +435,7 @@ def review_question(review: AnswerReview) -> dict:
 
 
 def decide_review(actor, review_id: int, decision: str) -> AnswerReview:
-    review = db.session.execute(select(AnswerReview).where(AnswerReview.id == review_id)
-                                .with_for_update(of=AnswerReview)).unique().scalar_one_or_none()
-    if review is None:
-        raise NotFound(code="review_not_found")
-    access.ensure_store(actor, review.store_id, what="review")
+    review = get_scoped(AnswerReview, review_id, actor, what="review", lock=True)
     referral = db.session.get(Referral, review.referral_id)
     if not _may_review(actor, referral):
         raise Forbidden("You registered or checked this referral; another manager must review it.",
