@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, current_app, g, jsonify, render_template, request, session
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -15,7 +15,8 @@ from werkzeug.routing import IntegerConverter
 from loyalty import settings
 from loyalty.auth import access
 from loyalty.config import Config
-from loyalty.errors import DomainError
+from loyalty.web.openapi import ErrorResponses
+from loyalty.errors import DomainError, ValidationFailed
 from loyalty.extensions import api, babel, csrf, db, limiter, migrate
 from loyalty.schemas import ErrorSchema
 
@@ -40,8 +41,10 @@ def create_app(config_class=Config) -> Flask:
     limiter.init_app(app)
     api.ERROR_SCHEMA = ErrorSchema
     api.handle_http_exception = _handle_http_exception
+    api.DEFAULT_ERROR_RESPONSE_NAME = None  # every status is listed per operation (loyalty/web/openapi.py)
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}],
+        "extra_plugins": [ErrorResponses(app)]})
     with app.app_context():
         _tune_engine(db.engine)
 
@@ -52,6 +55,7 @@ def create_app(config_class=Config) -> Flask:
     app.before_request(_fresh_request_state)
     app.before_request(_refuse_deep_json)
     app.before_request(access.authorize_request)
+    app.before_request(_require_json_body)
     app.after_request(_finish_unit_of_work)
     app.after_request(_security_headers)
     app.register_error_handler(DomainError, _handle_domain_error)
@@ -219,6 +223,18 @@ def _refuse_deep_json():
         if body and json_depth_exceeds(body):
             raise DomainError("The request body is not valid JSON.", code="malformed_json", status=400,
                               fields={"_schema": ["JSON nested more than 32 levels deep."]})
+
+
+def _require_json_body():
+    """before_request, app-wide: an operation that documents a required JSON body refuses a request
+    without one (422), instead of reading it as an empty change (SEC-4)."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    arguments = (getattr(view, "_apidoc", None) or {}).get("arguments", {}).get("parameters", ())
+    if any(a.get("in") == "json" and a.get("required") for a in arguments) and not request.get_data(cache=True):
+        raise ValidationFailed("The request needs a JSON body.", code="body_required",
+                               fields={"_schema": ["A JSON body is required."]})
 
 
 def app_csrf_field() -> str:

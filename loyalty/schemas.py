@@ -15,6 +15,7 @@ from loyalty.text import text_problem
 FIRST_DAY = date(1970, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 DATE_RANGE_MESSAGE = "Use a date from 1970-01-01 to 2999-12-31."
+YEAR_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-"
 
 
 def sane_moment(value: date | datetime | None) -> None:
@@ -32,6 +33,9 @@ def _guard_moments(field_obj: fields.Field) -> None:
     target = field_obj.inner if isinstance(field_obj, fields.List) else field_obj
     if isinstance(target, (fields.DateTime, fields.Date)) and sane_moment not in target.validators:
         target.validators = [*target.validators, sane_moment]
+        # ... and the OpenAPI document says so (a pattern on the year), so clients and the
+        # Schemathesis probe know a year-1 date is invalid before sending it.
+        target.metadata = {**target.metadata, "pattern": YEAR_PATTERN}
 
 
 def parse_day(text: str | None, field: str) -> date | None:

@@ -121,7 +121,9 @@ class VehicleInSchema(InputSchema):
     colour = fields.String(required=True, validate=validate.Length(min=1, max=30))
     transmission = fields.String(required=True, validate=validate.OneOf(TRANSMISSIONS))
     plate = fields.String(allow_none=True, validate=validate.Length(max=16))
-    vin = fields.String(allow_none=True, validate=validate.Length(max=17))
+    vin = fields.String(allow_none=True, validate=validate.Length(max=17),
+                        metadata={"pattern": r"^([A-HJ-NPR-Za-hj-npr-z0-9]{17})?$",
+                                  "description": "17 letters and digits, no I, O or Q (empty: none)"})
 
 
 # ---- who reads what of a customer (SEC-3, SEC-5) ----------------------------------------

@@ -14,6 +14,9 @@ def N_(message: str) -> str:
 
 
 DOMAIN_MESSAGES = (
+    # a required JSON body missing (app.py)
+    N_('The request needs a JSON body.'),
+    N_('A JSON body is required.'),
     # verification strength and fact provenance (CB-10, CB-11)
     N_('Between 1 and 10000 basis points (0.01 % to 100 %).'),
     N_('Must be verified or unverifiable.'),

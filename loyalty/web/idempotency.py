@@ -105,4 +105,5 @@ def idempotent_if_keyed(view: Callable) -> Callable:
         else:
             g.idempotency_key = f"auto-{uuid.uuid4().hex}"
         return view(*args, **kwargs)
+    wrapper._idempotent = "optional"  # documented as an optional header (loyalty/web/openapi.py)
     return wrapper

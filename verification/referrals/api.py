@@ -31,7 +31,8 @@ def register(body):
 @blp.route("", methods=["GET"])
 @allow(*SHOWROOM)
 @blp.arguments(s.ReferralQuery, location="query")
-@blp.response(200, s.ReferralPage, description="admins read each referral as ReferralAdmin")
+@blp.response(200, s.ReferralAdminPage,
+              description="Admins read each referral as ReferralAdmin; everyone else a subset of it (ReferralSchema).")
 def list_referrals(query):
     page, per_page = query.pop("page"), query.pop("per_page")
     actor = current_actor()
@@ -41,7 +42,8 @@ def list_referrals(query):
 
 @blp.route("/<int:referral_id>", methods=["GET"])
 @allow(*SHOWROOM)
-@blp.response(200, s.ReferralSchema, description="admins read it as ReferralAdmin (record values included)")
+@blp.response(200, s.ReferralAdminSchema,
+              description="Admins read all of ReferralAdmin (record values included); everyone else a subset.")
 def get_referral(referral_id):
     actor = current_actor()
     return jsonify(s.view_for(actor)().dump(service.get_referral(actor, referral_id)))
