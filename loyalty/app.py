@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 from werkzeug.routing import IntegerConverter
 
+from loyalty import settings
 from loyalty.auth import access
 from loyalty.config import Config
 from loyalty.web.openapi import ErrorResponses
@@ -27,6 +28,7 @@ def create_app(config_class=Config) -> Flask:
     app = Flask(__name__, instance_path=config.INSTANCE_PATH,
                 template_folder="web/templates", static_folder="web/static")
     app.config.from_object(config)
+    settings.configure(app.config)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.url_map.converters["int"] = _BoundedInt  # before any route is added
@@ -76,9 +78,11 @@ def create_app(config_class=Config) -> Flask:
 def _configure_tamper_evidence(app: Flask) -> None:
     """SEC-1: the audit chain's and the ledger digests' HMAC keys (from AUDIT_HMAC_KEY), the checkpoint file."""
     from loyalty.audit import service as audit
+    from loyalty.books.history import unsigned_transfers_up_to
     from loyalty.ledger import service as ledger
     audit.configure(app.config["AUDIT_HMAC_KEY"], app.config.get("AUDIT_CHECKPOINT_PATH"))
-    ledger.configure(digest_key=audit.derive_key(app.config["AUDIT_HMAC_KEY"], "ledger-transfer"))
+    ledger.configure(digest_key=audit.derive_key(app.config["AUDIT_HMAC_KEY"], "ledger-transfer"),
+                     unsigned_up_to=unsigned_transfers_up_to)
 
 
 def _migrations_dir() -> str:
@@ -100,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from loyalty.audit.api import blp as audit_api
     from loyalty.auth.api import blp as auth_api
     from loyalty.directory.api import blp as directory_api
-    from loyalty.ledger.api import blp as ledger_api
+    from loyalty.books.api import blp as ledger_api
     from loyalty.points.api import blp as points_api
     from loyalty.points.views import bp as points_web
     from loyalty.web.views import bp as web

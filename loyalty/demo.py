@@ -4,6 +4,7 @@ and a few hundred customers with vehicles. Safe to run twice: everything is keye
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from typing import Callable
 
 from sqlalchemy import select
@@ -87,7 +88,7 @@ def load_demo_data(customers: int = 300, echo: Callable[[str], None] = print,
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
         plans.append((i, phone, name, rng.random(), rng.random()))
     created = 0
-    bar = progress(plans, label="customers") if progress else _nullbar(plans)
+    bar = progress(plans, label="customers") if progress else nullcontext(plans)
     with bar as items:
         for i, phone, name, r1, r2 in items:
             store_id = store_ids["SH01"] if i % 3 else store_ids["SH02"]
@@ -110,17 +111,6 @@ def load_demo_data(customers: int = 300, echo: Callable[[str], None] = print,
     db.session.commit()
     echo(f"demo data: {len(STORES)} stores, {len(LOGINS)} logins, {created} new customers")
     print_logins(echo)
-
-
-class _nullbar:
-    def __init__(self, items):
-        self.items = items
-
-    def __enter__(self):
-        return self.items
-
-    def __exit__(self, *exc):
-        return False
 
 
 def print_logins(echo: Callable[[str], None] = print) -> None:

@@ -29,6 +29,7 @@ from loyalty.audit import checkpoints
 from loyalty.audit.checkpoints import BadLine, Checkpoint
 from loyalty.audit.models import AuditEvent, AuditHead
 from loyalty.extensions import db
+from loyalty.paging import page_of
 
 GENESIS = "0" * 64
 
@@ -305,8 +306,4 @@ def list_events(entity: str | None = None, entity_id: str | None = None,
         query = query.where(AuditEvent.entity == entity)
     if entity_id:
         query = query.where(AuditEvent.entity_id == str(entity_id))
-    total = db.session.execute(select(db.func.count()).select_from(query.subquery())).scalar_one()
-    items = db.session.execute(
-        query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
-    return list(items), total
+    return page_of(query.order_by(AuditEvent.seq.desc()), page, per_page)

@@ -5,8 +5,7 @@ import re
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
 from loyalty.audit import service as audit
 from loyalty.auth import access
@@ -16,6 +15,9 @@ from loyalty.directory.models import (DESKS, FACTS, POLICY_FIELDS, ROLES, Custom
                                       Store, StorePolicy, Vehicle)
 from loyalty.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from loyalty.extensions import db
+from loyalty.paging import page_of
+from loyalty.scoping import get_scoped, in_stores
+from loyalty.settings import settings
 from loyalty.text import visible_text
 
 STORE_FIELDS = ("code", "name", "timezone", "active")
@@ -57,10 +59,7 @@ def create_store(actor, *, code: str, name: str, timezone: str = "Asia/Shanghai"
 
 
 def list_stores(actor) -> list[Store]:
-    query = select(Store).order_by(Store.code)
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(Store.id.in_(ids))
+    query = in_stores(select(Store).order_by(Store.code), actor, Store.id)
     return list(db.session.execute(query).scalars().unique())
 
 
@@ -156,10 +155,7 @@ def create_staff(actor, *, username: str, display_name: str, role: str,
 
 
 def list_staff(actor) -> list[Staff]:
-    query = select(Staff).order_by(Staff.username)
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(Staff.store_id.in_(ids))
+    query = in_stores(select(Staff).order_by(Staff.username), actor, Staff.store_id)
     return list(db.session.execute(query).scalars().unique())
 
 
@@ -204,7 +200,7 @@ def _revoke_tokens(staff: Staff) -> None:
 
 def _phone(raw: str, field: str = "phone") -> str:
     try:
-        return identity.normalise_phone(raw, current_app.config.get("DEFAULT_PHONE_REGION", "CN"))
+        return identity.normalise_phone(raw, settings.phone_region)
     except identity.InvalidPhone:
         raise field_error(field, "Not a valid phone number.") from None
 
@@ -238,7 +234,7 @@ def create_customer(actor, *, store_id: int, name: str, phone: str, national_id:
             normalised = identity.normalise_national_id(national_id)
         except identity.InvalidNationalId:
             raise field_error("national_id", "Not a valid national ID number.") from None
-        id_hash = identity.national_id_hash(normalised, current_app.config["PII_HASH_KEY"])
+        id_hash = identity.national_id_hash(normalised, settings.pii_key())
         id_last4 = normalised[-4:]
     customer = Customer(store_id=store_id, name=name.strip(), phone=e164, gender=gender,
                         national_id_hash=id_hash, national_id_last4=id_last4)
@@ -321,32 +317,20 @@ def _clean(value: str | None) -> str | None:
 
 
 def get_customer(actor, customer_id: int) -> Customer:
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(code="customer_not_found")
-    access.ensure_store(actor, customer.store_id, what="customer")
-    return customer
+    return get_scoped(Customer, customer_id, actor, what="customer")
 
 
 def list_customers(actor, *, q: str | None = None, phone: str | None = None, store_id: int | None = None,
                    page: int = 1, per_page: int = 50) -> tuple[list[Customer], int]:
-    query = select(Customer)
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(Customer.store_id.in_(ids))
-    if store_id is not None:
-        query = query.where(Customer.store_id == store_id)
+    query = in_stores(select(Customer), actor, Customer.store_id, store_id=store_id)
     # Phones only as the searcher may see them, LIKE wildcards escaped (SEC-3): see directory/search.py.
     from loyalty.directory import search
-    region = current_app.config.get("DEFAULT_PHONE_REGION", "CN")
+    region = settings.phone_region
     if phone:
         query = query.where(search.phone_match(actor, phone, region, strict=True))
     if q and q.strip():
         query = query.where(search.text_match(actor, q, region))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    items = db.session.execute(
-        query.order_by(Customer.id).limit(per_page).offset((page - 1) * per_page)).scalars().all()
-    return list(items), total
+    return page_of(query.order_by(Customer.id), page, per_page)
 
 
 def update_customer(actor, customer_id: int, changes: dict[str, Any]) -> Customer:

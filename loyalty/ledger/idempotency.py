@@ -1,143 +1,64 @@
-"""The `Idempotency-Key` header (幂等键) for every endpoint that moves money (LED-3).
+"""Idempotency keys (幂等键) for every operation that moves money (LED-3): the claim itself.
 
-Semantics:
-- the header is required (422 `idempotency_key_required` without it);
-- the first request with a key claims it, in the *same transaction* as the money
-  it moves, with `INSERT ... ON CONFLICT DO NOTHING`, and its response (status and
-  body) is stored beside the claim just before the request commits;
-- a retry with the same key and the same request (method, path, caller, JSON body)
-  gets the first response again, with `Idempotent-Replayed: true`, and moves nothing;
-- the same key with a different request is 409 `idempotency_key_reused`;
-- a request that fails (4xx/5xx) rolls back, claim included, so it may be retried.
+The first request with a key claims it, in the *same transaction* as the money it
+moves, with `INSERT ... ON CONFLICT DO NOTHING`, and its response (status and body)
+is stored beside the claim just before that transaction commits (`store_response`).
+A retry with the same key and the same request (the caller's `fingerprint`) gets the
+first response back and moves nothing; the same key with a different request is a
+Conflict(idempotency_key_reused). A request that fails rolls back, claim included, so
+it may be retried.
 
 Concurrent requests with one key: PostgreSQL makes the second INSERT wait for the
 first transaction, then see its committed claim and replay it; SQLite serialises
 writers with BEGIN IMMEDIATE. A SELECT-then-INSERT check would race.
 
-Use it on a smorest endpoint by placing `@idempotent` below `@allow(...)` and
-`@blp.arguments(...)` (above or below `@blp.response(...)`, both work), and derive
-the service's own transfer keys from `current_key()`::
-
-    @blp.route("/payouts/<int:payout_id>/approve", methods=["POST"])
-    @allow("finance")
-    @blp.arguments(ApproveSchema)
-    @idempotent
-    @blp.response(200, PayoutSchema)
-    def approve(body, payout_id):
-        return service.approve(current_actor(), payout_id, key=current_key(), **body)
-
-    @blp.route("/customers/<int:customer_id>/redemptions", methods=["POST"])
-    @allow("consultant", "manager", "admin")
-    @blp.arguments(RedemptionIn)
-    @idempotent
-    @blp.response(201, RedemptionSchema)
-    def redeem(body, customer_id):
-        return points.redeem(current_actor(), customer_id, key=current_key(), **body)
-
-A handler that cannot use the decorator calls `replay = claim()` first and returns
-`replay` when it is not None.
+The HTTP side (the `Idempotency-Key` header, the `@idempotent` decorator, the replayed
+response) is `loyalty.web.idempotency`.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from functools import wraps
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from flask import after_this_request, current_app, g, request
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from loyalty import clock
-from loyalty.errors import Conflict, ValidationFailed
+from loyalty.errors import Conflict
 from loyalty.extensions import db
 from loyalty.ledger.models import IdempotencyKey
 
-HEADER = "Idempotency-Key"
 K = IdempotencyKey.__table__
 
 
-def current_key() -> str:
-    """The claimed key of this request (after `claim()` or inside an `@idempotent` view)."""
-    return g.idempotency_key
+@dataclass(frozen=True)
+class FirstResponse:
+    """What the first request with a key answered: the retry answers the same."""
+    status_code: int
+    body: Any
 
 
-def fingerprint() -> str:
-    body = request.get_json(silent=True)
-    actor = getattr(g.get("actor"), "id", None)
-    canonical = json.dumps({"method": request.method, "path": request.path, "actor": actor, "body": body},
-                           sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def claim():
-    """Claim this request's key; None to go on, or the stored first response to return."""
-    key = (request.headers.get(HEADER) or "").strip()
-    if not key or len(key) > 160:
-        raise ValidationFailed("Send an Idempotency-Key header (1 to 160 characters) with this request.",
-                               code="idempotency_key_required", fields={HEADER: ["Required, 1 to 160 characters."]})
-    mark = fingerprint()
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+def claim_key(key: str, fingerprint: str, *, field: str = "key") -> int | FirstResponse:
+    """Claim `key` for a request whose parameters hash to `fingerprint`: the claim's id when
+    this request is the first, else the first request's response to replay. Conflict when the
+    key was used for a different request (naming `field`, where the caller took the key from),
+    or when the first request with it has not finished."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     claimed = db.session.execute(
-        insert(K).values(key=key, fingerprint=mark, created_at=clock.now())
+        insert(K).values(key=key, fingerprint=fingerprint, created_at=clock.now())
         .on_conflict_do_nothing().returning(K.c.id)).scalar_one_or_none()
-    if claimed is None:
-        return _replay(key, mark)
-    g.idempotency_key = key
-
-    @after_this_request
-    def _store_first_response(response):
-        # Runs before the unit of work commits: the response is stored with the money move.
-        if response.status_code < 400 and not g.get("rollback"):
-            body = response.get_json(silent=True) if response.is_json else None
-            db.session.execute(update(K).where(K.c.id == claimed).values(
-                status_code=response.status_code, response=body))
-        return response
-    return None
-
-
-def _replay(key: str, mark: str):
+    if claimed is not None:
+        return claimed
     row = db.session.execute(select(K).where(K.c.key == key)).mappings().one()
-    if row["fingerprint"] != mark:
+    if row["fingerprint"] != fingerprint:
         raise Conflict("This Idempotency-Key was used for a different request.", code="idempotency_key_reused",
-                       fields={HEADER: ["Already used with another request body."]})
+                       fields={field: ["Already used with another request body."]})
     if row["status_code"] is None:
         raise Conflict("A request with this Idempotency-Key is still being processed.",
                        code="idempotency_key_in_use")
-    g.idempotency_key = key
-    response = current_app.response_class(
-        json.dumps(row["response"], ensure_ascii=False), status=row["status_code"], mimetype="application/json")
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return FirstResponse(row["status_code"], row["response"])
 
 
-def idempotent(view: Callable) -> Callable:
-    """Decorator: claim the Idempotency-Key before the view runs; replay the first response."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        replay = claim()
-        if replay is not None:
-            return replay
-        return view(*args, **kwargs)
-    wrapper._idempotent = True
-    return wrapper
-
-
-def idempotent_if_keyed(view: Callable) -> Callable:
-    """Like `idempotent` when the caller sends a key; without one the request runs as usual
-    and `current_key()` is a fresh random key (for endpoints where SPEC makes the key optional)."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if request.headers.get(HEADER):
-            replay = claim()
-            if replay is not None:
-                return replay
-        else:
-            import uuid
-            g.idempotency_key = f"auto-{uuid.uuid4().hex}"
-        return view(*args, **kwargs)
-    wrapper._idempotent = "optional"  # documented as an optional header (loyalty/web/openapi.py)
-    return wrapper
+def store_response(claim_id: int, status_code: int, body: Any) -> None:
+    """Keep the first response beside its claim, in the transaction that moved the money."""
+    db.session.execute(update(K).where(K.c.id == claim_id).values(status_code=status_code, response=body))

@@ -27,14 +27,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty import clock, transitions
-from loyalty.auth import access
 from loyalty.directory.models import StorePolicy
-from loyalty.errors import Conflict, Forbidden, NotFound, field_error
+from loyalty.errors import Conflict, Forbidden, field_error
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Account
+from loyalty.paging import page_of
 from loyalty.payouts.models import (APPROVED, AWAITING_APPROVAL, CANCELLED, CLAWED_BACK, METHODS, OPEN, PAID,
                                     REJECTED, TRANSITIONS, Payout, PayoutApproval)
+from loyalty.scoping import get_scoped, in_stores
 
 AUDIT_FIELDS = ("status", "subject", "store_id", "payee", "gross_amount", "offset_amount", "approvals_required",
                 "approved_at", "rejected_by_id", "rejection_reason", "paid_by_id", "method",
@@ -78,21 +79,11 @@ def _change(actor, payout: Payout, action: str, **changes: Any) -> Payout:
                               extra_after=lambda p: {"approver_ids": p.approver_ids})
 
 
-def _lock(payout_id: int) -> Payout:
-    payout = db.session.execute(select(Payout).where(Payout.id == payout_id).with_for_update(of=Payout)
-                                ).unique().scalar_one_or_none()
-    if payout is None:
-        raise NotFound(code="payout_not_found")
-    db.session.refresh(payout)
-    db.session.refresh(payout, ["approvals"])
-    return payout
-
-
 def get_payout(actor, payout_id: int, *, for_update: bool = False) -> Payout:
-    payout = _lock(payout_id) if for_update else db.session.get(Payout, payout_id)
-    if payout is None:
-        raise NotFound(code="payout_not_found")
-    access.ensure_store(actor, payout.store_id, what="payout")
+    """The payout, 404 outside the actor's store; `for_update` locks it for a state change."""
+    payout = get_scoped(Payout, payout_id, actor, what="payout", lock=for_update)
+    if for_update:
+        db.session.refresh(payout, ["approvals"])
     return payout
 
 
@@ -264,7 +255,7 @@ def claw_back(actor, payout_id: int, *, reason: str) -> str:
     """The sale behind the payout was unwound: an unpaid payout is cancelled and its reward
     reversed ("reversed"); a paid one becomes a receivable on the payee ("receivable"), which
     their next payouts are net of; a rejected one was reversed already ("already_reversed")."""
-    payout = _lock(payout_id)
+    payout = get_payout(None, payout_id, for_update=True)  # the unwinding sale's payout: no store scope
     now = clock.now()
     if payout.status in OPEN:
         transfer_id = _reverse(actor, payout, f"unwound: {reason}")
@@ -290,12 +281,7 @@ def claw_back(actor, payout_id: int, *, reason: str) -> str:
 def _filtered(actor, *, status: str | list[str] | None = None, store_id: int | None = None,
               date_from: datetime | None = None, date_to: datetime | None = None,
               reference: int | None = None):
-    query = select(Payout)
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(Payout.store_id.in_(ids))
-    if store_id is not None:
-        query = query.where(Payout.store_id == store_id)
+    query = in_stores(select(Payout), actor, Payout.store_id, store_id=store_id)
     if status:
         query = query.where(Payout.status.in_([status] if isinstance(status, str) else status))
     if date_from is not None:
@@ -308,11 +294,7 @@ def _filtered(actor, *, status: str | list[str] | None = None, store_id: int | N
 
 
 def list_payouts(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Payout], int]:
-    query = _filtered(actor, **filters)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    items = db.session.execute(query.order_by(Payout.requested_at, Payout.id)
-                               .limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
-    return list(items), total
+    return page_of(_filtered(actor, **filters).order_by(Payout.requested_at, Payout.id), page, per_page)
 
 
 def all_payouts(actor, **filters) -> list[Payout]:

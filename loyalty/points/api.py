@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
-from loyalty.ledger.idempotency import current_key, idempotent, idempotent_if_keyed
 from loyalty.points import schemas as s
 from loyalty.points import service
+from loyalty.web.idempotency import current_key, idempotent, idempotent_if_keyed
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="Loyalty points")
 

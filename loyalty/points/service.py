@@ -6,7 +6,8 @@ Accounts (PTS): store:{s}/points_issued -> customer:{c}/points on earning;
 customer:{c}/points -> store:{home store}/points_redeemed on redemption;
 customer:{c}/points -> store:{lot's store}/points_breakage on expiry;
 any PTS account <-> customer:{c}/points on an admin adjustment (调账), made here so the
-lots stay true (the ledger hands adjustments of points accounts to `adjust_from_ledger`).
+lots stay true (`loyalty.books.adjustments` hands adjustments of points accounts to
+`adjust_from_ledger`, registered with the bank as the keeper of points accounts).
 """
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from loyalty.books.adjustments import admin_adjustment
 from loyalty.errors import Conflict, RuleViolation, ValidationFailed
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
@@ -221,10 +222,10 @@ def test_submit_refuses_to_commit_someone_elses_transaction(accts):
 def test_an_admin_adjustment_is_audited_once(accts):
     from loyalty.audit.models import AuditEvent
     expense, payable, _ = accts
-    t = ledger.admin_adjustment(None, debit_account_id=expense.id, credit_account_id=payable.id, amount=300,
-                                unit="CNY", reason="补录", key="adj-1")
-    again = ledger.admin_adjustment(None, debit_account_id=expense.id, credit_account_id=payable.id, amount=300,
-                                    unit="CNY", reason="补录", key="adj-1")
+    t = admin_adjustment(None, debit_account_id=expense.id, credit_account_id=payable.id, amount=300,
+                         unit="CNY", reason="补录", key="adj-1")
+    again = admin_adjustment(None, debit_account_id=expense.id, credit_account_id=payable.id, amount=300,
+                             unit="CNY", reason="补录", key="adj-1")
     assert again.id == t.id
     events = db.session.query(AuditEvent).filter_by(entity="ledger_transfer", entity_id=str(t.id)).all()
     assert [e.action for e in events] == ["adjustment"] and events[0].after["amount"] == 300

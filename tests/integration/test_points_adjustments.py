@@ -9,6 +9,7 @@ import time_machine
 from sqlalchemy import select, text
 
 from loyalty.audit.models import AuditEvent
+from loyalty.books.adjustments import admin_adjustment
 from loyalty.directory import service as directory
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
@@ -148,10 +149,10 @@ def test_points_moved_between_two_customers_leave_one_lot_and_make_another(api, 
 @pytest.mark.rule("LED-4")
 def test_a_points_adjustment_made_twice_in_the_service_moves_the_lots_once(app, world, zhang, issued):
     admin = world["admin"]
-    first = ledger.admin_adjustment(admin, debit_account_id=issued.id, credit_account_id=held(zhang).id,
-                                    amount=7, unit="PTS", reason="correction", key="svc-1")
-    again = ledger.admin_adjustment(admin, debit_account_id=issued.id, credit_account_id=held(zhang).id,
-                                    amount=7, unit="PTS", reason="correction", key="svc-1")
+    first = admin_adjustment(admin, debit_account_id=issued.id, credit_account_id=held(zhang).id,
+                             amount=7, unit="PTS", reason="correction", key="svc-1")
+    again = admin_adjustment(admin, debit_account_id=issued.id, credit_account_id=held(zhang).id,
+                             amount=7, unit="PTS", reason="correction", key="svc-1")
     db.session.commit()
     assert again.id == first.id
     assert [(lot.points, lot.remaining) for lot in lots_of(zhang)] == [(7, 7)]

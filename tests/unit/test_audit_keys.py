@@ -10,7 +10,7 @@ import pytest
 from loyalty.audit import checkpoints
 from loyalty.audit.service import derive_key
 from loyalty.config import Config
-from loyalty.ledger.service import _Hmac
+from loyalty.ledger.digests import Hmac
 
 KEY = derive_key("k" * 40, "audit-checkpoint")
 
@@ -68,7 +68,7 @@ def test_the_derived_keys_differ_per_use():
 def test_the_ledgers_precomputed_hmac_is_hmac_sha256(length):
     key = bytes(range(256))[:length] if length <= 256 else b"x" * length
     for message in (b"", b"ledger-transfer/1|1:a", bytes(300)):
-        assert _Hmac(key).hexdigest(message) == hmac.new(key, message, hashlib.sha256).hexdigest()
+        assert Hmac(key).hexdigest(message) == hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @pytest.mark.rule("SEC-1")

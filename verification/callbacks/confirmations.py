@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from loyalty import clock
 from loyalty.audit import service as audit
-from loyalty.auth import access
-from loyalty.errors import Conflict, Forbidden, NotFound, field_error
+from loyalty.errors import Conflict, Forbidden, field_error
 from loyalty.extensions import db
+from loyalty.scoping import get_scoped, in_stores
 from verification.callbacks import outcomes
 from verification.callbacks.facts import involved_staff
 from verification.callbacks.models import AnswerReview, Callback, Confirmation
@@ -54,19 +54,13 @@ def list_open(actor) -> list[Confirmation]:
     """Held verdicts a manager may settle: his stores', on referrals he did not touch."""
     query = select(Confirmation).join(Referral, Referral.id == Confirmation.referral_id).where(
         Confirmation.decided_at.is_(None), Referral.status == AWAITING_CALLBACK)
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(Confirmation.store_id.in_(ids))
+    query = in_stores(query, actor, Confirmation.store_id)
     held = db.session.execute(query.order_by(Confirmation.id)).unique().scalars().all()
     return [c for c in held if _may_confirm(actor, c.referral)]
 
 
 def decide(actor, confirmation_id: int, *, decision: str, reason: str | None) -> Confirmation:
-    held = db.session.execute(select(Confirmation).where(Confirmation.id == confirmation_id)
-                              .with_for_update(of=Confirmation)).unique().scalar_one_or_none()
-    if held is None:
-        raise NotFound(code="confirmation_not_found")
-    access.ensure_store(actor, held.store_id, what="confirmation")
+    held = get_scoped(Confirmation, confirmation_id, actor, what="confirmation", lock=True)
     if not _may_confirm(actor, held.referral):
         raise Forbidden("You touched this referral; another manager must confirm it.", code="confirmer_involved")
     if held.decided_at is not None:

@@ -6,9 +6,9 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select
 
 from loyalty import clock
-from loyalty.auth import access
-from loyalty.errors import Conflict, NotFound
+from loyalty.errors import Conflict
 from loyalty.extensions import db
+from loyalty.scoping import get_scoped, in_stores
 from verification.callbacks import planning
 from verification.callbacks.models import CLAIMED, PLANNED, Callback
 from verification.callbacks.operations import change_callback, locked
@@ -18,8 +18,7 @@ LEASE_MINUTES = 15  # how long an agent holds a claimed callback (claim_next's d
 
 
 def _in_scope(query, actor):
-    ids = access.visible_store_ids(actor)
-    return query if ids is None else query.where(Callback.store_id.in_(ids))
+    return in_stores(query, actor, Callback.store_id)
 
 
 def claim_next(agent, *, lease_minutes: int = LEASE_MINUTES) -> Callback | None:
@@ -44,11 +43,7 @@ def claim_next(agent, *, lease_minutes: int = LEASE_MINUTES) -> Callback | None:
 
 
 def held_callback(agent, callback_id: int) -> Callback:
-    callback = db.session.execute(select(Callback).where(Callback.id == callback_id).with_for_update(of=Callback)
-                                  ).unique().scalar_one_or_none()
-    if callback is None:
-        raise NotFound(code="callback_not_found")
-    access.ensure_store(agent, callback.store_id, what="callback")
+    callback = get_scoped(Callback, callback_id, agent, what="callback", lock=True)
     if callback.status != CLAIMED or callback.claimed_by_id != agent.id:
         raise Conflict("This callback is not held by you.", code="callback_not_held")
     if callback.lease_until <= clock.now():

@@ -9,9 +9,9 @@ from sqlalchemy.orm import aliased
 
 from loyalty import clock
 from loyalty.audit import service as audit
-from loyalty.auth import access
-from loyalty.errors import Conflict, Forbidden, NotFound
+from loyalty.errors import Conflict, Forbidden
 from loyalty.extensions import db
+from loyalty.scoping import get_scoped, in_stores
 from verification.callbacks import facts
 from verification.callbacks.answers import decide
 from verification.callbacks.models import AnswerReview, Callback, Confirmation
@@ -37,9 +37,7 @@ def list_reviews(actor, *, include_decided: bool = False) -> list[AnswerReview]:
         or_(Referral.delivery_checked_by_id.is_(None), Referral.delivery_checked_by_id != actor.id))
     if not include_decided:
         query = query.where(AnswerReview.decided_at.is_(None))
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(AnswerReview.store_id.in_(ids))
+    query = in_stores(query, actor, AnswerReview.store_id)
     found = db.session.execute(query.order_by(AnswerReview.id)).unique().scalars().all()
     return [r for r in found if _may_review(actor, db.session.get(Referral, r.referral_id))]
 
@@ -52,11 +50,7 @@ def review_question(review: AnswerReview) -> dict:
 
 
 def decide_review(actor, review_id: int, decision: str) -> AnswerReview:
-    review = db.session.execute(select(AnswerReview).where(AnswerReview.id == review_id)
-                                .with_for_update(of=AnswerReview)).unique().scalar_one_or_none()
-    if review is None:
-        raise NotFound(code="review_not_found")
-    access.ensure_store(actor, review.store_id, what="review")
+    review = get_scoped(AnswerReview, review_id, actor, what="review", lock=True)
     referral = db.session.get(Referral, review.referral_id)
     if not _may_review(actor, referral):
         raise Forbidden("You registered or checked this referral; another manager must review it.",

@@ -32,6 +32,7 @@ from loyalty.auth import access
 from loyalty.directory.models import Store
 from loyalty.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from loyalty.extensions import db
+from loyalty.scoping import in_stores
 from verification import vocabulary as v
 from verification.delivery import records
 from verification.delivery.models import FROM_DMS
@@ -231,10 +232,7 @@ def transmission_of(value: str, model: str) -> str | None:
 # ---- importing ------------------------------------------------------------------------------
 
 def _stores(actor) -> dict[str, Store]:
-    ids = access.visible_store_ids(actor)
-    query = select(Store)
-    if ids is not None:
-        query = query.where(Store.id.in_(ids))
+    query = in_stores(select(Store), actor, Store.id)
     return {v.fold(s.code).upper(): s for s in db.session.execute(query).unique().scalars()}
 
 

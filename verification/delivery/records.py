@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from loyalty import clock
 from loyalty.audit import service as audit
@@ -22,6 +22,8 @@ from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, Store, Vehicle
 from loyalty.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loyalty.extensions import db
+from loyalty.paging import page_of
+from loyalty.scoping import in_stores
 from verification import vocabulary as v
 from verification.delivery import licence
 from verification.delivery.models import FROM_API, SOURCES, Delivery
@@ -72,22 +74,14 @@ def by_vin(vin: str) -> tuple[Vehicle | None, Delivery | None]:
 def list_deliveries(actor, *, store_id: int | None = None, customer_id: int | None = None,
                     vin: str | None = None, source: str | None = None, page: int = 1,
                     per_page: int = 50) -> tuple[list[Delivery], int]:
-    query = select(Delivery)
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(Delivery.store_id.in_(ids))
-    if store_id is not None:
-        query = query.where(Delivery.store_id == store_id)
+    query = in_stores(select(Delivery), actor, Delivery.store_id, store_id=store_id)
     if customer_id is not None:
         query = query.where(Delivery.customer_id == customer_id)
     if vin:
         query = query.join(Vehicle, Vehicle.id == Delivery.vehicle_id).where(Vehicle.vin == v.canon_vin(vin))
     if source:
         query = query.where(Delivery.source == source)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    items = db.session.execute(query.order_by(Delivery.delivered_at.desc(), Delivery.id.desc())
-                               .limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
-    return list(items), total
+    return page_of(query.order_by(Delivery.delivered_at.desc(), Delivery.id.desc()), page, per_page)
 
 
 # ---- recording ------------------------------------------------------------------------

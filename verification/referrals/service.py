@@ -17,6 +17,8 @@ from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, Store, StorePolicy
 from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed, field_error
 from loyalty.extensions import db
+from loyalty.paging import page_of
+from loyalty.scoping import get_scoped, in_stores
 from verification.referrals.models import (EXPIRED, LIVE, REGISTERED, REJECTED, TRANSITIONS,
                                            UNDER_REVIEW, Referral, ReferrerFlag)
 
@@ -63,21 +65,11 @@ def change_referral(actor, referral: Referral, action: str, *, extra: dict[str, 
 
 def lock(referral_id: int) -> Referral:
     """The referral, row-locked for a state change (PostgreSQL; SQLite holds the write lock already)."""
-    referral = db.session.execute(
-        select(Referral).where(Referral.id == referral_id).with_for_update(of=Referral)
-    ).unique().scalar_one_or_none()
-    if referral is None:
-        raise NotFound(code="referral_not_found")
-    db.session.refresh(referral)
-    return referral
+    return get_scoped(Referral, referral_id, None, what="referral", lock=True)
 
 
 def get_referral(actor, referral_id: int, *, for_update: bool = False) -> Referral:
-    referral = lock(referral_id) if for_update else db.session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(code="referral_not_found")
-    access.ensure_store(actor, referral.store_id, what="referral")
-    return referral
+    return get_scoped(Referral, referral_id, actor, what="referral", lock=for_update)
 
 
 def _policy(store_id: int) -> StorePolicy:
@@ -236,10 +228,7 @@ def visible_fact_changes(actor, referral: Referral) -> list | None:
 
 def list_referrals(actor, *, status: str | None = None, mine: bool = False, queue: str | None = None,
                    page: int = 1, per_page: int = 50) -> tuple[list[Referral], int]:
-    query = select(Referral)
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(Referral.store_id.in_(ids))
+    query = in_stores(select(Referral), actor, Referral.store_id)
     if actor.role == "consultant" or mine:
         query = query.where(Referral.registered_by_id == actor.id)
     if status:
@@ -250,10 +239,7 @@ def list_referrals(actor, *, status: str | None = None, mine: bool = False, queu
         query = query.where(Referral.status == UNDER_REVIEW, Referral.registered_by_id != actor.id)
     elif queue == "delivery":
         query = query.where(Referral.status == REGISTERED, Referral.acknowledged_at.is_not(None))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    items = db.session.execute(query.order_by(Referral.registered_at.desc(), Referral.id.desc())
-                               .limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
-    return list(items), total
+    return page_of(query.order_by(Referral.registered_at.desc(), Referral.id.desc()), page, per_page)
 
 
 # ---- expiry (REG-6) ----------------------------------------------------------

@@ -15,11 +15,11 @@ from datetime import datetime
 
 from sqlalchemy import String, cast, func, literal, select
 
-from loyalty.auth import access
 from loyalty.directory.models import Staff, Store
 from loyalty.errors import field_error
 from loyalty.extensions import db
 from loyalty.ledger.models import Transfer
+from loyalty.scoping import in_stores
 from verification.callbacks.models import Callback, CallbackAttempt, Confirmation
 from verification.delivery.models import CheckRecord
 from verification.referrals.models import (EXPIRED, FRAUDULENT, LIVE, REJECTED, UNVERIFIABLE, UNWOUND, VERIFIED,
@@ -67,9 +67,7 @@ class RateRow:
 
 
 def _scoped(query, actor, start: datetime | None, end: datetime | None):
-    ids = access.visible_store_ids(actor)
-    if ids is not None:
-        query = query.where(Referral.store_id.in_(ids))
+    query = in_stores(query, actor, Referral.store_id)
     if start is not None:
         query = query.where(Referral.registered_at >= start)
     if end is not None:

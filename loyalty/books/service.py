@@ -1,4 +1,5 @@
-"""Whose books a member of staff may read and move (门店隔离 for the ledger, SEC-2).
+"""The books (账簿): the ledger as staff read and correct it, scoped to whose books a member
+of staff may read and move (门店隔离 for the ledger, SEC-2).
 
 The bank (`loyalty.ledger.service`) knows owners only as strings such as
 `customer:12`, `store:3`, `staff:5` or `system:0`; it imports nothing of Flask or
@@ -16,6 +17,7 @@ from typing import Iterable
 from sqlalchemy import select
 
 from loyalty.auth import access
+from loyalty.books import adjustments
 from loyalty.directory.models import Customer, Staff
 from loyalty.errors import NotFound
 from loyalty.extensions import db
@@ -100,5 +102,5 @@ def adjust(actor, *, debit_account_id: int, credit_account_id: int, **body) -> T
             account = db.session.get(Account, account_id)
             if account is None or not _visible(actor, [account]):
                 raise NotFound(code="account_not_found")
-    return ledger.admin_adjustment(actor, debit_account_id=debit_account_id,
-                                   credit_account_id=credit_account_id, **body)
+    return adjustments.admin_adjustment(actor, debit_account_id=debit_account_id,
+                                        credit_account_id=credit_account_id, **body)

@@ -1,0 +1,133 @@
+"""The ledger's invariants (LED-4): one check behind `flask ledger check`, GET /ledger/check and
+the test suite's after-test check, and the registry of sub-ledgers it also runs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Callable
+
+from sqlalchemy import case, func, select, union_all
+
+from loyalty.extensions import db
+from loyalty.ledger.accounts import PURPOSES
+from loyalty.ledger.digests import digest_violations
+from loyalty.ledger.models import Account, Transfer
+
+A = Account.__table__
+T = Transfer.__table__
+
+
+@dataclass(frozen=True)
+class SubLedger:
+    """A package that keeps its own record of some accounts' balances (the points lots of
+    customer:{id}/points, LED-5): check() runs its `check`, and an admin adjustment touching
+    one of its accounts is made by its `adjust` (transfer()'s keyword arguments), which keeps
+    that record true. The bank knows such packages only through this registry."""
+    check: Callable[[], list[str]]
+    adjust: Callable[..., Transfer]
+
+
+SUBLEDGERS: dict[str, SubLedger] = {}  # account purpose -> its keeper
+
+
+def register_subledger(purpose: str, *, check: Callable[[], list[str]], adjust: Callable[..., Transfer]) -> None:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown account purpose {purpose!r}")
+    SUBLEDGERS[purpose] = SubLedger(check, adjust)
+
+
+def check() -> list[str]:
+    """Every violation of the ledger's invariants, in words; [] when the ledger holds. The one
+    check behind `flask ledger check`, GET /ledger/check and the test suite's after-test check:
+
+    - every transfer balances: amount > 0, two distinct accounts, both in the transfer's unit;
+      a post/void matches its pending (same accounts, amount, unit) and the pending is a pending;
+    - each account's cached totals equal the sums of its transfers;
+    - no account flagged against overdraw is overdrawn, pending included (from the sums);
+    - no pending is resolved more than once;
+    - every transfer matches its digest (SEC-1);
+    - every registered sub-ledger holds (the points lots add up to the points accounts).
+    """
+    violations = _invariant_violations() + digest_violations()
+    for keeper in SUBLEDGERS.values():
+        violations += keeper.check()
+    return violations
+
+
+def _invariant_violations() -> list[str]:
+    violations: list[str] = []
+    bad = db.session.execute(_unbalanced_query()).all()
+    for row in bad:
+        violations.append(f"transfer {row[0]} does not balance ({row[3]} {row[1]} {row[2]}: accounts "
+                          f"{row[6]}[{row[4]}] -> {row[7]}[{row[5]}]"
+                          + (f", pending {row[8]} {row[9]} {row[12]} {row[13]})" if row[3] in ("post", "void")
+                             else ")"))
+    for pending_id, n in db.session.execute(_twice_resolved_query()):
+        violations.append(f"pending transfer {pending_id} is resolved {n} times")
+
+    sums = _sums_by_account()
+    for acct in db.session.execute(select(A).order_by(A.c.id)).mappings():
+        want = sums.pop(acct["id"], (0, 0, 0, 0))
+        have = (acct["debits_posted"], acct["credits_posted"], acct["debits_pending"], acct["credits_pending"])
+        name = f"account {acct['id']} ({acct['owner']}/{acct['purpose']} {acct['unit']})"
+        if have != want:
+            violations.append(f"{name}: cached totals {_fmt(have)} differ from its transfers {_fmt(want)}")
+        dp, cp, dq, cq = want
+        if min(want) < 0:
+            violations.append(f"{name}: negative total from its transfers {_fmt(want)}")
+        if acct["debits_must_not_exceed_credits"] and dp + dq > cp:
+            violations.append(f"{name}: overdrawn, debits {dp} + pending {dq} exceed credits {cp}")
+        if acct["credits_must_not_exceed_debits"] and cp + cq > dp:
+            violations.append(f"{name}: overdrawn, credits {cp} + pending {cq} exceed debits {dp}")
+    for account_id in sums:
+        violations.append(f"transfers reference account {account_id}, which does not exist")
+    return violations
+
+
+def _fmt(t: tuple) -> str:
+    return "debits_posted={} credits_posted={} debits_pending={} credits_pending={}".format(*t)
+
+
+@cache
+def _unbalanced_query():
+    da, ca, p = A.alias("da"), A.alias("ca"), T.alias("p")
+    return (select(T.c.id, T.c.amount, T.c.unit, T.c.kind, da.c.unit, ca.c.unit, T.c.debit_account_id,
+                   T.c.credit_account_id, p.c.id, p.c.kind, p.c.debit_account_id, p.c.credit_account_id,
+                   p.c.amount, p.c.unit)
+            .join(da, da.c.id == T.c.debit_account_id).join(ca, ca.c.id == T.c.credit_account_id)
+            .outerjoin(p, p.c.id == T.c.pending_id)
+            .where((T.c.amount <= 0) | (T.c.debit_account_id == T.c.credit_account_id)
+                   | (da.c.unit != T.c.unit) | (ca.c.unit != T.c.unit)
+                   | (T.c.kind.in_(("post", "void")) & (p.c.id.is_(None) | (p.c.kind != "pending")
+                                                        | (p.c.debit_account_id != T.c.debit_account_id)
+                                                        | (p.c.credit_account_id != T.c.credit_account_id)
+                                                        | (p.c.amount != T.c.amount) | (p.c.unit != T.c.unit))))
+            .order_by(T.c.id).limit(1000))
+
+
+@cache
+def _twice_resolved_query():
+    return (select(T.c.pending_id, func.count()).where(T.c.pending_id.is_not(None))
+            .group_by(T.c.pending_id).having(func.count() > 1))
+
+
+@cache
+def _sums_query():
+    """One pass over the transfers: each side's posted and (net) pending sums per account."""
+    kind, amt = T.c.kind, T.c.amount
+    zero = func.cast(0, T.c.amount.type)
+    posted = case((kind.in_(("posted", "post")), amt), else_=zero)
+    # a pending adds to the reservation; its post or void takes it away again
+    pending = case((kind == "pending", amt), (kind == "posted", zero), else_=-amt)
+    legs = union_all(
+        select(T.c.debit_account_id.label("aid"), posted.label("dp"), zero.label("cp"), pending.label("dq"),
+               zero.label("cq")),
+        select(T.c.credit_account_id.label("aid"), zero, posted, zero, pending),
+    ).subquery()
+    return select(legs.c.aid, func.sum(legs.c.dp), func.sum(legs.c.cp), func.sum(legs.c.dq),
+                  func.sum(legs.c.cq)).group_by(legs.c.aid)
+
+
+def _sums_by_account() -> dict[int, tuple[int, int, int, int]]:
+    rows = db.session.execute(_sums_query())
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}

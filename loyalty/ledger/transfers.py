@@ -1,0 +1,140 @@
+"""Transfers (转账): posted or pending, their post and void, linked batches, and `submit()`.
+
+    acct = account_for("customer:7", "reward_payable", "CNY")
+    t = transfer(debit=expense, credit=acct, amount=50000, unit="CNY", pending=True,
+                 reason="Referral 42 reward reserved", subject="referral:42", key="referral:42:reserve")
+    post_pending(t.id, reason="Referral 42 verified", key="referral:42:post")
+
+`submit()` is a transfer that is its own transaction (one round trip on PostgreSQL,
+committed when it returns), for a transfer that is the whole of a piece of work;
+business operations use `transfer()` so the money moves with their own changes.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Sequence
+
+import psycopg
+from sqlalchemy import select
+
+from loyalty.errors import NotFound, RuleViolation, field_error
+from loyalty.extensions import db
+from loyalty.ledger import engine
+from loyalty.ledger.models import Account, Transfer
+from loyalty.ledger.spec import as_key, spec_resolving, spec_of
+
+
+def transfer(*, debit: Account | int, credit: Account | int, amount: int, unit: str, reason: str,
+             subject: str | None, key: str, pending: bool = False, actor=None) -> Transfer:
+    """Move `amount` (int minor units of `unit`) from `debit` to `credit`: posted now, or
+    reserved when `pending`. Idempotent on `key`: the same key with the same parameters
+    returns the first transfer and moves nothing; different parameters raise
+    Conflict(idempotency_key_reused). Overdrawing a flagged account raises
+    RuleViolation(insufficient_funds)."""
+    return engine.apply([spec_of(debit, credit, amount, unit, reason, subject, key, pending)], actor)[0]
+
+
+
+def submit(*, debit: Account | int, credit: Account | int, amount: int, unit: str, reason: str,
+           subject: str | None, key: str, pending: bool = False, actor=None) -> Transfer:
+    """transfer() as its own transaction, committed when this returns (TigerBeetle's
+    create_transfers): one round trip on PostgreSQL. For a transfer that is the whole of
+    a piece of work (an import, an integration); a business operation whose other changes
+    must commit with the money uses transfer(). Same idempotency and errors as transfer();
+    returns a detached Transfer. Refused inside a transaction, whose work it would commit."""
+    if db.session().in_transaction():
+        raise RuntimeError("ledger.submit() commits: call it outside a transaction, or use transfer()")
+    spec = spec_of(debit, credit, amount, unit, reason, subject, key, pending)
+    try:
+        if db.engine.dialect.name == "postgresql":
+            # one statement on an autocommit connection: the function is atomic and its commit
+            # rides on the same round trip (a transaction would add BEGIN and COMMIT)
+            t = engine.apply_one_pg(_autocommit_execute, spec, actor, attach=False)
+        else:
+            t = engine.apply([spec], actor)[0]
+            db.session.expunge(t)  # keep its loaded values: commit would expire them
+        if db.session().in_transaction():  # what the error paths read; on SQLite, the transfer itself
+            db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return t
+
+
+_local = threading.local()
+
+
+def _autocommit_execute(params: dict) -> int:
+    """ledger_apply on this thread's own autocommit connection (kept open: a pool checkout
+    with its ping, and a transaction's BEGIN and COMMIT, would triple the round trips)."""
+    try:
+        return _held_connection().execute(engine.PG_APPLY, params).fetchone()[0]
+    except psycopg.OperationalError:  # the connection dropped: once more on a new one (the key makes it safe)
+        _held_connection(renew=True)
+        return _held_connection().execute(engine.PG_APPLY, params).fetchone()[0]
+
+
+def _held_connection(renew: bool = False):
+    held = getattr(_local, "conns", None)
+    if held is None:
+        held = _local.conns = {}
+    conn = held.get(db.engine)
+    if renew and conn is not None:
+        conn.invalidate()
+        conn.close()
+        conn = None
+    if conn is None or conn.closed:
+        conn = held[db.engine] = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return conn.connection.driver_connection
+
+
+def transfer_batch(items: Sequence[dict], *, actor=None, batch: str | None = None) -> list[Transfer]:
+    """A linked batch: every transfer applied, or none (a savepoint undoes a partial batch).
+
+    Each item takes transfer()'s keyword arguments. Replayed
+    as a whole when every key exists with the same parameters."""
+    if not items:
+        return []
+    specs = [spec_of(i["debit"], i["credit"], i["amount"], i["unit"], i["reason"], i.get("subject"), i["key"],
+                     i.get("pending")) for i in items]
+    if len({s.key for s in specs}) != len(specs):
+        raise field_error("key", "Keys repeat inside the batch.")
+    nested = db.session.begin_nested()
+    try:
+        result = engine.apply(specs, actor, batch=batch or uuid.uuid4().hex)
+    except Exception:
+        nested.rollback()
+        raise
+    nested.commit()
+    return result
+
+
+def post_pending(pending_id: int, *, reason: str, key: str, actor=None) -> Transfer:
+    """Post (确认入账) a pending transfer in full: what it reserved becomes posted."""
+    return _resolve(pending_id, "post", reason=reason, key=key, actor=actor)
+
+
+def void_pending(pending_id: int, *, reason: str, key: str, actor=None) -> Transfer:
+    """Void (作废) a pending transfer: what it reserved is released."""
+    return _resolve(pending_id, "void", reason=reason, key=key, actor=actor)
+
+
+def _resolve(pending_id: int, kind: str, *, reason: str, key: str, actor) -> Transfer:
+    pending = db.session.execute(select(Transfer).where(Transfer.id == pending_id)).scalar_one_or_none()
+    if pending is None:
+        raise NotFound("No such pending transfer.", code="pending_not_found")
+    if pending.kind != "pending":
+        raise RuleViolation("Only a pending transfer can be posted or voided.", code="not_pending")
+    return engine.apply([spec_resolving(pending, kind, reason=reason, key=key)], actor)[0]
+
+
+def get_transfer(transfer_id: int) -> Transfer:
+    t = db.session.get(Transfer, transfer_id)
+    if t is None:
+        raise NotFound(code="transfer_not_found")
+    return t
+
+
+def transfer_by_key(key: str) -> Transfer | None:
+    return db.session.execute(select(Transfer).where(Transfer.key == as_key(key))).scalar_one_or_none()

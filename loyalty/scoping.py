@@ -1,0 +1,48 @@
+"""Store scope (门店隔离, SEC-2) for queries, shared by every package (issue 13 item 7): the rows a
+member of staff may see, and the locked, scoped get of one row.
+
+    query = in_stores(select(Payout), actor, Payout.store_id, store_id=wanted)
+    payout = get_scoped(Payout, payout_id, actor, what="payout", lock=True)
+
+Who sees which stores is `loyalty.auth.access`; this applies it to a query.
+"""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+
+from loyalty.auth import access
+from loyalty.errors import NotFound
+from loyalty.extensions import db
+
+M = TypeVar("M")
+
+
+def in_stores(query: Select, actor, column: Any, *, store_id: int | None = None) -> Select:
+    """Only the rows of the stores `actor` may see (all for group-level staff and admins);
+    narrowed to `store_id` when one is asked for."""
+    ids = access.visible_store_ids(actor)
+    if ids is not None:
+        query = query.where(column.in_(ids))
+    if store_id is not None:
+        query = query.where(column == store_id)
+    return query
+
+
+def get_scoped(model: type[M], ident: int, actor, *, what: str, lock: bool = False) -> M:
+    """The `model` row `ident` if it exists and `actor` may see its store (`store_id`), else
+    NotFound(`{what}_not_found`), the same for both so ids of other stores cannot be probed.
+    With `lock`, the row is locked for a state change (FOR UPDATE OF its table on PostgreSQL;
+    SQLite holds the write lock already) and read fresh, not from the session's copy."""
+    if lock:
+        row = db.session.execute(select(model).where(model.id == ident).with_for_update(of=model)
+                                 ).unique().scalar_one_or_none()
+        if row is not None:
+            db.session.refresh(row)
+    else:
+        row = db.session.get(model, ident)
+    if row is None:
+        raise NotFound(code=f"{what}_not_found")
+    access.ensure_store(actor, row.store_id, what=what)
+    return row
