@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
 from loyalty.schemas import page_body
-from loyalty.ledger.idempotency import idempotent_if_keyed
+from loyalty.web.idempotency import idempotent_if_keyed
 from verification.delivery import dms, records, service, unwind
 from verification.delivery import schemas as s
 from verification.referrals.schemas import ReferralSchema
