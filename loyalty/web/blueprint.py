@@ -1,15 +1,15 @@
 """The one blueprint every page module registers its routes on, and its template filters."""
 from flask import Blueprint
 
-from loyalty.web.money import fen_to_yuan
+from loyalty.web.money import fen_to_yuan_grouped
 
 bp = Blueprint("web", __name__)
 
 
 @bp.app_template_filter("yuan")
 def yuan(fen: int | None) -> str:
-    """Integer fen shown as yuan: 50000 → '500.00'."""
-    return fen_to_yuan(fen)
+    """Integer fen shown as yuan on a page: 450000 → '4,500.00' (exports write plain numbers)."""
+    return fen_to_yuan_grouped(fen)
 
 
 @bp.app_template_filter("localtime")

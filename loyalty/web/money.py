@@ -36,6 +36,15 @@ def fen_to_yuan(fen: int | None) -> str:
     return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
+def fen_to_yuan_grouped(fen: int | None) -> str:
+    """For reading on a page: 450000 → '4,500.00' (thousands grouped; exports keep fen_to_yuan)."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    fen = abs(int(fen))
+    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
+
+
 def whole_number(text: str | None) -> int:
     """Points are whole: '300' → 300."""
     cleaned = _ascii(text).replace(",", "")

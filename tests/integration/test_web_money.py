@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from loyalty.web.money import BadAmount, fen_to_yuan, whole_number, yuan_to_fen
+from loyalty.web.money import BadAmount, fen_to_yuan, fen_to_yuan_grouped, whole_number, yuan_to_fen
 
 
 @pytest.mark.rule("LED-1")
@@ -38,3 +38,18 @@ def test_points_are_whole_numbers():
     for bad in ("3.5", "-1", "", "x"):
         with pytest.raises(BadAmount):
             whole_number(bad)
+
+
+@pytest.mark.parametrize("fen, text", [(450000, "4,500.00"), (50000, "500.00"), (123456789, "1,234,567.89"),
+                                       (-1234500, "-12,345.00"), (0, "0.00"), (None, "")])
+def test_pages_show_yuan_with_thousands_separators(fen, text):
+    """issue 15: ¥4,500.00 on pages; the grouped text still parses back to the same fen."""
+    assert fen_to_yuan_grouped(fen) == text
+    if fen is not None:
+        assert yuan_to_fen(text.lstrip("-")) == abs(fen)
+
+
+def test_the_yuan_filter_groups_thousands(app):
+    from flask import render_template_string
+    with app.test_request_context():
+        assert render_template_string("¥{{ 450000|yuan }}") == "¥4,500.00"
