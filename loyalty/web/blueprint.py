@@ -22,3 +22,17 @@ def localtime(instant, zone: str = "Asia/Shanghai") -> str:
         from datetime import datetime
         instant = datetime.fromisoformat(instant)
     return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.app_template_filter("dial")
+def dial(phone: str | None) -> str:
+    """A full E.164 number grouped as the agent dials it: '+8613712340001' → '+86 137 1234 0001'.
+    Anything else (a masked '138****8000', a typo) is shown as it is."""
+    import phonenumbers
+    if not phone or not phone.startswith("+"):
+        return phone or ""
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
