@@ -25,6 +25,7 @@ from loyalty.directory.models import Customer, Store
 from loyalty.errors import Conflict, RuleViolation, field_error
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
+from loyalty.points import statement
 from loyalty.points.models import PointsLot, PointsLotUse, PointsRedemption
 
 PTS = "PTS"
@@ -252,7 +253,8 @@ def summary(actor, customer_id: int) -> dict:
     now = clock.now()
     expiring = [lot for lot in lots if lot.remaining > 0 and lot.expired_at is None]
     return {"customer": customer, "account": account, "balance": ledger.balance(account), "lots": lots,
-            "entries": entries, "entries_total": total, "now": now,
+            "entries": statement.lines(entries, lots), "entries_total": total, "now": now,
+            "expiring_soon": statement.expiring_soon(lots, now),
             "next_expiry": min(expiring, key=lambda lot: lot.expires_at) if expiring else None}
 
 

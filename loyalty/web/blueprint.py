@@ -36,3 +36,9 @@ def dial(phone: str | None) -> str:
     except phonenumbers.NumberParseException:
         return phone
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@bp.app_template_filter("localdate")
+def localdate(instant, zone: str = "Asia/Shanghai") -> str:
+    """The day of a stored UTC instant in a store's timezone: '2026-11-24'."""
+    return localtime(instant, zone)[:10]

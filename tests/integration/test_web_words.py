@@ -3,9 +3,17 @@ a UTC time or an English sentence in the Chinese interface; money, phones and ti
 for the reader."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
+import time_machine
+
+from loyalty.extensions import db
+from loyalty.points.jobs import expire_points
+from tests.helpers import new_customer
 
 from tests.integration.test_callbacks import delivered_referral, due_at_once  # noqa: F401  (fixture)
+from tests.integration.test_points import redeem, visit
 from tests.integration.test_referrals import people  # noqa: F401  (fixture)
 from tests.integration.test_web_i18n import compile_catalogs
 from tests.integration.test_web_pages import Browser, csrf_of, login, post_form
@@ -35,3 +43,51 @@ def test_the_agent_dials_the_phone_in_chinese_grouping(app, api, world, people, 
     assert taken.status_code == 302 and "/calls/" in taken.location
     html = html_of(agent, taken.location)
     assert "+86 138 0013 8000" in html and "+8613800138000" not in html
+
+
+# ---- the points statement (积分明细) ----------------------------------------------------
+
+T0 = datetime(2025, 1, 15, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+
+
+def test_the_points_statement_is_worded_from_its_lots_in_store_time(app, api, world):
+    zhang = new_customer(world.store.id)
+    with time_machine.travel(T0, tick=False):
+        assert visit(api, zhang, world.store, 1_280_000).status_code == 201  # ¥12,800.00 → 1280 points
+        assert redeem(api, zhang, 4, "w-1", item="机油保养").status_code == 201
+    html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+    assert "Service visit at" not in html and "Points redeemed for" not in html and "yuan earns" not in html
+    assert "消费 ¥12,800.00，获得 1280 积分（2027-01-15 失效）" in html
+    assert "兑换：机油保养" in html
+    assert "2025-01-15 10:00" in html and "2025-01-15 02:00" not in html and "+00:00" not in html
+    assert 'data-test="points-lots"' in html and "积分批次" in html
+    assert 'data-test="points-expiry-warning"' not in html
+
+
+def test_no_lots_heading_without_lots(app, world):
+    zhang = new_customer(world.store.id)
+    html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+    assert "积分批次" not in html and 'data-test="points-empty"' in html
+
+
+def test_points_lapsing_within_30_days_are_announced(app, api, world):
+    zhang = new_customer(world.store.id)
+    with time_machine.travel(T0, tick=False):
+        visit(api, zhang, world.store, 100_000)  # 100 points, lapsing on 2027-01-15
+    with time_machine.travel(datetime(2026, 12, 1, tzinfo=timezone.utc), tick=False):
+        html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+        assert "points-expiry-warning" not in html
+    with time_machine.travel(datetime(2026, 12, 20, tzinfo=timezone.utc), tick=False):
+        html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+    assert "100 积分将在 30 天内失效（最早 2027-01-15），请在此之前兑换。" in html
+
+
+def test_an_expired_lot_reads_as_its_points_and_day(app, api, world):
+    zhang = new_customer(world.store.id)
+    with time_machine.travel(T0, tick=False):
+        visit(api, zhang, world.store, 100_000)
+    with time_machine.travel(datetime(2027, 2, 1, tzinfo=timezone.utc), tick=False):
+        expire_points()
+        db.session.commit()
+        html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+    assert "2025-01-15 获得的 100 积分已失效" in html and "Points expired" not in html
