@@ -91,3 +91,15 @@ def test_an_expired_lot_reads_as_its_points_and_day(app, api, world):
         db.session.commit()
         html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
     assert "2025-01-15 获得的 100 积分已失效" in html and "Points expired" not in html
+
+
+# ---- times in the store's zone ------------------------------------------------------------
+
+def test_the_customer_page_shows_fact_history_in_the_stores_zone(app, world):
+    world.store.timezone = "Asia/Tokyo"  # UTC+9, an hour off Shanghai's
+    db.session.commit()
+    with time_machine.travel(T0, tick=False):
+        zhang = new_customer(world.store.id, employer="华为")
+    html = html_of(browser_as(app, "admin"), f"/customers/{zhang.id}")
+    assert 'data-test="fact-history"' in html and "华为" in html
+    assert "2025-01-15 11:00" in html and "2025-01-15 10:00" not in html
