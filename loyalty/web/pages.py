@@ -50,11 +50,13 @@ def expired(back: str, message: str | None = None):
     return redirect(back)
 
 
-def refuse(template: str, form, error: DomainError, **context):
-    """Re-render the form with the service's field errors; nothing of this request is committed."""
+def refuse(template: str, form, error: DomainError, *, data: tuple[str, ...] = (), **context):
+    """Re-render the form with the service's field errors; nothing of this request is committed.
+    `data`: fields of the error that carry values for the page (an id to link), not messages."""
     g.rollback = True
     flash(_(error.message), "error")
-    for message in attach_field_errors(form, error.fields):
+    fields = {name: messages for name, messages in error.fields.items() if name not in data}
+    for message in attach_field_errors(form, fields):
         flash(_(message), "error")
     return render_template(template, form=form, **context), error.status
 

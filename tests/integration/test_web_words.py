@@ -3,6 +3,7 @@ a UTC time or an English sentence in the Chinese interface; money, phones and ti
 for the reader."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -14,7 +15,7 @@ from tests.helpers import new_customer
 
 from tests.integration.test_callbacks import delivered_referral, due_at_once  # noqa: F401  (fixture)
 from tests.integration.test_points import redeem, visit
-from tests.integration.test_referrals import people  # noqa: F401  (fixture)
+from tests.integration.test_referrals import people, register  # noqa: F401  (fixture)
 from tests.integration.test_web_i18n import compile_catalogs
 from tests.integration.test_web_pages import Browser, csrf_of, login, post_form
 
@@ -103,3 +104,24 @@ def test_the_customer_page_shows_fact_history_in_the_stores_zone(app, world):
     html = html_of(browser_as(app, "admin"), f"/customers/{zhang.id}")
     assert 'data-test="fact-history"' in html and "华为" in html
     assert "2025-01-15 11:00" in html and "2025-01-15 10:00" not in html
+
+
+# ---- raw codes and ids ------------------------------------------------------------------
+
+REGISTRATION = {"referee_name": "李四", "referee_phone": "13900139000", "referee_gender": "male",
+                "referrer_name": "张三", "referrer_phone": "13800138000", "referrer_model": "速腾",
+                "referrer_colour": "白色"}
+
+
+def test_a_duplicate_registration_links_the_live_referral_instead_of_showing_its_id(app, api, world, people):
+    first = register(api, world, people)
+    assert first.status_code == 201
+    browser = browser_as(app, "consultant")
+    resp = post_form(browser, "/referrals/new", REGISTRATION)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409
+    banners = re.findall(r'<div class="flash error" role="alert">([^<]*)</div>', html)
+    assert banners == ["该新客户已有一条有效的推荐报备。"], banners
+    assert f"referral {first.json['id']}" not in html
+    assert f'<div class="flash error" role="alert">{first.json["id"]}</div>' not in html
+    assert f'href="/referrals/{first.json["id"]}"' in html and 'data-test="live-referral"' in html

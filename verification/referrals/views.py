@@ -31,6 +31,13 @@ def _store_id() -> int | None:
     return g.actor.store_id or request.values.get("store_id", type=int)
 
 
+def _live_referral(error: DomainError) -> dict:
+    """The new customer's live referral as a link on the form, not its id as two banners."""
+    if error.code != "referee_has_live_referral":
+        return {}
+    return {"data": ("referee_id", "referral_id"), "live_referral": (error.fields.get("referral_id") or [None])[0]}
+
+
 @bp.route("/referrals/new", methods=["GET", "POST"])
 @allow("consultant", "manager")
 def register():
@@ -41,7 +48,7 @@ def register():
         referral = service.register_at_showroom(g.actor, store_id=_store_id(), **form.registration(),
                                                 phone_region=current_app.config["DEFAULT_PHONE_REGION"])
     except DomainError as error:
-        return refuse("referrals/new.html", form, error)
+        return refuse("referrals/new.html", form, error, **_live_referral(error))
     flash(_("Referral registered: %(status)s. Report it to the duty manager.",
             status=labels.status_label(referral.status)), "success")
     return redirect(url_for("delivery_web.referral", referral_id=referral.id))
