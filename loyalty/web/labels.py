@@ -93,3 +93,6 @@ def desk_label(desk: str | None) -> str:
 
 
 QUESTION_KIND_LABELS = {"open": _l("Open question"), "statement": _l("Yes/no statement")}
+# The question bank form's fields, as the page and its error messages name them.
+QUESTION_FIELDS = {"code": _l("Code"), "kind": _l("Kind"), "fact": _l("Fact"), "text_zh": _l("Chinese text"),
+                   "text_en": _l("English text")}

@@ -23,15 +23,17 @@ def attach_field_errors(form, fields: dict[str, list[str]]) -> list[str]:
     return leftover
 
 
-def flash_error(error: DomainError, *, named: bool = False) -> None:
-    """The error and each of its field messages as flashes (`named`: "field: message")."""
+def flash_error(error: DomainError, *, labels: dict | None = None) -> None:
+    """The error and each of its field messages as flashes; with `labels` (field → message id),
+    each as "label: message", never the field's code."""
     flash(_(error.message), "error")
     for field, messages in error.fields.items():
+        label = (labels or {}).get(field)
         for message in messages:
-            flash(f"{field}: {_(message)}" if named else _(message), "error")
+            flash(f"{_(label)}: {_(message)}" if label else _(message), "error")
 
 
-def act(do: Callable[[], Any], done: str, back: str, *, category: str = "success", named: bool = False):
+def act(do: Callable[[], Any], done: str, back: str, *, category: str = "success", labels: dict | None = None):
     """A page's POST that calls one service: flash `done` when it succeeds; on a domain error mark
     the request for rollback (nothing is committed) and flash why. Either way redirect to `back`."""
     try:
@@ -39,7 +41,7 @@ def act(do: Callable[[], Any], done: str, back: str, *, category: str = "success
         flash(done, category)
     except DomainError as error:
         g.rollback = True
-        flash_error(error, named=named)
+        flash_error(error, labels=labels)
     return redirect(back)
 
 

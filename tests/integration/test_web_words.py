@@ -125,3 +125,23 @@ def test_a_duplicate_registration_links_the_live_referral_instead_of_showing_its
     assert f"referral {first.json['id']}" not in html
     assert f'<div class="flash error" role="alert">{first.json["id"]}</div>' not in html
     assert f'href="/referrals/{first.json["id"]}"' in html and 'data-test="live-referral"' in html
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: no tags, attributes, scripts or styles."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+SNAKE_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+
+
+def test_question_bank_names_fields_by_label_and_shows_no_codes(app, world):
+    browser = browser_as(app, "admin")
+    page = visible_text(html_of(browser, "/admin/questions"))
+    assert not SNAKE_CODE.findall(page), SNAKE_CODE.findall(page)
+    resp = post_form(browser, "/admin/questions", {"code": "open_occupation_2", "kind": "open", "fact": "occupation",
+                                                    "text_zh": "平时做哪一行?", "text_en": "What line of work?"})
+    page = visible_text(resp.get_data(as_text=True))
+    assert "中文问题: 必须包含 {who}（被询问的人）。" in page
+    assert "text_zh" not in page and "text_en" not in page

@@ -126,7 +126,7 @@ def questions():
             return redirect(url_for("callbacks_web.questions"))
         except DomainError as error:
             g.rollback = True
-            flash_error(error, named=True)
+            flash_error(error, labels=labels.QUESTION_FIELDS)
     return render_template("callbacks/questions.html", templates=bank.list_templates(g.actor), form=form,
                            facts=labels.FACT_LABELS, kinds=labels.QUESTION_KIND_LABELS)
 
