@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from loyalty.directory.models import Staff
 from loyalty.extensions import db
+from loyalty.ledger.accounts import parse_owner
 from loyalty.ledger.models import Transfer
 from loyalty.payouts import labels
 from loyalty.payouts import service
@@ -88,7 +89,7 @@ def _names(payouts: list[Payout]) -> dict[int, str]:
 
 
 def header() -> list[str]:
-    return [_("Payout"), _("Referral"), _("Store"), _("Payee"), _("Payee name"), _("Status"),
+    return [_("Payout"), _("Referral"), _("Store"), _("Payee customer no."), _("Payee name"), _("Status"),
             _("Reward (yuan)"), _("Offset (yuan)"), _("To pay (yuan)"), _("Requested at"), _("Approved by"),
             _("Paid at"), _("Payment method"), _("External reference")]
 
@@ -98,9 +99,15 @@ def _local(instant, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if instant else ""
 
 
+def _payee_number(payee: str) -> int | str:
+    """The payee's customer number (7 of "customer:7"), never the ledger's owner string."""
+    kind, ident = parse_owner(payee)
+    return ident if kind == "customer" else ""
+
+
 def _row(p: Payout, names: dict[int, str]) -> list:
     zone = p.store.timezone
-    return [p.id, p.reference or p.subject, f"{p.store.code} {p.store.name}", p.payee,
+    return [p.id, p.reference or "", f"{p.store.code} {p.store.name}", _payee_number(p.payee),
             p.payee_name or "", labels.status_label(p.status),
             p.gross_amount, p.offset_amount, p.amount, _local(p.requested_at, zone),
             "、".join(names.get(a.approver_id, str(a.approver_id)) for a in p.approvals),

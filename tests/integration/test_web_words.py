@@ -3,17 +3,21 @@ a UTC time or an English sentence in the Chinese interface; money, phones and ti
 for the reader."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime, timezone
 
 import pytest
 import time_machine
+from openpyxl import load_workbook
 
 from loyalty.extensions import db
 from loyalty.points.jobs import expire_points
 from tests.helpers import new_customer
 
 from tests.integration.test_callbacks import delivered_referral, due_at_once  # noqa: F401  (fixture)
+from tests.integration.test_payouts import payout_of, verified_referral
+from tests.integration.test_payouts_export import read_csv
 from tests.integration.test_points import redeem, visit
 from tests.integration.test_referrals import people, register  # noqa: F401  (fixture)
 from tests.integration.test_web_i18n import compile_catalogs
@@ -145,3 +149,25 @@ def test_question_bank_names_fields_by_label_and_shows_no_codes(app, world):
     page = visible_text(resp.get_data(as_text=True))
     assert "中文问题: 必须包含 {who}（被询问的人）。" in page
     assert "text_zh" not in page and "text_en" not in page
+
+
+def test_the_payout_export_shows_no_ledger_owner_or_subject_strings(api, world, people, due_at_once, monkeypatch):
+    payout = payout_of(api, verified_referral(api, world, people, monkeypatch))
+    rows = read_csv(api.as_("finance").get("payouts/export.csv"))
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if re.search(r"\b(customer|referral|staff|store):\d", c)], cells
+    row = next(r for r in rows if r and r[0] == str(payout["id"]))
+    assert row[3] == str(people["zhang"].id) and row[4] == "张三" and "收款客户编号" in rows[0]
+    resp = api.as_("finance").get("payouts/export.xlsx")
+    sheet = load_workbook(io.BytesIO(resp.get_data())).active
+    values = [str(v) for r in sheet.iter_rows(values_only=True) for v in r if v is not None]
+    assert not [v for v in values if re.search(r"\b(customer|referral|staff|store):\d", v)], values
+
+
+def test_the_finance_page_counts_call_attempts_in_words(app, api, world, people, due_at_once, monkeypatch):
+    payout_of(api, verified_referral(api, world, people, monkeypatch))
+    browser = browser_as(app, "finance")
+    assert "拨打次数：1" in visible_text(html_of(browser, "/payouts"))
+    browser.post("/lang/en", data={"csrf_token": csrf_of(browser, "/payouts"), "next": "/payouts"})
+    page = visible_text(html_of(browser, "/payouts"))
+    assert "Call attempts: 1" in page and "1 attempts" not in page

@@ -89,7 +89,7 @@ def _tag(message: str, ok: bool, prefix: str = "") -> dict:
 def _callback_parts(cb: dict) -> list[dict]:
     party = N_("Called the new customer") if cb.get("party") == "referee" else N_("Called the old customer")
     return [{"msg": party}, {"msg": N_("Agent"), "then": cb.get("agent") or ""},
-            {"msg": N_("%(n)s attempts"), "args": {"n": cb.get("attempts", 0)}},
+            {"msg": N_("Call attempts: %(n)s"), "args": {"n": cb.get("attempts", 0)}},
             *[_tag(GRADES.get(g, g or ""), g == "correct", f"{i}: ") for i, g in enumerate(cb.get("grades", []), 1)]]
 
 
