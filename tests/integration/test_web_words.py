@@ -171,3 +171,26 @@ def test_the_finance_page_counts_call_attempts_in_words(app, api, world, people,
     browser.post("/lang/en", data={"csrf_token": csrf_of(browser, "/payouts"), "next": "/payouts"})
     page = visible_text(html_of(browser, "/payouts"))
     assert "Call attempts: 1" in page and "1 attempts" not in page
+
+
+# ---- error pages ----------------------------------------------------------------------
+
+ENGLISH_SENTENCE = re.compile(r"\b[A-Z]?[a-z]+(?: [a-z]+){3,}[.!?]?")  # four English words in a row
+
+
+@pytest.mark.parametrize("path, status, words", [
+    ("/nope", 404, "页面不存在"), ("/admin/stores", 403, "无权访问"), ("/customers/999999", 404, "页面不存在"),
+    ("/logout", 405, "不允许此操作")])
+def test_error_pages_are_chinese(app, world, path, status, words):
+    page = visible_text(html_of(browser_as(app, "consultant"), path, status))
+    assert words in page and not ENGLISH_SENTENCE.findall(page), ENGLISH_SENTENCE.findall(page)
+
+
+def test_a_server_error_page_is_chinese(app, world, monkeypatch):
+    from loyalty.web import customers
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(customers.service, "list_customers", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    page = visible_text(html_of(browser_as(app, "consultant"), "/customers", 500))
+    assert "出错了" in page and not ENGLISH_SENTENCE.findall(page), ENGLISH_SENTENCE.findall(page)
