@@ -28,7 +28,7 @@ DEMO_PASSWORD = "test-pass-1234"
 
 def pytest_configure(config):
     from loyalty.auth.passwords import use_cheap_hashing_for_tests
-    from tests.integration.test_web_i18n import compile_catalogs
+    from tests.web import compile_catalogs
     use_cheap_hashing_for_tests()
     compile_catalogs()  # *.mo are not in git; pages must be Chinese on a fresh checkout too
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from sqlalchemy import func, select
+
 from loyalty.directory import service as directory
 from loyalty.extensions import db
 
@@ -49,8 +51,6 @@ def build_world() -> World:
 
 def load_world() -> World:
     """The world `build_world` wrote, read back from the database."""
-    from sqlalchemy import select
-
     from loyalty.directory.models import Staff, Store
     stores = {s.code: s for s in db.session.scalars(select(Store).where(Store.code.in_(STORES.values())))}
     usernames = [username for username, _role, _where in PEOPLE]
@@ -112,7 +112,15 @@ def count_rows(model) -> int:
     return db.session.query(model).count()
 
 
-__all__ = ["World", "build_world", "ApiClient", "new_customer", "count_rows", "SimpleNamespace"]
+def row_counts() -> dict[str, int]:
+    """Rows in every table (audit_events included): what a refused request must leave unchanged."""
+    db.session.rollback()
+    return {t.name: db.session.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in db.metadata.sorted_tables}
+
+
+__all__ = ["World", "build_world", "load_world", "ApiClient", "new_customer", "count_rows", "row_counts",
+           "SimpleNamespace"]
 
 
 def at_once(calls: list) -> list:
