@@ -55,7 +55,9 @@ def load_world() -> World:
     stores = {s.code: s for s in db.session.scalars(select(Store).where(Store.code.in_(STORES.values())))}
     usernames = [username for username, _role, _where in PEOPLE]
     staff = {s.username: s for s in db.session.scalars(select(Staff).where(Staff.username.in_(usernames)))}
-    return World(stores[STORES["store"]], stores[STORES["other_store"]], {u: staff[u] for u in usernames})
+    world = World(stores[STORES["store"]], stores[STORES["other_store"]], {u: staff[u] for u in usernames})
+    db.session.commit()  # end the read as build_world ended its writes (SQLite: reads hold the write lock)
+    return world
 
 
 class ApiClient:
