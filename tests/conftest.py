@@ -3,8 +3,8 @@
 Integration tests take `app` (or `client`, `api`, `runner`), which is
 parametrised over the databases: SQLite always, PostgreSQL too when
 DATABASE_URL names one. The schema is built once per database by the Alembic
-migrations (never create_all); each test then gets a fresh copy (SQLite: a copy
-of the migrated file; PostgreSQL: every table emptied after the test).
+migrations (never create_all) and the test world once by the services; before each
+test the data is put back to one of those two saved states (tests/databases.py).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ DEMO_PASSWORD = "test-pass-1234"
 
 def pytest_configure(config):
     from loyalty.auth.passwords import use_cheap_hashing_for_tests
-    from tests.integration.test_web_i18n import compile_catalogs
+    from tests.web import compile_catalogs
     use_cheap_hashing_for_tests()
     compile_catalogs()  # *.mo are not in git; pages must be Chinese on a fresh checkout too
 
@@ -51,64 +51,27 @@ def _migrate(url: str) -> None:
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def migrated():
-    """backend -> URL of a migrated database (SQLite: a template file to copy)."""
-    done: dict[str, str] = {}
-
-    def get(backend: str) -> str:
-        if backend not in done:
-            url = (f"sqlite:///{_TMP / 'template.sqlite3'}" if backend == "sqlite"
-                   else normalise_database_url(PG_URL))
-            _migrate(url)
-            done[backend] = url
-        return done[backend]
-    return get
-
-
-def _empty_postgres(db) -> None:
-    from loyalty.audit.service import GENESIS
-    tables = [t.name for t in db.metadata.sorted_tables]
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-        conn.exec_driver_sql(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS}')")
-
-
 @pytest.fixture(params=BACKENDS)
 def backend(request) -> str:
     return request.param
 
 
 @pytest.fixture(scope="session")
-def shared_apps(migrated):
-    """One app per database for the whole session (building an app costs ~0.5 s; tests are many).
+def databases():
+    """backend -> its `TestDatabase`: migrated once, the test world built once, reset per test."""
+    from tests.databases import TestDatabase
+    made: dict[str, TestDatabase] = {}
 
-    `reset(backend)` hands back that app over fresh data: SQLite gets a new copy of the
-    migrated file (the pool is disposed first), PostgreSQL was emptied after the last test.
-    """
-    from loyalty.app import create_app
-    from loyalty.extensions import db
-    apps: dict[str, tuple] = {}
+    def get(backend: str) -> TestDatabase:
+        if backend not in made:
+            url = (f"sqlite:///{_TMP / 'test.sqlite3'}" if backend == "sqlite"
+                   else normalise_database_url(PG_URL))
+            made[backend] = TestDatabase(backend, url, _TMP, migrate=_migrate)
+        return made[backend]
 
-    def reset(backend: str):
-        template = migrated(backend)
-        if backend not in apps:
-            url = f"sqlite:///{_TMP / 'test.sqlite3'}" if backend == "sqlite" else template
-            apps[backend] = (create_app(TestConfig(url)), url)
-        app, url = apps[backend]
-        if backend == "sqlite":
-            with app.app_context():
-                db.engine.dispose()
-            target = Path(url.removeprefix("sqlite:///"))
-            for suffix in ("-wal", "-shm"):
-                Path(str(target) + suffix).unlink(missing_ok=True)
-            shutil.copy(template.removeprefix("sqlite:///"), target)
-        return app
-
-    yield reset
-    for app, _url in apps.values():
-        with app.app_context():
-            db.engine.dispose()
+    yield get
+    for database in made.values():
+        database.close()
 
 
 @pytest.fixture
@@ -117,15 +80,16 @@ def db_url(app) -> str:
 
 
 @pytest.fixture
-def app(backend, shared_apps):
+def app(request, backend, databases):
+    """The session's app for this database, its data put back before the test: to the test world
+    (`build_world`, built once per session) when the test uses `world`, else to just migrated."""
     from loyalty.extensions import db, limiter
-    app = shared_apps(backend)
+    database = databases(backend)
+    database.reset("world" if "world" in request.fixturenames else "empty")
     limiter.reset()  # rate-limit counters are per test
-    with app.app_context():
-        yield app
+    with database.app.app_context():
+        yield database.app
         db.session.remove()
-        if backend == "postgresql":
-            _empty_postgres(db)
 
 
 @pytest.fixture
@@ -145,10 +109,11 @@ def runner(app):
 
 
 @pytest.fixture
-def world(app):
-    """Two stores and one staff member per role in the first store (plus group-level ones)."""
-    from tests.helpers import build_world
-    return build_world()
+def world(app, backend, databases):
+    """Two stores and one staff member per role in the first store (plus group-level ones): the
+    rows `build_world` wrote once per session, put back by `app` and loaded here."""
+    from tests.helpers import build_world, load_world
+    return load_world() if databases(backend).state == "world" else build_world()
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from sqlalchemy import func, select
+
 from loyalty.directory import service as directory
 from loyalty.extensions import db
 
@@ -20,23 +22,41 @@ class World:
         return self.staff[key]
 
 
+STORES = {"store": "SH01", "other_store": "SH02"}
+PEOPLE = [  # username, role, store (a key of STORES, or None: group level)
+    ("admin", "admin", None), ("consultant", "consultant", "store"), ("manager", "manager", "store"),
+    ("manager2", "manager", "store"), ("agent", "agent", "store"), ("finance", "finance", None),
+    ("finance2", "finance", None), ("consultant_b", "consultant", "other_store"),
+    ("manager_b", "manager", "other_store"), ("agent_b", "agent", "other_store"),
+]
+
+
 def build_world() -> World:
     """Store A (SH01) with a consultant, two managers, an agent; store B (SH02) with its own
-    consultant and manager; a group-level finance pair and an admin."""
+    consultant and manager; a group-level finance pair and an admin.
+
+    Written through the services (with their audit events) once per session into the test
+    database's saved "world" state (tests/databases.py); `load_world` reads it back per test."""
     store = directory.create_store(None, code="SH01", name="浦东店", timezone="Asia/Shanghai")
     other = directory.create_store(None, code="SH02", name="闵行店", timezone="Asia/Shanghai")
     world = World(store, other)
-    people = [
-        ("admin", "admin", None), ("consultant", "consultant", store.id), ("manager", "manager", store.id),
-        ("manager2", "manager", store.id), ("agent", "agent", store.id), ("finance", "finance", None),
-        ("finance2", "finance", None), ("consultant_b", "consultant", other.id),
-        ("manager_b", "manager", other.id), ("agent_b", "agent", other.id),
-    ]
-    for username, role, store_id in people:
+    stores = {"store": store, "other_store": other}
+    for username, role, where in PEOPLE:
         world.staff[username] = directory.create_staff(
-            None, username=username, display_name=username.title(), role=role, store_id=store_id,
-            password=PASSWORD)
+            None, username=username, display_name=username.title(), role=role,
+            store_id=stores[where].id if where else None, password=PASSWORD)
     db.session.commit()
+    return world
+
+
+def load_world() -> World:
+    """The world `build_world` wrote, read back from the database."""
+    from loyalty.directory.models import Staff, Store
+    stores = {s.code: s for s in db.session.scalars(select(Store).where(Store.code.in_(STORES.values())))}
+    usernames = [username for username, _role, _where in PEOPLE]
+    staff = {s.username: s for s in db.session.scalars(select(Staff).where(Staff.username.in_(usernames)))}
+    world = World(stores[STORES["store"]], stores[STORES["other_store"]], {u: staff[u] for u in usernames})
+    db.session.commit()  # end the read as build_world ended its writes (SQLite: reads hold the write lock)
     return world
 
 
@@ -94,7 +114,15 @@ def count_rows(model) -> int:
     return db.session.query(model).count()
 
 
-__all__ = ["World", "build_world", "ApiClient", "new_customer", "count_rows", "SimpleNamespace"]
+def row_counts() -> dict[str, int]:
+    """Rows in every table (audit_events included): what a refused request must leave unchanged."""
+    db.session.rollback()
+    return {t.name: db.session.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in db.metadata.sorted_tables}
+
+
+__all__ = ["World", "build_world", "load_world", "ApiClient", "new_customer", "count_rows", "row_counts",
+           "SimpleNamespace"]
 
 
 def at_once(calls: list) -> list:

@@ -26,7 +26,7 @@ def live_app(tmp_path_factory):
     from loyalty.config import TestConfig
     from loyalty.extensions import db
     from tests.helpers import build_world
-    from tests.integration.test_web_i18n import compile_catalogs
+    from tests.web import compile_catalogs
 
     compile_catalogs()
     database = tmp_path_factory.mktemp("e2e") / "e2e.sqlite3"

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.test_web_browser import log_in
+from tests.web import log_in
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_web_browser import log_in
+from tests.web import log_in
 
 pytestmark = pytest.mark.e2e
 

@@ -3,19 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import PASSWORD
+from tests.web import log_in
 
 pytestmark = pytest.mark.e2e
 
 HOME_TEXT = {"consultant": "提前报备", "manager": "值班经理", "agent": "电话回访",
              "finance": "审批", "admin": "管理门店"}
-
-
-def log_in(page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click('[data-test="login-submit"]')
 
 
 @pytest.mark.rule("SEC-2")

@@ -79,7 +79,7 @@ def test_each_endpoint_refuses_roles_outside_its_audience(api, world, zhang, met
     ("finance", "post", "customers"),
 ])
 def test_refused_requests_write_nothing(api, world, zhang, username, method, path):
-    from tests.integration.test_directory import row_counts
+    from tests.helpers import row_counts
     body = {"code": "SH09", "name": "x", "username": "evil", "display_name": "x", "role": "admin",
             "store_id": None, "password": "long-enough-1", "reward_amount": 1}
     bound = api.as_(username)
@@ -139,7 +139,7 @@ def test_public_endpoints_are_only_the_expected_ones(app):
 @pytest.mark.rule("SEC-2")
 @pytest.mark.parametrize("username", ["consultant", "manager"])
 def test_store_staff_cannot_read_or_change_another_stores_customer(api, world, zhang, wang, username):
-    from tests.integration.test_directory import row_counts
+    from tests.helpers import row_counts
     bound = api.as_(username)
     before = row_counts()
     assert bound.get(f"customers/{wang.id}").status_code == 404

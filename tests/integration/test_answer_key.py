@@ -14,9 +14,7 @@ from datetime import timedelta
 import pytest
 
 from loyalty.extensions import db
-from tests.integration.test_callbacks import due_at_once  # noqa: F401  (fixture)
-from tests.integration.test_referrals import people  # noqa: F401  (fixture)
-from tests.integration.test_web_pages import Browser, login, text
+from tests.web import Browser, login, text
 from verification.referrals import service as referrals
 
 SECRET_FACTS = {"employer": "东海密钥科技公司", "home_district": "崇明区", "business": "海参养殖",
@@ -175,7 +173,7 @@ def test_a_consultant_records_facts_without_reading_them_back(api, world, sealed
 def test_exports_carry_no_fact(app, api, world, people, due_at_once, monkeypatch):
     """Finance's exports of a verified referral hold the claim and the check results, never the
     record: neither party's facts, nor the referrer's plate or VIN; other roles get no export."""
-    from tests.integration.test_callbacks import T0, answer_next_call, delivered_referral, truthful
+    from tests.flows import T0, answer_next_call, delivered_referral, truthful
     rid = delivered_referral(api, world, people, "referee", monkeypatch)
     answer_next_call(api, rid, truthful, T0 + timedelta(hours=2))
     record_only = ["上海汽车集团", "浦东新区", "工程师", "沪A12345", "LFV2A21K8E4123456", "中国银行浦东支行",

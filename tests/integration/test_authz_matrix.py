@@ -55,10 +55,9 @@ from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Transfer
 from loyalty.payouts.models import Payout
+from tests.flows import AT_ONCE, LICENCE, plan_of, truthful, undecided
 from tests.helpers import PASSWORD
-from tests.integration.test_callbacks import AT_ONCE, plan_of, truthful, undecided
-from tests.integration.test_delivery import LICENCE
-from tests.integration.test_web_pages import Browser, csrf_of, login
+from tests.web import Browser, csrf_of, login
 from verification.callbacks import planning
 from verification.callbacks.models import AnswerReview, Confirmation
 from verification.referrals.models import UNDER_REVIEW, Referral

@@ -1,7 +1,7 @@
 """Callback verification end to end: the seed's worked example, reviews, retries, secrecy (CB-*)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -9,16 +9,12 @@ import time_machine
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
 from loyalty.directory import service as directory
+from tests.flows import (T0, answer, answer_next_call, balances, claim, clueless,
+                         delivered_referral, plan_of, register, truthful, undecided)
 from tests.helpers import PASSWORD, at_once
-from tests.integration.test_delivery import LICENCE, VEHICLE
-from tests.integration.test_referrals import people, register  # noqa: F401  (fixture)
 from verification.callbacks import planning
 from verification.callbacks.models import AnswerReview, Callback
 from verification.referrals.models import Referral, ReferrerFlag
-
-T0 = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
-AT_ONCE = {"callback_delay_min_hours": 0, "callback_delay_max_hours": 0,
-           "calling_hours_start": "00:00", "calling_hours_end": "23:59", "velocity_limit": 100}
 
 
 def assert_callback_changes_audited() -> None:
@@ -43,78 +39,9 @@ def callback_changes_audited():
     assert_callback_changes_audited()
 
 
-@pytest.fixture
-def due_at_once(api, world):
-    resp = api.as_("admin").put(f"stores/{world.store.id}/policy", json=AT_ONCE)
-    assert resp.status_code == 200, resp.json
-
-
-def delivered_referral(api, world, people, party: str | None, monkeypatch, referee="li") -> int:
-    """Register, acknowledge and pass the delivery check; the callee forced to `party` if given."""
-    if party:
-        monkeypatch.setattr(planning, "draw_callee", lambda: party)
-    with time_machine.travel(T0, tick=False):
-        rid = register(api, world, people, referee=referee).json["id"]
-        api.as_("manager").post(f"referrals/{rid}/acknowledge")
-    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
-        resp = api.as_("manager2").post(f"referrals/{rid}/delivery", json={
-            "delivered_at": (T0 + timedelta(hours=1)).isoformat(), "vehicle": VEHICLE, "licence": LICENCE})
-    assert resp.json["status"] == "awaiting_callback", resp.json
-    return rid
-
-
-def plan_of(rid: int) -> Callback:
-    db.session.expire_all()
-    return db.session.execute(db.select(Callback).where(Callback.referral_id == rid)
-                              .order_by(Callback.id.desc())).unique().scalars().first()
-
-
-def truthful(question: dict) -> dict:
-    if question["kind"] == "open":
-        return {"question_id": question["key"], "text": question["true_value"]}
-    if question["kind"] == "truth":
-        return {"question_id": question["key"], "confirmed": True}
-    return {"question_id": question["key"], "confirmed": False, "text": question["true_value"]}
-
-
-def clueless(question: dict) -> dict:
-    """Someone who does not know the other party: agrees with whatever is said, guesses the rest."""
-    if question["kind"] == "open":
-        guess = question["choices"][0] if question["choices"] else "在外地做点小生意"
-        return {"question_id": question["key"], "text": guess}
-    return {"question_id": question["key"], "confirmed": True}
-
-
 def dont_know(question: dict) -> dict:
     """Someone who says so when he does not know."""
     return {"question_id": question["key"], "text": "不清楚"}
-
-
-def undecided(question: dict) -> dict:
-    """A vague answer the grader cannot settle either way (it must go to a manager)."""
-    from verification.callbacks.grading import grade
-    truth = question["true_value"]
-    q = planning.PlannedQuestion.from_dict(question)
-    for text in (truth[:2] + "那边的什么地方吧", truth[:2] + "某个单位吧", truth[0] + truth[-1],
-                 "好像是" + truth[0] + "什么"):
-        if grade(q, confirmed=None, text=text) == "undecided":
-            return {"question_id": question["key"], "text": text}
-    raise AssertionError(f"no undecided answer found for {truth}")
-
-
-def claim(api, who="agent"):
-    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
-        return api.as_(who).post("callbacks/claim")
-
-
-def answer(api, callback_id, answers, who="agent"):
-    with time_machine.travel(T0 + timedelta(hours=2, minutes=5), tick=False):
-        return api.as_(who).post(f"callbacks/{callback_id}/answers", json={"answers": answers})
-
-
-def balances(api, owner):
-    items = api.as_("admin").get(f"ledger/accounts?owner={owner}").json["items"]
-    return {a["purpose"]: a["balance"] for a in items}
 
 
 @pytest.mark.rule("CB-8")
@@ -158,22 +85,9 @@ def test_seed_example_clueless_callee_is_fraud_voids_and_penalises(api, world, p
     assert penalty["posted"] == 20000
     assert db.session.query(ReferrerFlag).filter_by(customer_id=people["zhang"].id).count() == 1
     # the flagged referrer's next referral goes to review (REG-5)
-    from tests.integration.test_referrals import new_referee
+    from tests.flows import new_referee
     people["n"] = new_referee(world, "王小二", "13512345679")
     assert register(api, world, people, referee="n").json["status"] == "under_review"
-
-
-def answer_next_call(api, rid, respond, at):
-    """Claim the referral's newest callback at `at` and answer every question with `respond`."""
-    with time_machine.travel(at, tick=False):
-        call = api.as_("agent").post("callbacks/claim").json
-    plan = plan_of(rid)
-    assert call["id"] == plan.id
-    with time_machine.travel(at + timedelta(minutes=5), tick=False):
-        resp = api.as_("agent").post(f"callbacks/{plan.id}/answers",
-                                     json={"answers": [respond(q) for q in plan.questions]})
-    assert resp.status_code == 200, resp.json
-    return plan
 
 
 @pytest.mark.rule("CB-8")
@@ -540,7 +454,7 @@ def test_due_time_respects_the_window_and_calling_hours(api, world, people, monk
 
 def test_ten_agents_claim_ten_different_callbacks(app, api, world, people, due_at_once, monkeypatch, pg_only):
     from loyalty.directory import service as directory
-    from tests.integration.test_referrals import new_referee
+    from tests.flows import new_referee
     for i in range(10):
         directory.create_staff(None, username=f"agent{i:02d}", display_name=f"Agent {i}", role="agent",
                                store_id=world.store.id, password="test-pass-1234")
@@ -562,7 +476,7 @@ def test_ten_agents_claim_ten_different_callbacks(app, api, world, people, due_a
 @pytest.mark.rule("CB-9")
 def test_three_schedulers_retry_each_unreachable_once(app, api, world, people, due_at_once, monkeypatch, pg_only):
     from loyalty.scheduler import run_job
-    from tests.integration.test_referrals import new_referee
+    from tests.flows import new_referee
     ids = []
     for i in range(5):
         people[f"n{i}"] = new_referee(world, f"客户{i}", f"1353333000{i}")
@@ -580,7 +494,7 @@ def test_three_schedulers_retry_each_unreachable_once(app, api, world, people, d
 
 
 def test_customer_page_shows_the_reward_and_points_link(app, api, world, people, due_at_once, monkeypatch):
-    from tests.integration.test_web_pages import Browser, login
+    from tests.web import Browser, login
     rid = delivered_referral(api, world, people, "referee", monkeypatch)
     call = claim(api).json
     answer(api, call["id"], [truthful(q) for q in plan_of(rid).questions])
@@ -592,7 +506,7 @@ def test_customer_page_shows_the_reward_and_points_link(app, api, world, people,
 
 
 def test_referral_page_names_the_reason_in_chinese(app, api, world, people, due_at_once, monkeypatch):
-    from tests.integration.test_web_pages import Browser, login
+    from tests.web import Browser, login
     rid = delivered_referral(api, world, people, "referee", monkeypatch)
     call = claim(api).json
     answer(api, call["id"], [clueless(q) for q in plan_of(rid).questions])
@@ -616,7 +530,7 @@ def test_both_cars_are_planned_as_known_to_a_fake(api, world, people, due_at_onc
 
 
 def test_question_bank_page_names_facts_in_chinese_and_adds_a_question(app, world):
-    from tests.integration.test_web_pages import Browser, login, post_form
+    from tests.web import Browser, login, post_form
     browser = Browser(app)
     assert login(browser, "admin").status_code == 302
     html = browser.get("/admin/questions").get_data(as_text=True)

@@ -8,7 +8,7 @@ from loyalty.audit.models import AuditEvent
 from loyalty.demo import DEMO_PASSWORD, LOGINS
 from loyalty.directory.models import Customer, Staff, Store
 from loyalty.extensions import db
-from tests.integration.test_directory import row_counts
+from tests.helpers import row_counts
 
 
 def login(app, username, password):

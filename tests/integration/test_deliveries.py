@@ -10,19 +10,12 @@ import time_machine
 from loyalty.audit.models import AuditEvent
 from loyalty.directory.models import Customer, Vehicle
 from loyalty.extensions import db
+from tests.flows import HEADER, ROWS, csv_bytes, register
 from tests.helpers import count_rows
-from tests.integration.test_referrals import people, register  # noqa: F401  (fixture)
 from verification.delivery.models import Delivery
 
 NOW = datetime(2026, 11, 10, 4, 0, tzinfo=timezone.utc)
 CAR = {"model": "高尔夫", "colour": "红色", "transmission": "manual", "vin": "LSVAB2BR5NN123456"}
-HEADER = "客户姓名,手机,交车时间,车型,颜色,变速箱,车牌,VIN"
-ROWS = [
-    "李四,13900139000,2026-11-04 10:30,高尔夫,红色,手动,沪B11111,LSVAB2BR5NN123456",
-    "赵六,13512345670,2026/11/5,朗逸 1.5L 自动舒适型,白色,,,LSVCD4E57NN000001",
-]
-
-
 def post(api, who="manager", **body):
     with time_machine.travel(NOW, tick=False):
         return api.as_(who).post("deliveries", json=body)
@@ -39,11 +32,6 @@ def upload(api, content: bytes, who="manager", store_id=None, name="dms.csv"):
         data["store_id"] = str(store_id)
     with time_machine.travel(NOW, tick=False):
         return api.as_(who).post("deliveries/import", data=data, content_type="multipart/form-data")
-
-
-def csv_bytes(rows=ROWS, header=HEADER, encoding="utf-8", sep=","):
-    text = "\r\n".join([header.replace(",", sep)] + [r.replace(",", sep) for r in rows]) + "\r\n"
-    return text.encode(encoding)
 
 
 # ---- POST / GET /deliveries -------------------------------------------------------------------

@@ -9,36 +9,10 @@ import time_machine
 from loyalty.audit.models import AuditEvent
 from loyalty.directory.models import Vehicle
 from loyalty.extensions import db
+from tests.flows import CHECK_T0 as T0, CLAIM, LICENCE, RECORD_VALUES, VEHICLE, deliver, new_referee, register
 from tests.helpers import at_once, count_rows
-from tests.integration.test_referrals import CLAIM, new_referee, people, register  # noqa: F401  (fixture)
 from verification.delivery.models import CheckRecord, Delivery
 from verification.referrals.models import Referral, ReferrerFlag
-
-T0 = datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc)
-LICENCE = {"owner_name": "张三", "plate": "沪A12345", "model": "速腾", "vin": "LFV2A21K8E4123456", "colour": "白色"}
-VEHICLE = {"model": "高尔夫", "colour": "红色", "transmission": "manual"}
-
-
-@pytest.fixture
-def acknowledged(api, world, people):
-    with time_machine.travel(T0, tick=False):
-        rid = register(api, world, people).json["id"]
-        assert api.as_("manager").post(f"referrals/{rid}/acknowledge").status_code == 200
-    return rid
-
-
-_SAME = object()
-
-
-def deliver(api, rid, who="manager2", delivered_at=None, licence=None, vehicle=_SAME):
-    """The delivery check as `who` three days after T0; vehicle=None leaves the car out of the body."""
-    body = {"delivered_at": (delivered_at or T0 + timedelta(days=3)).isoformat(),
-            "vehicle": dict(VEHICLE) if vehicle is _SAME else vehicle, "licence": licence or dict(LICENCE)}
-    if body["vehicle"] is None:
-        del body["vehicle"]
-    with time_machine.travel(T0 + timedelta(days=3, hours=1), tick=False):
-        return api.as_(who).post(f"referrals/{rid}/delivery", json=body)
-
 
 def reward_accounts(api, people):
     resp = api.as_("admin").get(f"ledger/accounts?owner=customer:{people['zhang'].id}")
@@ -503,26 +477,6 @@ def test_reopenings_are_counted_per_consultant_and_per_store(api, world, people,
 
 
 # ---- the record values are sealed (SEC-5) --------------------------------------------------------
-
-@pytest.fixture
-def sealed(api, world, people):
-    """A referral whose referrer is on record with values that appear nowhere else: his name
-    张叁 (the claim says 张三), a 'Sagitar' in 珍珠白 with plate 沪A12345 and VIN ...4123456."""
-    zhang = people["zhang"]
-    zhang.name = "张叁"
-    car = zhang.vehicles[0]
-    car.model, car.colour = "Sagitar", "珍珠白"
-    db.session.commit()
-    with time_machine.travel(T0, tick=False):
-        rid = register(api, world, people).json["id"]
-        api.as_("manager").post(f"referrals/{rid}/acknowledge")
-    resp = deliver(api, rid, licence={"owner_name": "张三", "plate": "沪a 12345", "model": "速腾", "colour": "白"})
-    assert resp.json["reason"] == "licence_mismatch", resp.json  # 张三 is not 张叁
-    return rid, resp
-
-
-RECORD_VALUES = ("张叁", "Sagitar", "珍珠白", "沪A12345", "LFV2A21K8E4123456")
-
 
 @pytest.mark.rule("SEC-5")
 def test_the_checking_manager_sees_the_record_values_inside_the_check(sealed):

@@ -8,12 +8,9 @@ import pytest
 
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
+from tests.flows import RECORD_VALUES, ROWS, csv_bytes
 from tests.helpers import count_rows
-from tests.integration.test_deliveries import ROWS, csv_bytes
-from tests.integration.test_delivery import RECORD_VALUES, acknowledged, sealed  # noqa: F401  (fixtures)
-from tests.integration.test_referrals import people  # noqa: F401  (fixture)
-from tests.integration.test_web_i18n import compile_catalogs
-from tests.integration.test_web_pages import Browser, csrf_of, login, text
+from tests.web import Browser, compile_catalogs, csrf_of, login, text
 from verification.delivery.models import Delivery
 from verification.referrals.models import Referral
 

@@ -11,7 +11,7 @@ from loyalty.audit.models import AuditEvent
 from loyalty.directory import identity
 from loyalty.directory.models import POLICY_FIELDS, Customer, Staff, Store, Vehicle
 from loyalty.extensions import db
-from tests.helpers import new_customer
+from tests.helpers import new_customer, row_counts
 
 ZHANG_ID = "310115198001011238"
 
@@ -23,13 +23,6 @@ SPEC_POLICY_DEFAULTS = {
     "points_expiry_months": 24, "clawback_window_days": 90, "callback_attempts": 3,
     "insider_pass_limit_bp": 500,  # CB-11: "above the policy threshold (default 5 %)"
 }
-
-
-def row_counts() -> dict[str, int]:
-    """Rows in every table (audit_events included): what a refused request must leave unchanged."""
-    db.session.rollback()
-    return {t.name: db.session.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in db.metadata.sorted_tables}
 
 
 @pytest.fixture

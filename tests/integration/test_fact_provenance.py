@@ -13,11 +13,10 @@ from loyalty.audit.models import AuditEvent
 from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, FactVersion
 from loyalty.extensions import db
+from tests.flows import (ON_RECORD_SINCE, T0, answer_next_call, balances, clueless, delivered_referral,
+                         plan_of, truthful)
 from tests.helpers import PASSWORD
-from tests.integration.test_callbacks import (T0, answer_next_call, balances, clueless, delivered_referral,  # noqa: F401
-                                              due_at_once, plan_of, truthful)
-from tests.integration.test_referrals import ON_RECORD_SINCE, people  # noqa: F401  (fixture)
-from tests.integration.test_web_pages import Browser, login, text
+from tests.web import Browser, login, text
 from verification.callbacks import facts
 from verification.callbacks.models import Confirmation
 from verification.referrals.models import FactChange, Referral
@@ -94,10 +93,10 @@ def test_questions_come_only_from_facts_recorded_before_registration(api, world,
 
 
 def _register_then(after):
-    from tests.integration import test_referrals
+    from tests import flows
 
     def register(*args, **kwargs):
-        resp = test_referrals.register(*args, **kwargs)
+        resp = flows.register(*args, **kwargs)
         after()
         return resp
     return register
@@ -124,7 +123,7 @@ def test_facts_typed_by_the_registrant_count_as_known_and_the_other_party_is_cal
 @pytest.mark.rule("CB-10")
 def test_a_fact_changed_while_a_referral_is_live_is_flagged_on_it(api, world, people, due_at_once, monkeypatch):
     with time_machine.travel(T0, tick=False):
-        from tests.integration.test_referrals import register
+        from tests.flows import register
         rid = register(api, world, people).json["id"]
         api.as_("consultant").patch(f"customers/{people['zhang'].id}", json={"employer": "宁波银行"})
         api.as_("consultant").post(f"customers/{people['zhang'].id}/vehicles",
@@ -138,7 +137,7 @@ def test_a_fact_changed_while_a_referral_is_live_is_flagged_on_it(api, world, pe
     events = db.session.execute(select(AuditEvent).where(AuditEvent.entity == "referral",
                                                          AuditEvent.action == "fact_changed")).scalars().all()
     assert len(events) == 2 and "宁波银行" not in str([e.after for e in events])  # no value in the trail
-    from tests.integration.test_delivery import LICENCE, VEHICLE
+    from tests.flows import LICENCE, VEHICLE
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):  # the check records the new car: routine
         resp = api.as_("manager2").post(f"referrals/{rid}/delivery", json={
             "delivered_at": (T0 + timedelta(hours=1)).isoformat(), "vehicle": VEHICLE, "licence": LICENCE})
@@ -154,7 +153,7 @@ def test_a_fact_changed_while_a_referral_is_live_is_flagged_on_it(api, world, pe
 @pytest.mark.rule("CB-10")
 def test_managers_see_the_changes_on_the_referral_page_and_consultants_do_not(app, api, world, people):
     with time_machine.travel(T0, tick=False):
-        from tests.integration.test_referrals import register
+        from tests.flows import register
         rid = register(api, world, people).json["id"]
         api.as_("consultant").patch(f"customers/{people['zhang'].id}", json={"employer": "宁波银行"})
     manager, consultant = Browser(app), Browser(app)
@@ -296,7 +295,7 @@ def test_the_limit_is_store_policy(api, world, people, due_at_once, monkeypatch,
 def test_writing_the_value_on_record_is_flagged_like_a_change(api, world, people):
     """Else the flag would tell a manager whether his guess of a fact was the value on record."""
     with time_machine.travel(T0, tick=False):
-        from tests.integration.test_referrals import register
+        from tests.flows import register
         rid = register(api, world, people).json["id"]
         right = api.as_("manager").patch(f"customers/{people['zhang'].id}", json={"employer": "上海汽车集团"})
         wrong = api.as_("manager").patch(f"customers/{people['zhang'].id}", json={"home_district": "徐汇区"})

@@ -12,10 +12,7 @@ from openpyxl import load_workbook
 
 from loyalty.directory import service as directory
 from loyalty.extensions import db
-from tests.integration.test_callbacks import (answer, claim, delivered_referral, due_at_once,  # noqa: F401
-                                              plan_of, truthful)
-from tests.integration.test_payouts import payout_of, post
-from tests.integration.test_referrals import people  # noqa: F401  (fixture)
+from tests.flows import answer, claim, delivered_referral, payout_of, plan_of, post, truthful
 from verification.referrals.models import Referral
 
 LINK = '=HYPERLINK("http://evil.example/x","点击")'

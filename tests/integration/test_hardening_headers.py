@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_web_pages import Browser, login
+from tests.web import Browser, login
 
 
 def assert_hardened(resp):

@@ -16,10 +16,9 @@ import time_machine
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
 from loyalty.ledger.models import Transfer
+from tests.flows import LICENCE, VEHICLE, register
 from tests.helpers import count_rows
-from tests.integration.test_delivery import LICENCE, VEHICLE
-from tests.integration.test_referrals import people, register  # noqa: F401  (fixture)
-from tests.integration.test_web_pages import Browser, csrf_of, login
+from tests.web import Browser, csrf_of, login
 from verification.referrals.models import Referral
 
 DEEP = "[" * 1000

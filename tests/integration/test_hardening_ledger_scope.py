@@ -12,7 +12,7 @@ from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Transfer
 from tests.helpers import PASSWORD, count_rows, new_customer
-from tests.integration.test_web_pages import Browser, login
+from tests.web import Browser, login
 
 
 @pytest.fixture

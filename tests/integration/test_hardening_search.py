@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import new_customer
-from tests.integration.test_web_pages import Browser, login
+from tests.web import Browser, login
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time_machine
 from loyalty import clock
 from loyalty.directory import service as directory
 from loyalty.extensions import db
-from tests.integration.test_web_pages import Browser, csrf_of, login
+from tests.web import Browser, csrf_of, login
 
 
 def saved_cookie(browser) -> str:

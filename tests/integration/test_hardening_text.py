@@ -13,7 +13,7 @@ from loyalty.directory.models import Customer, Staff, Store
 from loyalty.errors import ValidationFailed
 from loyalty.extensions import db
 from tests.helpers import count_rows
-from tests.integration.test_web_pages import Browser, login, post_form
+from tests.web import Browser, login, post_form
 
 WEAK = ["12345678", "password", "        ", "Password", "qwertyuiop", "woaini1314", "aaaaaaaaaaaa",
         "newbie2026", "xnewbie2026x"]

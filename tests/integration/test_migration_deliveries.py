@@ -4,7 +4,6 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from loyalty.config import TestConfig as Config
-from tests.conftest import _TMP
 
 AT = "'2026-11-01 02:00:00'"
 ROWS = [
@@ -32,12 +31,12 @@ ROWS = [
 ]
 
 
-def test_0008d_links_deliveries_records_earlier_checks_and_downgrades_keeping_deliveries():
+def test_0008d_links_deliveries_records_earlier_checks_and_downgrades_keeping_deliveries(tmp_path):
     from flask_migrate import downgrade, upgrade
 
     from loyalty.app import create_app
     from loyalty.extensions import db
-    app = create_app(Config(f"sqlite:///{_TMP / 'deliveries-0008.sqlite3'}"))
+    app = create_app(Config(f"sqlite:///{tmp_path / 'deliveries-0008.sqlite3'}"))
     with app.app_context():
         upgrade(revision="0007_occupation")
         with db.engine.begin() as conn:

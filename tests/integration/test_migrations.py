@@ -4,10 +4,9 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from loyalty.config import TestConfig as Config
-from tests.conftest import _TMP
 
 
-def test_occupation_templates_join_a_bank_that_already_holds_the_defaults():
+def test_occupation_templates_join_a_bank_that_already_holds_the_defaults(tmp_path):
     """0007: a bank copied from the defaults before occupation existed gets its two templates once;
     an empty bank is left empty (it takes the defaults from the code on first use)."""
     from flask_migrate import downgrade, upgrade
@@ -15,7 +14,7 @@ def test_occupation_templates_join_a_bank_that_already_holds_the_defaults():
     from loyalty.app import create_app
     from loyalty.extensions import db
     for name, seeded in (("bank-seeded.sqlite3", True), ("bank-empty.sqlite3", False)):
-        app = create_app(Config(f"sqlite:///{_TMP / name}"))
+        app = create_app(Config(f"sqlite:///{tmp_path / name}"))
         with app.app_context():
             upgrade(revision="0006_ledger_apply")
             if seeded:

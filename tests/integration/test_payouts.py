@@ -8,35 +8,8 @@ from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
 from loyalty.ledger.models import IdempotencyKey, Transfer
 from loyalty.payouts.models import Payout, PayoutApproval
-from tests.integration.test_callbacks import (answer, claim, delivered_referral, due_at_once,  # noqa: F401
-                                              plan_of, truthful)
-from tests.integration.test_referrals import new_referee, people  # noqa: F401  (fixture)
-from verification.referrals.models import Referral
-
-
-def verified_referral(api, world, people, monkeypatch, referee="li") -> int:
-    """Register, acknowledge, check the delivery and answer the callback truthfully."""
-    rid = delivered_referral(api, world, people, "referee", monkeypatch, referee=referee)
-    call = claim(api).json
-    assert answer(api, call["id"], [truthful(q) for q in plan_of(rid).questions]).status_code == 200
-    db.session.expire_all()
-    assert db.session.get(Referral, rid).status == "verified"
-    return rid
-
-
-def payout_of(api, rid: int) -> dict:
-    items = api.as_("finance").get(f"payouts?referral_id={rid}").json["items"]
-    assert len(items) == 1, items
-    return items[0]
-
-
-def balances(api, owner: str) -> dict:
-    items = api.as_("admin").get(f"ledger/accounts?owner={owner}").json["items"]
-    return {a["purpose"]: a["balance"] for a in items}
-
-
-def post(api, who, path, key, **body):
-    return api.as_(who).post(path, json=body, headers={"Idempotency-Key": key})
+from tests.flows import (balances, payout_of, plan_of, post,
+                         verified_referral)
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from sqlalchemy import select
 from loyalty.extensions import db
 from loyalty.ledger.models import Transfer
 from loyalty.payouts.models import Payout, PayoutApproval
-from tests.integration.test_callbacks import due_at_once  # noqa: F401  (fixture)
-from tests.integration.test_payouts import payout_of, post, verified_referral
-from tests.integration.test_referrals import people  # noqa: F401  (fixture)
+from tests.flows import payout_of, post, verified_referral
 
 N = 8
 

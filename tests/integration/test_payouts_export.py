@@ -8,9 +8,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from tests.integration.test_callbacks import due_at_once  # noqa: F401  (fixture)
-from tests.integration.test_payouts import balances, payout_of, post, verified_referral
-from tests.integration.test_referrals import new_referee, people  # noqa: F401  (fixture)
+from tests.flows import balances, new_referee, payout_of, post, verified_referral
 
 
 @pytest.fixture

@@ -5,11 +5,8 @@ import pytest
 
 from loyalty.extensions import db
 from loyalty.payouts.models import Payout
-from tests.integration.test_callbacks import due_at_once  # noqa: F401  (fixture)
-from tests.integration.test_payouts import payout_of, verified_referral
-from tests.integration.test_referrals import people  # noqa: F401  (fixture)
-from tests.integration.test_web_pages import Browser, login, text
-from tests.integration.test_web_i18n import compile_catalogs
+from tests.flows import payout_of, verified_referral
+from tests.web import Browser, compile_catalogs, login, text
 
 
 @pytest.fixture(autouse=True, scope="module")

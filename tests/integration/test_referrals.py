@@ -9,52 +9,9 @@ import time_machine
 from loyalty.audit.models import AuditEvent
 from loyalty.directory import service as directory
 from loyalty.extensions import db
+from tests.flows import CLAIM, new_referee, register
 from tests.helpers import at_once, count_rows
 from verification.referrals.models import Referral, ReferrerFlag
-
-CLAIM = {"referrer_name": "张三", "referrer_phone": "13800138000", "referrer_model": "速腾",
-         "referrer_colour": "白色"}
-
-
-@pytest.fixture
-def people(world, api):
-    """The seed's 张三 (white automatic 速腾) and 李四, customers of store SH01.
-    Tokens are issued first so their audit events don't count as the test's writes."""
-    for username in ("consultant", "manager", "manager2", "manager_b", "admin"):
-        api.token(username)
-    with time_machine.travel(ON_RECORD_SINCE, tick=False):  # customers of long standing (CB-10)
-        return _seed_people(world)
-
-
-# Before any referral the tests register: what the store knew of its customers beforehand.
-ON_RECORD_SINCE = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
-
-
-def _seed_people(world):
-    zhang = directory.create_customer(None, store_id=world.store.id, name="张三", phone="13800138000",
-                                      gender="male", employer="上海汽车集团", home_district="浦东新区",
-                                      occupation="工程师", national_id="310115198001011238")
-    directory.add_vehicle(None, zhang.id, model="速腾", colour="白色", transmission="automatic",
-                          plate="沪A12345", vin="LFV2A21K8E4123456")
-    li = directory.create_customer(None, store_id=world.store.id, name="李四", phone="13900139000",
-                                   gender="male", employer="中国银行浦东支行", home_district="闵行区",
-                                   occupation="会计")
-    other = directory.create_customer(None, store_id=world.other_store.id, name="王五", phone="13700137000")
-    db.session.commit()
-    return {"zhang": zhang, "li": li, "other": other}
-
-
-def register(api, world, people, who="consultant", referee="li", claim=None, **over):
-    body = {"store_id": world.store.id, "referrer_id": people["zhang"].id,
-            "referee_id": people[referee].id, "claim": claim or dict(CLAIM), **over}
-    return api.as_(who).post("referrals", json=body)
-
-
-def new_referee(world, name, phone):
-    c = directory.create_customer(None, store_id=world.store.id, name=name, phone=phone)
-    db.session.commit()
-    return c
-
 
 @pytest.mark.rule("REG-1")
 def test_registration_records_server_time_and_status(api, world, people):

@@ -9,13 +9,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from tests.integration.test_callbacks import (T0, answer, claim, clueless, delivered_referral,  # noqa: F401
-                                              due_at_once, plan_of)
-from tests.integration.test_delivery import LICENCE, VEHICLE
-from tests.integration.test_payouts import verified_referral
-from tests.integration.test_referrals import new_referee, people, register  # noqa: F401  (fixture)
-from tests.integration.test_web_i18n import compile_catalogs
-from tests.integration.test_web_pages import Browser, login, text
+from tests.flows import (LICENCE, T0, VEHICLE, answer, claim, clueless, delivered_referral, new_referee,
+                         plan_of, register, verified_referral)
+from tests.web import Browser, compile_catalogs, login, text
 
 
 @pytest.fixture

@@ -473,15 +473,14 @@ def test_a_post_repointed_to_a_twin_pending_is_found(runner, accts):
 
 @pytest.mark.rule("SEC-1")
 @pytest.mark.rule("LED-4")
-def test_an_upgraded_database_verifies_and_guards_everything_written_after_the_upgrade():
+def test_an_upgraded_database_verifies_and_guards_everything_written_after_the_upgrade(tmp_path):
     from datetime import datetime, timezone
 
     from flask_migrate import upgrade
 
     from loyalty.app import create_app
     from loyalty.config import TestConfig
-    from tests.conftest import _TMP
-    app = create_app(TestConfig(f"sqlite:///{_TMP / 'upgrade-0008a.sqlite3'}"))
+    app = create_app(TestConfig(f"sqlite:///{tmp_path / 'upgrade-0008a.sqlite3'}"))
     with app.app_context():
         upgrade(revision="0007_occupation")
         at = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)

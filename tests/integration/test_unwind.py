@@ -8,9 +8,8 @@ import time_machine
 
 from loyalty.extensions import db
 from loyalty.payouts.models import Payout
-from tests.integration.test_callbacks import T0, claim, delivered_referral, due_at_once  # noqa: F401
-from tests.integration.test_payouts import balances, payout_of, post, verified_referral
-from tests.integration.test_referrals import new_referee, people, register  # noqa: F401  (fixture)
+from tests.flows import (T0, balances, claim, delivered_referral, new_referee, payout_of, post, register,
+                         verified_referral)
 from verification.callbacks.models import Callback
 from verification.referrals.models import Referral
 

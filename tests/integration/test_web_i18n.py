@@ -15,6 +15,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from tests.web import compile_catalogs
 
 ROOT = Path(__file__).resolve().parents[2]
 PO_FILE = ROOT / "loyalty/web/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
@@ -160,19 +161,6 @@ def test_domain_error_messages_are_extractable():
     """Else `pybabel update` would mark their translations obsolete."""
     missing = sorted(domain_messages() - extracted_msgids())
     assert not missing, f"list these in loyalty/web/domain_messages.py: {missing}"
-
-
-
-def compile_catalogs() -> None:
-    """`make` compiles the catalogs (*.mo are not in git); do it here too when stale."""
-    from babel.messages.mofile import write_mo
-    mo_file = PO_FILE.with_suffix(".mo")
-    if mo_file.exists() and mo_file.stat().st_mtime >= PO_FILE.stat().st_mtime:
-        return
-    with open(PO_FILE, "rb") as handle:
-        catalog = read_po(handle, locale="zh_Hans_CN")
-    with open(mo_file, "wb") as out:
-        write_mo(out, catalog)
 
 
 def test_compiled_catalog_translates_pages(app):

@@ -11,7 +11,7 @@ from loyalty.audit.models import AuditEvent
 from loyalty.directory.models import Staff, Store
 from loyalty.extensions import db
 from tests.helpers import PASSWORD, count_rows, new_customer
-from tests.integration.test_web_i18n import compile_catalogs
+from tests.web import Browser, compile_catalogs, csrf_of, login, post_form, text
 
 ADMIN_PAGES = ["/admin/stores", "/admin/stores/new", "/admin/staff", "/admin/staff/new"]
 
@@ -21,52 +21,9 @@ def _catalogs():
     compile_catalogs()
 
 
-class Browser:
-    """A test client whose every request runs in its own app context, as in production: a fresh
-    `g` (CSRF token, rollback flag) and its own database session, so what a page commits (or
-    does not) is what the test then reads."""
-
-    def __init__(self, app):
-        self.app, self.client = app, app.test_client()
-
-    def _request(self, method: str, *args, **kwargs):
-        db.session.rollback()  # end the test's read transaction (SQLite: it holds the write lock)
-        with self.app.app_context():
-            return getattr(self.client, method)(*args, **kwargs)
-
-    def get(self, *args, **kwargs):
-        return self._request("get", *args, **kwargs)
-
-    def post(self, *args, **kwargs):
-        return self._request("post", *args, **kwargs)
-
-    def session_transaction(self):
-        return self.client.session_transaction()
-
-
 @pytest.fixture
 def client(app):
     return Browser(app)
-
-
-def csrf_of(client, path: str) -> str:
-    html = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def login(client, username: str, password: str = PASSWORD):
-    return client.post("/login", data={"csrf_token": csrf_of(client, "/login"),
-                                       "username": username, "password": password})
-
-
-def post_form(client, path: str, data: dict):
-    return client.post(path, data={"csrf_token": csrf_of(client, path), **data})
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def audit_count() -> int:
