@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from loyalty.auth.access import allow, current_actor
 from loyalty.points import schemas as s
 from loyalty.points import service
-from loyalty.web.idempotency import current_key, idempotent, idempotent_if_keyed
+from loyalty.web.idempotency import current_key, idempotent
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="Loyalty points")
 
@@ -16,7 +16,7 @@ SHOWROOM = ("consultant", "manager", "admin")
 @blp.route("/customers/<int:customer_id>/service-visits", methods=["POST"])
 @allow(*SHOWROOM)
 @blp.arguments(s.VisitInSchema)
-@idempotent_if_keyed
+@idempotent
 @blp.response(201, s.VisitSchema)
 def record_visit(body, customer_id):
     return service.earn_for_visit(current_actor(), customer_id, key=current_key(), **body)
