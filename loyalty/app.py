@@ -120,6 +120,8 @@ def _register_blueprints(app: Flask) -> None:
     for blp in (auth_api, directory_api, audit_api, ledger_api, points_api):
         csrf.exempt(blp)
     app.register_blueprint(web)
+    from loyalty.web.apidocs import bp as apidocs_web
+    app.register_blueprint(apidocs_web)  # /api/v1/docs, a page (no form, so CSRF never applies)
     app.register_blueprint(points_web)
     for blp in (payouts_api, money_reports_api):
         api.register_blueprint(blp)

@@ -2,6 +2,8 @@
 description in the OpenAPI document, and the document can be read at /api/v1/docs."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -29,3 +31,23 @@ def test_the_service_visit_documents_its_required_idempotency_key(client):
     visit = doc["paths"]["/api/v1/customers/{customer_id}/service-visits"]["post"]
     header = next(p for p in visit["parameters"] if p["in"] == "header")
     assert header["name"] == "Idempotency-Key" and header["required"] is True
+
+
+def test_the_docs_page_is_public_and_loads_only_our_own_files(app, client):
+    resp = client.get("/api/v1/docs")
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    html = resp.get_data(as_text=True)
+    assert resp.headers["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self'; style-src 'self';")
+    assert "<script>" not in html and " style=" not in html  # no inline script or style
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in assets and "/static/js/apidocs.js" in assets
+    assert 'data-spec-url="/api/v1/openapi.json"' in html
+    for url in assets:
+        assert url.startswith("/") and not url.startswith("//"), url
+        with client.get(url) as asset:  # a static file is streamed: close it
+            assert asset.status_code == 200, url
+
+
+def test_the_docs_page_is_not_an_operation_of_the_api(client):
+    doc = client.get("/api/v1/openapi.json").json
+    assert "/api/v1/docs" not in doc["paths"]
