@@ -16,6 +16,7 @@ from loyalty import settings
 from loyalty.auth import access
 from loyalty.config import Config
 from loyalty.web.openapi import ErrorResponses
+from loyalty.web.field_messages import translate_fields
 from loyalty.errors import DomainError, ValidationFailed
 from loyalty.extensions import api, babel, csrf, db, limiter, migrate
 from loyalty.schemas import ErrorSchema
@@ -287,8 +288,9 @@ def _security_headers(response):
 
 def _error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
     db.session.rollback()
+    fields = translate_fields(fields or {})  # by Accept-Language, as `message` (loyalty/web/field_messages.py)
     if access.is_api_request():
-        body = {"code": code, "message": message, "fields": fields or {}}
+        body = {"code": code, "message": message, "fields": fields}
         return jsonify(body), status, headers or {}
     return render_template("error.html", status=status, code=code, message=message,
                            fields=fields or {}), status, headers or {}
