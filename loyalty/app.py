@@ -16,6 +16,7 @@ from loyalty import settings
 from loyalty.auth import access
 from loyalty.config import Config
 from loyalty.web.openapi import ErrorResponses
+from loyalty.web.field_messages import translate_fields
 from loyalty.errors import DomainError, ValidationFailed
 from loyalty.extensions import api, babel, csrf, db, limiter, migrate
 from loyalty.schemas import ErrorSchema
@@ -120,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     for blp in (auth_api, directory_api, audit_api, ledger_api, points_api):
         csrf.exempt(blp)
     app.register_blueprint(web)
+    from loyalty.web.apidocs import bp as apidocs_web
+    app.register_blueprint(apidocs_web)  # /api/v1/docs, a page (no form, so CSRF never applies)
     app.register_blueprint(points_web)
     for blp in (payouts_api, money_reports_api):
         api.register_blueprint(blp)
@@ -285,8 +288,9 @@ def _security_headers(response):
 
 def _error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
     db.session.rollback()
+    fields = translate_fields(fields or {})  # by Accept-Language, as `message` (loyalty/web/field_messages.py)
     if access.is_api_request():
-        body = {"code": code, "message": message, "fields": fields or {}}
+        body = {"code": code, "message": message, "fields": fields}
         return jsonify(body), status, headers or {}
     return render_template("error.html", status=status, code=code, message=message,
                            fields=fields or {}), status, headers or {}

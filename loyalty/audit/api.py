@@ -32,6 +32,9 @@ class AuditQuery(PageQuery):
 @allow("admin")
 @blp.arguments(AuditQuery, location="query")
 @blp.response(200, page_of(AuditEventSchema))
+@blp.doc(summary="List audit events",
+         description="The hash-chained audit log, newest first, paged, optionally filtered by entity and entity id. "
+                     "Admin only.")
 def list_events(query):
     items, total = service.list_events(query.get("entity"), query.get("entity_id"),
                                        query["page"], query["per_page"])
@@ -58,5 +61,8 @@ class AuditVerifySchema(Schema):
 @blp.route("/verify", methods=["GET"])
 @allow("admin")
 @blp.response(200, AuditVerifySchema)
+@blp.doc(summary="Verify the audit chain",
+         description="Recomputes the hash chain of every audit event and compares it with the checkpoints kept outside"
+                     " the database; `ok` is false with the first broken event when anything was altered. Admin only.")
 def verify():
     return service.verify_chain()

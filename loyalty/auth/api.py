@@ -30,6 +30,10 @@ class TokenSchema(Schema):
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 @blp.arguments(Credentials)
 @blp.response(201, TokenSchema)
+@blp.doc(summary="Log in: issue a bearer token",
+         description="Exchanges a staff member's username and password for a bearer token that expires after "
+                     "TOKEN_TTL_HOURS. Send it as `Authorization: Bearer <token>` on every other call. Rate-limited "
+                     "per client address (429); a wrong username or password is 401.")
 def issue_token(body):
     staff = service.authenticate(body["username"], body["password"])
     token, row = service.issue_token(staff, current_app.config["TOKEN_TTL_HOURS"])
@@ -39,5 +43,7 @@ def issue_token(body):
 @blp.route("/tokens/current", methods=["DELETE"])
 @allow(ANY_STAFF)
 @blp.response(204)
+@blp.doc(summary="Log out: revoke the token of this request",
+         description="Revokes the bearer token sent with this request; later calls with it are 401.")
 def revoke_current_token():
     service.revoke_token(request.headers.get("Authorization", "").partition(" ")[2].strip())

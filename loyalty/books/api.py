@@ -22,6 +22,9 @@ BOOKS = ("finance", "admin")
 @allow(*BOOKS)
 @blp.arguments(s.AccountsQuery, location="query")
 @blp.response(200, s.AccountList)
+@blp.doc(summary="List ledger accounts",
+         description="The double-entry ledger's accounts of one owner, with posted and pending balances. Store-bound "
+                     "staff see only their store's accounts.")
 def list_accounts(query):
     return {"items": books.accounts_of(current_actor(), query["owner"])}
 
@@ -29,6 +32,8 @@ def list_accounts(query):
 @blp.route("/accounts/<int:account_id>", methods=["GET"])
 @allow(*BOOKS)
 @blp.response(200, s.AccountSchema)
+@blp.doc(summary="Read a ledger account",
+         description="One account with its posted and pending balances.")
 def get_account(account_id):
     return books.get_account(current_actor(), account_id)
 
@@ -37,6 +42,8 @@ def get_account(account_id):
 @allow(*BOOKS)
 @blp.arguments(s.EntriesQuery, location="query")
 @blp.response(200, s.EntryPage)
+@blp.doc(summary="An account's statement",
+         description="The entries of one account, newest first, paged.")
 def account_entries(query, account_id):
     items, total = books.entries(current_actor(), account_id, page=query["page"], per_page=query["per_page"])
     return page_body(items, total, query["page"], query["per_page"])
@@ -47,6 +54,9 @@ def account_entries(query, account_id):
 @blp.arguments(s.AdjustmentInSchema)
 @idempotent
 @blp.response(201, s.TransferSchema)
+@blp.doc(summary="Make an admin adjustment",
+         description="Moves an amount between two accounts of the same unit as a correcting transfer, with a reason; "
+                     "never edits an earlier transfer. Requires an Idempotency-Key (LED-3); audited.")
 def create_adjustment(body):
     return books.adjust(current_actor(), key=current_key(), **body)
 
@@ -54,6 +64,8 @@ def create_adjustment(body):
 @blp.route("/transfers/<int:transfer_id>", methods=["GET"])
 @allow(*BOOKS)
 @blp.response(200, s.TransferSchema)
+@blp.doc(summary="Read a transfer",
+         description="One transfer with its entries, state (pending, posted, voided) and the transfer it references.")
 def get_transfer(transfer_id):
     return books.get_transfer(current_actor(), transfer_id)
 
@@ -61,6 +73,9 @@ def get_transfer(transfer_id):
 @blp.route("/check", methods=["GET"])
 @allow(*BOOKS)
 @blp.response(200, s.CheckSchema)
+@blp.doc(summary="Check the ledger invariants",
+         description="Checks that every transfer balances, that cached balances equal the sums of entries and that no "
+                     "non-negative account is negative (LED-4); the same check as `flask ledger check`.")
 def check():
     violations = ledger.check()
     return {"ok": not violations, "violations": violations}

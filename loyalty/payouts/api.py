@@ -24,6 +24,8 @@ def _filters(query: dict) -> dict:
 @allow(*BOOKS)
 @blp.arguments(s.PayoutQuery, location="query")
 @blp.response(200, s.PayoutPage)
+@blp.doc(summary="List payouts (the finance queue)",
+         description="Reward payouts, paged, filtered by status, store, referral and requested-date range.")
 def list_payouts(query):
     page, per_page = query.pop("page"), query.pop("per_page")
     items, total = service.list_payouts(current_actor(), page=page, per_page=per_page, **_filters(query))
@@ -33,6 +35,9 @@ def list_payouts(query):
 @blp.route("/<int:payout_id>", methods=["GET"])
 @allow(*BOOKS)
 @blp.response(200, s.PayoutSchema)
+@blp.doc(summary="Read a payout",
+         description="One payout with its approvals, the staff who may not approve it and the evidence handed over by "
+                     "the referral side.")
 def get_payout(payout_id):
     return service.get_payout(current_actor(), payout_id)
 
@@ -42,6 +47,10 @@ def get_payout(payout_id):
 @blp.arguments(s.ApproveInSchema)
 @idempotent
 @blp.response(200, s.PayoutSchema)
+@blp.doc(summary="Approve a payout",
+         description="Records the caller's approval. Payouts above the two-approver threshold need two different "
+                     "finance approvers; nobody approves a payout they registered or checked. Requires an Idempotency-"
+                     "Key (LED-3); audited.")
 def approve(body, payout_id):
     return service.approve(current_actor(), payout_id, key=current_key())
 
@@ -51,6 +60,9 @@ def approve(body, payout_id):
 @blp.arguments(s.RejectInSchema)
 @idempotent
 @blp.response(200, s.PayoutSchema)
+@blp.doc(summary="Reject a payout",
+         description="Rejects a payout not yet paid, with a reason: the reward is reversed by a new transfer and the "
+                     "requesting side hears why. Requires an Idempotency-Key (LED-3); audited.")
 def reject(body, payout_id):
     return service.reject(current_actor(), payout_id, **body)
 
@@ -60,6 +72,9 @@ def reject(body, payout_id):
 @blp.arguments(s.PaidInSchema)
 @idempotent
 @blp.response(200, s.PayoutSchema)
+@blp.doc(summary="Mark a payout paid",
+         description="Records that an approved payout was paid, with the method and the external reference. Requires "
+                     "an Idempotency-Key (LED-3); audited.")
 def mark_paid(body, payout_id):
     return service.mark_paid(current_actor(), payout_id, **body)
 
@@ -67,6 +82,8 @@ def mark_paid(body, payout_id):
 @blp.route("/export.csv", methods=["GET"])
 @allow(*BOOKS)
 @blp.arguments(s.ExportQuery, location="query")
+@blp.doc(summary="Export payouts (CSV)",
+         description="The payouts matching the filters as CSV (UTF-8 with a BOM, for Excel).")
 def export_csv(query):
     return download(export.to_csv(export.build(current_actor(), **_filters(query))), "payouts.csv",
                     "text/csv; charset=utf-8")
@@ -75,6 +92,8 @@ def export_csv(query):
 @blp.route("/export.xlsx", methods=["GET"])
 @allow(*BOOKS)
 @blp.arguments(s.ExportQuery, location="query")
+@blp.doc(summary="Export payouts (Excel)",
+         description="The payouts matching the filters as an Excel workbook.")
 def export_xlsx(query):
     return download(export.to_xlsx(export.build(current_actor(), **_filters(query))), "payouts.xlsx",
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

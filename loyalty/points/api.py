@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from loyalty.auth.access import allow, current_actor
 from loyalty.points import schemas as s
 from loyalty.points import service
-from loyalty.web.idempotency import current_key, idempotent, idempotent_if_keyed
+from loyalty.web.idempotency import current_key, idempotent
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="Loyalty points")
 
@@ -16,8 +16,12 @@ SHOWROOM = ("consultant", "manager", "admin")
 @blp.route("/customers/<int:customer_id>/service-visits", methods=["POST"])
 @allow(*SHOWROOM)
 @blp.arguments(s.VisitInSchema)
-@idempotent_if_keyed
+@idempotent
 @blp.response(201, s.VisitSchema)
+@blp.doc(summary="Record a service visit (earn points)",
+         description="A service visit paid `amount` fen at a store earns floor(amount / fen_per_point) points as a lot"
+                     " that expires after the store's points_expiry_months (LED-5). Moves points, so it requires an "
+                     "Idempotency-Key: a retry with the same key and body earns nothing more (LED-3).")
 def record_visit(body, customer_id):
     return service.earn_for_visit(current_actor(), customer_id, key=current_key(), **body)
 
@@ -27,6 +31,9 @@ def record_visit(body, customer_id):
 @blp.arguments(s.RedemptionInSchema)
 @idempotent
 @blp.response(201, s.RedemptionSchema)
+@blp.doc(summary="Redeem points",
+         description="Spends points on an item, taking the oldest unexpired lots first; 422 `insufficient_points` when"
+                     " the customer holds too few. Requires an Idempotency-Key (LED-3).")
 def redeem(body, customer_id):
     return service.redeem(current_actor(), customer_id, key=current_key(), **body)
 
@@ -34,5 +41,7 @@ def redeem(body, customer_id):
 @blp.route("/customers/<int:customer_id>/points", methods=["GET"])
 @allow(*SHOWROOM)
 @blp.response(200, s.PointsSchema)
+@blp.doc(summary="A customer's points",
+         description="The customer's available points, lots (newest first, with expiry) and statement.")
 def points(customer_id):
     return service.summary(current_actor(), customer_id)

@@ -33,6 +33,9 @@ class LiabilitiesSchema(Schema):
 @blp.route("/liabilities", methods=["GET"])
 @allow(*READERS)
 @blp.response(200, LiabilitiesSchema)
+@blp.doc(summary="Reward liabilities by store",
+         description="Per store: fen reserved and awaiting the callback, awaiting approval, approved, and payable; "
+                     "with totals and the ledger's payable and receivable balances.")
 def liabilities():
     report = service.liabilities(current_actor())
     return {"items": [s.as_dict() for s in report.stores], "totals": report.totals,
@@ -41,5 +44,7 @@ def liabilities():
 
 @blp.route("/liabilities.csv", methods=["GET"])
 @allow(*READERS)
+@blp.doc(summary="Reward liabilities by store (CSV)",
+         description="The liabilities report as CSV (UTF-8 with a BOM, for Excel).")
 def liabilities_download():
     return liabilities_csv(service.liabilities(current_actor()))

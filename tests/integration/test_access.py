@@ -131,7 +131,7 @@ def test_every_page_sends_anonymous_visitors_to_login(app, client):
 def test_public_endpoints_are_only_the_expected_ones(app):
     public = {rule.endpoint for rule in app.url_map.iter_rules()
               if rule.rule.startswith("/api/") and PUBLIC in (audience_of(rule.endpoint) or ())}
-    assert public == {"auth.issue_token", "api-docs.openapi_json"}
+    assert public == {"auth.issue_token", "api-docs.openapi_json", "apidocs.docs"}
 
 
 # ---- store scoping ------------------------------------------------------------------

@@ -247,8 +247,8 @@ def test_a_no_or_an_answer_without_what_was_said_is_refused(api, world, people, 
     answers[statement] = {"question_id": key, **blank}
     resp = answer(api, call["id"], answers)
     assert resp.status_code == 422, resp.json
-    assert resp.json["fields"] == {f"answers.{key}": [
-        "Write down what the customer said: the correction, or \"don't know\" if they gave none."]}
+    assert resp.json["fields"] == {f"answers.{key}": [  # fields follow Accept-Language, Chinese by default
+        "请记下客户的原话：选“否”时写下客户更正的内容；客户说不知道就写“不知道”。"]}
     db.session.expire_all()
     assert plan_of(rid).status == "claimed" and plan_of(rid).answers is None
     assert db.session.get(Referral, rid).status == "awaiting_callback"

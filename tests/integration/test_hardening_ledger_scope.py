@@ -120,7 +120,8 @@ def test_customer_page_balances_stay_in_the_customers_store(app, api, books):
 def test_points_api_and_statement_stay_in_the_customers_store(app, api, books):
     zhang = books["sh01"]["customer"]
     assert api.as_("consultant").post(f"customers/{zhang.id}/service-visits",
-                                      json={"store_id": api.world.store.id, "amount": 10_000}).status_code == 201
+                                      json={"store_id": api.world.store.id, "amount": 10_000},
+                                      headers={"Idempotency-Key": "v-1"}).status_code == 201
     as_b = api.as_("consultant_b")
     assert as_b.get(f"customers/{zhang.id}/points").status_code == 404
     assert as_b.post(f"customers/{zhang.id}/redemptions", json={"points": 1, "item": "洗车券"},

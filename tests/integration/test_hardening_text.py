@@ -38,7 +38,8 @@ def test_a_weak_password_is_a_field_error_and_no_account_is_made(api, world, pas
 
 def test_the_messages_say_what_is_wrong(api, world):
     def messages(password, username="newbie2026"):
-        return api.as_("admin").post("staff", json=staff_body(world, password, username)).json["fields"]["password"]
+        return api.as_("admin").post("staff", json=staff_body(world, password, username),
+                                     headers={"Accept-Language": "en"}).json["fields"]["password"]
     assert any("common" in m for m in messages("password"))
     assert any("username" in m for m in messages("newbie2026!", "newbie2026"))
     assert any("repeated" in m for m in messages("        "))

@@ -43,7 +43,8 @@ def run_in_threads(app, n, work):
 def test_50_concurrent_redemptions_with_one_key_have_one_effect(app, api, world, pg_only):
     zhang = new_customer(world.store.id)
     resp = api.as_("consultant").post(f"customers/{zhang.id}/service-visits",
-                                      json={"store_id": world.store.id, "amount": 100_000})
+                                      json={"store_id": world.store.id, "amount": 100_000},
+                                      headers={"Idempotency-Key": "visit-1"})
     assert resp.json["points"] == 100
     token = api.token("consultant")
     db.session.commit()

@@ -1,6 +1,7 @@
 """Loyalty points (LED-5): earned per visit, redeemed oldest lot first, expired to breakage."""
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,6 +15,7 @@ from loyalty.points.jobs import expire_points
 from loyalty.points.models import PointsLot
 from tests.helpers import new_customer
 
+_visit_keys = itertools.count(1)
 T0 = datetime(2025, 1, 15, 2, 0, tzinfo=timezone.utc)
 
 
@@ -22,8 +24,9 @@ def zhang(app, world):
     return new_customer(world.store.id)
 
 
-def visit(api, customer, store, amount, who="consultant"):
-    return api.as_(who).post(f"customers/{customer.id}/service-visits", json={"store_id": store.id, "amount": amount})
+def visit(api, customer, store, amount, who="consultant", key=None):
+    return api.as_(who).post(f"customers/{customer.id}/service-visits", json={"store_id": store.id, "amount": amount},
+                             headers={"Idempotency-Key": key or f"visit-{next(_visit_keys)}"})
 
 
 def redeem(api, customer, pts, key, item="洗车券", who="consultant"):
@@ -45,6 +48,26 @@ def test_visit_earns_floor_amount_over_policy_rate(api, world, zhang):
     db.session.commit()
     assert visit(api, zhang, world.store, 12_999).json["points"] == 129
     assert held(zhang) == 141
+
+
+@pytest.mark.rule("LED-3")
+def test_service_visit_retried_with_the_same_key_earns_once(api, world, zhang):
+    first = visit(api, zhang, world.store, 50_000, key="till-7-visit-1")
+    again = visit(api, zhang, world.store, 50_000, key="till-7-visit-1")
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json == first.json
+    assert held(zhang) == 50
+    other = visit(api, zhang, world.store, 60_000, key="till-7-visit-1")
+    assert other.status_code == 409 and other.json["code"] == "idempotency_key_reused"
+    assert held(zhang) == 50
+
+
+@pytest.mark.rule("LED-3")
+def test_service_visit_without_a_key_is_refused_and_earns_nothing(api, world, zhang):
+    resp = api.as_("consultant").post(f"customers/{zhang.id}/service-visits",
+                                      json={"store_id": world.store.id, "amount": 50_000})
+    assert resp.status_code == 422 and resp.json["code"] == "idempotency_key_required"
+    assert held(zhang) == 0
 
 
 @pytest.mark.rule("LED-5")

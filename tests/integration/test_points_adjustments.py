@@ -2,6 +2,7 @@
 and the API's ledger check is the CLI's (LED-4, LED-5)."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -44,7 +45,8 @@ def adjust(api, debit, credit, amount, key, unit="PTS", who="admin"):
 
 def visit(api, customer, store, amount):
     resp = api.as_("consultant").post(f"customers/{customer.id}/service-visits",
-                                      json={"store_id": store.id, "amount": amount})
+                                      json={"store_id": store.id, "amount": amount},
+                                      headers={"Idempotency-Key": f"visit-{customer.id}-{amount}-{uuid.uuid4().hex}"})
     assert resp.status_code == 201, resp.json
     return resp.json["lot"]
 

@@ -22,6 +22,10 @@ MANAGERS = ("manager", "admin")
 @allow(*MANAGERS)
 @blp.arguments(s.DeliveryCheckInSchema)
 @blp.response(200, s.DeliveryResultSchema)
+@blp.doc(summary="Check a referral at delivery",
+         description="Decides at once: a match of the referee's delivered car reserves the reward (a pending transfer)"
+                     " and plans the callback; a mismatch or a late claim rejects. The referee's delivery is recorded "
+                     "either way.")
 def check_delivery(body, referral_id):
     """Decide at once: a match reserves the reward and plans the callback; a mismatch or a late claim
     rejects. The referee's delivery is recorded either way."""
@@ -32,6 +36,9 @@ def check_delivery(body, referral_id):
 @allow(*MANAGERS)
 @blp.arguments(s.DeliveryCheckInSchema)
 @blp.response(200, s.DeliveryPreviewSchema)
+@blp.doc(summary="Preview the delivery check",
+         description="What the check would decide, side by side with the claim; nothing is decided or recorded except "
+                     "that the preview was viewed (audited).")
 def preview_delivery(body, referral_id):
     """What the check would decide, side by side; nothing is decided (the viewing is audited)."""
     return service.preview_delivery(current_actor(), referral_id, **body)
@@ -41,6 +48,9 @@ def preview_delivery(body, referral_id):
 @allow(*MANAGERS)
 @blp.arguments(s.ReopenInSchema)
 @blp.response(200, ReferralSchema)
+@blp.doc(summary="Reopen a delivery-check rejection",
+         description="Reopens a referral rejected by the delivery check, once, by a manager who neither checked nor "
+                     "registered it, with a reason.")
 def reopen(body, referral_id):
     """Reopen a rejection by the delivery check, once, by a manager who neither checked nor registered it."""
     return service.reopen(current_actor(), referral_id, **body)
@@ -51,6 +61,9 @@ def reopen(body, referral_id):
 @blp.arguments(s.DeliveryInSchema)
 @blp.response(201, s.DeliverySchema)
 @blp.alt_response(200, schema=s.DeliverySchema, description="this VIN's delivery was on record already")
+@blp.doc(summary="Record a delivery",
+         description="Records a vehicle delivery (交车记录) by hand; idempotent by VIN: 201 when new, 200 when this VIN's "
+                     "delivery was on record already.")
 def record_delivery(body):
     delivery, created = records.record_by_hand(current_actor(), **body)
     return delivery, 201 if created else 200
@@ -60,6 +73,8 @@ def record_delivery(body):
 @allow(*MANAGERS)
 @blp.arguments(s.DeliveryQuery, location="query")
 @blp.response(200, s.DeliveryPage)
+@blp.doc(summary="List deliveries",
+         description="Deliveries on record for the caller's stores, paged, filtered by store, customer, VIN or source.")
 def list_deliveries(query):
     page, per_page = query.pop("page"), query.pop("per_page")
     items, total = records.list_deliveries(current_actor(), page=page, per_page=per_page, **query)
@@ -71,6 +86,9 @@ def list_deliveries(query):
 @blp.arguments(s.ImportFileSchema, location="files")
 @blp.arguments(s.ImportFormSchema, location="form")
 @blp.response(200, s.ImportReportSchema)
+@blp.doc(summary="Import deliveries (CSV)",
+         description="Imports the sales system's export (multipart form, a CSV file): one result per row; rows are "
+                     "idempotent by VIN.")
 def import_deliveries(files, form):
     """The sales system's export (CSV): one result per row; rows are idempotent by VIN."""
     upload = files["file"]
@@ -83,6 +101,10 @@ def import_deliveries(files, form):
 @blp.arguments(unwind.UnwindInSchema)
 @idempotent_if_keyed
 @blp.response(200, unwind.UnwindResultSchema)
+@blp.doc(summary="Unwind a returned sale",
+         description="The sale was returned (退车): the reward is voided while pending, reversed before it is paid, or "
+                     "becomes a receivable once paid (LED-8). An Idempotency-Key is optional here: with one, a retry "
+                     "replays the first answer.")
 def unwind_sale(body, referral_id):
     """The sale was returned (退车): the reward is voided, reversed or becomes a receivable (LED-8)."""
     return unwind.unwind(current_actor(), referral_id, **body)

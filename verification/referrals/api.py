@@ -25,6 +25,10 @@ MANAGERS = ("manager", "admin")
 @allow("consultant", "manager")
 @blp.arguments(s.ReferralInSchema)
 @blp.response(201, s.CreatedSchema)
+@blp.doc(summary="Register a referral",
+         description="Records a referral before the sale (REG-1..REG-5): the referrer, the referee and what the "
+                     "referrer claims about their own car. The registration time is the server's; a referee already "
+                     "delivered, or a duplicate, is refused; a suspicious one is held for review.")
 def register(body):
     return service.register_referral(current_actor(), **body, phone_region=current_app.config["DEFAULT_PHONE_REGION"])
 
@@ -34,6 +38,9 @@ def register(body):
 @blp.arguments(s.ReferralQuery, location="query")
 @blp.response(200, s.ReferralAdminPage,
               description="Admins read each referral as ReferralAdmin; everyone else a subset of it (ReferralSchema).")
+@blp.doc(summary="List referrals",
+         description="Referrals of the caller's stores, paged, filtered by status, by the caller's own (`mine`) or by "
+                     "a work queue (`queue`); admins read every field, other roles a subset.")
 def list_referrals(query):
     page, per_page = query.pop("page"), query.pop("per_page")
     actor = current_actor()
@@ -45,6 +52,8 @@ def list_referrals(query):
 @allow(*SHOWROOM)
 @blp.response(200, s.ReferralAdminSchema,
               description="Admins read all of ReferralAdmin (record values included); everyone else a subset.")
+@blp.doc(summary="Read a referral",
+         description="One referral with its status and history; admins read every field, other roles a subset.")
 def get_referral(referral_id):
     actor = current_actor()
     return jsonify(s.view_for(actor)().dump(service.get_referral(actor, referral_id)))
@@ -53,6 +62,9 @@ def get_referral(referral_id):
 @blp.route("/<int:referral_id>/acknowledge", methods=["POST"])
 @allow(*MANAGERS)
 @blp.response(200, s.ReferralSchema)
+@blp.doc(summary="Acknowledge a referral",
+         description="The duty manager (值班经理) confirms the registration was reported to them (REG-1); not by the staff"
+                     " member who registered it.")
 def acknowledge(referral_id):
     return service.acknowledge(current_actor(), referral_id)
 
@@ -61,5 +73,8 @@ def acknowledge(referral_id):
 @allow(*MANAGERS)
 @blp.arguments(s.ReviewInSchema)
 @blp.response(200, s.ReferralSchema)
+@blp.doc(summary="Review a held referral",
+         description="A manager accepts or rejects a referral held for review (REG-5), with a reason when rejecting; "
+                     "not by its registrant.")
 def review(body, referral_id):
     return service.review(current_actor(), referral_id, **body)

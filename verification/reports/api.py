@@ -80,6 +80,9 @@ def _period(query: dict) -> dict:
 @allow(*READERS)
 @blp.arguments(FraudQuery, location="query")
 @blp.response(200, FraudReportSchema)
+@blp.doc(summary="Fraud and verification rates",
+         description="Registered, verified, fraudulent, rejected, unverifiable, expired and unwound referrals and "
+                     "their rates, by store or by consultant, for a registration date range.")
 def fraud(query):
     return {"by": query["by"], "items": service.fraud_rates(current_actor(), by=query["by"], **_period(query))}
 
@@ -87,6 +90,8 @@ def fraud(query):
 @blp.route("/fraud.csv", methods=["GET"])
 @allow(*READERS)
 @blp.arguments(FraudQuery, location="query")
+@blp.doc(summary="Fraud and verification rates (CSV)",
+         description="The fraud report as CSV (UTF-8 with a BOM, for Excel).")
 def fraud_download(query):
     return fraud_csv(service.fraud_rates(current_actor(), by=query["by"], **_period(query)), query["by"])
 
@@ -95,6 +100,9 @@ def fraud_download(query):
 @allow(*READERS)
 @blp.arguments(PeriodQuery, location="query")
 @blp.response(200, TimelinessSchema)
+@blp.doc(summary="Callback timeliness",
+         description="Per store: hours from delivery to the verdict (mean, median, max), attempts per referral and the"
+                     " share decided on the first call.")
 def timeliness(query):
     return {"items": service.timeliness(current_actor(), **_period(query))}
 
@@ -102,5 +110,7 @@ def timeliness(query):
 @blp.route("/timeliness.csv", methods=["GET"])
 @allow(*READERS)
 @blp.arguments(PeriodQuery, location="query")
+@blp.doc(summary="Callback timeliness (CSV)",
+         description="The timeliness report as CSV (UTF-8 with a BOM, for Excel).")
 def timeliness_download(query):
     return timeliness_csv(service.timeliness(current_actor(), **_period(query)))
