@@ -3,6 +3,9 @@ call back, pay out. Shared here, not imported from one test module into another 
 the fixtures built from them are in tests/integration/conftest.py."""
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import time_machine
@@ -197,3 +200,26 @@ def payout_of(api, rid: int) -> dict:
 
 def post(api, who, path, key, **body):
     return api.as_(who).post(path, json=body, headers={"Idempotency-Key": key})
+
+
+# ---- points and exports -------------------------------------------------------------
+
+_visit_keys = itertools.count(1)
+
+
+def visit(api, customer, store, amount, who="consultant", key=None):
+    return api.as_(who).post(f"customers/{customer.id}/service-visits", json={"store_id": store.id, "amount": amount},
+                             headers={"Idempotency-Key": key or f"visit-{next(_visit_keys)}"})
+
+
+def redeem(api, customer, pts, key, item="洗车券", who="consultant"):
+    return api.as_(who).post(f"customers/{customer.id}/redemptions", json={"points": pts, "item": item},
+                             headers={"Idempotency-Key": key})
+
+
+def read_csv(resp) -> list[list[str]]:
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.mimetype == "text/csv" and "attachment" in resp.headers["Content-Disposition"]
+    raw = resp.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))

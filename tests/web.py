@@ -73,3 +73,21 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.fill("#username", username)
     page.fill("#password", password)
     page.click('[data-test="login-submit"]')
+
+
+def browser_as(app, role: str) -> Browser:
+    browser = Browser(app)
+    assert login(browser, role).status_code == 302
+    return browser
+
+
+def html_of(browser: Browser, path: str, status: int = 200) -> str:
+    resp = browser.get(path)
+    assert resp.status_code == status, path
+    return resp.get_data(as_text=True)
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: no tags, attributes, scripts or styles."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))

@@ -1,14 +1,13 @@
 """The payout export opens in a spreadsheet with Chinese intact, and its totals equal the ledger's (LED-6)."""
 from __future__ import annotations
 
-import csv
 import io
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
-from tests.flows import balances, new_referee, payout_of, post, verified_referral
+from tests.flows import read_csv, balances, new_referee, payout_of, post, verified_referral
 
 
 @pytest.fixture
@@ -21,14 +20,6 @@ def two_payouts(api, world, people, due_at_once, monkeypatch):
     people["n"] = new_referee(world, "王小二", "13512345679")
     second = payout_of(api, verified_referral(api, world, people, monkeypatch, referee="n"))
     return first, second
-
-
-def read_csv(resp) -> list[list[str]]:
-    assert resp.status_code == 200, resp.get_data(as_text=True)
-    assert resp.mimetype == "text/csv" and "attachment" in resp.headers["Content-Disposition"]
-    raw = resp.get_data()
-    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
-    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
 
 
 def footer(rows, label):

@@ -1,7 +1,6 @@
 """Loyalty points (LED-5): earned per visit, redeemed oldest lot first, expired to breakage."""
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,25 +12,15 @@ from loyalty.ledger import service as ledger
 from loyalty.points import service as points
 from loyalty.points.jobs import expire_points
 from loyalty.points.models import PointsLot
+from tests.flows import redeem, visit
 from tests.helpers import new_customer
 
-_visit_keys = itertools.count(1)
 T0 = datetime(2025, 1, 15, 2, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def zhang(app, world):
     return new_customer(world.store.id)
-
-
-def visit(api, customer, store, amount, who="consultant", key=None):
-    return api.as_(who).post(f"customers/{customer.id}/service-visits", json={"store_id": store.id, "amount": amount},
-                             headers={"Idempotency-Key": key or f"visit-{next(_visit_keys)}"})
-
-
-def redeem(api, customer, pts, key, item="洗车券", who="consultant"):
-    return api.as_(who).post(f"customers/{customer.id}/redemptions", json={"points": pts, "item": item},
-                             headers={"Idempotency-Key": key})
 
 
 def held(customer) -> int:

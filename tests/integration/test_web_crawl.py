@@ -10,11 +10,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.integration.test_callbacks import due_at_once  # noqa: F401  (fixture)
-from tests.integration.test_payouts import payout_of, verified_referral
-from tests.integration.test_points import redeem, visit
-from tests.integration.test_referrals import people  # noqa: F401  (fixture)
-from tests.integration.test_web_words import _catalogs, browser_as, visible_text  # noqa: F401  (fixture)
+from tests.flows import payout_of, redeem, verified_referral, visit
+from tests.web import browser_as, compile_catalogs, visible_text
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _catalogs():
+    compile_catalogs()
 
 RAW_CODE = re.compile(r"\b(?:customer|referral|staff|store|redemption|points_lot|system):\d+")
 SNAKE_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")

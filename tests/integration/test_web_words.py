@@ -15,30 +15,13 @@ from loyalty.extensions import db
 from loyalty.points.jobs import expire_points
 from tests.helpers import new_customer
 
-from tests.integration.test_callbacks import delivered_referral, due_at_once  # noqa: F401  (fixture)
-from tests.integration.test_payouts import payout_of, verified_referral
-from tests.integration.test_payouts_export import read_csv
-from tests.integration.test_points import redeem, visit
-from tests.integration.test_referrals import people, register  # noqa: F401  (fixture)
-from tests.integration.test_web_i18n import compile_catalogs
-from tests.integration.test_web_pages import Browser, csrf_of, login, post_form
+from tests.flows import delivered_referral, payout_of, read_csv, redeem, register, verified_referral, visit
+from tests.web import browser_as, compile_catalogs, csrf_of, html_of, post_form, visible_text
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _catalogs():
     compile_catalogs()
-
-
-def browser_as(app, role: str) -> Browser:
-    browser = Browser(app)
-    assert login(browser, role).status_code == 302
-    return browser
-
-
-def html_of(browser: Browser, path: str, status: int = 200) -> str:
-    resp = browser.get(path)
-    assert resp.status_code == status, path
-    return resp.get_data(as_text=True)
 
 
 def test_the_agent_dials_the_phone_in_chinese_grouping(app, api, world, people, due_at_once, monkeypatch):
@@ -129,12 +112,6 @@ def test_a_duplicate_registration_links_the_live_referral_instead_of_showing_its
     assert f"referral {first.json['id']}" not in html
     assert f'<div class="flash error" role="alert">{first.json["id"]}</div>' not in html
     assert f'href="/referrals/{first.json["id"]}"' in html and 'data-test="live-referral"' in html
-
-
-def visible_text(html: str) -> str:
-    """What a reader sees: no tags, attributes, scripts or styles."""
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 SNAKE_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
