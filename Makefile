@@ -6,7 +6,7 @@ FLASK   := $(BIN)/flask --app wsgi
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
 
-.PHONY: run test probe install install-test translations migrate demo bench scheduler clean
+.PHONY: run test lint probe install install-test translations migrate demo bench scheduler clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,6 +40,10 @@ scheduler: migrate
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear (settings in pyproject.toml).
+lint: install-test
+	$(BIN)/ruff check .
 
 # Schemathesis against a live gunicorn, once per role (every check, every phase); DATABASE_URL
 # picks PostgreSQL (a database <name>_probe beside it), else SQLite. PROBE_EXAMPLES bounds it.

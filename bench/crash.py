@@ -422,7 +422,7 @@ def main() -> int:
     print(f"no final answer                  {len(stats.unfinished)}")
     print(f"retried operations               {stats.retried_ops}  ({stats.retries} retries; "
           f"{stats.replayed} final answers were replays)")
-    print(f"failed attempts                  " + ", ".join(f"{k}: {n}" for k, n in stats.failures.most_common()))
+    print("failed attempts                  " + ", ".join(f"{k}: {n}" for k, n in stats.failures.most_common()))
     print(f"lost (acked, effect missing)     {len({item[0] for item in found['lost']})} keys")
     for item in found["lost"][:20]:
         print(f"    {item}")

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC
 from glob import glob
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def check_million(url: str) -> tuple[int, float, list[str]]:
     """Bulk-insert 1,000,000 posted transfers over 1,000 account pairs, each with its digest
     (computed here, copied in with COPY), fix the cached totals, time check()."""
     app = _make_app(url)
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy import text
 
@@ -192,7 +193,7 @@ def check_million(url: str) -> tuple[int, float, list[str]]:
             SELECT 'customer:' || (10000 + g), 'reward_payable', 'CNY', 'credit', true, false, 0, 0, 0, 0, now()
               FROM generate_series(1, 1000) g"""))
         ids = dict(db.session.execute(text("SELECT owner || '/' || purpose, id FROM ledger_accounts")).all())
-        at = datetime.now(timezone.utc)
+        at = datetime.now(UTC)
         cursor = db.session.connection().connection.driver_connection.cursor()
         with cursor.copy("COPY ledger_transfers (key, kind, debit_account_id, credit_account_id, amount, unit, "
                          "reason, subject, at, digest) FROM STDIN") as copy:

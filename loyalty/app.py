@@ -15,11 +15,11 @@ from werkzeug.routing import IntegerConverter
 from loyalty import settings
 from loyalty.auth import access
 from loyalty.config import Config
-from loyalty.web.openapi import ErrorResponses
-from loyalty.web.field_messages import translate_fields
 from loyalty.errors import DomainError, ValidationFailed
 from loyalty.extensions import api, babel, csrf, db, limiter, migrate
 from loyalty.schemas import ErrorSchema
+from loyalty.web.field_messages import translate_fields
+from loyalty.web.openapi import ErrorResponses
 
 log = logging.getLogger(__name__)
 
@@ -97,23 +97,23 @@ def _register_models() -> None:
     import loyalty.auth.models  # noqa: F401
     import loyalty.directory.models  # noqa: F401
     import loyalty.ledger.models  # noqa: F401
-    import loyalty.points.models  # noqa: F401
     import loyalty.payouts.models  # noqa: F401
+    import loyalty.points.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from loyalty.audit.api import blp as audit_api
     from loyalty.auth.api import blp as auth_api
-    from loyalty.directory.api import blp as directory_api
     from loyalty.books.api import blp as ledger_api
-    from loyalty.points.api import blp as points_api
-    from loyalty.points.views import bp as points_web
-    from loyalty.web.views import bp as web
+    from loyalty.directory.api import blp as directory_api
     from loyalty.payouts.api import blp as payouts_api
     from loyalty.payouts.cli import payouts_cli
     from loyalty.payouts.views import bp as payouts_web
+    from loyalty.points.api import blp as points_api
+    from loyalty.points.views import bp as points_web
     from loyalty.reports.api import blp as money_reports_api
     from loyalty.reports.views import bp as money_reports_web
+    from loyalty.web.views import bp as web
 
     for blp in (auth_api, directory_api, audit_api, ledger_api, points_api):
         api.register_blueprint(blp)

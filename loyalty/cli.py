@@ -127,5 +127,6 @@ def ledger_check() -> None:
 def scheduler_cmd() -> None:
     """Run the background jobs in this process until stopped."""
     from flask import current_app
+
     from loyalty.scheduler import run_blocking
     run_blocking(current_app._get_current_object())

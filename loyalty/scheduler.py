@@ -13,7 +13,7 @@ import signal
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Callable, Iterable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -103,7 +103,7 @@ def build(app: Flask) -> BackgroundScheduler:
     for job in JOBS.values():
         # first run right away, so a restarted scheduler catches up without waiting an interval
         scheduler.add_job(run_job, "interval", seconds=job.interval(app), args=(app, job.name),
-                          id=job.name, name=job.name, next_run_time=datetime.now(timezone.utc))
+                          id=job.name, name=job.name, next_run_time=datetime.now(UTC))
     return scheduler
 
 

@@ -1,7 +1,7 @@
 """The one shape every stateful entity changes by: check the transition, apply, flush, audit."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Type
+from typing import Any, Callable, Iterable
 
 from loyalty.audit import service as audit
 from loyalty.errors import Conflict
@@ -9,7 +9,7 @@ from loyalty.extensions import db
 
 
 def change(actor, obj: Any, *, entity: str, action: str, audit_fields: Iterable[str],
-           transitions: dict[str, tuple[str, ...]], error: Type[Conflict], changes: dict[str, Any],
+           transitions: dict[str, tuple[str, ...]], error: type[Conflict], changes: dict[str, Any],
            extra_after: Callable[[Any], dict[str, Any]] | None = None) -> Any:
     """Apply `changes` to `obj` (a new row when it has no id), refusing a status move the
     transition table does not allow, and record the audit event with before/after

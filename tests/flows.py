@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import time_machine
 
@@ -23,7 +23,7 @@ CLAIM = {"referrer_name": "张三", "referrer_phone": "13800138000", "referrer_m
 
 
 # Before any referral the tests register: what the store knew of its customers beforehand.
-ON_RECORD_SINCE = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
+ON_RECORD_SINCE = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
 
 
 def seed_people(world):
@@ -54,7 +54,7 @@ def new_referee(world, name, phone):
 
 # ---- The delivery check --------------------------------------------------------------------------
 
-CHECK_T0 = datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc)
+CHECK_T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 
 
 LICENCE = {"owner_name": "张三", "plate": "沪A12345", "model": "速腾", "vin": "LFV2A21K8E4123456", "colour": "白色"}
@@ -97,7 +97,7 @@ def csv_bytes(rows=ROWS, header=HEADER, encoding="utf-8", sep=","):
 
 # ---- Callbacks -----------------------------------------------------------------------------------
 
-T0 = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 
 AT_ONCE = {"callback_delay_min_hours": 0, "callback_delay_max_hours": 0,

@@ -74,7 +74,7 @@ class ApiClient:
             self._tokens[username] = resp.json["token"]
         return self._tokens[username]
 
-    def as_(self, username: str) -> "_Bound":
+    def as_(self, username: str) -> _Bound:
         return _Bound(self.app.test_client(), {"Authorization": f"Bearer {self.token(username)}"})
 
 

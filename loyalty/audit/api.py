@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from loyalty.audit import service
 from loyalty.audience import allow
+from loyalty.audit import service
 from loyalty.schemas import PageQuery, Schema, page_body, page_of
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit trail")

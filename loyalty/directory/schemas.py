@@ -4,9 +4,9 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from loyalty.auth.schemas import StaffSchema  # noqa: F401  (re-exported)
-from loyalty.errors import Forbidden
 from loyalty.directory.identity import mask_phone
 from loyalty.directory.models import GENDERS, POLICY_FIELDS, ROLES, TRANSMISSIONS
+from loyalty.errors import Forbidden
 from loyalty.schemas import InputSchema, PageQuery, Schema, page_of
 
 _name = validate.Length(min=1, max=120)

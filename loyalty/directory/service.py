@@ -11,8 +11,18 @@ from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.auth.passwords import check_new_password, hash_password
 from loyalty.directory import identity
-from loyalty.directory.models import (DESKS, FACTS, POLICY_FIELDS, ROLES, Customer, FactVersion, Staff,
-                                      Store, StorePolicy, Vehicle)
+from loyalty.directory.models import (
+    DESKS,
+    FACTS,
+    POLICY_FIELDS,
+    ROLES,
+    Customer,
+    FactVersion,
+    Staff,
+    Store,
+    StorePolicy,
+    Vehicle,
+)
 from loyalty.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from loyalty.extensions import db
 from loyalty.paging import page_of

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Callable, Iterator
 
@@ -51,7 +51,7 @@ def configure(*, digest_key: bytes, unsigned_up_to: Callable[[], int] | None = N
 
 
 REPORTED = 1000  # violations of one kind named one by one; the rest are counted
-_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(microseconds=1)
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
 
 
 class Hmac:

@@ -24,14 +24,31 @@ store scoping live above it, in `loyalty.books`.
 """
 from __future__ import annotations
 
-from loyalty.ledger.accounts import (OWNER_KINDS, PURPOSES, Purpose, account_for, accounts_of, balance,
-                                     balance_of, get_account, lock, parse_owner)
+from loyalty.ledger.accounts import (
+                                     OWNER_KINDS,
+                                     PURPOSES,
+                                     Purpose,
+                                     account_for,
+                                     accounts_of,
+                                     balance,
+                                     balance_of,
+                                     get_account,
+                                     lock,
+                                     parse_owner,
+)
 from loyalty.ledger.check import SUBLEDGERS, SubLedger, check, register_subledger
 from loyalty.ledger.digests import configure, settings, transfer_digest
 from loyalty.ledger.spec import MAX_AMOUNT
 from loyalty.ledger.statements import entries
-from loyalty.ledger.transfers import (get_transfer, post_pending, submit, transfer, transfer_batch,
-                                      transfer_by_key, void_pending)
+from loyalty.ledger.transfers import (
+                                     get_transfer,
+                                     post_pending,
+                                     submit,
+                                     transfer,
+                                     transfer_batch,
+                                     transfer_by_key,
+                                     void_pending,
+)
 
 __all__ = [
     "MAX_AMOUNT", "OWNER_KINDS", "PURPOSES", "SUBLEDGERS", "Purpose", "SubLedger", "account_for", "accounts_of",

@@ -22,7 +22,7 @@ from loyalty.errors import NotFound, RuleViolation, field_error
 from loyalty.extensions import db
 from loyalty.ledger import engine
 from loyalty.ledger.models import Account, Transfer
-from loyalty.ledger.spec import as_key, spec_resolving, spec_of
+from loyalty.ledger.spec import as_key, spec_of, spec_resolving
 
 
 def transfer(*, debit: Account | int, credit: Account | int, amount: int, unit: str, reason: str,

@@ -6,9 +6,9 @@ from flask_smorest import Blueprint
 from loyalty.auth.access import allow, current_actor
 from loyalty.payouts import export, service
 from loyalty.payouts import schemas as s
-from loyalty.web.tables import download, period
 from loyalty.schemas import page_body
 from loyalty.web.idempotency import current_key, idempotent
+from loyalty.web.tables import download, period
 
 blp = Blueprint("payouts", __name__, url_prefix="/api/v1/payouts", description="Reward payouts and approvals")
 

@@ -17,8 +17,7 @@ from loyalty.directory.models import Staff
 from loyalty.extensions import db
 from loyalty.ledger.accounts import parse_owner
 from loyalty.ledger.models import Transfer
-from loyalty.payouts import labels
-from loyalty.payouts import service
+from loyalty.payouts import labels, service
 from loyalty.payouts.models import Payout
 from loyalty.web.tables import csv_bytes, spreadsheet_text, yuan
 

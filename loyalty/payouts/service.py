@@ -33,8 +33,19 @@ from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Account
 from loyalty.paging import page_of
-from loyalty.payouts.models import (APPROVED, AWAITING_APPROVAL, CANCELLED, CLAWED_BACK, METHODS, OPEN, PAID,
-                                    REJECTED, TRANSITIONS, Payout, PayoutApproval)
+from loyalty.payouts.models import (
+    APPROVED,
+    AWAITING_APPROVAL,
+    CANCELLED,
+    CLAWED_BACK,
+    METHODS,
+    OPEN,
+    PAID,
+    REJECTED,
+    TRANSITIONS,
+    Payout,
+    PayoutApproval,
+)
 from loyalty.scoping import get_scoped, in_stores
 
 AUDIT_FIELDS = ("status", "subject", "store_id", "payee", "gross_amount", "offset_amount", "approvals_required",

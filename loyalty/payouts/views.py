@@ -9,10 +9,10 @@ from loyalty.auth.access import allow
 from loyalty.payouts import export, labels, service
 from loyalty.payouts.forms import PaidForm, RejectForm
 from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, STATUSES
-from loyalty.web.tables import download, period
 from loyalty.schemas import parse_day
 from loyalty.web.forms import EmptyForm
 from loyalty.web.pages import act, expired
+from loyalty.web.tables import download, period
 
 bp = Blueprint("payouts_web", __name__, template_folder="templates")
 

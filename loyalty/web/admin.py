@@ -8,10 +8,15 @@ from loyalty.auth.access import allow
 from loyalty.directory import service
 from loyalty.errors import DomainError
 from loyalty.web.blueprint import bp
-from loyalty.web.forms import (PolicyForm, StaffCreateForm, StaffEditForm, StoreCreateForm, StoreEditForm,
-                               staff_form_choices)
+from loyalty.web.forms import (
+    PolicyForm,
+    StaffCreateForm,
+    StaffEditForm,
+    StoreCreateForm,
+    StoreEditForm,
+    staff_form_choices,
+)
 from loyalty.web.pages import refuse, show_form
-
 
 # ---- stores (门店) ------------------------------------------------------------
 

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from loyalty.auth import access, service as auth_service
+from loyalty.auth import access
+from loyalty.auth import service as auth_service
 from loyalty.auth.access import ANY_STAFF, PUBLIC, allow
 from loyalty.errors import Unauthorized
 from loyalty.extensions import limiter

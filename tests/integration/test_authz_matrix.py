@@ -40,7 +40,7 @@ import re
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
@@ -62,8 +62,8 @@ from verification.callbacks import planning
 from verification.callbacks.models import AnswerReview, Confirmation
 from verification.referrals.models import UNDER_REVIEW, Referral
 
-ON_RECORD_SINCE = datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc)
-T0 = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
+ON_RECORD_SINCE = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 # Who calls: a name in the report -> (username or None for anonymous, role, store-bound?).
 # Store-bound callers belong to SH01 ("own"); SH02 is "other". finance_a is a finance user bound
@@ -332,7 +332,7 @@ def _bodies(o: StoreObjects, store: int) -> dict[str, dict]:
     """A plausible body per write (or a list of them, each called): valid enough to get past the
     schema, so that what answers is the role and the store check, not a 422. `o` supplies the
     objects named, `store` the store."""
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     claim = {"referrer_name": "张", "referrer_phone": "13800138000", "referrer_model": "速腾",
              "referrer_colour": "白色"}
     return {

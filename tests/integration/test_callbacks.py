@@ -7,10 +7,21 @@ import pytest
 import time_machine
 
 from loyalty.audit.models import AuditEvent
-from loyalty.extensions import db
 from loyalty.directory import service as directory
-from tests.flows import (T0, answer, answer_next_call, balances, claim, clueless,
-                         delivered_referral, plan_of, register, truthful, undecided)
+from loyalty.extensions import db
+from tests.flows import (
+    T0,
+    answer,
+    answer_next_call,
+    balances,
+    claim,
+    clueless,
+    delivered_referral,
+    plan_of,
+    register,
+    truthful,
+    undecided,
+)
 from tests.helpers import PASSWORD, at_once
 from verification.callbacks import planning
 from verification.callbacks.models import AnswerReview, Callback

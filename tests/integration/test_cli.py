@@ -84,7 +84,7 @@ def test_demo_data_is_safe_to_run_twice_and_prints_the_logins(app, runner):
     counts = row_counts()
     assert counts["stores"] == 2 and counts["staff"] == len(LOGINS)
     assert 20 <= counts["customers"] <= 22  # 张三, 李四 and up to 20 generated (phones may repeat)
-    for username, _display, role, _store in LOGINS:
+    for username, _display, _role, _store in LOGINS:
         assert username in first.output
     assert DEMO_PASSWORD in first.output
 

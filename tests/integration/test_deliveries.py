@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import time_machine
@@ -14,7 +14,7 @@ from tests.flows import HEADER, ROWS, csv_bytes, register
 from tests.helpers import count_rows
 from verification.delivery.models import Delivery
 
-NOW = datetime(2026, 11, 10, 4, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 10, 4, 0, tzinfo=UTC)
 CAR = {"model": "高尔夫", "colour": "红色", "transmission": "manual", "vin": "LSVAB2BR5NN123456"}
 def post(api, who="manager", **body):
     with time_machine.travel(NOW, tick=False):
@@ -125,10 +125,10 @@ def test_a_dms_export_is_imported_one_delivery_per_row(api, world, people):
     assert [(r["line"], r["outcome"]) for r in resp.json["rows"]] == [(2, "created"), (3, "created")]
     li, zhao = (db.session.query(Delivery).order_by(Delivery.id).all())
     assert (li.customer_id, li.source, li.time_known) == (people["li"].id, "dms", True)
-    assert li.delivered_at == datetime(2026, 11, 4, 2, 30, tzinfo=timezone.utc)  # 10:30 in Shanghai
+    assert li.delivered_at == datetime(2026, 11, 4, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai
     assert (li.vehicle.plate, li.vehicle.transmission) == ("沪B11111", "manual")
     # a day without a time: that day's local midnight, time unknown; the gearbox read off the model
-    assert zhao.delivered_at == datetime(2026, 11, 4, 16, 0, tzinfo=timezone.utc) and zhao.time_known is False
+    assert zhao.delivered_at == datetime(2026, 11, 4, 16, 0, tzinfo=UTC) and zhao.time_known is False
     assert zhao.vehicle.transmission == "automatic" and zhao.customer.name == "赵六"
     [event] = db.session.query(AuditEvent).filter_by(entity="delivery_import").all()
     assert event.after["created"] == 2 and event.after["filename"] == "dms.csv"
@@ -191,7 +191,7 @@ def test_bad_rows_are_reported_and_the_good_ones_recorded(api, world, people):
     assert all(r["message"] for r in resp.json["rows"] if r["outcome"] == "error")
     assert count_rows(Delivery) == 3
     assert db.session.query(Delivery).filter_by(id=1).one().delivered_at == \
-        datetime(2026, 11, 4, 2, 30, tzinfo=timezone.utc)  # the delivery on record was not overwritten
+        datetime(2026, 11, 4, 2, 30, tzinfo=UTC)  # the delivery on record was not overwritten
     assert db.session.query(Customer).filter_by(name="冯三").one().phone == "+8613512340006"
     assert not db.session.query(Customer).filter_by(name="韩六").all()  # a refused row leaves no customer
 

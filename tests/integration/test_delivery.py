@@ -1,7 +1,7 @@
 """The delivery check (DEL-1, DEL-2, DEL-3, REG-1, REG-2, REG-7, SEC-5)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import time_machine
@@ -9,10 +9,12 @@ import time_machine
 from loyalty.audit.models import AuditEvent
 from loyalty.directory.models import Vehicle
 from loyalty.extensions import db
-from tests.flows import CHECK_T0 as T0, CLAIM, LICENCE, RECORD_VALUES, VEHICLE, deliver, new_referee, register
+from tests.flows import CHECK_T0 as T0
+from tests.flows import CLAIM, LICENCE, RECORD_VALUES, VEHICLE, deliver, new_referee, register
 from tests.helpers import at_once, count_rows
 from verification.delivery.models import CheckRecord, Delivery
 from verification.referrals.models import Referral, ReferrerFlag
+
 
 def reward_accounts(api, people):
     resp = api.as_("admin").get(f"ledger/accounts?owner=customer:{people['zhang'].id}")
@@ -246,13 +248,13 @@ def test_the_delivery_on_record_supplies_the_time_and_the_car(api, world, people
 
 @pytest.mark.rule("REG-2")
 @pytest.mark.parametrize("typed, accepted", [
-    (datetime(2026, 11, 3, 0, 0, tzinfo=timezone.utc), True),      # 08:00 local, same day
-    (datetime(2026, 11, 3, 15, 59, tzinfo=timezone.utc), True),     # 23:59 local, same day
-    (datetime(2026, 11, 3, 16, 10, tzinfo=timezone.utc), False),    # 00:10 local, the next day, 40 minutes later
-    (datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc), False),     # 23:00 local, the day before
+    (datetime(2026, 11, 3, 0, 0, tzinfo=UTC), True),      # 08:00 local, same day
+    (datetime(2026, 11, 3, 15, 59, tzinfo=UTC), True),     # 23:59 local, same day
+    (datetime(2026, 11, 3, 16, 10, tzinfo=UTC), False),    # 00:10 local, the next day, 40 minutes later
+    (datetime(2026, 11, 2, 15, 0, tzinfo=UTC), False),     # 23:00 local, the day before
 ])
 def test_a_typed_time_must_fall_on_the_local_day_on_record(api, world, people, acknowledged, typed, accepted):
-    on_record_at = datetime(2026, 11, 3, 15, 30, tzinfo=timezone.utc)  # 23:30 on 3 November in Shanghai
+    on_record_at = datetime(2026, 11, 3, 15, 30, tzinfo=UTC)  # 23:30 on 3 November in Shanghai
     assert record_by_hand(api, people, on_record_at).status_code == 201
     resp = deliver(api, acknowledged, delivered_at=typed, vehicle=None)
     if accepted:
@@ -298,7 +300,7 @@ def test_without_a_delivery_on_record_the_time_and_car_are_required(api, world, 
 @pytest.mark.rule("REG-2")
 def test_a_delivery_on_record_with_only_the_day_takes_the_typed_time(api, world, people, acknowledged):
     from verification.delivery import records
-    day_only = datetime(2026, 11, 3, 16, 0, tzinfo=timezone.utc)  # 2026-11-04 00:00 in Shanghai
+    day_only = datetime(2026, 11, 3, 16, 0, tzinfo=UTC)  # 2026-11-04 00:00 in Shanghai
     with time_machine.travel(T0 + timedelta(days=3), tick=False):
         records.record_delivery(world["manager"], store_id=world.store.id, customer=people["li"],
                                 delivered_at=day_only, time_known=False, vehicle=LI_CAR, source="dms")
@@ -306,7 +308,7 @@ def test_a_delivery_on_record_with_only_the_day_takes_the_typed_time(api, world,
     with time_machine.travel(T0 + timedelta(days=3, hours=1), tick=False):
         resp = api.as_("manager2").post(f"referrals/{acknowledged}/delivery", json={"licence": LICENCE})
     assert resp.status_code == 422 and "delivered_at" in resp.json["fields"]
-    typed = datetime(2026, 11, 4, 2, 0, tzinfo=timezone.utc)  # 10:00 local that day
+    typed = datetime(2026, 11, 4, 2, 0, tzinfo=UTC)  # 10:00 local that day
     resp = deliver(api, acknowledged, delivered_at=typed, vehicle=None)
     assert resp.json["status"] == "awaiting_callback", resp.json
     assert db.session.get(Referral, acknowledged).delivered_at == typed

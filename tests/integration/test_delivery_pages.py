@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+
 import pytest
 
 from loyalty.audit.models import AuditEvent

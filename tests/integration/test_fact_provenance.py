@@ -13,8 +13,7 @@ from loyalty.audit.models import AuditEvent
 from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, FactVersion
 from loyalty.extensions import db
-from tests.flows import (ON_RECORD_SINCE, T0, answer_next_call, balances, clueless, delivered_referral,
-                         plan_of, truthful)
+from tests.flows import ON_RECORD_SINCE, T0, answer_next_call, balances, clueless, delivered_referral, plan_of, truthful
 from tests.helpers import PASSWORD
 from tests.web import Browser, login, text
 from verification.callbacks import facts

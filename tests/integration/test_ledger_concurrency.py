@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import time_machine
@@ -103,7 +103,7 @@ def test_20_concurrent_post_or_void_of_one_pending_one_wins(app, pg_only):
 
 @pytest.mark.rule("LED-5")
 def test_two_expiry_jobs_never_expire_a_lot_twice(app, world, pg_only):
-    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
     customers = [new_customer(world.store.id, name=f"客户{i}", phone=f"1380013{i:04d}") for i in range(10)]
     with time_machine.travel(t0, tick=False):
         for c in customers:

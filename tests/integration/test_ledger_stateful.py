@@ -4,7 +4,7 @@ compares balances and the invariants after every step (LED-1..LED-5), on SQLite 
 PostgreSQL (the `app` fixture runs it on each)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -19,7 +19,7 @@ from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.points import service as points
 
-T0 = datetime(2025, 3, 1, 4, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, 4, 0, tzinfo=UTC)
 # (owner, purpose) of the CNY accounts the machine moves money between
 CNY = [("system:0", "adjustment"), ("customer:1", "reward_payable"), ("customer:2", "reward_payable"),
        ("store:1", "cash"), ("store:1", "referral_expense")]
@@ -63,13 +63,19 @@ class LedgerMachine(RuleBasedStateMachine):
     def _delta(kind: str, debit: int, credit: int, amount: int) -> dict[int, list[int]]:
         d = {debit: [0, 0, 0, 0], credit: [0, 0, 0, 0]}
         if kind == "posted":
-            d[debit][0] += amount; d[credit][1] += amount
+            d[debit][0] += amount
+            d[credit][1] += amount
         elif kind == "pending":
-            d[debit][2] += amount; d[credit][3] += amount
+            d[debit][2] += amount
+            d[credit][3] += amount
         elif kind == "post":
-            d[debit][0] += amount; d[debit][2] -= amount; d[credit][1] += amount; d[credit][3] -= amount
+            d[debit][0] += amount
+            d[debit][2] -= amount
+            d[credit][1] += amount
+            d[credit][3] -= amount
         else:
-            d[debit][2] -= amount; d[credit][3] -= amount
+            d[debit][2] -= amount
+            d[credit][3] -= amount
         return d
 
     def _apply(self, deltas):

@@ -8,8 +8,7 @@ from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
 from loyalty.ledger.models import IdempotencyKey, Transfer
 from loyalty.payouts.models import Payout, PayoutApproval
-from tests.flows import (balances, payout_of, plan_of, post,
-                         verified_referral)
+from tests.flows import balances, payout_of, plan_of, post, verified_referral
 
 
 @pytest.fixture

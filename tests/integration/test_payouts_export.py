@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from tests.flows import read_csv, balances, new_referee, payout_of, post, verified_referral
+from tests.flows import balances, new_referee, payout_of, post, read_csv, verified_referral
 
 
 @pytest.fixture

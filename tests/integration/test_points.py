@@ -1,7 +1,7 @@
 """Loyalty points (LED-5): earned per visit, redeemed oldest lot first, expired to breakage."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import time_machine
@@ -15,7 +15,7 @@ from loyalty.points.models import PointsLot
 from tests.flows import redeem, visit
 from tests.helpers import new_customer
 
-T0 = datetime(2025, 1, 15, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 15, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_service_visit_without_a_key_is_refused_and_earns_nothing(api, world, zh
 def test_lot_expires_after_policy_months(api, world, zhang):
     directory.set_policy(None, world.store.id, {"points_expiry_months": 1})
     db.session.commit()
-    with time_machine.travel(datetime(2025, 1, 31, 3, 0, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2025, 1, 31, 3, 0, tzinfo=UTC), tick=False):
         lot = visit(api, zhang, world.store, 5000).json["lot"]
     assert lot["expires_at"].startswith("2025-02-28T03:00")
 

@@ -3,7 +3,7 @@ and the API's ledger check is the CLI's (LED-4, LED-5)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import time_machine
@@ -18,7 +18,7 @@ from loyalty.points import service as points
 from loyalty.points.models import PointsLot
 from tests.helpers import new_customer
 
-T0 = datetime(2025, 3, 10, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture

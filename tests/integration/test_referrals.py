@@ -1,7 +1,7 @@
 """Registration, acknowledgement, review and expiry (REG-1..REG-6)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import time_machine
@@ -13,9 +13,10 @@ from tests.flows import CLAIM, new_referee, register
 from tests.helpers import at_once, count_rows
 from verification.referrals.models import Referral, ReferrerFlag
 
+
 @pytest.mark.rule("REG-1")
 def test_registration_records_server_time_and_status(api, world, people):
-    at = datetime(2026, 11, 20, 3, 4, 5, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 20, 3, 4, 5, tzinfo=UTC)
     with time_machine.travel(at, tick=False):
         resp = register(api, world, people)
     assert resp.status_code == 201, resp.json
@@ -35,9 +36,9 @@ def test_client_cannot_set_registered_at(api, world, people):
 
 @pytest.mark.rule("REG-1")
 def test_acknowledgement_has_its_own_time_and_manager(api, world, people):
-    with time_machine.travel(datetime(2026, 11, 20, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 11, 20, 1, tzinfo=UTC), tick=False):
         rid = register(api, world, people).json["id"]
-    ack_at = datetime(2026, 11, 20, 2, 30, tzinfo=timezone.utc)
+    ack_at = datetime(2026, 11, 20, 2, 30, tzinfo=UTC)
     with time_machine.travel(ack_at, tick=False):
         resp = api.as_("manager").post(f"referrals/{rid}/acknowledge")
     assert resp.status_code == 200, resp.json
@@ -131,10 +132,10 @@ def test_velocity_sends_the_next_referral_to_review(api, world, people):
 @pytest.mark.rule("REG-5")
 def test_velocity_window_forgets_old_referrals(api, world, people):
     api.as_("admin").put(f"stores/{world.store.id}/policy", json={"velocity_limit": 1, "velocity_window_days": 30})
-    with time_machine.travel(datetime(2026, 9, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 9, 1, tzinfo=UTC), tick=False):
         assert register(api, world, people).json["status"] == "registered"
     people["n"] = new_referee(world, "新客", "13512345670")
-    with time_machine.travel(datetime(2026, 11, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 11, 1, tzinfo=UTC), tick=False):
         assert register(api, world, people, referee="n").json["status"] == "registered"
 
 
@@ -170,11 +171,11 @@ def test_review_accept_and_reject(api, world, people):
 @pytest.mark.rule("REG-6")
 def test_expiry_after_registration_window(app, api, world, people):
     from verification.referrals.service import expire_stale
-    with time_machine.travel(datetime(2026, 1, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC), tick=False):
         rid = register(api, world, people).json["id"]
-    with time_machine.travel(datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(days=89), tick=False):
+    with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=89), tick=False):
         assert expire_stale() == 0
-    with time_machine.travel(datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(days=90, seconds=1), tick=False):
+    with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=90, seconds=1), tick=False):
         assert expire_stale() == 1
         db.session.commit()
         assert expire_stale() == 0
@@ -187,11 +188,11 @@ def test_expiry_after_registration_window(app, api, world, people):
 @pytest.mark.rule("REG-6")
 def test_three_expiry_runs_at_once_expire_once(app, api, world, people, pg_only):
     from loyalty.scheduler import run_job
-    with time_machine.travel(datetime(2026, 1, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC), tick=False):
         for i in range(6):
             people[f"n{i}"] = new_referee(world, f"客{i}", f"1351111000{i}")
             register(api, world, people, referee=f"n{i}")
-    with time_machine.travel(datetime(2026, 6, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 6, 1, tzinfo=UTC), tick=False):
         done = at_once([lambda: run_job(app, "expire_referrals")] * 3)
     assert sum(run.done for run in done) == 6
     db.session.expire_all()

@@ -9,8 +9,19 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from tests.flows import (LICENCE, T0, VEHICLE, answer, claim, clueless, delivered_referral, new_referee,
-                         plan_of, register, verified_referral)
+from tests.flows import (
+    LICENCE,
+    T0,
+    VEHICLE,
+    answer,
+    claim,
+    clueless,
+    delivered_referral,
+    new_referee,
+    plan_of,
+    register,
+    verified_referral,
+)
 from tests.web import Browser, compile_catalogs, login, text
 
 
@@ -82,7 +93,7 @@ def test_callback_timeliness_from_delivery_to_verdict(api, world, people, due_at
     assert (row["store_code"], row["decided"], row["attempts"], row["first_call_share"]) == ("SH01", 1, 1, 1.0)
     assert row["median_hours"] == row["max_hours"] == 1.1
     raw = api.as_("manager").get("reports/timeliness.csv").get_data()
-    assert raw.startswith(b"\xef\xbb\xbf") and "SH01".encode() in raw
+    assert raw.startswith(b"\xef\xbb\xbf") and b"SH01" in raw
 
 
 @pytest.mark.rule("LED-9")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -483,7 +484,7 @@ def test_an_upgraded_database_verifies_and_guards_everything_written_after_the_u
     app = create_app(TestConfig(f"sqlite:///{tmp_path / 'upgrade-0008a.sqlite3'}"))
     with app.app_context():
         upgrade(revision="0007_occupation")
-        at = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+        at = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
         with db.engine.begin() as conn:  # what the code of 0007 wrote
             for owner, purpose, normal in (("store:1", "referral_expense", "debit"),
                                            ("customer:1", "reward_payable", "credit")):

@@ -8,8 +8,17 @@ import time_machine
 
 from loyalty.extensions import db
 from loyalty.payouts.models import Payout
-from tests.flows import (T0, balances, claim, delivered_referral, new_referee, payout_of, post, register,
-                         verified_referral)
+from tests.flows import (
+    T0,
+    balances,
+    claim,
+    delivered_referral,
+    new_referee,
+    payout_of,
+    post,
+    register,
+    verified_referral,
+)
 from verification.callbacks.models import Callback
 from verification.referrals.models import Referral
 

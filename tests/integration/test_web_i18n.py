@@ -15,6 +15,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+
 from tests.web import compile_catalogs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 import time_machine
@@ -13,9 +13,8 @@ from openpyxl import load_workbook
 
 from loyalty.extensions import db
 from loyalty.points.jobs import expire_points
-from tests.helpers import new_customer
-
 from tests.flows import delivered_referral, payout_of, read_csv, redeem, register, verified_referral, visit
+from tests.helpers import new_customer
 from tests.web import browser_as, compile_catalogs, csrf_of, html_of, post_form, visible_text
 
 
@@ -35,7 +34,7 @@ def test_the_agent_dials_the_phone_in_chinese_grouping(app, api, world, people, 
 
 # ---- the points statement (积分明细) ----------------------------------------------------
 
-T0 = datetime(2025, 1, 15, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+T0 = datetime(2025, 1, 15, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 def test_the_points_statement_is_worded_from_its_lots_in_store_time(app, api, world):
@@ -62,10 +61,10 @@ def test_points_lapsing_within_30_days_are_announced(app, api, world):
     zhang = new_customer(world.store.id)
     with time_machine.travel(T0, tick=False):
         visit(api, zhang, world.store, 100_000)  # 100 points, lapsing on 2027-01-15
-    with time_machine.travel(datetime(2026, 12, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 12, 1, tzinfo=UTC), tick=False):
         html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
         assert "points-expiry-warning" not in html
-    with time_machine.travel(datetime(2026, 12, 20, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 12, 20, tzinfo=UTC), tick=False):
         html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
     assert "100 积分将在 30 天内失效（最早 2027-01-15），请在此之前兑换。" in html
 
@@ -74,7 +73,7 @@ def test_an_expired_lot_reads_as_its_points_and_day(app, api, world):
     zhang = new_customer(world.store.id)
     with time_machine.travel(T0, tick=False):
         visit(api, zhang, world.store, 100_000)
-    with time_machine.travel(datetime(2027, 2, 1, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2027, 2, 1, tzinfo=UTC), tick=False):
         expire_points()
         db.session.commit()
         html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")

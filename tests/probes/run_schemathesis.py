@@ -46,6 +46,7 @@ def _database(role: str, work: Path) -> str:
         return f"sqlite:///{work / f'{role}.sqlite3'}"
     import psycopg
     from sqlalchemy.engine import make_url
+
     from loyalty.config import normalise_database_url
     parsed = make_url(normalise_database_url(url))
     name = f"{parsed.database}_probe_{role}"

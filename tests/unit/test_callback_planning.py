@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,8 +12,19 @@ from hypothesis import strategies as st
 
 from verification import vocabulary as vocab
 from verification.callbacks import planning
-from verification.callbacks.planning import (DEFAULT_TEMPLATES, Catalog, NotEnoughFacts, PartyFacts, PlannedQuestion,
-                                             Template, VehicleFacts, draw_callee, draw_questions, due_time, greeting)
+from verification.callbacks.planning import (
+    DEFAULT_TEMPLATES,
+    Catalog,
+    NotEnoughFacts,
+    PartyFacts,
+    PlannedQuestion,
+    Template,
+    VehicleFacts,
+    draw_callee,
+    draw_questions,
+    due_time,
+    greeting,
+)
 
 MODELS = ("速腾", "高尔夫", "捷达", "朗逸", "帕萨特", "迈腾", "途观L", "宝来", "探岳", "凌渡")
 COLOURS = ("白色", "黑色", "银色", "红色", "蓝色", "灰色", "棕色")
@@ -56,7 +67,7 @@ def _inside(instant: datetime, tz: str, start: str, end: str) -> bool:
 
 @pytest.mark.rule("CB-2")
 def test_due_time_default_window_shanghai():
-    after = datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+    after = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
     for _ in range(200):
         due = due_time(after, 24, 72, "Asia/Shanghai", "09:00", "20:00")
         assert due.tzinfo is not None and due.utcoffset() == timedelta(0)
@@ -77,27 +88,27 @@ def test_due_time_is_uniform_over_calling_hours():
 
 @pytest.mark.rule("CB-2")
 def test_zero_window_inside_hours_is_due_at_once():
-    after = datetime(2026, 5, 1, 3, 17, 5, 123456, tzinfo=timezone.utc)
+    after = datetime(2026, 5, 1, 3, 17, 5, 123456, tzinfo=UTC)
     assert due_time(after, 0, 0, "Asia/Shanghai", "00:00", "23:59") == after
 
 
 @pytest.mark.rule("CB-2")
 def test_window_without_calling_hours_goes_to_next_opening():
-    after = datetime(2026, 1, 1, 13, 0, tzinfo=timezone.utc)  # 21:00 Shanghai; window ends 22:00
+    after = datetime(2026, 1, 1, 13, 0, tzinfo=UTC)  # 21:00 Shanghai; window ends 22:00
     due = due_time(after, 0, 1, "Asia/Shanghai", "09:00", "20:00")
-    assert due == datetime(2026, 1, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 next morning
+    assert due == datetime(2026, 1, 2, 1, 0, tzinfo=UTC)  # 09:00 next morning
 
 
 @pytest.mark.rule("CB-2")
 def test_window_ending_at_the_opening_returns_the_end():
-    after = datetime(2026, 1, 1, 23, 0, tzinfo=timezone.utc)  # 07:00 Shanghai, window ends 09:00 sharp
+    after = datetime(2026, 1, 1, 23, 0, tzinfo=UTC)  # 07:00 Shanghai, window ends 09:00 sharp
     assert due_time(after, 0, 2, "Asia/Shanghai", "09:00", "20:00") == after + timedelta(hours=2)
 
 
 @pytest.mark.rule("CB-2")
 def test_dst_spring_forward_berlin():
     # 2026-03-29 02:00 -> 03:00 in Berlin; calling hours 02:30-04:00 exist only from 03:00 that day
-    after = datetime(2026, 3, 29, 0, 0, tzinfo=timezone.utc)  # 01:00 CET
+    after = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)  # 01:00 CET
     for _ in range(200):
         due = due_time(after, 0, 3, "Europe/Berlin", "02:30", "04:00")
         local = due.astimezone(ZoneInfo("Europe/Berlin"))
@@ -108,7 +119,7 @@ def test_dst_spring_forward_berlin():
 @pytest.mark.rule("CB-2")
 def test_dst_fall_back_new_york_counts_the_repeated_hour_twice():
     # 2026-11-01 02:00 EDT -> 01:00 EST: calling hours 01:00-02:00 occur twice that night
-    after = datetime(2026, 11, 1, 4, 0, tzinfo=timezone.utc)  # 00:00 EDT
+    after = datetime(2026, 11, 1, 4, 0, tzinfo=UTC)  # 00:00 EDT
     folds = Counter()
     for _ in range(2000):
         due = due_time(after, 0, 4, "America/New_York", "01:00", "02:00")
@@ -135,7 +146,7 @@ def _brute_has_calling_instant(lo: datetime, hi: datetime, tz, start, end) -> bo
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tz=st.sampled_from(ZONES),
        after=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31),
-                          timezones=st.just(timezone.utc)),
+                          timezones=st.just(UTC)),
        min_hours=st.integers(0, 48), extra=st.integers(0, 72),
        start_min=st.integers(0, 23 * 60), length=st.integers(1, 14 * 60))
 def test_due_time_property(tz, after, min_hours, extra, start_min, length):
@@ -168,9 +179,9 @@ def test_due_time_rejects_naive_and_bad_hours():
     with pytest.raises(ValueError):
         due_time(datetime(2026, 1, 1), 0, 1, "Asia/Shanghai", "09:00", "20:00")
     with pytest.raises(ValueError):
-        due_time(datetime(2026, 1, 1, tzinfo=timezone.utc), 0, 1, "Asia/Shanghai", "9am", "20:00")
+        due_time(datetime(2026, 1, 1, tzinfo=UTC), 0, 1, "Asia/Shanghai", "9am", "20:00")
     with pytest.raises(ValueError):
-        due_time(datetime(2026, 1, 1, tzinfo=timezone.utc), 5, 1, "Asia/Shanghai", "09:00", "20:00")
+        due_time(datetime(2026, 1, 1, tzinfo=UTC), 5, 1, "Asia/Shanghai", "09:00", "20:00")
 
 
 # ---- CB-3 -----------------------------------------------------------------------------------

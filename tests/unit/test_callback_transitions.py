@@ -6,8 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from verification.callbacks import models
-from verification.callbacks.models import (ANSWERED, CANCELLED, CLAIMED, EXHAUSTED, PLANNED, TRANSITIONS,
-                                           UNREACHABLE)
+from verification.callbacks.models import ANSWERED, CANCELLED, CLAIMED, EXHAUSTED, PLANNED, TRANSITIONS, UNREACHABLE
 from verification.callbacks.operations import AUDIT_FIELDS, InvalidTransition, change_callback
 
 STATUSES = {PLANNED, CLAIMED, ANSWERED, UNREACHABLE, EXHAUSTED, CANCELLED}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from loyalty import errors
 from loyalty import config as config_module
+from loyalty import errors
 from loyalty.config import Config, normalise_database_url
 
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 import pytest
 
 from loyalty.directory import identity
-from loyalty.directory.identity import (InvalidNationalId, InvalidPhone, mask_phone, national_id_hash,
-                                        normalise_national_id, normalise_phone)
+from loyalty.directory.identity import (
+    InvalidNationalId,
+    InvalidPhone,
+    mask_phone,
+    national_id_hash,
+    normalise_national_id,
+    normalise_phone,
+)
 
 ZHANG_ID = "310115198001011238"  # valid check digit (the demo data's 张三)
 X_ID = "11010519491231002X"      # a valid ID whose check character is X

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from verification.delivery.licence import (MATCH, MISMATCH, MISSING, UNREADABLE, canon_model, model_verdict,
-                                           read_model)
+from verification.delivery.licence import MATCH, MISMATCH, MISSING, UNREADABLE, canon_model, model_verdict, read_model
 
 
 @pytest.mark.rule("DEL-3")

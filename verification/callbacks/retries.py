@@ -5,11 +5,17 @@ from sqlalchemy import select
 
 from loyalty import clock
 from loyalty.extensions import db
-from verification.callbacks import outcomes
-from verification.callbacks import planning
+from verification.callbacks import outcomes, planning
 from verification.callbacks.answers import INCONCLUSIVE_REASON, verdict_of
-from verification.callbacks.models import (ANSWERED, CANCELLED, EXHAUSTED, PLANNED, UNREACHABLE, Callback,
-                                           CallbackAttempt)
+from verification.callbacks.models import (
+    ANSWERED,
+    CANCELLED,
+    EXHAUSTED,
+    PLANNED,
+    UNREACHABLE,
+    Callback,
+    CallbackAttempt,
+)
 from verification.callbacks.operations import change_callback, locked
 from verification.callbacks.plans import due_window, plan_call, plan_digest
 from verification.callbacks.queue import held_callback

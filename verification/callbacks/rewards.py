@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from loyalty import clock
 from loyalty.directory.identity import mask_phone
 from loyalty.directory.models import Staff
-from loyalty.web.labels import CHECK_LABELS, FIELD_LABELS
 from loyalty.extensions import db
 from loyalty.payouts import service as payouts
 from loyalty.payouts.models import Payout
+from loyalty.web.labels import CHECK_LABELS, FIELD_LABELS
 from verification.callbacks.labels import GRADES, N_
 from verification.callbacks.models import ANSWERED, AnswerReview, Callback, CallbackAttempt
 from verification.referrals import service as referrals

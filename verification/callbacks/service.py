@@ -14,8 +14,15 @@ from __future__ import annotations
 
 from verification.callbacks.answers import record_answers
 from verification.callbacks.plans import catalog, facts_of, plan_callback
-from verification.callbacks.queue import (LEASE_MINUTES, claim_next, expired_lease_ids, held_callback, release_lease,
-                                          release_expired_leases, script)
+from verification.callbacks.queue import (
+                                          LEASE_MINUTES,
+                                          claim_next,
+                                          expired_lease_ids,
+                                          held_callback,
+                                          release_expired_leases,
+                                          release_lease,
+                                          script,
+)
 from verification.callbacks.retries import mark_unreachable, retry_one, retry_unreachable, unreachable_ids
 from verification.callbacks.reviews import decide_review, list_reviews, review_question, verification_record
 

@@ -43,12 +43,12 @@ class Frequencies:
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, values: Mapping[str, Iterable[str]]) -> "Frequencies":
+    def of(cls, values: Mapping[str, Iterable[str]]) -> Frequencies:
         """From plain lists of values (a value listed twice counts twice)."""
         return cls.counted({fact: ((value, 1) for value in raw) for fact, raw in values.items()})
 
     @classmethod
-    def counted(cls, values: Mapping[str, Iterable[tuple[str, int]]]) -> "Frequencies":
+    def counted(cls, values: Mapping[str, Iterable[tuple[str, int]]]) -> Frequencies:
         """From (value, how many) pairs per fact, e.g. a GROUP BY."""
         counts: dict[str, dict[str, int]] = {}
         for fact, pairs in values.items():

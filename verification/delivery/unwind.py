@@ -16,8 +16,8 @@ from loyalty import clock
 from loyalty.errors import Forbidden, RuleViolation, field_error
 from loyalty.ledger import service as ledger
 from loyalty.schemas import InputSchema
-from verification.callbacks.operations import cancel_open
 from verification.callbacks import rewards
+from verification.callbacks.operations import cancel_open
 from verification.referrals import service as referrals
 from verification.referrals.models import AWAITING_CALLBACK, UNWOUND, VERIFIED, Referral
 from verification.referrals.schemas import ReferralSchema

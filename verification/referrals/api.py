@@ -10,7 +10,6 @@ from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
 from loyalty.schemas import page_body
-from loyalty.web.idempotency import idempotent_if_keyed
 from verification.referrals import schemas as s
 from verification.referrals import service
 

@@ -89,7 +89,7 @@ class Referral(db.Model):
     reviewed_by: Mapped[Staff | None] = relationship(foreign_keys=[reviewed_by_id])
     delivery_checked_by: Mapped[Staff | None] = relationship(foreign_keys=[delivery_checked_by_id])
     # every decided delivery check, oldest first (verification.delivery.models.CheckRecord)
-    check_records: Mapped[list["CheckRecord"]] = relationship(  # noqa: F821
+    check_records: Mapped[list[CheckRecord]] = relationship(  # noqa: F821
         "CheckRecord", viewonly=True, order_by="CheckRecord.id", lazy="selectin")
 
     @property

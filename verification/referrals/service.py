@@ -19,8 +19,16 @@ from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, Validat
 from loyalty.extensions import db
 from loyalty.paging import page_of
 from loyalty.scoping import get_scoped, in_stores
-from verification.referrals.models import (EXPIRED, LIVE, REGISTERED, REJECTED, TRANSITIONS,
-                                           UNDER_REVIEW, Referral, ReferrerFlag)
+from verification.referrals.models import (
+    EXPIRED,
+    LIVE,
+    REGISTERED,
+    REJECTED,
+    TRANSITIONS,
+    UNDER_REVIEW,
+    Referral,
+    ReferrerFlag,
+)
 
 AUDIT_FIELDS = ("status", "store_id", "referrer_id", "referee_id", "registered_by_id", "registered_at",
                 "acknowledged_at", "acknowledged_by_id", "review_required", "review_decision",

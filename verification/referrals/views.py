@@ -11,8 +11,7 @@ from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.web.forms import EmptyForm
 from loyalty.web.pages import act, expired, refuse, show_form
-from verification.referrals import labels
-from verification.referrals import schemas, service
+from verification.referrals import labels, schemas, service
 from verification.referrals.forms import RegistrationForm, ReviewForm
 
 bp = Blueprint("referrals_web", __name__, template_folder="templates")

@@ -5,8 +5,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from loyalty.auth.access import allow, current_actor
-from loyalty.web.tables import period
 from loyalty.schemas import QuerySchema
+from loyalty.web.tables import period
 from verification.reports import service
 from verification.reports.views import fraud_csv, timeliness_csv
 

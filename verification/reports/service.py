@@ -22,8 +22,17 @@ from loyalty.ledger.models import Transfer
 from loyalty.scoping import in_stores
 from verification.callbacks.models import Callback, CallbackAttempt, Confirmation
 from verification.delivery.models import CheckRecord
-from verification.referrals.models import (EXPIRED, FRAUDULENT, LIVE, REJECTED, UNVERIFIABLE, UNWOUND, VERIFIED,
-                                           FactChange, Referral)
+from verification.referrals.models import (
+    EXPIRED,
+    FRAUDULENT,
+    LIVE,
+    REJECTED,
+    UNVERIFIABLE,
+    UNWOUND,
+    VERIFIED,
+    FactChange,
+    Referral,
+)
 
 GROUPINGS = ("consultant", "store")
 VERDICTS = (VERIFIED, FRAUDULENT, UNVERIFIABLE)

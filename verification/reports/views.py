@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from loyalty.auth.access import allow
 from loyalty.reports.charts import PALETTE, bar_chart
-from loyalty.web.tables import csv_response, percent, period, yuan
 from loyalty.schemas import parse_day
+from loyalty.web.tables import csv_response, percent, period, yuan
 from verification.reports import service
 
 bp = Blueprint("referral_reports_web", __name__, template_folder="templates")

@@ -52,8 +52,7 @@ something false (the seed's rule counts answers given wrong, 若2项答错). See
 from __future__ import annotations
 
 from verification.callbacks.grading.cars import mentions
-from verification.callbacks.grading.grades import (CORRECT, FRAUDULENT, INCONCLUSIVE, UNDECIDED, UNKNOWN, VERIFIED,
-                                                   WRONG)
+from verification.callbacks.grading.grades import CORRECT, FRAUDULENT, INCONCLUSIVE, UNDECIDED, UNKNOWN, VERIFIED, WRONG
 from verification.callbacks.grading.readings import names_the_same
 from verification.callbacks.grading.scores import HIGH, LOW, MARGIN, grade_text, score
 from verification.callbacks.grading.stance import asserted, dont_know, only_dont_know, stance

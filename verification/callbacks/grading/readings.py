@@ -9,7 +9,7 @@ occupations, well-known employers such as 中行 / 交大 / B站, the places ins
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from verification import vocabulary as vocab
 from verification.callbacks.grading.stance import _is_han_char
@@ -179,7 +179,7 @@ def _prepare(fact: str, value: str) -> str:
     return _form(fact, final) if final else ""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pinyin_index(fact: str) -> dict[str, frozenset[str]]:
     """Pinyin of the known Chinese spellings of two or more characters -> their values ('上骑' sounds '上汽')."""
     out: dict[str, set[str]] = {}

@@ -9,10 +9,29 @@ from rapidfuzz import fuzz
 
 from verification import vocabulary as vocab
 from verification.callbacks.grading.grades import CORRECT, UNDECIDED, WRONG
-from verification.callbacks.grading.readings import (_GENERIC, _GENERIC_FOR, _NAMES, _WHO, _core, _degeneric,
-                                                     _informative, _is_han, _is_subsequence, _is_subsequence_seq,
-                                                     _key, _known_index, _lead, _named, _names, _prepare, _readings,
-                                                     _strip_fillers, _strip_kind, _value_form, _value_forms)
+from verification.callbacks.grading.readings import (
+    _GENERIC,
+    _GENERIC_FOR,
+    _NAMES,
+    _WHO,
+    _core,
+    _degeneric,
+    _informative,
+    _is_han,
+    _is_subsequence,
+    _is_subsequence_seq,
+    _key,
+    _known_index,
+    _lead,
+    _named,
+    _names,
+    _prepare,
+    _readings,
+    _strip_fillers,
+    _strip_kind,
+    _value_form,
+    _value_forms,
+)
 from verification.callbacks.grading.stance import _dk_rest, dont_know
 from verification.callbacks.grading.text import clauses, compact, normalise, pinyin
 from verification.callbacks.planning import SHANGHAI_DISTRICTS, PlannedQuestion

@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 
 from verification.callbacks.grading.cars import _grade_car_claim
-from verification.callbacks.grading.grades import (CORRECT, FRAUDULENT, INCONCLUSIVE, UNDECIDED, UNKNOWN, VERIFIED,
-                                                   WRONG)
+from verification.callbacks.grading.grades import CORRECT, FRAUDULENT, INCONCLUSIVE, UNDECIDED, UNKNOWN, VERIFIED, WRONG
 from verification.callbacks.grading.readings import _known_index, _strip_fillers
 from verification.callbacks.grading.scores import grade_text
 from verification.callbacks.grading.stance import _DENIAL, _dk_rest, asserted, dont_know, only_dont_know, stance

@@ -18,11 +18,29 @@ from __future__ import annotations
 import secrets
 
 from verification.callbacks.planning.calling_hours import calling_intervals, due_time, in_calling_hours, next_opening
-from verification.callbacks.planning.inputs import (CAR_FACTS, KINDS, OPEN_FACTS, ROLES, SHANGHAI_DISTRICTS, Catalog,
-                                                    NotEnoughFacts, PartyFacts, PlannedQuestion, Template, VehicleFacts,
-                                                    join_car, split_car)
-from verification.callbacks.planning.questions import (Candidates, candidate_plans, draw_questions, instantiate,
-                                                       paired_open_facts, pick_plan)
+from verification.callbacks.planning.inputs import (
+    CAR_FACTS,
+    KINDS,
+    OPEN_FACTS,
+    ROLES,
+    SHANGHAI_DISTRICTS,
+    Catalog,
+    NotEnoughFacts,
+    PartyFacts,
+    PlannedQuestion,
+    Template,
+    VehicleFacts,
+    join_car,
+    split_car,
+)
+from verification.callbacks.planning.questions import (
+    Candidates,
+    candidate_plans,
+    draw_questions,
+    instantiate,
+    paired_open_facts,
+    pick_plan,
+)
 from verification.callbacks.planning.script import greeting, name_en, who
 from verification.callbacks.planning.templates import DEFAULT_TEMPLATES
 from verification.callbacks.planning.values import canon, false_values, true_values

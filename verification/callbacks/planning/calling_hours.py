@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _HOUR_US = 3_600_000_000
 _DAY_US = 24 * _HOUR_US
@@ -128,8 +128,8 @@ def due_time(after: datetime, min_hours: int, max_hours: int, tz: str = "Asia/Sh
         raise ValueError("after must be timezone-aware")
     if min_hours < 0 or max_hours < min_hours:
         raise ValueError("need 0 <= min_hours <= max_hours")
-    lo = _to_us(after.astimezone(timezone.utc)) + min_hours * _HOUR_US
-    hi = _to_us(after.astimezone(timezone.utc)) + max_hours * _HOUR_US
+    lo = _to_us(after.astimezone(UTC)) + min_hours * _HOUR_US
+    hi = _to_us(after.astimezone(UTC)) + max_hours * _HOUR_US
     intervals = calling_intervals(lo, hi, tz, start, end)
     total = sum(b - a for a, b in intervals)
     if total > 0:

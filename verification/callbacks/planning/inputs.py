@@ -89,7 +89,7 @@ class PlannedQuestion:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PlannedQuestion":
+    def from_dict(cls, data: dict) -> PlannedQuestion:
         return cls(key=data["key"], template_code=data["template_code"], kind=data["kind"], fact=data["fact"],
                    true_value=data["true_value"], asked_value=data.get("asked_value"),
                    text_zh=data["text_zh"], text_en=data["text_en"],

@@ -31,14 +31,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
-from verification.callbacks.planning.inputs import (CAR_FACTS, OPEN_FACTS, Catalog, NotEnoughFacts, PartyFacts,
-                                                    PlannedQuestion, Template)
+from verification.callbacks.planning.inputs import (
+    CAR_FACTS,
+    OPEN_FACTS,
+    Catalog,
+    NotEnoughFacts,
+    PartyFacts,
+    PlannedQuestion,
+    Template,
+)
 from verification.callbacks.planning.script import display, who
 from verification.callbacks.planning.templates import DEFAULT_TEMPLATES
 from verification.callbacks.planning.values import false_values, other_choices, true_values
-
 
 # (kind, fact) -> weight; a question on a disclosed fact is multiplied by DISCLOSED_FACTOR.
 WEIGHTS: dict[tuple[str, str], float] = {
@@ -61,7 +67,7 @@ MULTI_CAR_TRUTH_FACTOR = 0.2
 UNKNOWN_FACT_WEIGHT = 0.3  # facts of custom templates this module does not know
 
 
-@lru_cache(maxsize=None)
+@cache
 def _uses(fact: str) -> frozenset[str]:
     return frozenset(("model", "colour")) if fact == "car" else frozenset((fact,))
 

@@ -5,8 +5,14 @@ import unicodedata
 from functools import lru_cache
 
 from verification import vocabulary as vocab
-from verification.callbacks.planning.inputs import (OPEN_FACTS, SHANGHAI_DISTRICTS, Catalog, PartyFacts, join_car,
-                                                    split_car)
+from verification.callbacks.planning.inputs import (
+    OPEN_FACTS,
+    SHANGHAI_DISTRICTS,
+    Catalog,
+    PartyFacts,
+    join_car,
+    split_car,
+)
 from verification.callbacks.traditional import to_simplified
 
 
