@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.flows import truthful
 from tests.web import log_in
 
 pytestmark = pytest.mark.e2e
@@ -61,14 +62,7 @@ def verified_seed_referral(live_app) -> tuple[int, int]:
         call.status, call.claimed_by_id = CLAIMED, staff["agent"].id  # the agent took this call
         call.lease_until = clock.now() + timedelta(minutes=10)
         db.session.commit()
-        truthful = []
-        for q in call.questions:
-            if q["kind"] == "open":
-                truthful.append({"question_id": q["key"], "text": q["true_value"]})
-            else:
-                truthful.append({"question_id": q["key"], "confirmed": q["kind"] == "truth",
-                                 "text": None if q["kind"] == "truth" else q["true_value"]})
-        callbacks.record_answers(staff["agent"], call.id, truthful)
+        callbacks.record_answers(staff["agent"], call.id, [truthful(q) for q in call.questions])
         db.session.commit()
         payout = payout_for(f"referral:{referral.id}")
         assert payout is not None and payout.status == "awaiting_approval"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from tests.flows import truthful
+
 AT_ONCE = {"reward_amount": 50000, "reward_unit": "CNY", "callback_delay_min_hours": 0,
            "callback_delay_max_hours": 0, "calling_hours_start": "00:00", "calling_hours_end": "23:59",
            "velocity_limit": 1000}
@@ -17,17 +19,6 @@ def _staff():
     from loyalty.directory.models import Staff
     from loyalty.extensions import db
     return {s.username: s for s in db.session.execute(select(Staff)).unique().scalars()}
-
-
-def _truthful_answers(call) -> list[dict]:
-    answers = []
-    for q in call.questions:
-        if q["kind"] == "open":
-            answers.append({"question_id": q["key"], "text": q["true_value"]})
-        else:
-            answers.append({"question_id": q["key"], "confirmed": q["kind"] == "truth",
-                            "text": None if q["kind"] == "truth" else q["true_value"]})
-    return answers
 
 
 def seed_referrals(store_code: str = "SH01", count: int = 12) -> dict[str, int]:
@@ -75,7 +66,7 @@ def seed_referrals(store_code: str = "SH01", count: int = 12) -> dict[str, int]:
         db.session.commit()
         if call is None:
             continue
-        callbacks.record_answers(staff["agent"], call.id, _truthful_answers(call))
+        callbacks.record_answers(staff["agent"], call.id, [truthful(q) for q in call.questions])
         db.session.commit()
         payout = payouts.payout_for(f"referral:{call.referral_id}")
         if payout is None or step % 6 == 3:
