@@ -18,8 +18,13 @@ class InvalidNationalId(ValueError):
     pass
 
 
-def normalise_phone(raw: str, region: str = "CN") -> str:
-    """'138 0013 8000', '+86 138-0013-8000', '１３８００１３８０００' → '+8613800138000'."""
+MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def normalise_phone(raw: str, region: str = "CN", *, mobile: bool = False) -> str:
+    """'138 0013 8000', '+86 138-0013-8000', '１３８００１３８０００' → '+8613800138000'.
+    With `mobile`, a number the numbering plan knows as a landline ('021-58881234') is refused:
+    a customer is reached by a callback on his mobile."""
     text = "".join(ch for ch in (raw or "") if not ch.isspace())
     text = text.translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})  # full width → ASCII
     try:
@@ -28,6 +33,8 @@ def normalise_phone(raw: str, region: str = "CN") -> str:
         raise InvalidPhone(str(exc)) from exc
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("not a valid phone number")
+    if mobile and phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise InvalidPhone("not a mobile number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

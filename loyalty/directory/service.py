@@ -210,13 +210,14 @@ def _revoke_tokens(staff: Staff) -> None:
 
 def _phone(raw: str, field: str = "phone") -> str:
     try:
-        return identity.normalise_phone(raw, settings.phone_region)
+        return identity.normalise_phone(raw, settings.phone_region, mobile=True)  # customers have mobiles
     except identity.InvalidPhone:
         raise field_error(field, "Not a valid phone number.") from None
 
 
-def find_customer_by_phone(actor, raw_phone: str) -> Customer | None:
-    phone = _phone(raw_phone)
+def find_customer_by_phone(actor, raw_phone: str, *, field: str = "phone") -> Customer | None:
+    """The customer with this mobile; a phone that is not a mobile is a field error on `field`."""
+    phone = _phone(raw_phone, field)
     customer = db.session.execute(select(Customer).where(Customer.phone == phone)).scalar_one_or_none()
     if customer is None:
         return None

@@ -66,7 +66,15 @@ def _back() -> str:
 def approve(payout_id: int):
     if not EmptyForm().validate_on_submit():
         return expired(url_for("payouts_web.queue"))
-    return act(lambda: service.approve(g.actor, payout_id), _("Payout %(id)s approved.", id=payout_id), _back())
+    return act(lambda: service.approve(g.actor, payout_id), _approved, _back())
+
+
+def _approved(payout) -> str:
+    """Say the state the approval left: approved, or one approval of two recorded (待审批 1/2)."""
+    if payout.status == APPROVED:
+        return _("Payout %(id)s approved.", id=payout.id)
+    return _("Approval %(n)s of %(m)s recorded for payout %(id)s; it waits for another finance approver.",
+             n=len(payout.approvals), m=payout.approvals_required, id=payout.id)
 
 
 @bp.route("/payouts/<int:payout_id>/reject", methods=["POST"])

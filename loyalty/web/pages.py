@@ -33,12 +33,14 @@ def flash_error(error: DomainError, *, labels: dict | None = None) -> None:
             flash(f"{_(label)}: {_(message)}" if label else _(message), "error")
 
 
-def act(do: Callable[[], Any], done: str, back: str, *, category: str = "success", labels: dict | None = None):
-    """A page's POST that calls one service: flash `done` when it succeeds; on a domain error mark
-    the request for rollback (nothing is committed) and flash why. Either way redirect to `back`."""
+def act(do: Callable[[], Any], done: str | Callable[[Any], str], back: str, *, category: str = "success",
+        labels: dict | None = None):
+    """A page's POST that calls one service: flash `done` when it succeeds (or `done(result)`, when
+    what to say depends on the new state); on a domain error mark the request for rollback (nothing
+    is committed) and flash why. Either way redirect to `back`."""
     try:
-        do()
-        flash(done, category)
+        result = do()
+        flash(done(result) if callable(done) else done, category)
     except DomainError as error:
         g.rollback = True
         flash_error(error, labels=labels)

@@ -65,3 +65,20 @@ def _token(browser) -> str:
     import re
     html = text(browser.get("/payouts"))
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+@pytest.mark.rule("LED-6")
+def test_the_first_of_two_approvals_says_one_of_two_not_approved(app, api, world, people, due_at_once, monkeypatch,
+                                                                  browser):
+    resp = api.as_("admin").put(f"stores/{world.store.id}/policy", json={"two_approver_threshold": 1000})
+    assert resp.status_code == 200, resp.json
+    payout = payout_of(api, verified_referral(api, world, people, monkeypatch))
+    assert login(browser, "finance").status_code == 302
+    first = browser.post(f"/payouts/{payout['id']}/approve", data={"csrf_token": _token(browser)})
+    page = text(browser.get(first.location))
+    assert f"已记录奖励发放 {payout['id']} 的第 1/2 个审批" in page and f"奖励发放 {payout['id']} 已批准" not in page
+    db.session.expire_all()
+    assert db.session.get(Payout, payout["id"]).status == "awaiting_approval"
+    assert login(browser, "finance2").status_code == 302
+    second = browser.post(f"/payouts/{payout['id']}/approve", data={"csrf_token": _token(browser)})
+    assert f"奖励发放 {payout['id']} 已批准" in text(browser.get(second.location))

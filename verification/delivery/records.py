@@ -200,7 +200,7 @@ def customer_for(actor, *, store_id: int, customer_id: int | None = None, name: 
     if not name or not (phone or "").strip():
         raise ValidationFailed(fields={"customer": [N_("Give the customer's id, or name and phone.")]})
     try:
-        found = directory.find_customer_by_phone(actor, phone)
+        found = directory.find_customer_by_phone(actor, phone, field="customer.phone")
     except NotFound:
         raise ValidationFailed(code="customer_other_store", fields={
             "customer.phone": [N_("This phone belongs to a customer of another store.")]}) from None

@@ -295,11 +295,11 @@ def register_at_showroom(actor, *, store_id: int, referrer_phone: str, referrer_
                          phone_region: str = PHONE_REGION) -> Referral:
     """The registration page's flow: the old customer is found by the phone the new customer
     gave; the new customer is found by phone or created on the way; then `register_referral`."""
-    referrer = directory.find_customer_by_phone(actor, referrer_phone)
+    referrer = directory.find_customer_by_phone(actor, referrer_phone, field="referrer_phone")
     if referrer is None:
         raise ValidationFailed("No old customer has this phone number.", code="referrer_not_found",
                                fields={"referrer_phone": ["No old customer has this phone number."]})
-    referee = directory.find_customer_by_phone(actor, referee_phone)
+    referee = directory.find_customer_by_phone(actor, referee_phone, field="referee_phone")
     if referee is None:
         referee = directory.create_customer(actor, store_id=store_id, name=referee_name, phone=referee_phone,
                                             gender=referee_gender)
