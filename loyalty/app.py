@@ -19,7 +19,7 @@ from loyalty.errors import DomainError, ValidationFailed
 from loyalty.extensions import api, babel, csrf, db, limiter, migrate
 from loyalty.schemas import ErrorSchema
 from loyalty.web.field_messages import translate_fields
-from loyalty.web.openapi import ErrorResponses
+from loyalty.web.openapi import ErrorResponses, declared_arguments
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +245,7 @@ def _require_json_body():
     if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
         return
     view = current_app.view_functions.get(request.endpoint)
-    arguments = (getattr(view, "_apidoc", None) or {}).get("arguments", {}).get("parameters", ())
-    if any(a.get("in") == "json" and a.get("required") for a in arguments) and not request.get_data(cache=True):
+    if any(a.get("in") == "json" and a.get("required") for a in declared_arguments(view)) and not request.get_data(cache=True):
         raise ValidationFailed("The request needs a JSON body.", code="body_required",
                                fields={"_schema": ["A JSON body is required."]})
 

@@ -46,10 +46,14 @@ def _error(status: int) -> dict:
     return {"description": DESCRIPTIONS[status], "content": {"application/json": {"schema": ERROR}}}
 
 
+def declared_arguments(view) -> tuple | list:
+    """What `@blp.arguments` declared on a view: [{"in": "json", "required": True, "schema": ...}]."""
+    return (getattr(view, "_apidoc", None) or {}).get("arguments", {}).get("parameters", ())
+
+
 def _names_an_object(view) -> bool:
     """Whether the view's input (body or query, nested included) carries an object id."""
-    arguments = (getattr(view, "_apidoc", None) or {}).get("arguments", {}).get("parameters", ())
-    return any(_has_id_field(a.get("schema")) for a in arguments)
+    return any(_has_id_field(a.get("schema")) for a in declared_arguments(view))
 
 
 def _has_id_field(schema, seen=None) -> bool:

@@ -57,13 +57,19 @@ def _database(role: str, work: Path) -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
+def _run(command: list[str], env: dict) -> None:
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:  # say why the probe could not even start
+        raise SystemExit(f"{' '.join(command[:4])} failed:\n{done.stdout}{done.stderr}")
+
+
 def _prepare(env: dict) -> None:
     flask = [str(BIN / "flask"), "--app", "wsgi"]
-    subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run(flask + ["demo-data", "--if-empty"], cwd=ROOT, env=env, check=True, capture_output=True)
+    _run(flask + ["db", "upgrade"], env)
+    _run(flask + ["demo-data", "--if-empty"], env)
     code = ("from loyalty.app import create_app\nfrom tests.probes.seed import seed_referrals\n"
             "app = create_app()\nwith app.app_context():\n    print(seed_referrals())\n")
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
+    _run([sys.executable, "-c", code], env)
 
 
 def _serve(env: dict, port: int) -> subprocess.Popen:
