@@ -38,8 +38,11 @@ run: demo
 scheduler: migrate
 	$(FLASK) scheduler
 
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist; 0 runs it in this one), each with its own
+# SQLite files and, under DATABASE_URL, its own PostgreSQL database <name>_gw0, <name>_gw1, ...
+PYTEST_WORKERS ?= 2
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear (settings in pyproject.toml).
 lint: install-test

@@ -19,6 +19,9 @@ _TMP = Path(tempfile.mkdtemp(prefix="loyalty-tests-"))
 os.environ["INSTANCE_PATH"] = str(_TMP / "instance")
 PG_URL = os.environ.get("DATABASE_URL", "")
 HAS_PG = PG_URL.startswith(("postgres://", "postgresql"))
+# Under pytest-xdist (`make test` runs `-n 2`) each worker process is "gw0", "gw1", ...: it gets a
+# temporary directory (above) and a PostgreSQL database of its own (`_worker_database`).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if HAS_PG else [])
 
 from loyalty.config import TestConfig, normalise_database_url  # noqa: E402
@@ -30,11 +33,31 @@ def pytest_configure(config):
     from loyalty.auth.passwords import use_cheap_hashing_for_tests
     from tests.web import compile_catalogs
     use_cheap_hashing_for_tests()
-    compile_catalogs()  # *.mo are not in git; pages must be Chinese on a fresh checkout too
+    if not hasattr(config, "workerinput"):  # the controller compiles once, before its workers start
+        compile_catalogs()  # *.mo are not in git; pages must be Chinese on a fresh checkout too
 
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def _worker_database(url: str) -> str:
+    """The PostgreSQL database this process tests in: DATABASE_URL's own, or under xdist one per
+    worker beside it (`<name>_gw0`, ...), created on first use. Each is migrated from scratch."""
+    if not XDIST_WORKER:
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    given = make_url(url)
+    name = f"{given.database}_{XDIST_WORKER}"
+    engine = create_engine(given, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
 
 
 def _migrate(url: str) -> None:
@@ -65,7 +88,7 @@ def databases():
     def get(backend: str) -> TestDatabase:
         if backend not in made:
             url = (f"sqlite:///{_TMP / 'test.sqlite3'}" if backend == "sqlite"
-                   else normalise_database_url(PG_URL))
+                   else _worker_database(normalise_database_url(PG_URL)))
             made[backend] = TestDatabase(backend, url, _TMP, migrate=_migrate)
         return made[backend]
 

@@ -2,6 +2,7 @@
 (`log_in`), and the compiled catalogs pages are read in: shared by the test modules that drive pages."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -21,8 +22,10 @@ def compile_catalogs() -> None:
         return
     with open(PO_FILE, "rb") as handle:
         catalog = read_po(handle, locale="zh_Hans_CN")
-    with open(mo_file, "wb") as out:
+    partial = mo_file.with_suffix(f".mo.{os.getpid()}")
+    with open(partial, "wb") as out:
         write_mo(out, catalog)
+    os.replace(partial, mo_file)  # whole or not at all, should two processes compile at once
 
 
 class Browser:
