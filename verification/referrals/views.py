@@ -8,11 +8,14 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 
 from loyalty.auth.access import allow
+from loyalty.directory import service as directory
 from loyalty.errors import DomainError
 from loyalty.web.forms import EmptyForm
+from loyalty.web.listing import list_filters
 from loyalty.web.pages import act, expired, refuse, show_form
-from verification.referrals import labels, schemas, service
+from verification.referrals import labels, lists, schemas, service
 from verification.referrals.forms import RegistrationForm, ReviewForm
+from verification.referrals.models import STATUSES
 
 bp = Blueprint("referrals_web", __name__, template_folder="templates")
 
@@ -56,10 +59,19 @@ def register():
 @bp.route("/referrals")
 @allow(*SHOWROOM)
 def mine():
-    status = request.args.get("status") or None
-    items, total = service.list_referrals(g.actor, status=status, mine=g.actor.role == "consultant",
-                                          per_page=100)
-    return render_template("referrals/list.html", referrals=items, total=total, status=status)
+    filters, errors = list_filters(request.args, statuses=STATUSES)
+    page = lists.referral_page(g.actor, **filters, region=current_app.config["DEFAULT_PHONE_REGION"])
+    return render_template("referrals/list.html", page=page, referrals=page.items, errors=errors,
+                           args=request.args, statuses=STATUSES, **_choices()), 422 if errors else 200
+
+
+def _choices() -> dict:
+    """The stores (group-level staff) and consultants (managers, admins) the filters offer."""
+    if g.actor.role == "consultant":
+        return {"stores": [], "consultants": []}
+    staff = directory.list_staff(g.actor)
+    return {"stores": directory.list_stores(g.actor) if g.actor.store_id is None else [],
+            "consultants": [s for s in staff if s.role in ("consultant", "manager")]}
 
 
 @bp.route("/referrals/queue")
