@@ -87,9 +87,10 @@ def _typed(value):
     raise ValueError
 
 
-def bounded_count(query: Select, key: Any, bound: int = COUNT_BOUND) -> tuple[int, bool]:
-    """(how many rows, exact?) of a query, counting at most `bound` + 1 of them by `key` alone
-    (no eager joins, no order), so a long list costs a bounded index scan."""
+def bounded_count(query: Select, key: Any, bound: int | None = None) -> tuple[int, bool]:
+    """(how many rows, exact?) of a query, counting at most `bound` (COUNT_BOUND) + 1 of them by
+    `key` alone (no eager joins, no order), so a long list costs a bounded index scan."""
+    bound = COUNT_BOUND if bound is None else bound
     limited = query.with_only_columns(key).order_by(None).limit(bound + 1).subquery()
     n = db.session.execute(func.count().select().select_from(limited)).scalar_one()
     return (bound, False) if n > bound else (n, True)
