@@ -276,3 +276,25 @@ def directory_vehicle_of_li(people):
     from loyalty.directory import service as directory
     directory.add_vehicle(None, people["li"].id, model="高尔夫", colour="红色", transmission="manual", plate="沪B99999")
     db.session.commit()
+
+
+def test_the_api_lists_carry_a_cursor_and_keep_items_and_total(app, api, world, people):
+    ids = _referrals(world, people, 120)
+    seen, cursor, first = [], None, None
+    while True:
+        body = api.as_("manager").get("referrals", query_string={"per_page": 50, **({"cursor": cursor} if cursor
+                                                                                   else {})}).json
+        first = first or body
+        seen += [r["id"] for r in body["items"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+    assert first["total"] == 120 and first["total_exact"] is True and first["page"] == 1 and first["prev"] is None
+    old_style = api.as_("manager").get("referrals", query_string={"per_page": 50, "page": 3}).json
+    assert [r["id"] for r in old_style["items"]] == seen[100:] and old_style["total"] == 120  # OFFSET, exact
+    assert api.as_("manager").get("referrals", query_string={"cursor": "bogus"}).status_code == 422
+    pays = _payouts(world, 3, start=900)
+    body = api.as_("finance").get("payouts", query_string={"per_page": 2}).json
+    nxt = api.as_("finance").get("payouts", query_string={"per_page": 2, "cursor": body["next"]}).json
+    assert [p["id"] for p in body["items"] + nxt["items"]] == pays and nxt["next"] is None
