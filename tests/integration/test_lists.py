@@ -298,3 +298,16 @@ def test_the_api_lists_carry_a_cursor_and_keep_items_and_total(app, api, world, 
     body = api.as_("finance").get("payouts", query_string={"per_page": 2}).json
     nxt = api.as_("finance").get("payouts", query_string={"per_page": 2, "cursor": body["next"]}).json
     assert [p["id"] for p in body["items"] + nxt["items"]] == pays and nxt["next"] is None
+
+
+def test_the_question_bank_form_keeps_what_was_typed_and_puts_the_error_at_its_field(app, world):
+    from tests.web import browser_as, post_form
+    browser = browser_as(app, "admin")
+    resp = post_form(browser, "/admin/questions", {"code": "open_occupation_3", "kind": "open", "fact": "occupation",
+                                                    "text_zh": "平时做哪一行?", "text_en": "What line of work?"})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert 'value="open_occupation_3"' in html and 'value="平时做哪一行?"' in html and 'value="What line of work?"' in html
+    assert '<option value="occupation" selected>' in html
+    field = re.search(r'<div class="field has-error">\s*<label for="q-text-zh">.*?</div>\s*</div>', html, re.S)
+    assert field and 'data-test="error-text_zh"' in field.group(0) and "{who}" in field.group(0)
