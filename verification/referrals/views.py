@@ -12,7 +12,8 @@ from loyalty.directory import service as directory
 from loyalty.errors import DomainError
 from loyalty.web.forms import EmptyForm
 from loyalty.web.listing import list_filters
-from loyalty.web.pages import act, expired, refuse, show_form
+from loyalty.web.once import act_once
+from loyalty.web.pages import expired, refuse, show_form
 from verification.referrals import labels, lists, schemas, service
 from verification.referrals.forms import RegistrationForm, ReviewForm
 from verification.referrals.models import STATUSES
@@ -89,7 +90,7 @@ def acknowledge(referral_id: int):
     back = url_for("referrals_web.queue")
     if not EmptyForm().validate_on_submit():
         return redirect(back)
-    return act(lambda: service.acknowledge(g.actor, referral_id), _("Acknowledged."), back)
+    return act_once(lambda: service.acknowledge(g.actor, referral_id), _("Acknowledged."), back)
 
 
 @bp.route("/referrals/<int:referral_id>/review", methods=["POST"])
@@ -98,5 +99,5 @@ def review(referral_id: int):
     form, back = ReviewForm(), url_for("referrals_web.queue")
     if not form.validate_on_submit():
         return expired(back, _("Choose accept or reject."))
-    return act(lambda: service.review(g.actor, referral_id, decision=form.decision.data, reason=form.reason.data),
-               _("Review recorded."), back)
+    return act_once(lambda: service.review(g.actor, referral_id, decision=form.decision.data,
+                                           reason=form.reason.data), _("Review recorded."), back)
