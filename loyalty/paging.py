@@ -1,14 +1,38 @@
-"""One page of a list (issue 13 item 7), for every list the API and the pages show.
+"""Paging for every list the API and the pages show (issue 13 item 7, issue 15 item 3, issue 16).
 
-    items, total = page_of(query.order_by(Payout.id), page, per_page)
+Two ways, the same rows in the same order:
+
+    page = keyset(query, (Referral.registered_at, Referral.id), cursor=args.get("cursor"),
+                  per_page=50, newest_first=True)
+    page.items, page.next, page.prev, page.count, page.count_exact
+
+- `keyset` (lists that grow with history): the page after (or before) a cursor that names the
+  last (first) row shown by its sort key, `WHERE (registered_at, id) < (:t, :id) ORDER BY ...
+  LIMIT n+1`. It reads n+1 rows from an index on the key, so page 1 and page 10,000 cost the
+  same, and a row is never lost or repeated across pages when many rows share one instant (the
+  id breaks the tie). Its count is bounded: exact up to `COUNT_BOUND` rows, else "1,000+"
+  (`count_exact` False): a filter that makes the list small gets its exact count, and an
+  unfiltered list of a million rows does not count the world.
+- `page_of` (short lists, and the API's `page` parameter kept for old callers): OFFSET paging
+  with an exact total.
 
 It imports only the database handle, so the bank and the audit chain use it too.
 """
 from __future__ import annotations
 
-from sqlalchemy import Select
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
 
+from sqlalchemy import Select, func, literal, tuple_
+
+from loyalty.errors import field_error
 from loyalty.extensions import db
+
+COUNT_BOUND = 1000
 
 
 def page_of(query: Select, page: int, per_page: int) -> tuple[list, int]:
@@ -18,3 +42,85 @@ def page_of(query: Select, page: int, per_page: int) -> tuple[list, int]:
     (no 404). Rows are made unique, as a query with joined eager loads needs."""
     found = db.paginate(query, page=page, per_page=per_page, max_per_page=None, error_out=False)
     return found.items, found.total
+
+
+@dataclass
+class Page:
+    """One page of a keyset-paged list: `next`/`prev` are cursors (None at either end)."""
+    items: list
+    next: str | None
+    prev: str | None
+    count: int
+    count_exact: bool
+    per_page: int
+    cursor: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _encode(direction: str, values: Sequence[Any]) -> str:
+    raw = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    text = json.dumps([direction, raw], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, columns: Sequence[Any]) -> tuple[str, list]:
+    """('n' or 'p', the key values) of a cursor; a field error (cursor) when it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        direction, raw = json.loads(text)
+        if direction not in ("n", "p") or len(raw) != len(columns):
+            raise ValueError
+        return direction, [_typed(value) for value in raw]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        raise field_error("cursor", "This page link is not valid; start again from the first page.") from None
+
+
+def _typed(value):
+    """A cursor's value as the column holds it: an aware instant or an integer."""
+    if isinstance(value, str):
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError
+
+
+def bounded_count(query: Select, key: Any, bound: int | None = None) -> tuple[int, bool]:
+    """(how many rows, exact?) of a query, counting at most `bound` (COUNT_BOUND) + 1 of them by
+    `key` alone (no eager joins, no order), so a long list costs a bounded index scan."""
+    bound = COUNT_BOUND if bound is None else bound
+    limited = query.with_only_columns(key).order_by(None).limit(bound + 1).subquery()
+    n = db.session.execute(func.count().select().select_from(limited)).scalar_one()
+    return (bound, False) if n > bound else (n, True)
+
+
+def keyset(query: Select, columns: Sequence[Any], *, cursor: str | None, per_page: int,
+           newest_first: bool = True, count: bool = True) -> Page:
+    """The page of `query` after/before `cursor` in the order of `columns` (a time column, then
+    the id that breaks ties), newest first unless `newest_first` is False."""
+    direction, values = _decode(cursor, columns) if cursor else ("n", None)
+    forward = direction == "n"
+    descending = newest_first == forward  # the order this query reads in
+    key = tuple_(*columns)
+    paged = query
+    if values is not None:
+        bound = tuple_(*[literal(v, type_=c.type) for c, v in zip(columns, values)])
+        paged = paged.where(key < bound if descending else key > bound)
+    paged = paged.order_by(*[c.desc() if descending else c.asc() for c in columns]).limit(per_page + 1)
+    rows = list(db.session.execute(paged).unique().scalars())
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if not forward:
+        rows.reverse()
+    has_after = more if forward else values is not None
+    has_before = values is not None if forward else more
+    total, exact = bounded_count(query, columns[-1]) if count else (len(rows), False)
+    return Page(items=rows, per_page=per_page, cursor=cursor, count=total, count_exact=exact,
+                next=_encode("n", _key(rows[-1], columns)) if rows and has_after else None,
+                prev=_encode("p", _key(rows[0], columns)) if rows and has_before else None)
+
+
+def _key(row, columns: Sequence[Any]) -> list:
+    return [getattr(row, c.key) for c in columns]

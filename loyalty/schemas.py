@@ -102,14 +102,37 @@ class ErrorSchema(Schema):
     fields = fields.Dict(keys=fields.String(), values=fields.Raw())
 
 
+class KeysetQuery(PageQuery):
+    """A list paged by a cursor (loyalty.paging.keyset): `cursor` is a response's `next` or `prev`."""
+    cursor = fields.String(validate=validate.Length(max=300), metadata={
+        "description": "`next` or `prev` of the previous response; without it, the first page (or `page`, "
+                       "an OFFSET page with an exact total, for old callers)"})
+
+
 def page_of(item_schema: type[Schema], name: str | None = None) -> type[Schema]:
-    """`{"items": [...], "total", "page", "per_page"}` for a list response."""
+    """`{"items": [...], "total", "page", "per_page"}` for a list response; keyset-paged lists also
+    carry `next`/`prev` cursors and `total_exact` (False: `total` is a bound, "1,000 or more")."""
     return Schema.from_dict({
         "items": fields.List(fields.Nested(item_schema)),
         "total": fields.Integer(),
-        "page": fields.Integer(),
+        "page": fields.Integer(allow_none=True),
         "per_page": fields.Integer(),
+        "total_exact": fields.Boolean(),
+        "next": fields.String(allow_none=True, metadata={"description": "the cursor of the next page, or null"}),
+        "prev": fields.String(allow_none=True, metadata={"description": "the cursor of the previous page, or null"}),
     }, name=name or f"{item_schema.__name__.removesuffix('Schema')}Page")
+
+
+def paged_body(query: dict, keyset_page, offset_page, dump=lambda items: items) -> dict:
+    """A list response from a query with `page`, `per_page` and `cursor`: the keyset page after the
+    cursor (page 1 when there is none), or an OFFSET page with an exact total when `page` > 1."""
+    page, per_page, cursor = query.pop("page"), query.pop("per_page"), query.pop("cursor", None)
+    if page > 1 and not cursor:
+        items, total = offset_page(page=page, per_page=per_page, **query)
+        return {**page_body(dump(items), total, page, per_page), "total_exact": True, "next": None, "prev": None}
+    found = keyset_page(cursor=cursor, per_page=per_page, **query)
+    return {"items": dump(found.items), "total": found.count, "total_exact": found.count_exact,
+            "page": None if cursor else 1, "per_page": per_page, "next": found.next, "prev": found.prev}
 
 
 def page_body(items, total: int, page: int, per_page: int) -> dict:

@@ -25,7 +25,7 @@ from loyalty.directory.models import (
 )
 from loyalty.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from loyalty.extensions import db
-from loyalty.paging import page_of
+from loyalty.paging import Page, keyset, page_of
 from loyalty.scoping import get_scoped, in_stores
 from loyalty.settings import settings
 from loyalty.text import visible_text
@@ -331,17 +331,24 @@ def get_customer(actor, customer_id: int) -> Customer:
     return get_scoped(Customer, customer_id, actor, what="customer")
 
 
-def list_customers(actor, *, q: str | None = None, phone: str | None = None, store_id: int | None = None,
-                   page: int = 1, per_page: int = 50) -> tuple[list[Customer], int]:
+def _customers(actor, *, q: str | None = None, phone: str | None = None, store_id: int | None = None):
     query = in_stores(select(Customer), actor, Customer.store_id, store_id=store_id)
-    # Phones only as the searcher may see them, LIKE wildcards escaped (SEC-3): see directory/search.py.
-    from loyalty.directory import search
+    from loyalty.directory import search  # phones as the searcher may see them, LIKE escaped (SEC-3)
     region = settings.phone_region
     if phone:
         query = query.where(search.phone_match(actor, phone, region, strict=True))
     if q and q.strip():
         query = query.where(search.text_match(actor, q, region))
-    return page_of(query.order_by(Customer.id), page, per_page)
+    return query
+
+
+def list_customers(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Customer], int]:
+    return page_of(_customers(actor, **filters).order_by(Customer.id), page, per_page)
+
+
+def customer_page(actor, *, cursor: str | None = None, per_page: int = 25, **filters) -> Page:
+    """The customer search page, keyset-paged by id with a bounded count (loyalty.paging)."""
+    return keyset(_customers(actor, **filters), (Customer.id,), cursor=cursor, per_page=per_page, newest_first=False)
 
 
 def update_customer(actor, customer_id: int, changes: dict[str, Any]) -> Customer:

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from loyalty.auth.access import allow, current_actor
 from loyalty.payouts import export, service
 from loyalty.payouts import schemas as s
-from loyalty.schemas import page_body
+from loyalty.schemas import paged_body
 from loyalty.web.idempotency import current_key, idempotent
 from loyalty.web.tables import download, period
 
@@ -25,11 +25,12 @@ def _filters(query: dict) -> dict:
 @blp.arguments(s.PayoutQuery, location="query")
 @blp.response(200, s.PayoutPage)
 @blp.doc(summary="List payouts (the finance queue)",
-         description="Reward payouts, paged, filtered by status, store, referral and requested-date range.")
+         description="Reward payouts, the oldest first, keyset-paged (`cursor` = a response's `next`), filtered by "
+                     "status, store, referral and requested-date range.")
 def list_payouts(query):
-    page, per_page = query.pop("page"), query.pop("per_page")
-    items, total = service.list_payouts(current_actor(), page=page, per_page=per_page, **_filters(query))
-    return page_body(items, total, page, per_page)
+    actor, paging = current_actor(), {k: query.pop(k) for k in ("page", "per_page", "cursor") if k in query}
+    return paged_body({**paging, **_filters(query)}, lambda **q: service.payout_page(actor, **q),
+                      lambda **q: service.list_payouts(actor, **q))
 
 
 @blp.route("/<int:payout_id>", methods=["GET"])

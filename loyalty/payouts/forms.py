@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -23,3 +23,11 @@ class PaidForm(FlaskForm):
 
     def payment(self) -> dict:
         return {"method": self.method.data, "external_reference": self.external_reference.data}
+
+
+class BulkApproveForm(FlaskForm):
+    """The ticked payouts of the finance queue (`ids`), approved one by one (loyalty.payouts.bulk)."""
+    payout_ids = SelectMultipleField(coerce=int, validators=[DataRequired()], validate_choice=False)
+
+    def ids(self) -> list[int]:
+        return [i for i in self.payout_ids.data or [] if isinstance(i, int) and 0 < i < 2**62]

@@ -57,6 +57,10 @@ class Payout(db.Model):
                         "'clawed_back')", name="status_known"),
         CheckConstraint("approvals_required IN (1, 2)", name="approvals_required_known"),
         Index("ix_payouts_status_store", "status", "store_id"),
+        # keyset paging of the finance queue (migration 0010l_list_indexes)
+        Index("ix_payouts_requested_id", "requested_at", "id"),
+        Index("ix_payouts_store_requested_id", "store_id", "requested_at", "id"),
+        Index("ix_payouts_status_requested_id", "status", "requested_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(60), unique=True)  # opaque to payouts: "referral:42"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from loyalty.payouts.models import METHODS, STATUSES
-from loyalty.schemas import InputSchema, PageQuery, QuerySchema, page_of
+from loyalty.schemas import InputSchema, KeysetQuery, QuerySchema, page_of
 
 
 class ApprovalSchema(Schema):
@@ -50,7 +50,7 @@ class PayoutSchema(Schema):
 PayoutPage = page_of(PayoutSchema)
 
 
-class PayoutQuery(PageQuery):
+class PayoutQuery(KeysetQuery):
     status = fields.String(validate=validate.OneOf(STATUSES))
     store_id = fields.Integer()
     referral_id = fields.Integer(attribute="reference", metadata={"description": "the requester's reference"})

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty import clock, transitions
@@ -32,7 +32,7 @@ from loyalty.errors import Conflict, Forbidden, field_error
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Account
-from loyalty.paging import page_of
+from loyalty.paging import Page, keyset, page_of
 from loyalty.payouts.models import (
     APPROVED,
     AWAITING_APPROVAL,
@@ -291,8 +291,11 @@ def claw_back(actor, payout_id: int, *, reason: str) -> str:
 
 def _filtered(actor, *, status: str | list[str] | None = None, store_id: int | None = None,
               date_from: datetime | None = None, date_to: datetime | None = None,
-              reference: int | None = None):
+              reference: int | None = None, q: str | None = None):
     query = in_stores(select(Payout), actor, Payout.store_id, store_id=store_id)
+    if q:  # the finance queue's search: the payee's name, or the subject's reference number
+        by_name = Payout.payee_name.contains(q, autoescape=True)
+        query = query.where(or_(by_name, Payout.reference == int(q)) if q.isdigit() and len(q) < 16 else by_name)
     if status:
         query = query.where(Payout.status.in_([status] if isinstance(status, str) else status))
     if date_from is not None:
@@ -306,6 +309,12 @@ def _filtered(actor, *, status: str | list[str] | None = None, store_id: int | N
 
 def list_payouts(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Payout], int]:
     return page_of(_filtered(actor, **filters).order_by(Payout.requested_at, Payout.id), page, per_page)
+
+
+def payout_page(actor, *, cursor: str | None = None, per_page: int = 50, **filters) -> Page:
+    """The finance queue's page: the oldest first by (requested_at, id), keyset-paged, no cap."""
+    return keyset(_filtered(actor, **filters), (Payout.requested_at, Payout.id), cursor=cursor,
+                  per_page=per_page, newest_first=False)
 
 
 def all_payouts(actor, **filters) -> list[Payout]:

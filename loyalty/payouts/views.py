@@ -2,16 +2,22 @@
 mark paid; the export (CSV for Excel, XLSX)."""
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, g, render_template, request, url_for
 from flask_babel import gettext as _
 
+from loyalty import clock
 from loyalty.auth.access import allow
-from loyalty.payouts import export, labels, service
-from loyalty.payouts.forms import PaidForm, RejectForm
+from loyalty.directory.service import list_stores
+from loyalty.payouts import bulk, export, labels, said, service
+from loyalty.payouts.forms import BulkApproveForm, PaidForm, RejectForm
 from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, STATUSES
 from loyalty.schemas import parse_day
 from loyalty.web.forms import EmptyForm
-from loyalty.web.pages import act, expired
+from loyalty.web.listing import list_filters
+from loyalty.web.once import act_once, form_token
+from loyalty.web.pages import expired
 from loyalty.web.tables import download, period
 
 bp = Blueprint("payouts_web", __name__, template_folder="templates")
@@ -33,7 +39,7 @@ def evidence_time(iso: str | None, zone: str = "Asia/Shanghai") -> str:
 @bp.app_context_processor
 def _labels():
     return {"payout_status_label": labels.status_label, "payout_status_tone": labels.status_tone,
-            "method_label": labels.method_label}
+            "method_label": labels.method_label, "payout_age": said.age}
 
 
 def _filters() -> dict:
@@ -45,20 +51,46 @@ def _filters() -> dict:
             "date_from": start, "date_to": end}
 
 
+def _queue_page() -> dict:
+    """The queue's filters, its page and what this approver may do with each row."""
+    filters, errors = list_filters(request.args, statuses=STATUSES, people=False,
+                                   status_default=[AWAITING_APPROVAL, APPROVED])
+    page = service.payout_page(g.actor, **filters)
+    actions = {p.id: service.actions(g.actor, p) for p in page.items}
+    return {"page": page, "payouts": page.items, "actions": actions, "errors": errors, "statuses": STATUSES,
+            "stores": list_stores(g.actor) if g.actor.store_id is None else [], "args": request.args,
+            "now": clock.now(), "selectable": [p.id for p in page.items if "approve" in actions[p.id]]}
+
+
 @bp.route("/payouts")
 @allow(*BOOKS)
 def queue():
-    filters = _filters()
-    if filters["status"] is None and "status" not in request.args:
-        filters["status"] = [AWAITING_APPROVAL, APPROVED]
-    items, total = service.list_payouts(g.actor, per_page=200, **filters)
-    return render_template("payouts/queue.html", payouts=items, total=total, statuses=STATUSES,
-                           actions={p.id: service.actions(g.actor, p) for p in items}, action_form=EmptyForm(),
-                           reject_form=RejectForm(), paid_form=PaidForm(), args=request.args)
+    page = _queue_page()
+    return render_template("payouts/queue.html", bulk_form=BulkApproveForm(), **page), 422 if page["errors"] else 200
+
+
+@bp.route("/payouts/<int:payout_id>")
+@allow(*BOOKS)
+def detail(payout_id: int):
+    payout = service.get_payout(g.actor, payout_id)
+    return render_template("payouts/detail.html", p=payout, can=service.actions(g.actor, payout),
+                           action_form=EmptyForm(), reject_form=RejectForm(), paid_form=PaidForm(), back=_back())
 
 
 def _back() -> str:
-    return request.form.get("next") or url_for("payouts_web.queue")
+    """Where a decision returns to: the page it was made on (a local path only), else the queue."""
+    target = request.values.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else url_for("payouts_web.queue")
+
+
+@bp.route("/payouts/approve", methods=["POST"])
+@allow("finance")
+def bulk_approve():
+    form = BulkApproveForm()
+    if not form.validate_on_submit():
+        return expired(_back(), _("Choose the payouts to approve."))
+    key = f"form:{form_token() or secrets.token_urlsafe(18)}"
+    return act_once(lambda: bulk.approve_many(g.actor, form.ids(), key=key), said.bulk_result, _back())
 
 
 @bp.route("/payouts/<int:payout_id>/approve", methods=["POST"])
@@ -66,15 +98,7 @@ def _back() -> str:
 def approve(payout_id: int):
     if not EmptyForm().validate_on_submit():
         return expired(url_for("payouts_web.queue"))
-    return act(lambda: service.approve(g.actor, payout_id), _approved, _back())
-
-
-def _approved(payout) -> str:
-    """Say the state the approval left: approved, or one approval of two recorded (待审批 1/2)."""
-    if payout.status == APPROVED:
-        return _("Payout %(id)s approved.", id=payout.id)
-    return _("Approval %(n)s of %(m)s recorded for payout %(id)s; it waits for another finance approver.",
-             n=len(payout.approvals), m=payout.approvals_required, id=payout.id)
+    return act_once(lambda: service.approve(g.actor, payout_id), said.approved, _back())
 
 
 @bp.route("/payouts/<int:payout_id>/reject", methods=["POST"])
@@ -82,9 +106,9 @@ def _approved(payout) -> str:
 def reject(payout_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
-        return expired(url_for("payouts_web.queue"), _("Give a reason for the rejection."))
-    return act(lambda: service.reject(g.actor, payout_id, reason=form.reason.data),
-               _("Payout %(id)s rejected; the reward was reversed.", id=payout_id), _back())
+        return expired(_back(), _("Give a reason for the rejection."))
+    return act_once(lambda: service.reject(g.actor, payout_id, reason=form.reason.data),
+                    _("Payout %(id)s rejected; the reward was reversed.", id=payout_id), _back())
 
 
 @bp.route("/payouts/<int:payout_id>/paid", methods=["POST"])
@@ -92,9 +116,9 @@ def reject(payout_id: int):
 def mark_paid(payout_id: int):
     form = PaidForm()
     if not form.validate_on_submit():
-        return expired(url_for("payouts_web.queue"), _("Choose the payment method and give the reference."))
-    return act(lambda: service.mark_paid(g.actor, payout_id, **form.payment()),
-               _("Payout %(id)s marked paid.", id=payout_id), _back())
+        return expired(_back(), _("Choose the payment method and give the reference."))
+    return act_once(lambda: service.mark_paid(g.actor, payout_id, **form.payment()),
+                    _("Payout %(id)s marked paid.", id=payout_id), _back())
 
 
 @bp.route("/payouts/export.csv")

@@ -12,6 +12,7 @@ from loyalty.auth.access import allow
 from loyalty.directory import service
 from loyalty.directory.schemas import customer_view
 from loyalty.ledger import service as ledger
+from loyalty.web import listing, once  # noqa: F401  (their template globals: page_args, form_once)
 from loyalty.web.blueprint import bp
 from loyalty.web.forms import CustomerSearchForm
 
@@ -22,13 +23,12 @@ PER_PAGE = 25
 @allow("consultant", "manager", "admin")
 def customers():
     form = CustomerSearchForm(formdata=request.args)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = _search_text(form.q.data) if form.validate() else ""
-    items, total = service.list_customers(g.actor, q=query or None, page=page, per_page=PER_PAGE)
-    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    page = service.customer_page(g.actor, q=query or None, cursor=request.args.get("cursor") or None,
+                                 store_id=request.args.get("store_id", type=int), per_page=PER_PAGE)
     stores = {store.id: store for store in service.list_stores(g.actor)}
-    return render_template("customers/search.html", form=form, customers=customer_view(g.actor, items, many=True),
-                           stores=stores, total=total, page=page, pages=pages, query=query)
+    return render_template("customers/search.html", form=form, customers=customer_view(g.actor, page.items, many=True),
+                           stores=stores, page=page, query=query, args=request.args)
 
 
 @bp.route("/customers/<int:customer_id>")

@@ -85,9 +85,10 @@ def test_finance_approves_and_pays_the_seed_referral_and_the_report_shows_the_ra
     rid, pid = verified_seed_referral(live_app)
     log_in(page, "finance")
     page.click('[data-test="nav-payouts"]')
-    card = page.locator(f'[data-test="payout-{pid}"]')
-    card.wait_for()
-    assert "张三" in card.inner_text() and "待审批" in card.inner_text() and "¥500.00" in card.inner_text()
+    row = page.locator(f'[data-test="payout-{pid}"]')
+    row.wait_for()
+    assert "张三" in row.inner_text() and "待审批" in row.inner_text() and "¥500.00" in row.inner_text()
+    page.click(f'[data-test="open-{pid}"]')  # the evidence on demand: the payout's own page
     evidence = page.locator(f'[data-test="checks-{pid}"]').inner_text()
     assert "匹配" in evidence or "一致" in evidence
     page.click(f'[data-test="approve-{pid}"]')
@@ -97,6 +98,8 @@ def test_finance_approves_and_pays_the_seed_referral_and_the_report_shows_the_ra
     page.click(f'[data-test="pay-{pid}"]')
     page.locator(".flash.success").wait_for()
     page.goto("/payouts?status=paid")
+    assert "已支付" in page.locator(f'[data-test="payout-{pid}"]').inner_text()
+    page.click(f'[data-test="open-{pid}"]')
     paid = page.locator(f'[data-test="payout-{pid}"]').inner_text()
     assert "已支付" in paid and "微信支付" in paid and "4200001234202611" in paid
 

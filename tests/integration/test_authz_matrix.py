@@ -692,9 +692,9 @@ REVIEWED_AUDIENCES = {
         "ledger.account_entries", "ledger.check", "ledger.create_adjustment", "ledger.get_account",
         "ledger.get_transfer", "ledger.list_accounts", "payouts.export_csv", "payouts.export_xlsx",
         "payouts.get_payout", "payouts.list_payouts", "payouts_web.export_csv", "payouts_web.export_xlsx",
-        "payouts_web.queue"],
+        "payouts_web.queue", "payouts_web.detail"],
     ("finance",): ["payouts.approve", "payouts.mark_paid", "payouts.reject", "payouts_web.approve",
-                   "payouts_web.mark_paid", "payouts_web.reject"],
+                   "payouts_web.mark_paid", "payouts_web.reject", "payouts_web.bulk_approve"],
 }
 
 

@@ -25,9 +25,11 @@ def test_finance_approves_and_pays_from_the_queue(app, api, world, people, due_a
     payout = payout_of(api, rid)
     assert login(browser, "finance").status_code == 302
     page = text(browser.get("/payouts"))
-    assert f'data-test="payout-{payout["id"]}"' in page and "待审批" in page
-    assert "张三" in page and "李四" in page and "Manager2" in page  # the evidence
-    assert "true_value" not in page and "上海汽车集团" not in page  # never the answer key
+    assert f'data-test="payout-{payout["id"]}"' in page and "待审批" in page and "张三" in page
+    assert f'/payouts/{payout["id"]}?next=' in page  # the evidence is one click away (issue 15)
+    detail = text(browser.get(f"/payouts/{payout['id']}"))
+    assert "张三" in detail and "李四" in detail and "Manager2" in detail  # the evidence
+    assert "true_value" not in detail and "上海汽车集团" not in detail  # never the answer key
     resp = browser.post(f"/payouts/{payout['id']}/approve", data={"csrf_token": _token(browser)})
     assert resp.status_code == 302
     db.session.expire_all()

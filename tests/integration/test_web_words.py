@@ -141,11 +141,12 @@ def test_the_payout_export_shows_no_ledger_owner_or_subject_strings(api, world, 
 
 
 def test_the_finance_page_counts_call_attempts_in_words(app, api, world, people, due_at_once, monkeypatch):
-    payout_of(api, verified_referral(api, world, people, monkeypatch))
+    payout = payout_of(api, verified_referral(api, world, people, monkeypatch))
     browser = browser_as(app, "finance")
-    assert "拨打次数：1" in visible_text(html_of(browser, "/payouts"))
-    browser.post("/lang/en", data={"csrf_token": csrf_of(browser, "/payouts"), "next": "/payouts"})
-    page = visible_text(html_of(browser, "/payouts"))
+    evidence = f"/payouts/{payout['id']}"  # the evidence is on the payout's page (issue 15)
+    assert "拨打次数：1" in visible_text(html_of(browser, evidence))
+    browser.post("/lang/en", data={"csrf_token": csrf_of(browser, evidence), "next": evidence})
+    page = visible_text(html_of(browser, evidence))
     assert "Call attempts: 1" in page and "1 attempts" not in page
 
 
@@ -166,7 +167,7 @@ def test_a_server_error_page_is_chinese(app, world, monkeypatch):
     from loyalty.web import customers
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
-    monkeypatch.setattr(customers.service, "list_customers", broken)
+    monkeypatch.setattr(customers.service, "customer_page", broken)  # the search page's service
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     page = visible_text(html_of(browser_as(app, "consultant"), "/customers", 500))
     assert "出错了" in page and not ENGLISH_SENTENCE.findall(page), ENGLISH_SENTENCE.findall(page)

@@ -9,7 +9,7 @@ from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.web import labels
 from loyalty.web.forms import EmptyForm
-from loyalty.web.pages import act, expired, flash_error
+from loyalty.web.pages import act, attach_field_errors, expired, flash_error
 from verification.callbacks import bank, confirmations, desk, service
 from verification.callbacks.forms import AnswersForm, ConfirmationForm, QuestionForm, ReviewDecisionForm
 from verification.callbacks.labels import grade_label
@@ -124,11 +124,12 @@ def questions():
             bank.create_template(g.actor, **form.template())
             flash(_("Question added."), "success")
             return redirect(url_for("callbacks_web.questions"))
-        except DomainError as error:
+        except DomainError as error:  # the form comes back as typed, each message at its field (issue 15)
             g.rollback = True
             flash_error(error, labels=labels.QUESTION_FIELDS)
+            attach_field_errors(form, error.fields)
     return render_template("callbacks/questions.html", templates=bank.list_templates(g.actor), form=form,
-                           facts=labels.FACT_LABELS, kinds=labels.QUESTION_KIND_LABELS)
+                           facts=labels.FACT_LABELS, kinds=labels.QUESTION_KIND_LABELS), 422 if form.errors else 200
 
 
 @bp.route("/admin/questions/<int:template_id>/toggle", methods=["POST"])

@@ -5,7 +5,7 @@ from flask import jsonify
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
-from loyalty.schemas import page_body
+from loyalty.schemas import paged_body
 from loyalty.web.idempotency import idempotent_if_keyed
 from verification.delivery import dms, records, service, unwind
 from verification.delivery import schemas as s
@@ -74,11 +74,13 @@ def record_delivery(body):
 @blp.arguments(s.DeliveryQuery, location="query")
 @blp.response(200, s.DeliveryPage)
 @blp.doc(summary="List deliveries",
-         description="Deliveries on record for the caller's stores, paged, filtered by store, customer, VIN or source.")
+         description="Deliveries on record for the caller's stores, newest first, keyset-paged (`cursor` = a "
+                     "response's `next`), filtered by store, customer, VIN or source.")
 def list_deliveries(query):
-    page, per_page = query.pop("page"), query.pop("per_page")
-    items, total = records.list_deliveries(current_actor(), page=page, per_page=per_page, **query)
-    return jsonify(page_body(s.DeliveryView(current_actor(), many=True).dump(items), total, page, per_page))
+    actor = current_actor()
+    return jsonify(paged_body(query, lambda **q: records.delivery_page(actor, **q),
+                              lambda **q: records.list_deliveries(actor, **q),
+                              dump=lambda items: s.DeliveryView(actor, many=True).dump(items)))
 
 
 @blp.route("/deliveries/import", methods=["POST"])

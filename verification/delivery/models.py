@@ -30,6 +30,7 @@ class Delivery(db.Model):
     __table_args__ = (
         Index("uq_deliveries_vehicle_id", "vehicle_id", unique=True),
         Index("ix_deliveries_store_delivered", "store_id", "delivered_at"),
+        Index("ix_deliveries_delivered_id", "delivered_at", "id"),  # keyset paging (0010l_list_indexes)
         CheckConstraint("source IN ('check', 'api', 'dms')", name="source_known"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from loyalty import clock
 from loyalty.audit import service as audit
 from loyalty.auth import access
+from loyalty.directory import search
 from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, Store, Vehicle
 from loyalty.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loyalty.extensions import db
-from loyalty.paging import page_of
+from loyalty.paging import Page, keyset, page_of
 from loyalty.scoping import in_stores
+from loyalty.settings import settings
 from verification import vocabulary as v
 from verification.delivery import licence
 from verification.delivery.models import FROM_API, SOURCES, Delivery
@@ -71,9 +73,8 @@ def by_vin(vin: str) -> tuple[Vehicle | None, Delivery | None]:
     return vehicle, delivery
 
 
-def list_deliveries(actor, *, store_id: int | None = None, customer_id: int | None = None,
-                    vin: str | None = None, source: str | None = None, page: int = 1,
-                    per_page: int = 50) -> tuple[list[Delivery], int]:
+def _deliveries(actor, *, store_id: int | None = None, customer_id: int | None = None, vin: str | None = None,
+                source: str | None = None, q: str | None = None, date_from=None, date_to=None):
     query = in_stores(select(Delivery), actor, Delivery.store_id, store_id=store_id)
     if customer_id is not None:
         query = query.where(Delivery.customer_id == customer_id)
@@ -81,7 +82,25 @@ def list_deliveries(actor, *, store_id: int | None = None, customer_id: int | No
         query = query.join(Vehicle, Vehicle.id == Delivery.vehicle_id).where(Vehicle.vin == v.canon_vin(vin))
     if source:
         query = query.where(Delivery.source == source)
-    return page_of(query.order_by(Delivery.delivered_at.desc(), Delivery.id.desc()), page, per_page)
+    if date_from is not None:
+        query = query.where(Delivery.delivered_at >= date_from)
+    if date_to is not None:
+        query = query.where(Delivery.delivered_at < date_to)
+    if q:  # the customer's name, or a phone as the searcher may search it (SEC-3)
+        query = query.where(exists(select(Customer.id).where(Customer.id == Delivery.customer_id,
+                                                             search.text_match(actor, q, settings.phone_region))))
+    return query
+
+
+def list_deliveries(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Delivery], int]:
+    return page_of(_deliveries(actor, **filters).order_by(Delivery.delivered_at.desc(), Delivery.id.desc()),
+                   page, per_page)
+
+
+def delivery_page(actor, *, cursor: str | None = None, per_page: int = 50, **filters) -> Page:
+    """The newest deliveries first, keyset-paged by (delivered_at, id) with a bounded count."""
+    return keyset(_deliveries(actor, **filters), (Delivery.delivered_at, Delivery.id), cursor=cursor,
+                  per_page=per_page)
 
 
 # ---- recording ------------------------------------------------------------------------

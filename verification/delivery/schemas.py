@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from loyalty.auth import access
 from loyalty.directory.identity import mask_phone
-from loyalty.schemas import InputSchema, PageQuery, Schema, page_of
+from loyalty.schemas import InputSchema, KeysetQuery, Schema, page_of
 from verification.delivery.models import SOURCES
 
 TRANSMISSION = validate.OneOf(["automatic", "manual"])
@@ -145,7 +145,7 @@ class DeliverySchema(Schema):
     recorded_at = fields.DateTime()
 
 
-class DeliveryQuery(PageQuery):
+class DeliveryQuery(KeysetQuery):
     store_id = fields.Integer()
     customer_id = fields.Integer()
     vin = fields.String(validate=validate.Length(max=17))

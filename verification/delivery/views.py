@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from loyalty.auth.access import allow
 from loyalty.directory import service as directory
 from loyalty.errors import DomainError
+from loyalty.web.listing import list_filters
 from loyalty.web.pages import act, expired, refuse, shown_phone
 from verification.delivery import dms, labels, records, service
 from verification.delivery.forms import DeliveryForm, ImportForm, ReopenForm
@@ -79,12 +80,14 @@ def reopen(referral_id: int):
 @bp.route("/deliveries")
 @allow(*MANAGERS)
 def deliveries():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    filters, errors = list_filters(request.args, people=False)
+    filters.pop("status")
     vin = (request.args.get("vin") or "").strip() or None
-    items, total = records.list_deliveries(g.actor, vin=vin, page=page, per_page=50)
-    return render_template("delivery/list.html", deliveries=items, total=total, page=page, per_page=50, vin=vin,
+    page = records.delivery_page(g.actor, vin=vin, **filters)
+    return render_template("delivery/list.html", page=page, deliveries=page.items, vin=vin, args=request.args,
+                           errors=errors, stores=directory.list_stores(g.actor) if g.actor.store_id is None else [],
                            phone=lambda c: shown_phone(g.actor, c.phone),
-                           sees_vehicle=lambda d: sees_vehicle(g.actor, d))
+                           sees_vehicle=lambda d: sees_vehicle(g.actor, d)), 422 if errors else 200
 
 
 @bp.route("/deliveries/import", methods=["GET", "POST"])

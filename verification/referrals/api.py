@@ -9,9 +9,9 @@ from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
-from loyalty.schemas import page_body
+from loyalty.schemas import paged_body
+from verification.referrals import lists, service
 from verification.referrals import schemas as s
-from verification.referrals import service
 
 blp = Blueprint("referrals", __name__, url_prefix="/api/v1/referrals",
                 description="Referral registration, acknowledgement and review")
@@ -38,13 +38,15 @@ def register(body):
 @blp.response(200, s.ReferralAdminPage,
               description="Admins read each referral as ReferralAdmin; everyone else a subset of it (ReferralSchema).")
 @blp.doc(summary="List referrals",
-         description="Referrals of the caller's stores, paged, filtered by status, by the caller's own (`mine`) or by "
-                     "a work queue (`queue`); admins read every field, other roles a subset.")
+         description="Referrals of the caller's stores, newest first, keyset-paged (`cursor` = a response's `next`), "
+                     "filtered by status, store, registrant (`consultant_id`), search text (`q`: a name, a phone's last "
+                     "4 digits), the caller's own (`mine`) or a work queue (`queue`); admins read every field, other "
+                     "roles a subset.")
 def list_referrals(query):
-    page, per_page = query.pop("page"), query.pop("per_page")
-    actor = current_actor()
-    items, total = service.list_referrals(actor, page=page, per_page=per_page, **query)
-    return jsonify(s.page_view_for(actor)().dump(page_body(items, total, page, per_page)))
+    actor, region = current_actor(), current_app.config["DEFAULT_PHONE_REGION"]
+    body = paged_body(query, lambda **q: lists.referral_page(actor, region=region, **q),
+                      lambda **q: lists.list_referrals(actor, region=region, **q))
+    return jsonify(s.page_view_for(actor)().dump(body))
 
 
 @blp.route("/<int:referral_id>", methods=["GET"])

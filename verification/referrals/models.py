@@ -48,6 +48,10 @@ class Referral(db.Model):
               postgresql_where=text(_LIVE_SQL), sqlite_where=text(_LIVE_SQL)),
         Index("ix_referrals_referrer_registered", "referrer_id", "registered_at"),
         Index("ix_referrals_store_status", "store_id", "status"),
+        # keyset paging of the lists, newest first (migration 0010l_list_indexes)
+        Index("ix_referrals_registered_id", "registered_at", "id"),
+        Index("ix_referrals_store_registered_id", "store_id", "registered_at", "id"),
+        Index("ix_referrals_registrant_registered_id", "registered_by_id", "registered_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))

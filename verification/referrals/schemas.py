@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from loyalty.directory.identity import mask_phone
-from loyalty.schemas import InputSchema, PageQuery, Schema, page_of
+from loyalty.schemas import InputSchema, KeysetQuery, Schema, page_of
 from verification.referrals.models import STATUSES
 
 
@@ -103,8 +103,12 @@ class CreatedSchema(Schema):
     status = fields.String()
 
 
-class ReferralQuery(PageQuery):
+class ReferralQuery(KeysetQuery):
     status = fields.String(validate=validate.OneOf(STATUSES))
+    store_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    consultant_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                   metadata={"description": "who registered it (managers, admins)"})
+    q = fields.String(validate=validate.Length(max=60), metadata={"description": "a name or a phone's last 4 digits"})
     mine = fields.Boolean(load_default=False)
     queue = fields.String(validate=validate.OneOf(["acknowledge", "review", "delivery"]))
 

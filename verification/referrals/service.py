@@ -17,8 +17,8 @@ from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, Store, StorePolicy
 from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed, field_error
 from loyalty.extensions import db
-from loyalty.paging import page_of
-from loyalty.scoping import get_scoped, in_stores
+from loyalty.scoping import get_scoped
+from verification.referrals import lists
 from verification.referrals.models import (
     EXPIRED,
     LIVE,
@@ -234,20 +234,9 @@ def visible_fact_changes(actor, referral: Referral) -> list | None:
 
 # ---- queries -----------------------------------------------------------------
 
-def list_referrals(actor, *, status: str | None = None, mine: bool = False, queue: str | None = None,
-                   page: int = 1, per_page: int = 50) -> tuple[list[Referral], int]:
-    query = in_stores(select(Referral), actor, Referral.store_id)
-    if actor.role == "consultant" or mine:
-        query = query.where(Referral.registered_by_id == actor.id)
-    if status:
-        query = query.where(Referral.status == status)
-    if queue == "acknowledge":
-        query = query.where(Referral.acknowledged_at.is_(None), Referral.status.in_((REGISTERED, UNDER_REVIEW)))
-    elif queue == "review":
-        query = query.where(Referral.status == UNDER_REVIEW, Referral.registered_by_id != actor.id)
-    elif queue == "delivery":
-        query = query.where(Referral.status == REGISTERED, Referral.acknowledged_at.is_not(None))
-    return page_of(query.order_by(Referral.registered_at.desc(), Referral.id.desc()), page, per_page)
+def list_referrals(actor, **filters) -> tuple[list[Referral], int]:
+    """OFFSET-paged list with an exact total; filters and search are verification/referrals/lists.py."""
+    return lists.list_referrals(actor, **filters)
 
 
 # ---- expiry (REG-6) ----------------------------------------------------------

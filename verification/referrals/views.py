@@ -8,11 +8,15 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 
 from loyalty.auth.access import allow
+from loyalty.directory import service as directory
 from loyalty.errors import DomainError
 from loyalty.web.forms import EmptyForm
-from loyalty.web.pages import act, expired, refuse, show_form
-from verification.referrals import labels, schemas, service
+from loyalty.web.listing import list_filters
+from loyalty.web.once import act_once
+from loyalty.web.pages import expired, refuse, show_form
+from verification.referrals import labels, lists, schemas, service
 from verification.referrals.forms import RegistrationForm, ReviewForm
+from verification.referrals.models import STATUSES
 
 bp = Blueprint("referrals_web", __name__, template_folder="templates")
 
@@ -56,10 +60,19 @@ def register():
 @bp.route("/referrals")
 @allow(*SHOWROOM)
 def mine():
-    status = request.args.get("status") or None
-    items, total = service.list_referrals(g.actor, status=status, mine=g.actor.role == "consultant",
-                                          per_page=100)
-    return render_template("referrals/list.html", referrals=items, total=total, status=status)
+    filters, errors = list_filters(request.args, statuses=STATUSES)
+    page = lists.referral_page(g.actor, **filters, region=current_app.config["DEFAULT_PHONE_REGION"])
+    return render_template("referrals/list.html", page=page, referrals=page.items, errors=errors,
+                           args=request.args, statuses=STATUSES, **_choices()), 422 if errors else 200
+
+
+def _choices() -> dict:
+    """The stores (group-level staff) and consultants (managers, admins) the filters offer."""
+    if g.actor.role == "consultant":
+        return {"stores": [], "consultants": []}
+    staff = directory.list_staff(g.actor)
+    return {"stores": directory.list_stores(g.actor) if g.actor.store_id is None else [],
+            "consultants": [s for s in staff if s.role in ("consultant", "manager")]}
 
 
 @bp.route("/referrals/queue")
@@ -77,7 +90,7 @@ def acknowledge(referral_id: int):
     back = url_for("referrals_web.queue")
     if not EmptyForm().validate_on_submit():
         return redirect(back)
-    return act(lambda: service.acknowledge(g.actor, referral_id), _("Acknowledged."), back)
+    return act_once(lambda: service.acknowledge(g.actor, referral_id), _("Acknowledged."), back)
 
 
 @bp.route("/referrals/<int:referral_id>/review", methods=["POST"])
@@ -86,5 +99,5 @@ def review(referral_id: int):
     form, back = ReviewForm(), url_for("referrals_web.queue")
     if not form.validate_on_submit():
         return expired(back, _("Choose accept or reject."))
-    return act(lambda: service.review(g.actor, referral_id, decision=form.decision.data, reason=form.reason.data),
-               _("Review recorded."), back)
+    return act_once(lambda: service.review(g.actor, referral_id, decision=form.decision.data,
+                                           reason=form.reason.data), _("Review recorded."), back)

@@ -1,0 +1,56 @@
+"""What the finance pages say after a decision, truthfully per outcome (issue 15 item 6):
+an approval that left the payout 待审批 1/2 says so, and a bulk approval counts each outcome.
+
+    bulk_result({12: "approved", 13: "first_approval", 14: ("approver_involved", "...")})
+    # ("已批准 1 个，1 个记录了第 1/2 个审批，1 个无法批准：#14 ...", "warning")
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+
+from loyalty.payouts.bulk import APPROVED_NOW, FIRST_OF_TWO
+from loyalty.payouts.models import APPROVED
+
+
+def approved(payout) -> str:
+    """Say the state the approval left: approved, or one approval of two recorded (待审批 1/2)."""
+    if payout.status == APPROVED:
+        return _("Payout %(id)s approved.", id=payout.id)
+    return _("Approval %(n)s of %(m)s recorded for payout %(id)s; it waits for another finance approver.",
+             n=len(payout.approvals), m=payout.approvals_required, id=payout.id)
+
+
+def bulk_result(outcomes: dict) -> tuple[str, str]:
+    """One message for a bulk approval: how many approved, how many now 1/2, which could not be and why."""
+    done = sum(1 for o in outcomes.values() if o == APPROVED_NOW)
+    first = sum(1 for o in outcomes.values() if o == FIRST_OF_TWO)
+    failed = {pid: o for pid, o in outcomes.items() if isinstance(o, tuple)}
+    parts = []
+    if done:
+        parts.append(_("%(n)s approved", n=done))
+    if first:
+        parts.append(_("%(n)s recorded as approval 1 of 2", n=first))
+    if failed:
+        why = _("; ").join(_("payout %(id)s: %(why)s", id=pid, why=_(message)) for pid, (_code, message)
+                           in failed.items())
+        parts.append(_("%(n)s could not be approved: %(why)s", n=len(failed), why=why))
+    if not parts:
+        return _("Choose the payouts to approve."), "error"
+    message = parts[0]
+    for part in parts[1:]:
+        message = _("%(first)s, %(then)s", first=message, then=part)
+    return message, ("warning" if failed else "success")
+
+
+def age(since: datetime | None, now: datetime) -> str:
+    """How long a payout has waited: '3 天', '5 小时', '12 分钟'."""
+    if since is None:
+        return ""
+    seconds = max(int((now - since).total_seconds()), 0)
+    if seconds >= 86400:
+        return _("%(n)s d", n=seconds // 86400)
+    if seconds >= 3600:
+        return _("%(n)s h", n=seconds // 3600)
+    return _("%(n)s min", n=seconds // 60)
