@@ -149,6 +149,7 @@ def _register_verification(app: Flask) -> None:
     from verification.delivery import records as deliveries
     from verification.referrals import fact_watch
     from verification.referrals import service as referrals
+    from verification.rings import models as _ring_models  # noqa: F401  (its tables)
     directory.on_fact_recorded(fact_watch.flag_live_referrals)  # CB-10: facts typed while a referral is live
     rewards.hook_into_payouts()  # payouts: rejection notes on the referral, the backfill of old rewards
     referrals.use_delivery_lookup(deliveries.delivered_within)  # REG-2: a delivered referee is too late
