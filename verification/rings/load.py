@@ -1,0 +1,105 @@
+"""The records the signals read, loaded from the database: everything (the full recompute) or the
+slice around one referral (the registration hook and the refresh job), through indexed queries."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+
+from loyalty.directory.models import Customer, FactVersion, Staff, StorePolicy
+from loyalty.extensions import db
+from verification.referrals.models import Referral
+from verification.rings.signals import Person, Policy, Records, Row
+
+ROW_COLUMNS = (Referral.id, Referral.store_id, Referral.referrer_id, Referral.referee_id,
+               Referral.registered_by_id, Referral.acknowledged_by_id, Referral.delivery_checked_by_id,
+               Referral.registered_at, Referral.status, Referral.reason)
+MANAGERS = ("manager",)
+
+
+def _rows(query) -> list[Row]:
+    return [Row(*values) for values in db.session.execute(query).all()]
+
+
+def _policies() -> dict[int, Policy]:
+    return {p.store_id: Policy.of(p) for p in db.session.scalars(select(StorePolicy))}
+
+
+def _managers() -> dict[int, int]:
+    query = (select(Staff.store_id, func.count(Staff.id)).where(Staff.role.in_(MANAGERS), Staff.active)
+             .group_by(Staff.store_id))
+    return {store_id: count for store_id, count in db.session.execute(query).all() if store_id is not None}
+
+
+def _people(customer_ids) -> dict[int, Person]:
+    query = select(Customer.id, Customer.phone, Customer.national_id_hash, Customer.employer,
+                   Customer.home_district)
+    if customer_ids is not None:
+        query = query.where(Customer.id.in_(sorted(customer_ids)))
+    return {cid: Person(*rest) for cid, *rest in db.session.execute(query).all()}
+
+
+def _staff_identities(people: dict[int, Person] | None = None) -> tuple[dict, dict]:
+    query = select(Staff.id, Staff.phone, Staff.national_id_hash).where(
+        or_(Staff.phone.is_not(None), Staff.national_id_hash.is_not(None)))
+    if people is not None:
+        phones = sorted({p.phone for p in people.values() if p.phone})
+        hashes = sorted({p.id_hash for p in people.values() if p.id_hash})
+        query = query.where(or_(Staff.phone.in_(phones), Staff.national_id_hash.in_(hashes)))
+    phones_of, ids_of = {}, {}
+    for staff_id, phone, id_hash in db.session.execute(query).all():
+        if phone:
+            phones_of[phone] = staff_id
+        if id_hash:
+            ids_of[id_hash] = staff_id
+    return phones_of, ids_of
+
+
+def _fact_edits(customer_ids=None, since=None) -> dict[int, list]:
+    query = select(FactVersion.customer_id, FactVersion.recorded_at, FactVersion.recorded_by_id).where(
+        FactVersion.recorded_by_id.is_not(None))
+    if customer_ids is not None:
+        query = query.where(FactVersion.customer_id.in_(sorted(customer_ids)))
+    if since is not None:
+        query = query.where(FactVersion.recorded_at >= since)
+    edits: dict[int, list] = {}
+    for customer_id, at, staff_id in db.session.execute(query).all():
+        edits.setdefault(customer_id, []).append((at, staff_id))
+    return edits
+
+
+def everything() -> Records:
+    """Every referral of the group, and what the signals compare them with."""
+    rows = _rows(select(*ROW_COLUMNS))
+    people = _people(None)
+    phones, ids = _staff_identities()
+    return Records(rows, people, phones, ids, _fact_edits(), _managers(), _policies())
+
+
+def around(referral: Referral) -> Records:
+    """What the signals of one referral read: its consultant's referrals within the window, its
+    referrer's referrals, the chains from its new customer (up to three hops), and their people.
+    `referral` may be a registration not yet flushed (no id): it is added as a row with id 0."""
+    policy = Policy.of(db.session.get(StorePolicy, referral.store_id))
+    at = referral.registered_at
+    days = max(policy.window_days, policy.spread_days)
+    rows = {r.id: r for r in _rows(select(*ROW_COLUMNS).where(
+        Referral.registered_by_id == referral.registered_by_id,
+        Referral.registered_at >= at - timedelta(days=days), Referral.registered_at <= at))}
+    rows.update({r.id: r for r in _rows(select(*ROW_COLUMNS).where(Referral.referrer_id == referral.referrer_id))})
+    frontier = {referral.referee_id}
+    for _ in range(3):  # the chains a cycle may close (signals._cycle walks at most 3 hops)
+        found = _rows(select(*ROW_COLUMNS).where(Referral.referrer_id.in_(sorted(frontier))))
+        rows.update({r.id: r for r in found})
+        frontier = {r.referee_id for r in found} - {referral.referrer_id}
+        if not frontier:
+            break
+    rows[referral.id or 0] = Row(referral.id or 0, referral.store_id, referral.referrer_id, referral.referee_id,
+                                 referral.registered_by_id, referral.acknowledged_by_id,
+                                 referral.delivery_checked_by_id, at, referral.status, referral.reason)
+    customers = {r.referee_id for r in rows.values()} | {referral.referrer_id}
+    people = _people(customers)
+    phones, ids = _staff_identities(people)
+    edits = _fact_edits({referral.referrer_id}, at - timedelta(days=policy.fact_edit_days))
+    return Records(list(rows.values()), people, phones, ids, edits, _managers(),
+                   {referral.store_id: policy})
