@@ -174,6 +174,11 @@ def _register_verification(app: Flask) -> None:
     api.register_blueprint(referral_reports_api)
     csrf.exempt(referral_reports_api)
     app.register_blueprint(referral_reports_web)
+    from verification.rings.api import blp as rings_api
+    from verification.rings.views import bp as rings_web
+    api.register_blueprint(rings_api)
+    csrf.exempt(rings_api)
+    app.register_blueprint(rings_web)
 
 
 def _tune_engine(engine) -> None:

@@ -14,6 +14,7 @@ from loyalty.directory.models import Customer, FactVersion
 from loyalty.extensions import db
 from loyalty.payouts import service as payouts
 from tests.flows import register
+from tests.web import browser_as, compile_catalogs, html_of, visible_text
 from verification.referrals.models import Referral
 from verification.rings import load
 from verification.rings import service as rings
@@ -194,3 +195,56 @@ def test_the_full_recompute_writes_what_the_hook_would(world):
     back = referral(world, b, a, days=1)
     assert rings.recompute_all() == {"referrals": 2, "flagged": 2, "signals": 2}
     assert [s.kind for s in rings.assessment_of(back.id).signals] == ["cycle"]
+
+
+# ---- the rings pages and API: managers their store's, admins all, consultants nothing ----------------
+
+@pytest.fixture
+def ring(world):
+    """A pair referring each other in SH01 (张甲 ⇄ 李乙) and a quiet referral in SH02."""
+    compile_catalogs()
+    a, b = person(world, "张甲"), person(world, "李乙")
+    first = referral(world, a, b, days=1)
+    referral(world, b, a, days=2)
+    referral(world, person(world, "王丙", store=world.other_store), person(world, store=world.other_store),
+             who="consultant_b", store=world.other_store)
+    rings.recompute_all()
+    db.session.commit()
+    return first
+
+
+def test_a_manager_sees_his_stores_ring_drawn_with_its_reasons(app, world, ring):
+    html = html_of(browser_as(app, "manager"), "/rings")
+    assert 'data-test="ring-graph-1"' in html and "<svg" in html
+    assert "张甲" in visible_text(html) and "人循环互推" in visible_text(html)
+    csv = browser_as(app, "manager").get("/rings.csv").get_data(as_text=True)
+    assert "张甲" in csv and "互相推荐" in csv
+
+
+def test_another_stores_manager_does_not_see_it_and_an_admin_does(app, api, world, ring):
+    assert "张甲" not in html_of(browser_as(app, "manager_b"), "/rings")
+    assert api.as_("manager_b").get("rings").json["items"] == []
+    items = api.as_("admin").get("rings").json["items"]
+    assert [sorted(p["name"] for p in i["people"]) for i in items] == [["张甲", "李乙"]]
+    assert {s["kind"] for s in items[0]["signals"]} == {"cycle"}
+
+
+@pytest.mark.parametrize("path", ["/rings", "/rings.csv", "/rings/report"])
+def test_consultants_are_refused_the_rings(app, world, ring, path):
+    assert browser_as(app, "consultant").get(path).status_code == 403
+
+
+def test_consultants_never_read_a_referrals_risk(app, api, world, ring):
+    assert api.as_("consultant").get(f"referrals/{ring.id}/risk").status_code == 403
+    assert api.as_("consultant").get("rings").status_code == 403
+    consultant = html_of(browser_as(app, "consultant"), f"/referrals/{ring.id}")
+    assert 'data-test="risk"' not in consultant and "互推" not in consultant
+    manager = html_of(browser_as(app, "manager"), f"/referrals/{ring.id}")
+    assert 'data-test="risk-cycle"' in manager and "人循环互推" in visible_text(manager)
+    assert api.as_("manager").get(f"referrals/{ring.id}/risk").json["signals"][0]["kind"] == "cycle"
+
+
+def test_the_report_counts_signals_by_store_and_consultant(app, api, world, ring):
+    items = api.as_("admin").get("rings/report").json["items"]
+    assert [(i["store"], i["consultant"], i["counts"]["cycle"]) for i in items] == [("浦东店", "Consultant", 2)]
+    assert "浦东店" in html_of(browser_as(app, "manager"), "/rings/report")

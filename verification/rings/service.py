@@ -71,6 +71,14 @@ def assessment_of(referral_id: int) -> RiskAssessment | None:
     return db.session.get(RiskAssessment, referral_id)
 
 
+def visible_risk(actor, referral: Referral) -> RiskAssessment | None:
+    """The assessment with its evidence, for managers and admins only: consultants never learn
+    what is watched (the referral itself was already read through the viewer's store scope)."""
+    if actor is None or actor.role not in ("manager", "admin"):
+        return None
+    return assessment_of(referral.id)
+
+
 def needs_second_approver(referral: Referral) -> bool:
     """A referral whose risk reached its store's review score pays out only with two approvers."""
     found = assessment_of(referral.id)
