@@ -52,14 +52,16 @@ def kinds(target: Referral) -> set[str]:
     return whole
 
 
-@pytest.mark.parametrize("others", [1, 20])
-def test_concentration_on_one_referrer(world, others):
-    """6 of a consultant's 7 referrals name one referrer: concentration; 6 of 26 is a popular referrer."""
-    popular = person(world, "老客户")
-    for day in range(others):
-        referral(world, person(world), person(world), days=day)
-    last = [referral(world, popular, person(world), days=30 + day * 7) for day in range(6)][-1]
-    assert ("concentration" in kinds(last)) is (others == 1)
+@pytest.mark.parametrize("pattern", ["ring", "busy_consultant", "popular"])
+def test_concentration_on_one_referrer(world, pattern):
+    """6 referrals of one consultant from one referrer who sends nobody elsewhere: concentration,
+    even at a busy consultant's; a popular referrer whose friends go to several consultants is genuine."""
+    referrer = person(world, "老客户")
+    who = ["consultant", "manager"] if pattern == "popular" else ["consultant"]
+    for day in range(20 if pattern != "ring" else 1):
+        referral(world, person(world), person(world), who=who[day % len(who)], days=day)
+    last = [referral(world, referrer, person(world), who=who[n % len(who)], days=30 + n * 7) for n in range(12)][-1]
+    assert ("concentration" in kinds(last)) is (pattern != "popular")
 
 
 @pytest.mark.parametrize("gap", [10, 60])

@@ -36,7 +36,8 @@ def reason(signal) -> str:
     kind = signal.kind
     if kind == "concentration":
         return _("%(count)s of the %(of)s referrals %(consultant)s registered in %(days)s days name this old "
-                 "customer.", count=d["count"], of=d["of"], consultant=_staff(d["consultant_id"]), days=d["days"])
+                 "customer, who made %(total)s in that time.", count=d["count"], of=d["of"],
+                 consultant=_staff(d["consultant_id"]), days=d["days"], total=d.get("referrer_total", d["count"]))
     if kind == "spread":
         return _("In %(days)s days this old customer's referrals went to %(consultants)s consultants in "
                  "%(stores)s stores.", days=d["days"], consultants=d["consultants"], stores=d["stores"])
@@ -55,9 +56,9 @@ def reason(signal) -> str:
         return _("%(consultant)s recorded %(count)s verification facts of the old customer within %(days)s days "
                  "before registering.", consultant=_staff(d["consultant_id"]), count=d["count"], days=d["days"])
     if kind == "staff_pair":
-        return _("%(manager)s acknowledged or checked %(count)s of the %(of)s handled referrals of %(consultant)s; "
-                 "the store has %(managers)s managers.", manager=_staff(d["manager_id"]), count=d["count"],
-                 of=d["of"], consultant=_staff(d["consultant_id"]), managers=d["managers"])
+        return _("%(manager)s made %(count)s of the %(of)s acknowledgements and delivery checks of the referrals "
+                 "of %(consultant)s; the store has %(managers)s managers.", manager=_staff(d["manager_id"]),
+                 count=d["count"], of=d["of"], consultant=_staff(d["consultant_id"]), managers=d["managers"])
     parts = []
     if d.get("referrer_count"):
         parts.append(_("The old customer has %(n)s earlier fake or rejected referrals.", n=d["referrer_count"]))

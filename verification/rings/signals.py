@@ -5,9 +5,11 @@ thresholds of the referral's store policy, so the registration hook (a slice of 
 one referral) and the full recompute (every record) run the same code. Each fired signal names the
 referrals it links to and its evidence; README.md beside this file gives the same definitions.
 
-concentration  集中: within `ring_window_days` before a referral, its referrer made at least
-               `ring_concentration_min` of its consultant's referrals and at least
-               `ring_concentration_pct` % of them (a consultant whose "old customers" are few people).
+concentration  集中: within `ring_window_days` before a referral, its referrer and its consultant
+               share at least `ring_concentration_min` referrals, and these are at least
+               `ring_concentration_pct` % of the consultant's referrals or of the referrer's (a
+               consultant whose "old customers" are few people, an old customer who only ever
+               "sends friends" to one consultant).
 spread         分散: within `ring_spread_days`, the referrer's referrals went to at least
                `ring_spread_consultants` consultants, or to two stores or more.
 cycle          互推: the new customer already reaches the referrer through referrals (B referred A,
@@ -18,9 +20,10 @@ shared         共用身份: the new customer shares a national ID with another 
                (phones are unique per customer; the home district is the address we hold).
 fact_edit      临时改资料: a verification fact of the referrer was recorded by the registering
                consultant within `ring_fact_edit_days` before the referral (fact provenance, CB-10).
-staff_pair     固定搭档: the consultant's referrals were acknowledged or delivery-checked by one
-               manager at least `ring_pair_min` times within the window, a share at least
-               `ring_pair_factor_pct` % of what the store's number of managers explains.
+staff_pair     固定搭档: of the acknowledgements and delivery checks of the consultant's referrals
+               within the window, one manager made at least `ring_pair_min`, a share at least
+               `ring_pair_factor_pct` % of the 1/managers the store's staffing explains (so a
+               store with one manager never fires, one with two only when he made all of them).
 history        前科: the referrer has an earlier fraudulent or review-rejected referral, or the
                consultant two or more within the window.
 """
@@ -151,27 +154,32 @@ def _consultant_pass(records: Records, rows: list[Row], wanted, found) -> None:
             old = window.popleft()
             by_referrer[old.referrer_id] -= 1
             bad -= old.bad
-            for who in {old.acknowledged_by_id, old.checked_by_id} - {None}:
-                pairs[who] -= 1
+            for who in (old.acknowledged_by_id, old.checked_by_id):
+                if who is not None:
+                    pairs[who] -= 1
         if wanted(row.id):
             _consultant_signals(records, row, policy, window, by_referrer[row.referrer_id] + 1, pairs, bad, found)
         window.append(row)
         by_referrer[row.referrer_id] += 1
         bad += row.bad
-        for who in {row.acknowledged_by_id, row.checked_by_id} - {None}:
-            pairs[who] += 1
+        for who in (row.acknowledged_by_id, row.checked_by_id):
+            if who is not None:
+                pairs[who] += 1
 
 
 def _consultant_signals(records, row, policy, window, same, pairs, bad, found) -> None:
     total = len(window) + 1
-    if same >= policy.concentration_min and same * 100 >= policy.concentration_pct * total:
-        linked = [r.id for r in window if r.referrer_id == row.referrer_id][-LINKED_MAX:]
-        found[row.id].append(Signal("concentration", linked, {
-            "consultant_id": row.consultant_id, "count": same, "of": total, "days": policy.window_days}))
+    if same >= policy.concentration_min:
+        referrer_total = len(_window(records.by_referrer[row.referrer_id], row, policy.window_days))
+        if same * 100 >= policy.concentration_pct * min(total, max(referrer_total, same)):
+            linked = [r.id for r in window if r.referrer_id == row.referrer_id][-LINKED_MAX:]
+            found[row.id].append(Signal("concentration", linked, {
+                "consultant_id": row.consultant_id, "count": same, "of": total, "days": policy.window_days,
+                "referrer_total": max(referrer_total, same)}))
     managers = records.managers.get(row.store_id, 0)
     if pairs and managers >= 2:
         manager, count = max(pairs.items(), key=lambda kv: (kv[1], -kv[0]))
-        decided = sum(1 for r in window if r.acknowledged_by_id or r.checked_by_id)
+        decided = sum(pairs.values())  # acknowledgements and checks in the window
         # expected share 1/managers; unusual from pair_factor_pct % of it (never above all of them)
         if count >= policy.pair_min and count * 100 * managers >= policy.pair_factor_pct * decided \
                 and policy.pair_factor_pct <= 100 * managers:
