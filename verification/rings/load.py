@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from loyalty.directory.models import Customer, FactVersion, Staff, StorePolicy
 from loyalty.extensions import db
@@ -25,9 +25,11 @@ def _policies() -> dict[int, Policy]:
     return {p.store_id: Policy.of(p) for p in db.session.scalars(select(StorePolicy))}
 
 
-def _managers() -> dict[int, int]:
+def _managers(store_id: int | None = None) -> dict[int, int]:
     query = (select(Staff.store_id, func.count(Staff.id)).where(Staff.role.in_(MANAGERS), Staff.active)
              .group_by(Staff.store_id))
+    if store_id is not None:
+        query = query.where(Staff.store_id == store_id)
     return {store_id: count for store_id, count in db.session.execute(query).all() if store_id is not None}
 
 
@@ -79,27 +81,47 @@ def everything() -> Records:
 def around(referral: Referral) -> Records:
     """What the signals of one referral read: its consultant's referrals within the window, its
     referrer's referrals, the chains from its new customer (up to three hops), and their people.
-    `referral` may be a registration not yet flushed (no id): it is added as a row with id 0."""
+    `referral` may be a registration not yet flushed (no id): it is added as a row with id 0.
+    Four round trips in the common case (rows, people, staff, facts): the registration hook's budget."""
     policy = Policy.of(db.session.get(StorePolicy, referral.store_id))
     at = referral.registered_at
     days = max(policy.window_days, policy.spread_days)
-    rows = {r.id: r for r in _rows(select(*ROW_COLUMNS).where(
-        Referral.registered_by_id == referral.registered_by_id,
-        Referral.registered_at >= at - timedelta(days=days), Referral.registered_at <= at))}
-    rows.update({r.id: r for r in _rows(select(*ROW_COLUMNS).where(Referral.referrer_id == referral.referrer_id))})
-    frontier = {referral.referee_id}
-    for _ in range(3):  # the chains a cycle may close (signals._cycle walks at most 3 hops)
+    found = _rows(select(*ROW_COLUMNS).where(or_(
+        and_(Referral.registered_by_id == referral.registered_by_id,
+             Referral.registered_at >= at - timedelta(days=days), Referral.registered_at <= at),
+        Referral.referrer_id.in_((referral.referrer_id, referral.referee_id)))))
+    rows = {r.id: r for r in found}
+    frontier = {r.referee_id for r in found if r.referrer_id == referral.referee_id} - {referral.referrer_id}
+    for _ in range(2):  # the chains a cycle may close (signals._cycle walks at most 3 hops)
+        if not frontier:
+            break
         found = _rows(select(*ROW_COLUMNS).where(Referral.referrer_id.in_(sorted(frontier))))
         rows.update({r.id: r for r in found})
         frontier = {r.referee_id for r in found} - {referral.referrer_id}
-        if not frontier:
-            break
     rows[referral.id or 0] = Row(referral.id or 0, referral.store_id, referral.referrer_id, referral.referee_id,
                                  referral.registered_by_id, referral.acknowledged_by_id,
                                  referral.delivery_checked_by_id, at, referral.status, referral.reason)
-    customers = {r.referee_id for r in rows.values()} | {referral.referrer_id}
-    people = _people(customers)
-    phones, ids = _staff_identities(people)
+    # the people the signals of this referral compare: its two parties, the referrer's other referees
+    parties = {referral.referrer_id, referral.referee_id}
+    people = _people(parties | {r.referee_id for r in rows.values() if r.referrer_id == referral.referrer_id})
+    phones, ids, managers = _staff_of(referral.store_id, [people[c] for c in parties if c in people])
     edits = _fact_edits({referral.referrer_id}, at - timedelta(days=policy.fact_edit_days))
-    return Records(list(rows.values()), people, phones, ids, edits, _managers(),
+    return Records(list(rows.values()), people, phones, ids, edits, {referral.store_id: managers},
                    {referral.store_id: policy})
+
+
+def _staff_of(store_id: int, parties: list[Person]) -> tuple[dict, dict, int]:
+    """In one query: staff with a party's phone or national ID, and the store's managers."""
+    phones = sorted({p.phone for p in parties if p.phone}) or [""]
+    hashes = sorted({p.id_hash for p in parties if p.id_hash}) or [""]
+    query = select(Staff.id, Staff.phone, Staff.national_id_hash, Staff.role, Staff.store_id, Staff.active).where(
+        or_(and_(Staff.store_id == store_id, Staff.role.in_(MANAGERS)), Staff.phone.in_(phones),
+            Staff.national_id_hash.in_(hashes)))
+    phones_of, ids_of, managers = {}, {}, 0
+    for staff_id, phone, id_hash, role, where, active in db.session.execute(query).all():
+        managers += role in MANAGERS and where == store_id and active
+        if phone in phones:
+            phones_of[phone] = staff_id
+        if id_hash in hashes:
+            ids_of[id_hash] = staff_id
+    return phones_of, ids_of, managers
