@@ -32,6 +32,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -78,6 +79,10 @@ class Policy:
     fact_edit_days: int = 7
     pair_min: int = 8
     pair_factor_pct: int = 200
+
+    @cached_property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)
 
     @classmethod
     def of(cls, policy) -> Policy:
@@ -150,7 +155,7 @@ def _consultant_pass(records: Records, rows: list[Row], wanted, found) -> None:
     bad = 0
     for row in rows:
         policy = records.policy(row.store_id)
-        while window and window[0].at < row.at - timedelta(days=policy.window_days):
+        while window and window[0].at < row.at - policy.window:
             old = window.popleft()
             by_referrer[old.referrer_id] -= 1
             bad -= old.bad
@@ -283,6 +288,8 @@ def _staff_customer(records: Records, row: Row) -> Signal | None:
 
 
 def _fact_edit(records: Records, row: Row) -> Signal | None:
+    if row.referrer_id not in records.fact_edits:
+        return None
     days = records.policy(row.store_id).fact_edit_days
     since = row.at - timedelta(days=days)
     edits = [at for at, staff_id in records.fact_edits.get(row.referrer_id, ())
