@@ -32,8 +32,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import NamedTuple
 
 WEIGHTS = {"concentration": 35, "spread": 30, "cycle": 60, "staff_customer": 60, "shared": 40,
