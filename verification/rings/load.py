@@ -82,7 +82,8 @@ def around(referral: Referral) -> Records:
     """What the signals of one referral read: its consultant's referrals within the window, its
     referrer's referrals, the chains from its new customer (up to three hops), and their people.
     `referral` may be a registration not yet flushed (no id): it is added as a row with id 0.
-    Four round trips in the common case (rows, people, staff, facts): the registration hook's budget."""
+    Two round trips in the common case (the rows; the people with their staff matches, recent fact
+    edits and the store's managers): the registration hook's budget."""
     policy = Policy.of(db.session.get(StorePolicy, referral.store_id))
     at = referral.registered_at
     days = max(policy.window_days, policy.spread_days)
@@ -101,27 +102,37 @@ def around(referral: Referral) -> Records:
     rows[referral.id or 0] = Row(referral.id or 0, referral.store_id, referral.referrer_id, referral.referee_id,
                                  referral.registered_by_id, referral.acknowledged_by_id,
                                  referral.delivery_checked_by_id, at, referral.status, referral.reason)
-    # the people the signals of this referral compare: its two parties, the referrer's other referees
+    # the people the signals of this referral compare (its two parties, the referrer's other
+    # referees), with what else is read of them in the same round trip: the staff who share a
+    # party's phone or national ID, the referrer's facts the consultant recorded lately, the managers
     parties = {referral.referrer_id, referral.referee_id}
-    people = _people(parties | {r.referee_id for r in rows.values() if r.referrer_id == referral.referrer_id})
-    phones, ids, managers = _staff_of(referral.store_id, [people[c] for c in parties if c in people])
-    edits = _fact_edits({referral.referrer_id}, at - timedelta(days=policy.fact_edit_days))
-    return Records(list(rows.values()), people, phones, ids, edits, {referral.store_id: managers},
+    since = at - timedelta(days=policy.fact_edit_days)
+    people, phones, ids, edits, managers = {}, {}, {}, {}, {}
+    for cid, phone, id_hash, employer, district, by_phone, by_id, edited, last_edit, in_store in \
+            db.session.execute(_people_around(referral, since, parties | {
+                r.referee_id for r in rows.values() if r.referrer_id == referral.referrer_id})).all():
+        people[cid] = Person(phone, id_hash, employer, district)
+        if cid in parties and by_phone:
+            phones[phone] = by_phone
+        if cid in parties and by_id:
+            ids[id_hash] = by_id
+        if cid == referral.referrer_id and edited:
+            edits[cid] = [(last_edit, referral.registered_by_id)] * edited
+        managers[referral.store_id] = in_store or 0
+    return Records(list(rows.values()), people, phones, ids, edits, managers,
                    {referral.store_id: policy})
 
 
-def _staff_of(store_id: int, parties: list[Person]) -> tuple[dict, dict, int]:
-    """In one query: staff with a party's phone or national ID, and the store's managers."""
-    phones = sorted({p.phone for p in parties if p.phone}) or [""]
-    hashes = sorted({p.id_hash for p in parties if p.id_hash}) or [""]
-    query = select(Staff.id, Staff.phone, Staff.national_id_hash, Staff.role, Staff.store_id, Staff.active).where(
-        or_(and_(Staff.store_id == store_id, Staff.role.in_(MANAGERS)), Staff.phone.in_(phones),
-            Staff.national_id_hash.in_(hashes)))
-    phones_of, ids_of, managers = {}, {}, 0
-    for staff_id, phone, id_hash, role, where, active in db.session.execute(query).all():
-        managers += role in MANAGERS and where == store_id and active
-        if phone in phones:
-            phones_of[phone] = staff_id
-        if id_hash in hashes:
-            ids_of[id_hash] = staff_id
-    return phones_of, ids_of, managers
+def _people_around(referral: Referral, since, customer_ids: set[int]):
+    consultant_edits = and_(FactVersion.customer_id == Customer.id,
+                            FactVersion.recorded_by_id == referral.registered_by_id,
+                            FactVersion.recorded_at >= since, FactVersion.recorded_at <= referral.registered_at)
+    return select(
+        Customer.id, Customer.phone, Customer.national_id_hash, Customer.employer, Customer.home_district,
+        select(func.min(Staff.id)).where(Staff.phone == Customer.phone).scalar_subquery(),
+        select(func.min(Staff.id)).where(Staff.national_id_hash == Customer.national_id_hash).scalar_subquery(),
+        select(func.count(FactVersion.id)).where(consultant_edits).scalar_subquery(),
+        select(func.max(FactVersion.recorded_at)).where(consultant_edits).scalar_subquery(),
+        select(func.count(Staff.id)).where(Staff.store_id == referral.store_id, Staff.role.in_(MANAGERS),
+                                           Staff.active).scalar_subquery(),
+    ).where(Customer.id.in_(sorted(customer_ids)))
