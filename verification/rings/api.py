@@ -102,7 +102,8 @@ def report(query):
 @blp.route("/rings/report.csv", methods=["GET"])
 @allow(*READERS)
 @blp.arguments(PeriodQuery, location="query")
-@blp.doc(summary="Signals by consultant and store (CSV)", description="The report as CSV.")
+@blp.doc(summary="Signals by consultant and store (CSV)",
+         description="The report of signals by consultant and store as CSV (UTF-8 with a BOM, for Excel).")
 def report_download(query):
     return report_csv(graph.report(current_actor(), **_period(query)))
 
