@@ -14,7 +14,7 @@ from loyalty.directory.models import Customer, FactVersion
 from loyalty.extensions import db
 from loyalty.payouts import service as payouts
 from tests.flows import register
-from tests.web import browser_as, compile_catalogs, html_of, visible_text
+from tests.web import browser_as, compile_catalogs, csrf_of, html_of, visible_text
 from verification.referrals.models import Referral
 from verification.rings import load
 from verification.rings import service as rings
@@ -250,3 +250,35 @@ def test_the_report_counts_signals_by_store_and_consultant(app, api, world, ring
     items = api.as_("admin").get("rings/report").json["items"]
     assert [(i["store"], i["consultant"], i["counts"]["cycle"]) for i in items] == [("浦东店", "Consultant", 2)]
     assert "浦东店" in html_of(browser_as(app, "manager"), "/rings/report")
+
+
+def test_the_policy_api_takes_the_ring_thresholds(api, world):
+    resp = api.as_("admin").put(f"stores/{world.store.id}/policy", json={"ring_review_score": 70, "ring_pair_min": 5})
+    assert resp.status_code == 200 and (resp.json["ring_review_score"], resp.json["ring_pair_min"]) == (70, 5)
+    bad = api.as_("admin").put(f"stores/{world.store.id}/policy", json={"ring_concentration_pct": 0})
+    assert bad.status_code == 422 and "ring_concentration_pct" in bad.json["fields"]
+    assert api.as_("manager").put(f"stores/{world.store.id}/policy", json={"ring_review_score": 1}).status_code == 403
+
+
+def test_staff_phone_and_national_id_are_kept_as_customers_are_and_read_by_admins_only(api, world):
+    resp = api.as_("admin").patch(f"staff/{world['agent'].id}",
+                                  json={"phone": "138 0013 8000", "national_id": "310115198001011238"})
+    assert resp.status_code == 200, resp.json
+    assert (resp.json["phone"], resp.json["national_id_last4"]) == ("+8613800138000", "1238")
+    assert "national_id" not in resp.json and len(db.session.get(type(world["agent"]), world["agent"].id)
+                                                   .national_id_hash) == 64
+    bad = api.as_("admin").patch(f"staff/{world['agent'].id}", json={"national_id": "310115198001011230"})
+    assert bad.status_code == 422 and "national_id" in bad.json["fields"]
+    listed = api.as_("manager").get("staff").json["items"]
+    assert all("phone" not in member and "national_id_last4" not in member for member in listed)
+
+
+def test_the_admin_staff_form_records_a_phone(app, world):
+    compile_catalogs()
+    admin = browser_as(app, "admin")
+    resp = admin.post("/admin/staff/new", data={
+        "csrf_token": csrf_of(admin, "/admin/staff/new"), "username": "newhand", "display_name": "新手",
+        "role": "consultant", "store_id": str(world.store.id), "password": "long-enough-1",
+        "phone": "13912345678", "national_id": ""})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    assert "+8613912345678" in html_of(admin, "/admin/staff")
