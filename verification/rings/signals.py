@@ -29,7 +29,6 @@ history        前科: the referrer has an earlier fraudulent or review-rejected
 """
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -115,8 +114,10 @@ class Records:
         self.rows.sort(key=lambda r: (r.at, r.id))
         self.by_consultant: dict[int, list[Row]] = defaultdict(list)
         self.by_referrer: dict[int, list[Row]] = defaultdict(list)
+        self.position: dict[int, int] = {}  # a row's index in its referrer's list
         for row in self.rows:
             self.by_consultant[row.consultant_id].append(row)
+            self.position[row.id] = len(self.by_referrer[row.referrer_id])
             self.by_referrer[row.referrer_id].append(row)
 
     def policy(self, store_id: int) -> Policy:
@@ -140,10 +141,13 @@ def assess(records: Records, targets: set[int] | None = None) -> dict[int, list[
     return found
 
 
-def _window(rows: list[Row], row: Row, days: int) -> list[Row]:
-    """The rows of `rows` (time-sorted) within `days` before `row`, itself included."""
-    start = bisect_left(rows, row.at - timedelta(days=days), key=lambda r: r.at)
-    end = bisect_right(rows, (row.at, row.id), key=lambda r: (r.at, r.id))
+def _window(rows: list[Row], end: int, days: int) -> list[Row]:
+    """The rows of `rows` (time-sorted) within `days` before rows[end - 1], itself included (a walk
+    back: a referrer's referrals in a window are few)."""
+    since = rows[end - 1].at - timedelta(days=days)
+    start = end - 1
+    while start > 0 and rows[start - 1].at >= since:
+        start -= 1
     return rows[start:end]
 
 
@@ -175,7 +179,8 @@ def _consultant_pass(records: Records, rows: list[Row], wanted, found) -> None:
 def _consultant_signals(records, row, policy, window, same, pairs, bad, found) -> None:
     total = len(window) + 1
     if same >= policy.concentration_min:
-        referrer_total = len(_window(records.by_referrer[row.referrer_id], row, policy.window_days))
+        referrer_total = len(_window(records.by_referrer[row.referrer_id], records.position[row.id] + 1,
+                                     policy.window_days))
         if same * 100 >= policy.concentration_pct * min(total, max(referrer_total, same)):
             linked = [r.id for r in window if r.referrer_id == row.referrer_id][-LINKED_MAX:]
             found[row.id].append(Signal("concentration", linked, {
@@ -209,11 +214,11 @@ def _add_history(found, row: Row, linked: list[int], detail: dict) -> None:
 def _referrer_pass(records: Records, rows: list[Row], wanted, found) -> None:
     """spread, shared identities and the referrer's history, over one referrer's referrals."""
     earlier_bad: list[int] = []
-    for row in rows:
+    for end, row in enumerate(rows, 1):
         if wanted(row.id):
             policy = records.policy(row.store_id)
-            _spread(row, _window(rows, row, policy.spread_days), policy, found)
-            _shared(records, row, _window(rows, row, policy.window_days), policy, found)
+            _spread(row, _window(rows, end, policy.spread_days), policy, found)
+            _shared(records, row, _window(rows, end, policy.window_days), policy, found)
             if earlier_bad:
                 _add_history(found, row, earlier_bad[-LINKED_MAX:], {"referrer_count": len(earlier_bad)})
         if row.bad:
