@@ -139,7 +139,9 @@ def _register_jobs() -> None:
     from loyalty.points import jobs as points_jobs
     from verification.callbacks import jobs as callback_jobs
     from verification.referrals import jobs as referral_jobs
-    scheduler.register(audit_jobs.CHECKPOINT, points_jobs.EXPIRY, *referral_jobs.JOBS, *callback_jobs.JOBS)
+    from verification.rings import jobs as ring_jobs
+    scheduler.register(audit_jobs.CHECKPOINT, points_jobs.EXPIRY, *referral_jobs.JOBS, *callback_jobs.JOBS,
+                       *ring_jobs.JOBS)
 
 
 def _register_verification(app: Flask) -> None:
@@ -149,9 +151,11 @@ def _register_verification(app: Flask) -> None:
     from verification.delivery import records as deliveries
     from verification.referrals import fact_watch
     from verification.referrals import service as referrals
+    from verification.rings import service as rings
     directory.on_fact_recorded(fact_watch.flag_live_referrals)  # CB-10: facts typed while a referral is live
     rewards.hook_into_payouts()  # payouts: rejection notes on the referral, the backfill of old rewards
     referrals.use_delivery_lookup(deliveries.delivered_within)  # REG-2: a delivered referee is too late
+    referrals.use_risk_assessment(rings.assess_registration)  # issue 17: ring signals at registration
     from verification.callbacks.api import blp as callbacks_api
     from verification.callbacks.views import bp as callbacks_web
     from verification.delivery.api import blp as delivery_api
@@ -170,6 +174,11 @@ def _register_verification(app: Flask) -> None:
     api.register_blueprint(referral_reports_api)
     csrf.exempt(referral_reports_api)
     app.register_blueprint(referral_reports_web)
+    from verification.rings.api import blp as rings_api
+    from verification.rings.views import bp as rings_web
+    api.register_blueprint(rings_api)
+    csrf.exempt(rings_api)
+    app.register_blueprint(rings_web)
 
 
 def _tune_engine(engine) -> None:

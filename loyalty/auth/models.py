@@ -31,6 +31,11 @@ class Staff(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # Kept as customers' are (SEC-3): E.164, and the national ID only as a keyed hash + last 4;
+    # they let ring detection find staff who are also customers (issue 17). Admins alone read them.
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    national_id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    national_id_last4: Mapped[str | None] = mapped_column(String(4))
     store: Mapped[Store | None] = relationship(lazy="joined")
 
     @property

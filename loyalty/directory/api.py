@@ -67,7 +67,7 @@ def set_policy(body, store_id):
 @blp.route("/staff", methods=["POST"])
 @allow("admin")
 @blp.arguments(s.StaffInSchema)
-@blp.response(201, s.StaffSchema)
+@blp.response(201, s.StaffAdminView)
 @blp.doc(summary="Create a staff account",
          description="Adds a staff member with a role and (for store-bound roles) a store, and an initial password "
                      "checked against the password rules. Admin only; audited.")
@@ -88,7 +88,7 @@ def list_staff():
 @blp.route("/staff/<int:staff_id>", methods=["PATCH"])
 @allow("admin")
 @blp.arguments(s.StaffPatchSchema)
-@blp.response(200, s.StaffSchema)
+@blp.response(200, s.StaffAdminView)
 @blp.doc(summary="Change a staff account",
          description="Changes a staff member's display name, role, store, active flag or password. Admin only; "
                      "audited.")

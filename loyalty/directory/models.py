@@ -62,6 +62,18 @@ class StorePolicy(db.Model):
     # what the referral's own staff could read or recorded passes the callback; above it the plan is
     # strengthened, or a manager must confirm a passing verdict.
     insider_pass_limit_bp: Mapped[int] = mapped_column(default=500, server_default="500")
+    # Ring detection (issue 17; verification/rings/README.md defines each): the risk score from which a
+    # registration goes to review and its payout needs two approvers, and the signals' thresholds.
+    ring_review_score: Mapped[int] = mapped_column(default=50, server_default="50")
+    ring_window_days: Mapped[int] = mapped_column(default=180, server_default="180")
+    ring_concentration_min: Mapped[int] = mapped_column(default=6, server_default="6")
+    ring_concentration_pct: Mapped[int] = mapped_column(default=60, server_default="60")
+    ring_spread_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    ring_spread_consultants: Mapped[int] = mapped_column(default=3, server_default="3")
+    ring_shared_min: Mapped[int] = mapped_column(default=3, server_default="3")
+    ring_fact_edit_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    ring_pair_min: Mapped[int] = mapped_column(default=8, server_default="8")
+    ring_pair_factor_pct: Mapped[int] = mapped_column(default=200, server_default="200")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     store: Mapped[Store] = relationship(back_populates="policy")
 
@@ -71,7 +83,9 @@ POLICY_FIELDS = (
     "velocity_window_days", "callback_delay_min_hours", "callback_delay_max_hours",
     "calling_hours_start", "calling_hours_end", "callback_attempts", "two_approver_threshold",
     "consultant_penalty", "fen_per_point", "points_expiry_months", "clawback_window_days",
-    "insider_pass_limit_bp",
+    "insider_pass_limit_bp", "ring_review_score", "ring_window_days", "ring_concentration_min",
+    "ring_concentration_pct", "ring_spread_days", "ring_spread_consultants", "ring_shared_min",
+    "ring_fact_edit_days", "ring_pair_min", "ring_pair_factor_pct",
 )
 
 

@@ -43,6 +43,18 @@ class PolicySchema(Schema):
         "description": "CB-11: highest estimated chance, in basis points (500 = 5 %), that a callee coached "
                        "by the referral's own staff passes; above it the plan is strengthened or a manager "
                        "confirms the verdict"})
+    # ring detection (issue 17): verification/rings/README.md defines each
+    ring_review_score = _int(1, 1000, metadata={"description": "risk score from which a registration goes to "
+                                                "review and its payout needs two approvers"})
+    ring_window_days = _int(1, 3650)
+    ring_concentration_min = _int(2, 10000)
+    ring_concentration_pct = _int(1, 100)
+    ring_spread_days = _int(1, 3650)
+    ring_spread_consultants = _int(2, 1000)
+    ring_shared_min = _int(2, 1000)
+    ring_fact_edit_days = _int(1, 365)
+    ring_pair_min = _int(2, 10000)
+    ring_pair_factor_pct = _int(100, 10000)
 
 
 assert set(PolicySchema._declared_fields) == set(POLICY_FIELDS)
@@ -81,6 +93,16 @@ class StaffInSchema(InputSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     store_id = _id(required=True, allow_none=True)
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32),
+                          metadata={"description": "kept in E.164; compared with customers' (issue 17)"})
+    national_id = fields.String(allow_none=True, load_only=True, validate=validate.Length(max=32),
+                                metadata={"description": "kept only as a keyed hash + last 4 (SEC-3)"})
+
+
+class StaffAdminView(StaffSchema):
+    """What an admin reads of a staff account: also the phone and the national ID's last 4 (issue 17)."""
+    phone = fields.String(allow_none=True)
+    national_id_last4 = fields.String(allow_none=True)
 
 
 class StaffPatchSchema(InputSchema):
@@ -89,6 +111,9 @@ class StaffPatchSchema(InputSchema):
     store_id = _id(allow_none=True)
     active = fields.Boolean()
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=256))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32), metadata={"description": "'' clears"})
+    national_id = fields.String(allow_none=True, load_only=True, validate=validate.Length(max=32),
+                                metadata={"description": "'' clears"})
 
 
 class VehicleSchema(Schema):

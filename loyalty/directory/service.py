@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.auth.passwords import check_new_password, hash_password
-from loyalty.directory import identity
+from loyalty.directory import identity, staff_identity
 from loyalty.directory.models import (
     DESKS,
     FACTS,
@@ -31,7 +31,7 @@ from loyalty.settings import settings
 from loyalty.text import visible_text
 
 STORE_FIELDS = ("code", "name", "timezone", "active")
-STAFF_FIELDS = ("username", "display_name", "role", "store_id", "active")
+STAFF_FIELDS = ("username", "display_name", "role", "store_id", "active", "phone", "national_id_last4")
 CUSTOMER_FIELDS = ("store_id", "name", "gender", "phone", "national_id_last4",
                    "employer", "home_district", "business", "occupation")
 VEHICLE_FIELDS = ("customer_id", "model", "colour", "transmission", "plate", "vin", "recorded_by_id", "desk")
@@ -143,7 +143,8 @@ def _check_password(password: str, username: str) -> None:
 
 
 def create_staff(actor, *, username: str, display_name: str, role: str,
-                 store_id: int | None, password: str) -> Staff:
+                 store_id: int | None, password: str, phone: str | None = None,
+                 national_id: str | None = None) -> Staff:
     _require_admin(actor)
     username = username.strip()
     if not _USERNAME.match(username):  # here, not only in the API schema: the CLI and pages call this too
@@ -157,7 +158,8 @@ def create_staff(actor, *, username: str, display_name: str, role: str,
     if db.session.execute(select(Staff.id).where(func.lower(Staff.username) == username.lower())).first():
         raise Conflict("This username is taken.", code="username_taken", fields={"username": ["Already used."]})
     staff = Staff(username=username, display_name=display_name, role=role,
-                  store_id=store_id, password_hash=hash_password(password))
+                  store_id=store_id, password_hash=hash_password(password),
+                  **staff_identity.columns(phone, national_id))
     db.session.add(staff)
     db.session.flush()
     audit.record(actor, "staff", staff.id, "created", None, audit.snapshot(staff, STAFF_FIELDS))
@@ -184,9 +186,9 @@ def update_staff(actor, staff_id: int, changes: dict[str, Any]) -> Staff:
         raise field_error("role", "Unknown role.")
     if changes.get("store_id") is not None and db.session.get(Store, changes["store_id"]) is None:
         raise field_error("store_id", "No such store.")
-    for key in ("display_name", "role", "store_id", "active"):
-        if key in changes:
-            setattr(staff, key, changes[key])
+    known = {k: v for k, v in changes.items() if k in ("display_name", "role", "store_id", "active")}
+    for key, value in {**known, **staff_identity.columns(changes.get("phone"), changes.get("national_id"))}.items():
+        setattr(staff, key, value)
     action = "updated"
     if changes.get("password"):
         _check_password(changes["password"], staff.username)

@@ -125,10 +125,11 @@ def _offset_for(payee: str, gross: int) -> int:
 def request_payout(actor, *, subject: str, store_id: int, payee: str, amount: int, unit: str,
                    blocked_approvers: list[int | None], evidence: dict, reason: str, label: str | None = None,
                    reference: int | None = None, payee_name: str | None = None,
-                   evidence_rows: list | None = None) -> Payout:
+                   evidence_rows: list | None = None, second_approver: bool = False) -> Payout:
     """A posted cash reward becomes a payout awaiting approval (待审批). One per subject:
     asking again returns the first. The subject, label, reference and evidence are the
-    requester's: payouts store and show them, never read them."""
+    requester's: payouts store and show them, never read them. `second_approver`: the requester
+    asks for two approvers whatever the amount (a referral at ring risk, issue 17)."""
     if unit != "CNY":
         raise field_error("unit", "Only cash rewards are paid out; points need no payout.")
     if not isinstance(amount, int) or amount <= 0:
@@ -143,7 +144,7 @@ def request_payout(actor, *, subject: str, store_id: int, payee: str, amount: in
     payout = Payout(subject=subject, label=label, reference=reference, store_id=store_id, payee=payee,
                     payee_name=(payee_name or "")[:120] or None, unit=unit, gross_amount=amount,
                     offset_amount=_offset_for(payee, amount), status=AWAITING_APPROVAL,
-                    approvals_required=2 if amount > policy.two_approver_threshold else 1,
+                    approvals_required=2 if second_approver or amount > policy.two_approver_threshold else 1,
                     blocked_approver_ids=sorted({i for i in blocked_approvers if i is not None}),
                     evidence=evidence, evidence_rows=evidence_rows or [], reason=reason[:200],
                     requested_at=clock.now())

@@ -217,10 +217,15 @@ class StaffCreateForm(FlaskForm):
                            description=_l("Group-level staff see every store."))
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
                              description=_l("At least 8 characters; not a common password, not the username."))
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)],
+                        description=_l("Compared with customers' phones to find staff who are customers."))
+    national_id = StringField(_l("National ID number"), validators=[Optional(), Length(max=32)],
+                              description=_l("Optional. Kept only as a keyed fingerprint and its last 4."))
 
     def values(self) -> dict:
         return {"username": self.username.data.strip(), "display_name": self.display_name.data.strip(),
-                "role": self.role.data, "store_id": self.store_id.data, "password": self.password.data}
+                "role": self.role.data, "store_id": self.store_id.data, "password": self.password.data,
+                "phone": (self.phone.data or "").strip(), "national_id": (self.national_id.data or "").strip()}
 
 
 class StaffEditForm(FlaskForm):
@@ -231,12 +236,19 @@ class StaffEditForm(FlaskForm):
     active = BooleanField(_l("Active"), description=_l("A disabled account cannot log in."))
     password = PasswordField(_l("New password"), validators=[Optional(), Length(max=256)],
                              description=_l("Leave empty to keep the current password."))
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)],
+                        description=_l("Compared with customers' phones to find staff who are customers."))
+    national_id = StringField(_l("National ID number"), validators=[Optional(), Length(max=32)],
+                              description=_l("Leave empty to keep the one on record."))
 
     def changes(self) -> dict:
         changes = {"display_name": self.display_name.data.strip(), "role": self.role.data,
-                   "store_id": self.store_id.data, "active": bool(self.active.data)}
+                   "store_id": self.store_id.data, "active": bool(self.active.data),
+                   "phone": (self.phone.data or "").strip()}
         if self.password.data:
             changes["password"] = self.password.data
+        if (self.national_id.data or "").strip():
+            changes["national_id"] = self.national_id.data.strip()
         return changes
 
 

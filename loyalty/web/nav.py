@@ -39,6 +39,7 @@ MENU = (
     Entry("callbacks_web.calls", _l("Callbacks"), "nav-calls", ("callbacks_web.call*",)),
     Entry("callbacks_web.questions", _l("Question bank"), "nav-questions", ("callbacks_web.questions",)),
     Entry("payouts_web.queue", _l("Payouts"), "nav-payouts", ("payouts_web.*",)),
+    Entry("rings_web.rings", _l("Rings"), "nav-rings", ("rings_web.*",)),
     Entry("referral_reports_web.fraud", _l("Reports"), "nav-reports",
           ("referral_reports_web.*", "money_reports_web.*"), args=(("by", "store"),)),
 )

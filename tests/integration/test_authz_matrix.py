@@ -679,7 +679,10 @@ REVIEWED_AUDIENCES = {
         "delivery.import_deliveries", "delivery.list_deliveries", "delivery.preview_delivery",
         "delivery.record_delivery", "delivery.reopen", "delivery_web.check_delivery", "delivery_web.deliveries",
         "delivery_web.import_deliveries", "delivery_web.reopen", "directory.list_staff", "referrals.acknowledge",
-        "referrals.review", "referrals_web.acknowledge", "referrals_web.queue", "referrals_web.review"],
+        "referrals.review", "referrals_web.acknowledge", "referrals_web.queue", "referrals_web.review",
+        # issue 17: rings and a referral's ring risk (never consultants: they must not learn what is watched)
+        "rings.report", "rings.report_download", "rings.rings", "rings.rings_download", "rings.risk",
+        "rings_web.report", "rings_web.report_download", "rings_web.rings", "rings_web.rings_download"],
     ("admin", "finance", "manager"): [
         "money_reports.liabilities", "money_reports.liabilities_download", "money_reports_web.liabilities",
         "money_reports_web.liabilities_download", "referral_reports.fraud", "referral_reports.fraud_download",

@@ -22,6 +22,10 @@ SPEC_POLICY_DEFAULTS = {
     "two_approver_threshold": 200000, "consultant_penalty": 20000, "fen_per_point": 1000,
     "points_expiry_months": 24, "clawback_window_days": 90, "callback_attempts": 3,
     "insider_pass_limit_bp": 500,  # CB-11: "above the policy threshold (default 5 %)"
+    # issue 17: ring detection (verification/rings/README.md)
+    "ring_review_score": 50, "ring_window_days": 180, "ring_concentration_min": 6,
+    "ring_concentration_pct": 60, "ring_spread_days": 30, "ring_spread_consultants": 3,
+    "ring_shared_min": 3, "ring_fact_edit_days": 7, "ring_pair_min": 8, "ring_pair_factor_pct": 200,
 }
 
 
@@ -442,7 +446,8 @@ def test_new_staff_can_log_in(ready, world):
                                                   "store_id": world.other_store.id, "password": "long-enough-1"})
     assert resp.status_code == 201
     assert resp.json == {"id": resp.json["id"], "username": "newbie", "display_name": "新人", "role": "agent",
-                         "store_id": world.other_store.id, "active": True}
+                         "store_id": world.other_store.id, "active": True,
+                         "phone": None, "national_id_last4": None}
     login = ready.app.test_client().post("/api/v1/auth/tokens",
                                          json={"username": "newbie", "password": "long-enough-1"})
     assert login.status_code == 201

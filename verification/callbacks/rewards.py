@@ -25,6 +25,7 @@ from verification.callbacks.labels import GRADES, N_
 from verification.callbacks.models import ANSWERED, AnswerReview, Callback, CallbackAttempt
 from verification.referrals import service as referrals
 from verification.referrals.models import VERIFIED, Referral
+from verification.rings import service as rings
 
 
 def _name(staff: Staff | None) -> str | None:
@@ -131,7 +132,8 @@ def request_payout_for(actor, referral: Referral, *, decided_at=None) -> Payout:
         store_id=referral.store_id, payee=f"customer:{referral.referrer_id}", payee_name=referral.referrer.name,
         amount=referral.reward_amount, unit="CNY",
         blocked_approvers=[referral.registered_by_id, referral.delivery_checked_by_id],
-        evidence=evidence, evidence_rows=evidence_rows(evidence), reason=f"推荐奖励 referral {referral.id}")
+        evidence=evidence, evidence_rows=evidence_rows(evidence), reason=f"推荐奖励 referral {referral.id}",
+        second_approver=rings.needs_second_approver(referral))
 
 
 def backfill_payouts() -> int:

@@ -17,6 +17,7 @@ from verification.delivery import dms, labels, records, service
 from verification.delivery.forms import DeliveryForm, ImportForm, ReopenForm
 from verification.delivery.schemas import sees_vehicle
 from verification.referrals import service as referrals
+from verification.rings import service as rings
 
 bp = Blueprint("delivery_web", __name__, template_folder="templates")
 
@@ -48,7 +49,8 @@ def referral(referral_id: int):
                            can_check=service.can_check(g.actor, referral),
                            sees_record=service.sees_record_values(g.actor),
                            fact_changes=referrals.visible_fact_changes(g.actor, referral),
-                           shows_verification=referrals.shows_verification(g.actor, referral))
+                           shows_verification=referrals.shows_verification(g.actor, referral),
+                           risk=rings.visible_risk(g.actor, referral))
 
 
 @bp.route("/referrals/<int:referral_id>/delivery", methods=["GET", "POST"])

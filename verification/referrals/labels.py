@@ -24,6 +24,7 @@ REASON_LABELS = {
     "velocity": _l("Unusually many referrals from this old customer"),
     "referrer_flagged": _l("This old customer was flagged for an earlier fake referral"),
     "payout_rejected": _l("Finance rejected the payout"),
+    "ring_risk": _l("Held for a manager's review"),
     "fraudulent": _l("The callback found the referral fake"),
     "unverifiable": _l("Neither party could be reached"),
 }

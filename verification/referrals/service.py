@@ -54,6 +54,27 @@ def _no_delivery_lookup(customer_id: int, since) -> bool:
 _delivered_within: Callable[[int, Any], bool] = _no_delivery_lookup
 
 
+class _NoRisk:
+    review = False
+
+    def record(self, actor) -> None:
+        pass
+
+
+# Ring detection (verification.rings, above this layer) assesses a registration before it is written;
+# the composition root hands it over: `assess(referral)` -> an object with `.review` and `.record(actor)`.
+def _no_risk(referral: Referral) -> _NoRisk:
+    return _NoRisk()
+
+
+_assess_risk: Callable[[Referral], Any] = _no_risk  # nothing is watched until create_app wires it
+
+
+def use_risk_assessment(assess: Callable[[Referral], Any]) -> None:
+    global _assess_risk
+    _assess_risk = assess
+
+
 def use_delivery_lookup(delivered_within: Callable[[int, Any], bool]) -> None:
     """`delivered_within(customer_id, since)`: has the customer taken a delivery since then (REG-2)?"""
     global _delivered_within
@@ -161,9 +182,13 @@ def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int
         claim_referrer_name=claim["referrer_name"].strip(), claim_referrer_phone=claim_phone,
         claim_referrer_model=claim["referrer_model"].strip(),
         claim_referrer_colour=claim["referrer_colour"].strip())
+    risk = _assess_risk(referral)
+    if risk.review and not why_review:  # a ring risk above the store's score: REG-5's queue first
+        referral.status, referral.review_required = UNDER_REVIEW, "ring_risk"
     try:
         with db.session.begin_nested():
             change_referral(actor, referral, "registered")
+            risk.record(actor)
     except IntegrityError:
         # Another consultant registered this referee at the same instant: the
         # partial unique index refused ours; name theirs.

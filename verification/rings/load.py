@@ -1,0 +1,138 @@
+"""The records the signals read, loaded from the database: everything (the full recompute) or the
+slice around one referral (the registration hook and the refresh job), through indexed queries."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select
+
+from loyalty.directory.models import Customer, FactVersion, Staff, StorePolicy
+from loyalty.extensions import db
+from verification.referrals.models import Referral
+from verification.rings.signals import Person, Policy, Records, Row
+
+ROW_COLUMNS = (Referral.id, Referral.store_id, Referral.referrer_id, Referral.referee_id,
+               Referral.registered_by_id, Referral.acknowledged_by_id, Referral.delivery_checked_by_id,
+               Referral.registered_at, Referral.status, Referral.reason)
+MANAGERS = ("manager",)
+
+
+def _rows(query) -> list[Row]:
+    return [Row(*values) for values in db.session.execute(query).all()]
+
+
+def _policies() -> dict[int, Policy]:
+    return {p.store_id: Policy.of(p) for p in db.session.scalars(select(StorePolicy))}
+
+
+def _managers(store_id: int | None = None) -> dict[int, int]:
+    query = (select(Staff.store_id, func.count(Staff.id)).where(Staff.role.in_(MANAGERS), Staff.active)
+             .group_by(Staff.store_id))
+    if store_id is not None:
+        query = query.where(Staff.store_id == store_id)
+    return {store_id: count for store_id, count in db.session.execute(query).all() if store_id is not None}
+
+
+def _people(customer_ids) -> dict[int, Person]:
+    query = select(Customer.id, Customer.phone, Customer.national_id_hash, Customer.employer,
+                   Customer.home_district)
+    if customer_ids is not None:
+        query = query.where(Customer.id.in_(sorted(customer_ids)))
+    return {cid: Person(*rest) for cid, *rest in db.session.execute(query).all()}
+
+
+def _staff_identities(people: dict[int, Person] | None = None) -> tuple[dict, dict]:
+    query = select(Staff.id, Staff.phone, Staff.national_id_hash).where(
+        or_(Staff.phone.is_not(None), Staff.national_id_hash.is_not(None)))
+    if people is not None:
+        phones = sorted({p.phone for p in people.values() if p.phone})
+        hashes = sorted({p.id_hash for p in people.values() if p.id_hash})
+        query = query.where(or_(Staff.phone.in_(phones), Staff.national_id_hash.in_(hashes)))
+    phones_of, ids_of = {}, {}
+    for staff_id, phone, id_hash in db.session.execute(query).all():
+        if phone:
+            phones_of[phone] = staff_id
+        if id_hash:
+            ids_of[id_hash] = staff_id
+    return phones_of, ids_of
+
+
+def _fact_edits(customer_ids=None, since=None) -> dict[int, list]:
+    query = select(FactVersion.customer_id, FactVersion.recorded_at, FactVersion.recorded_by_id).where(
+        FactVersion.recorded_by_id.is_not(None))
+    if customer_ids is not None:
+        query = query.where(FactVersion.customer_id.in_(sorted(customer_ids)))
+    if since is not None:
+        query = query.where(FactVersion.recorded_at >= since)
+    edits: dict[int, list] = {}
+    for customer_id, at, staff_id in db.session.execute(query).all():
+        edits.setdefault(customer_id, []).append((at, staff_id))
+    return edits
+
+
+def everything() -> Records:
+    """Every referral of the group, and what the signals compare them with."""
+    rows = _rows(select(*ROW_COLUMNS))
+    people = _people(None)
+    phones, ids = _staff_identities()
+    return Records(rows, people, phones, ids, _fact_edits(), _managers(), _policies())
+
+
+def around(referral: Referral) -> Records:
+    """What the signals of one referral read: its consultant's referrals within the window, its
+    referrer's referrals, the chains from its new customer (up to three hops), and their people.
+    `referral` may be a registration not yet flushed (no id): it is added as a row with id 0.
+    Two round trips in the common case (the rows; the people with their staff matches, recent fact
+    edits and the store's managers): the registration hook's budget."""
+    policy = Policy.of(db.session.get(StorePolicy, referral.store_id))
+    at = referral.registered_at
+    days = max(policy.window_days, policy.spread_days)
+    found = _rows(select(*ROW_COLUMNS).where(or_(
+        and_(Referral.registered_by_id == referral.registered_by_id,
+             Referral.registered_at >= at - timedelta(days=days), Referral.registered_at <= at),
+        Referral.referrer_id.in_((referral.referrer_id, referral.referee_id)))))
+    rows = {r.id: r for r in found}
+    frontier = {r.referee_id for r in found if r.referrer_id == referral.referee_id} - {referral.referrer_id}
+    for _ in range(2):  # the chains a cycle may close (signals._cycle walks at most 3 hops)
+        if not frontier:
+            break
+        found = _rows(select(*ROW_COLUMNS).where(Referral.referrer_id.in_(sorted(frontier))))
+        rows.update({r.id: r for r in found})
+        frontier = {r.referee_id for r in found} - {referral.referrer_id}
+    rows[referral.id or 0] = Row(referral.id or 0, referral.store_id, referral.referrer_id, referral.referee_id,
+                                 referral.registered_by_id, referral.acknowledged_by_id,
+                                 referral.delivery_checked_by_id, at, referral.status, referral.reason)
+    # the people the signals of this referral compare (its two parties, the referrer's other
+    # referees), with what else is read of them in the same round trip: the staff who share a
+    # party's phone or national ID, the referrer's facts the consultant recorded lately, the managers
+    parties = {referral.referrer_id, referral.referee_id}
+    since = at - timedelta(days=policy.fact_edit_days)
+    people, phones, ids, edits, managers = {}, {}, {}, {}, {}
+    for cid, phone, id_hash, employer, district, by_phone, by_id, edited, last_edit, in_store in \
+            db.session.execute(_people_around(referral, since, parties | {
+                r.referee_id for r in rows.values() if r.referrer_id == referral.referrer_id})).all():
+        people[cid] = Person(phone, id_hash, employer, district)
+        if cid in parties and by_phone:
+            phones[phone] = by_phone
+        if cid in parties and by_id:
+            ids[id_hash] = by_id
+        if cid == referral.referrer_id and edited:
+            edits[cid] = [(last_edit, referral.registered_by_id)] * edited
+        managers[referral.store_id] = in_store or 0
+    return Records(list(rows.values()), people, phones, ids, edits, managers,
+                   {referral.store_id: policy})
+
+
+def _people_around(referral: Referral, since, customer_ids: set[int]):
+    consultant_edits = and_(FactVersion.customer_id == Customer.id,
+                            FactVersion.recorded_by_id == referral.registered_by_id,
+                            FactVersion.recorded_at >= since, FactVersion.recorded_at <= referral.registered_at)
+    return select(
+        Customer.id, Customer.phone, Customer.national_id_hash, Customer.employer, Customer.home_district,
+        select(func.min(Staff.id)).where(Staff.phone == Customer.phone).scalar_subquery(),
+        select(func.min(Staff.id)).where(Staff.national_id_hash == Customer.national_id_hash).scalar_subquery(),
+        select(func.count(FactVersion.id)).where(consultant_edits).scalar_subquery(),
+        select(func.max(FactVersion.recorded_at)).where(consultant_edits).scalar_subquery(),
+        select(func.count(Staff.id)).where(Staff.store_id == referral.store_id, Staff.role.in_(MANAGERS),
+                                           Staff.active).scalar_subquery(),
+    ).where(Customer.id.in_(sorted(customer_ids)))
