@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import false, func, or_
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from loyalty.auth import access
 from loyalty.directory import identity
 from loyalty.directory.models import Customer
 from loyalty.errors import field_error
+from loyalty.scoping import in_stores
+from loyalty.settings import settings
 
 _PHONE_LIKE = re.compile(r"^\+?[\d\s\-().\uff10-\uff19\uff0b]+$")  # digits, +, spaces, dashes, full width
 _LAST_DIGITS = 4
@@ -68,3 +70,14 @@ def text_match(actor, q: str, region: str) -> ColumnElement:
     if _PHONE_LIKE.match(q) and _digits(q):
         return or_(by_name, phone_match(actor, q, region))
     return by_name
+
+
+def customers_query(actor, *, q: str | None = None, phone: str | None = None, store_id: int | None = None) -> Select:
+    """The customers `actor` may find by name/plate text `q` and by `phone`, in their stores."""
+    query = in_stores(select(Customer), actor, Customer.store_id, store_id=store_id)
+    region = settings.phone_region
+    if phone:
+        query = query.where(phone_match(actor, phone, region, strict=True))
+    if q and q.strip():
+        query = query.where(text_match(actor, q, region))
+    return query

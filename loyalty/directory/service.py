@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from loyalty.audit import service as audit
 from loyalty.auth import access
 from loyalty.auth.passwords import check_new_password, hash_password
-from loyalty.directory import identity, staff_identity
+from loyalty.directory import identity, search, staff_identity
 from loyalty.directory.models import (
     DESKS,
     FACTS,
@@ -333,24 +333,13 @@ def get_customer(actor, customer_id: int) -> Customer:
     return get_scoped(Customer, customer_id, actor, what="customer")
 
 
-def _customers(actor, *, q: str | None = None, phone: str | None = None, store_id: int | None = None):
-    query = in_stores(select(Customer), actor, Customer.store_id, store_id=store_id)
-    from loyalty.directory import search  # phones as the searcher may see them, LIKE escaped (SEC-3)
-    region = settings.phone_region
-    if phone:
-        query = query.where(search.phone_match(actor, phone, region, strict=True))
-    if q and q.strip():
-        query = query.where(search.text_match(actor, q, region))
-    return query
-
-
 def list_customers(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Customer], int]:
-    return page_of(_customers(actor, **filters).order_by(Customer.id), page, per_page)
+    return page_of(search.customers_query(actor, **filters).order_by(Customer.id), page, per_page)
 
 
 def customer_page(actor, *, cursor: str | None = None, per_page: int = 25, **filters) -> Page:
     """The customer search page, keyset-paged by id with a bounded count (loyalty.paging)."""
-    return keyset(_customers(actor, **filters), (Customer.id,), cursor=cursor, per_page=per_page, newest_first=False)
+    return keyset(search.customers_query(actor, **filters), (Customer.id,), cursor=cursor, per_page=per_page, newest_first=False)
 
 
 def update_customer(actor, customer_id: int, changes: dict[str, Any]) -> Customer:
