@@ -39,7 +39,7 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/wt_perf_big"
 # Every bench process (loader, gunicorn, flask CLI) shares these so digests and the chain agree.
 BENCH_ENV = {"SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
              "AUDIT_HMAC_KEY": "bench-audit-key-0123456789abcdef0123456789ab",
-             "INSTANCE_PATH": str(ROOT / "bench" / ".instance")}
+             "INSTANCE_PATH": str(ROOT / "bench" / ".instance")}  # + /<database>: its own checkpoint file
 TEMPLATE_PAIRS = 24  # referrals walked through the services (the seed keeps those whose customers have cars)
 HISTORY = timedelta(days=730)
 # Rows that belong to the group, not to a referral: never copied (their ids stay as they are).
@@ -57,6 +57,8 @@ EXTRA_LINKS = {"actor_id": "staff", "reward_transfer_id": "ledger_transfers", "r
 def bench_env(url: str) -> dict:
     env = dict(os.environ, **{k: os.environ.get(k, v) for k, v in BENCH_ENV.items()})
     env["DATABASE_URL"] = url
+    if "INSTANCE_PATH" not in os.environ:
+        env["INSTANCE_PATH"] = str(Path(BENCH_ENV["INSTANCE_PATH"]) / url.rsplit("/", 1)[-1])
     env["PYTHONPATH"] = str(ROOT)
     Path(env["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     return env

@@ -31,7 +31,7 @@ class Staff(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    store: Mapped[Store | None] = relationship(lazy="joined")
+    store: Mapped[Store | None] = relationship(lazy="select")
 
     @property
     def group_level(self) -> bool:

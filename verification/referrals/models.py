@@ -48,6 +48,8 @@ class Referral(db.Model):
               postgresql_where=text(_LIVE_SQL), sqlite_where=text(_LIVE_SQL)),
         Index("ix_referrals_referrer_registered", "referrer_id", "registered_at"),
         Index("ix_referrals_store_status", "store_id", "status"),
+        Index("ix_referrals_registered", "registered_at", "id"),  # the lists' order (issue 16)
+        Index("ix_referrals_store_registered", "store_id", "registered_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
@@ -81,10 +83,10 @@ class Referral(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
-    store: Mapped[Store] = relationship(lazy="joined")
-    referrer: Mapped[Customer] = relationship(foreign_keys=[referrer_id], lazy="joined")
-    referee: Mapped[Customer] = relationship(foreign_keys=[referee_id], lazy="joined")
-    registered_by: Mapped[Staff] = relationship(foreign_keys=[registered_by_id], lazy="joined")
+    store: Mapped[Store] = relationship(lazy="select")
+    referrer: Mapped[Customer] = relationship(foreign_keys=[referrer_id], lazy="selectin")
+    referee: Mapped[Customer] = relationship(foreign_keys=[referee_id], lazy="selectin")
+    registered_by: Mapped[Staff] = relationship(foreign_keys=[registered_by_id], lazy="select")
     acknowledged_by: Mapped[Staff | None] = relationship(foreign_keys=[acknowledged_by_id])
     reviewed_by: Mapped[Staff | None] = relationship(foreign_keys=[reviewed_by_id])
     delivery_checked_by: Mapped[Staff | None] = relationship(foreign_keys=[delivery_checked_by_id])
@@ -127,4 +129,4 @@ class FactChange(db.Model):
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     desk: Mapped[str] = mapped_column(String(8))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    changed_by: Mapped[Staff | None] = relationship(lazy="joined")
+    changed_by: Mapped[Staff | None] = relationship(lazy="select")
