@@ -308,6 +308,11 @@ def list_payouts(actor, *, page: int = 1, per_page: int = 50, **filters) -> tupl
     return page_of(_filtered(actor, **filters).order_by(Payout.requested_at, Payout.id), page, per_page)
 
 
+def payouts_query(actor, **filters):
+    """The payouts `actor` may see matching the filters, oldest request first (the export streams it)."""
+    return _filtered(actor, **filters).order_by(Payout.requested_at, Payout.id)
+
+
 def all_payouts(actor, **filters) -> list[Payout]:
     return list(db.session.execute(_filtered(actor, **filters).order_by(Payout.requested_at, Payout.id))
                 .unique().scalars())
