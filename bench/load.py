@@ -34,7 +34,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/wt_perf_big"
 # Every bench process (loader, gunicorn, flask CLI) shares these so digests and the chain agree.
 BENCH_ENV = {"SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -19,7 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# --code: the app of another checkout first (before/after), this one for bench.load
+sys.path[:0] = [os.environ.get("BENCH_CODE", str(ROOT))] + ([str(ROOT)] if os.environ.get("BENCH_CODE") else [])
 
 from bench.load import bench_env, ensure  # noqa: E402
 
@@ -71,7 +73,8 @@ def measure(repeat: int) -> dict:
     def get(who, path):
         return lambda: client.get(path, headers=auth(who)).status_code
 
-    out = {}
+    import loyalty
+    out = {"_code": str(Path(loyalty.__file__).parent.parent)}
     with app.app_context():
         store = db.session.execute(select(Store).where(Store.code == "SH01")).unique().scalar_one()
         admin = db.session.execute(select(Staff).where(Staff.username == "admin")).unique().scalar_one()
@@ -138,6 +141,7 @@ def measure(repeat: int) -> dict:
 def run(url: str, repeat: int, code: Path = ROOT) -> dict:
     env = bench_env(url)
     env["PYTHONPATH"] = f"{code}:{ROOT}"  # --code: the app of another checkout (before/after)
+    env["BENCH_CODE"] = str(code)
     done = subprocess.run([sys.executable, __file__, "--measure", "--repeat", str(repeat)], env=env,
                           cwd=code, capture_output=True, text=True)
     if done.returncode:
@@ -171,7 +175,7 @@ def main() -> None:
     print(f"| call | {have_small // 1000}k | {have_large // 1000}k | ratio |")
     print("|---|---|---|---|")
     for name in small:
-        if name.startswith("_"):
+        if name.startswith("_"):  # _callbacks, _code
             continue
         s, g = small[name], large[name]
         flag = "" if s["status"] < 400 and g["status"] < 400 else f" (status {s['status']}/{g['status']})"
