@@ -62,10 +62,14 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option("--resume", is_flag=True, help="Walk only the events after the last checkpoint (which must still match).")
+def audit_verify(resume: bool) -> None:
     """Check the hash chain against its checkpoints; exit 1 naming the first broken event."""
-    from loyalty.audit.service import settings, verify_chain
-    report = verify_chain()
+    from loyalty.audit.service import events_to_walk, read_checkpoints, settings, verify_chain
+    marks = read_checkpoints()[0] if resume else []
+    with click.progressbar(length=events_to_walk(marks[-1] if marks else None), label="audit events",
+                           file=sys.stderr) as bar:
+        report = verify_chain(progress=bar.update, resume=resume)
     last = report.last_checkpoint
     compared = (f"{report.checkpoints} checkpoint(s) compared, the last at seq {last.seq} ({last.at})" if last
                 else "no checkpoints yet" if settings.checkpoint_path else "no checkpoint file (AUDIT_CHECKPOINT_PATH)")

@@ -39,7 +39,12 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'loyalty.sqlite3'}"
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+        # No ping before every checkout (a round trip per request, issue 16): connections are
+        # recycled after DB_POOL_RECYCLE seconds and a dropped one fails one request, which the
+        # clients retry; DB_POOL_PRE_PING=1 brings the ping back where connections die silently.
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {
+            "pool_pre_ping": os.environ.get("DB_POOL_PRE_PING", "0") == "1",
+            "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800"))}
         # Keyed hash of national IDs: its own key if given, else derived from SECRET_KEY.
         self.PII_HASH_KEY = os.environ.get("PII_HASH_KEY") or self.SECRET_KEY
         # SEC-1: the HMAC key of the audit chain, its checkpoints and the ledger's transfer digests

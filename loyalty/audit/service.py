@@ -20,7 +20,7 @@ import hmac
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import func, select
 
@@ -168,11 +168,14 @@ def read_checkpoints() -> tuple[list[Checkpoint], list[BadLine]]:
     return checkpoints.read(settings.checkpoint_path, key=settings.checkpoint_key, key_id=settings.key_id)
 
 
-def verify_chain() -> ChainReport:
+def verify_chain(progress: Callable[[int], None] | None = None, resume: bool = False) -> ChainReport:
     """Walk the whole chain in seq order, compare it with every checkpoint outside the
-    database, and name the first event that does not hold."""
+    database, and name the first event that does not hold. `progress(n)` is told every
+    PROGRESS_EVERY events walked; `resume` walks only the events after the last checkpoint
+    (whose own event must still match it), as `audit checkpoint` does."""
     marks, bad = read_checkpoints()
-    report = _verify(marks, since=None)
+    since = marks[-1] if resume and marks else None
+    report = _verify(marks if since is None else [since], since=since, progress=progress)
     report.bad_checkpoints = bad
     if report.ok and bad:
         first = bad[0]
@@ -186,7 +189,21 @@ def _read_head() -> AuditHead | None:
                               .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-def _verify(marks: list[Checkpoint], since: Checkpoint | None) -> ChainReport:
+PROGRESS_EVERY = 10_000
+STREAM_ROWS = 5_000  # rows per fetch from the server-side cursor
+_EVENT_COLUMNS = (AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor,
+                  AuditEvent.entity, AuditEvent.entity_id, AuditEvent.action, AuditEvent.before, AuditEvent.after,
+                  AuditEvent.prev_hash, AuditEvent.hash)
+
+
+def events_to_walk(since: Checkpoint | None = None) -> int:
+    """How many events a verify from `since` (None: genesis) walks, for a progress bar."""
+    head = _read_head()
+    return max(0, (head.seq if head else 0) - (since.seq if since else 0))
+
+
+def _verify(marks: list[Checkpoint], since: Checkpoint | None,
+            progress: Callable[[int], None] | None = None) -> ChainReport:
     """The chain from genesis, or only the events after the checkpoint `since`, up to the
     head as it was when we began: appends committed while we walk are left for next time
     (an append moves the head in its own transaction, so what we walk is consistent)."""
@@ -206,22 +223,23 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None) -> ChainReport:
     good_mark_seq, first_after_mark_id = 0, None  # the last checkpoint the walk matched
     if since is not None and since.seq > 0:
         expected_seq, prev_hash, good_mark_seq = since.seq + 1, since.hash, since.seq
-        found = db.session.execute(select(AuditEvent).where(AuditEvent.seq == since.seq)
-                                   .execution_options(populate_existing=True)).scalar_one_or_none()
+        found = db.session.execute(select(*_EVENT_COLUMNS).where(AuditEvent.seq == since.seq)).one_or_none()
         keyed = keyed_from is not None and since.seq >= keyed_from
         if found is None or found.hash != since.hash or not hmac.compare_digest(_digest(found, keyed), found.hash):
             return broken(0, since.seq, found.id if found else None,
                           f"event seq {since.seq} no longer matches the checkpoint of {since.at} "
                           f"(edited, deleted or rebuilt)")
-    query = select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq)
+    query = select(*_EVENT_COLUMNS).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq)
     if head is not None:
         query = query.where(AuditEvent.seq <= head.seq)
-    # yield_per streams through a server-side cursor on PostgreSQL: close it even when we
-    # stop early at a break, or it stays open in the transaction.
-    result = db.session.execute(query.execution_options(yield_per=1000, populate_existing=True))  # as stored now
+    # Rows, not ORM objects (issue 16), streamed through a server-side cursor on PostgreSQL:
+    # close it even when we stop early at a break, or it stays open in the transaction.
+    result = db.session.execute(query.execution_options(yield_per=STREAM_ROWS))
     with result:
-        for event in result.scalars():
+        for event in result:
             count += 1
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY)
             if first_after_mark_id is None:
                 first_after_mark_id = event.id
             if event.seq != expected_seq:

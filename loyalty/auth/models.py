@@ -36,7 +36,7 @@ class Staff(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     national_id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     national_id_last4: Mapped[str | None] = mapped_column(String(4))
-    store: Mapped[Store | None] = relationship(lazy="joined")
+    store: Mapped[Store | None] = relationship(lazy="select")
 
     @property
     def group_level(self) -> bool:

@@ -30,7 +30,7 @@ class Store(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    policy: Mapped[StorePolicy] = relationship(back_populates="store", uselist=False, lazy="joined")
+    policy: Mapped[StorePolicy] = relationship(back_populates="store", uselist=False, lazy="select")
 
 
 class StorePolicy(db.Model):
@@ -92,7 +92,12 @@ POLICY_FIELDS = (
 class Customer(db.Model):
     """新老客户. The phone is E.164 and unique; the national ID only as a keyed hash + last 4."""
     __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_national_id_hash", "national_id_hash"),)
+    __table_args__ = (
+        Index("ix_customers_national_id_hash", "national_id_hash"),
+        # search by any part of a name or phone (LIKE '%q%'): trigram GIN on PostgreSQL (issue 16)
+        Index("ix_customers_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+        Index("ix_customers_phone_trgm", "phone", postgresql_using="gin", postgresql_ops={"phone": "gin_trgm_ops"}),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     name: Mapped[str] = mapped_column(String(60))
@@ -105,7 +110,7 @@ class Customer(db.Model):
     business: Mapped[str | None] = mapped_column(String(120))
     occupation: Mapped[str | None] = mapped_column(String(60))  # 职业: what they do for a living
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    store: Mapped[Store] = relationship(lazy="joined")
+    store: Mapped[Store] = relationship(lazy="select")
     vehicles: Mapped[list[Vehicle]] = relationship(
         back_populates="customer", order_by="Vehicle.id", lazy="selectin")
 
@@ -148,4 +153,4 @@ class FactVersion(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     desk: Mapped[str] = mapped_column(String(8))
-    recorded_by: Mapped[Staff | None] = relationship(lazy="joined")
+    recorded_by: Mapped[Staff | None] = relationship(lazy="select")

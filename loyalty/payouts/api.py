@@ -8,7 +8,7 @@ from loyalty.payouts import export, service
 from loyalty.payouts import schemas as s
 from loyalty.schemas import paged_body
 from loyalty.web.idempotency import current_key, idempotent
-from loyalty.web.tables import download, period
+from loyalty.web.tables import download, period, stream_download
 
 blp = Blueprint("payouts", __name__, url_prefix="/api/v1/payouts", description="Reward payouts and approvals")
 
@@ -84,10 +84,11 @@ def mark_paid(body, payout_id):
 @allow(*BOOKS)
 @blp.arguments(s.ExportQuery, location="query")
 @blp.doc(summary="Export payouts (CSV)",
-         description="The payouts matching the filters as CSV (UTF-8 with a BOM, for Excel).")
+         description="The payouts matching the filters as CSV (UTF-8 with a BOM, for Excel), streamed. Without "
+                     "`from` and `to`, the payouts requested in the last 90 days.")
 def export_csv(query):
-    return download(export.to_csv(export.build(current_actor(), **_filters(query))), "payouts.csv",
-                    "text/csv; charset=utf-8")
+    return stream_download(export.stream_csv(current_actor(), **_filters(query)), "payouts.csv",
+                           "text/csv; charset=utf-8")
 
 
 @blp.route("/export.xlsx", methods=["GET"])

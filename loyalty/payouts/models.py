@@ -95,7 +95,7 @@ class Payout(db.Model):
     clawback_transfer_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
-    store: Mapped[Store] = relationship(lazy="joined")
+    store: Mapped[Store] = relationship(lazy="select")
     approvals: Mapped[list[PayoutApproval]] = relationship(order_by="PayoutApproval.id", lazy="selectin",
                                                            back_populates="payout")
 
@@ -120,4 +120,4 @@ class PayoutApproval(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     payout: Mapped[Payout] = relationship(back_populates="approvals")
-    approver: Mapped[Staff] = relationship(lazy="joined")
+    approver: Mapped[Staff] = relationship(lazy="select")

@@ -26,6 +26,7 @@ class PointsLot(db.Model):
         CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_within_points"),
         Index("ix_points_lots_customer_fifo", "customer_id", "earned_at", "id"),
         Index("ix_points_lots_expiry", "expires_at", "id"),
+        Index("ix_points_lots_transfer_id", "transfer_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

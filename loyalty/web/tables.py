@@ -12,10 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Response, send_file
+from flask import Response, send_file, stream_with_context
 
 from loyalty.web.money import fen_to_yuan
 
@@ -67,6 +68,16 @@ def download(body: bytes, filename: str, mimetype: str) -> Response:
     response = send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=filename,
                          etag=False, conditional=False)
     response.headers["Content-Type"] = mimetype  # as given: Response would append a second charset
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def stream_download(chunks: Iterator[bytes], filename: str, mimetype: str) -> Response:
+    """`download` for a body written as it is read (a generator): constant memory, no length.
+    The generator runs inside the request's context (the session and the reader's language)."""
+    response = Response(stream_with_context(chunks), mimetype=mimetype)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
     response.headers["Cache-Control"] = "no-store"
     return response
 

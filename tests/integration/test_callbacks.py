@@ -622,3 +622,22 @@ def test_planning_asks_only_what_the_bank_holds(api, world, people, due_at_once,
     asked = {q["template_code"] for q in plan_of(rid).questions}
     assert asked and not asked & retired
     assert db.session.query(QuestionTemplate).count() == len(DEFAULT_TEMPLATES)  # copied once, not twice
+
+
+def test_the_claim_reads_only_the_callbacks_table(api, world, people, due_at_once, monkeypatch):
+    """Issue 16: the queue query locks one callback on an index of its filter and order, with no
+    eager joins through referral, customers, stores and policies (they cost 18 joins per claim)."""
+    from sqlalchemy import event
+    delivered_referral(api, world, people, "referee", monkeypatch)
+    seen: list[str] = []
+
+    def remember(conn, cursor, statement, *args):
+        seen.append(statement)
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        assert claim(api).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    queue = [s for s in seen if "FROM callbacks" in s and "due_at <=" in s]
+    assert len(queue) == 1 and " JOIN " not in queue[0], queue
+    assert " JOIN " not in next(s for s in seen if "FROM callbacks" in s and "claimed_by_id =" in s)

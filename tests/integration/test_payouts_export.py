@@ -74,3 +74,27 @@ def test_the_export_filters_by_store_and_date(api, world, two_payouts):
     assert ids(f"?store_id={world.other_store.id}") == []
     assert ids("?from=2099-01-01") == [] and len(ids("?to=2099-01-01")) == 2
     assert api.as_("manager").get("payouts/export.csv").status_code == 403
+
+
+def test_the_csv_streams_the_last_90_days_unless_a_period_is_given(api, two_payouts):
+    """Issue 16: the CSV is a generator response (constant memory); without from/to it holds the
+    payouts requested in the last 90 days, an older one only when a period asks for it."""
+    from datetime import timedelta
+
+    from loyalty import clock
+    from loyalty.extensions import db
+    from loyalty.payouts import export
+    from loyalty.payouts.models import Payout
+    first, second = two_payouts
+    resp = api.as_("finance").get("payouts/export.csv")
+    assert resp.is_streamed and "Content-Length" not in resp.headers
+    assert {r[0] for r in read_csv(resp)[1:] if r and r[0].isdigit()} == {str(first["id"]), str(second["id"])}
+    old = clock.now() - timedelta(days=export.DEFAULT_DAYS + 1)
+    db.session.get(Payout, first["id"]).requested_at = old
+    db.session.commit()
+    rows = read_csv(api.as_("finance").get("payouts/export.csv"))
+    assert {r[0] for r in rows[1:] if r and r[0].isdigit()} == {str(second["id"])}
+    assert fen(footer(rows, "合计")[6]) == 50000 == fen(footer(rows, "账本")[6])
+    since = (old - timedelta(days=1)).date().isoformat()
+    again = read_csv(api.as_("finance").get(f"payouts/export.csv?from={since}"))
+    assert {r[0] for r in again[1:] if r and r[0].isdigit()} == {str(first["id"]), str(second["id"])}

@@ -535,3 +535,19 @@ def test_an_upgraded_database_verifies_and_guards_everything_written_after_the_u
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.mark.rule("SEC-1")
+def test_verify_resumes_from_the_last_checkpoint_and_still_sees_it_rewritten(runner, chain, world, checkpoint_file):
+    """Issue 16: `audit verify --resume` walks only the events after the last checkpoint, and an event
+    at or before it rewritten with the key's help is still caught (the checkpoint's own event must match)."""
+    checkpoint(runner)
+    new_customer(world.store.id, "客户9", "13600136000")
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify", "--resume"])
+    assert result.exit_code == 0 and "audit chain OK: 1 events" in result.output, result.output
+    db.session.execute(update(EVENTS).where(EVENTS.c.seq == 17).values(after={"name": "李鬼"}))
+    rehash_from(17)
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify", "--resume"])
+    assert result.exit_code == 1 and "seq 17" in result.output, result.output

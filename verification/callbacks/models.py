@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty import clock
@@ -33,6 +33,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     CANCELLED: (),
 }
 OPEN = (PLANNED, CLAIMED, UNREACHABLE)  # statuses a decided or unwound referral cancels
+_CLAIMABLE = f"status IN ('{PLANNED}', '{CLAIMED}')"
 
 
 class QuestionTemplate(db.Model):
@@ -54,6 +55,8 @@ class Callback(db.Model):
     __tablename__ = "callbacks"
     __table_args__ = (
         Index("ix_callbacks_queue", "status", "due_at"),
+        # claim_next's filter and order: the claimable callbacks by due time (issue 16)
+        Index("ix_callbacks_due", "due_at", "id", postgresql_where=text(_CLAIMABLE), sqlite_where=text(_CLAIMABLE)),
         CheckConstraint("party IN ('referee', 'referrer')", name="party_known"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,9 +83,9 @@ class Callback(db.Model):
     insider_pass_bp: Mapped[int | None] = mapped_column()
     confirm_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
-    referral: Mapped[Referral] = relationship(lazy="joined")
-    callee: Mapped[Customer] = relationship(foreign_keys=[callee_id], lazy="joined")
-    subject: Mapped[Customer] = relationship(foreign_keys=[subject_id], lazy="joined")
+    referral: Mapped[Referral] = relationship(lazy="select")
+    callee: Mapped[Customer] = relationship(foreign_keys=[callee_id], lazy="select")
+    subject: Mapped[Customer] = relationship(foreign_keys=[subject_id], lazy="select")
 
 
 class CallbackAttempt(db.Model):
@@ -112,7 +115,7 @@ class AnswerReview(db.Model):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    callback: Mapped[Callback] = relationship(lazy="joined")
+    callback: Mapped[Callback] = relationship(lazy="selectin")
 
 
 class Confirmation(db.Model):
@@ -135,5 +138,5 @@ class Confirmation(db.Model):
     reason: Mapped[str | None] = mapped_column(String(500))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    referral: Mapped[Referral] = relationship(lazy="joined")
-    callback: Mapped[Callback] = relationship(lazy="joined")
+    referral: Mapped[Referral] = relationship(lazy="selectin")
+    callback: Mapped[Callback] = relationship(lazy="selectin")

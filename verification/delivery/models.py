@@ -44,10 +44,10 @@ class Delivery(db.Model):
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
-    store: Mapped[Store] = relationship(lazy="joined")
-    customer: Mapped[Customer] = relationship(lazy="joined")
-    vehicle: Mapped[Vehicle] = relationship(lazy="joined")
-    recorded_by: Mapped[Staff] = relationship(lazy="joined")
+    store: Mapped[Store] = relationship(lazy="select")
+    customer: Mapped[Customer] = relationship(lazy="selectin")
+    vehicle: Mapped[Vehicle] = relationship(lazy="selectin")
+    recorded_by: Mapped[Staff] = relationship(lazy="select")
 
 
 class CheckRecord(db.Model):
@@ -73,5 +73,5 @@ class CheckRecord(db.Model):
     reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reopen_reason: Mapped[str | None] = mapped_column(String(500))
 
-    checked_by: Mapped[Staff] = relationship(foreign_keys=[checked_by_id], lazy="joined")
-    reopened_by: Mapped[Staff | None] = relationship(foreign_keys=[reopened_by_id], lazy="joined")
+    checked_by: Mapped[Staff] = relationship(foreign_keys=[checked_by_id], lazy="select")
+    reopened_by: Mapped[Staff | None] = relationship(foreign_keys=[reopened_by_id], lazy="select")
