@@ -35,7 +35,6 @@ def upgrade():
     op.create_index('ix_staff_national_id_hash', 'staff', ['national_id_hash'])
     for name, default in POLICY.items():
         op.add_column('store_policies', sa.Column(name, sa.Integer(), server_default=str(default), nullable=False))
-    op.create_index('ix_referrals_registered_by_registered', 'referrals', ['registered_by_id', 'registered_at'])
     op.create_index('ix_referrals_referee', 'referrals', ['referee_id'])
 
     op.create_table(
@@ -71,7 +70,6 @@ def downgrade():
     op.drop_index('ix_risk_assessments_store_score', table_name='risk_assessments')
     op.drop_table('risk_assessments')
     op.drop_index('ix_referrals_referee', table_name='referrals')
-    op.drop_index('ix_referrals_registered_by_registered', table_name='referrals')
     for name in reversed(list(POLICY)):
         op.drop_column('store_policies', name)  # SQLite 3.35+ drops a column in place
     op.drop_index('ix_staff_national_id_hash', table_name='staff')

@@ -15,8 +15,8 @@ from loyalty.extensions import db
 from loyalty.types import UTCDateTime
 from verification.referrals.models import Referral
 
-# What the signals read by: a consultant's referrals in a window, a referee's referrals (chains).
-Index("ix_referrals_registered_by_registered", Referral.registered_by_id, Referral.registered_at)
+# What the signals read by: a referee's referrals (chains). A consultant's referrals in a window are
+# read by ix_referrals_registrant_registered_id (registered_by_id, registered_at, id), from 0010l.
 Index("ix_referrals_referee", Referral.referee_id)
 
 
