@@ -4,6 +4,8 @@ oversold; every change is audited; the advisor sees only its store and no sealed
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +18,7 @@ from loyalty.points import catalog
 from loyalty.points import service as points
 from loyalty.points.models import CatalogItem, PointsLot, PointsRedemption
 from tests.flows import visit
-from tests.helpers import at_once, new_customer, row_counts
+from tests.helpers import new_customer, row_counts
 from tests.web import browser_as, text
 
 
@@ -168,11 +170,16 @@ def test_concurrent_redemptions_never_oversell_the_stock(app, api, world, pg_onl
     token = api.token("service")
     db.session.commit()
 
-    def call(c):
-        return lambda: app.test_client().post(
-            f"/api/v1/customers/{c.id}/redemptions", json={"item": "WASH"},
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"race-{c.id}"}).status_code
-    answers = at_once([call(c) for c in customers])
+    barrier = threading.Barrier(len(customers))
+
+    def call(customer_id):
+        client = app.test_client()
+        barrier.wait()
+        return client.post(f"/api/v1/customers/{customer_id}/redemptions", json={"item": "WASH"},
+                           headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"race-{customer_id}"}
+                           ).status_code
+    with ThreadPoolExecutor(max_workers=len(customers)) as pool:
+        answers = list(pool.map(call, [c.id for c in customers]))
     assert sorted(answers) == [201] * 5 + [422] * 3
     db.session.rollback()
     assert db.session.execute(select(CatalogItem.stock)).scalar_one() == 0
