@@ -47,7 +47,7 @@ def test_50_concurrent_redemptions_with_one_key_have_one_effect(app, api, world,
                                       json={"store_id": world.store.id, "amount": 100_000},
                                       headers={"Idempotency-Key": "visit-1"})
     assert resp.json["points"] == 100
-    item = catalog_item("洗车券", price=10)
+    code = catalog_item("洗车券", price=10).code  # read here: the threads have no app context
     token = api.token("service")
     db.session.commit()
     path = f"/api/v1/customers/{zhang.id}/redemptions"
@@ -56,7 +56,7 @@ def test_50_concurrent_redemptions_with_one_key_have_one_effect(app, api, world,
     def redeem(_):
         client = app.test_client()
         barrier.wait()
-        r = client.post(path, json={"points": 30, "item": item.code, "quantity": 3},
+        r = client.post(path, json={"points": 30, "item": code, "quantity": 3},
                         headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "same-key"})
         return r.status_code, r.get_json()
     with ThreadPoolExecutor(max_workers=50) as pool:
