@@ -37,7 +37,9 @@ def _code(value: Any) -> str:
 
 def _whole(value: Any, field: str, *, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        raise field_error(field, "A whole number greater than 0." if minimum else "A whole number, 0 or more.")
+        if minimum:
+            raise field_error(field, "A whole number greater than 0.")
+        raise field_error(field, "A whole number, 0 or more.")
     return value
 
 
