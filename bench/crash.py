@@ -13,7 +13,7 @@ What it does:
 2. starts `gunicorn --workers 4 wsgi:app`;
 3. N client threads send money-moving calls, each with its own Idempotency-Key, and retry with the
    same key and body on a connection error or a 5xx until they get a 2xx or a 4xx:
-   service visits (earn points), redemptions (spend points) as the SH01 consultant, and admin
+   service visits (earn points), redemptions (spend points) as the SH01 service advisor, and admin
    adjustments (store points_issued -> customer points, a new lot) as the admin;
 4. a killer thread SIGKILLs a random worker (a child of the gunicorn master) every 0.5-1.5 s
    until --kills kills (`--aim busy`: a worker serving a request at that moment, found through
@@ -172,13 +172,13 @@ def client(n: int, port: int, world: dict, tokens: dict, stats: Stats, stop: thr
         roll = rng.random()
         key = f"crash-{n}-{uuid.uuid4().hex}"
         if roll < 0.45:
-            kind, token = "visit", tokens["consultant"]
+            kind, token = "visit", tokens["service"]
             path = f"/api/v1/customers/{customer}/service-visits"
             body = {"store_id": world["store"], "amount": rng.randrange(1000, 60000)}
         elif roll < 0.80:
-            kind, token = "redemption", tokens["consultant"]
+            kind, token = "redemption", tokens["service"]
             path = f"/api/v1/customers/{customer}/redemptions"
-            body = {"points": rng.randrange(1, 30), "item": rng.choice(["洗车", "机油滤芯", "雨刮", "脚垫"])}
+            body = {"item": rng.choice(["CARWASH", "TYRE-CHECK"]), "quantity": rng.randrange(1, 3)}  # demo catalog
         else:
             kind, token = "adjustment", tokens["admin"]
             path = "/api/v1/ledger/transfers"
@@ -378,7 +378,7 @@ def main() -> int:
     stats, kills, hits, stop = Stats(), [], [], threading.Event()
     try:
         wait_ready(args.port, server)
-        tokens = {"consultant": login(args.port, "consultant"), "admin": login(args.port, "admin")}
+        tokens = {"service": login(args.port, "service"), "admin": login(args.port, "admin")}
         load_started = time.monotonic()
         clients = [threading.Thread(target=client, args=(n, args.port, world, tokens, stats, stop, args.seed))
                    for n in range(args.clients)]

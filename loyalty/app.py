@@ -110,20 +110,23 @@ def _register_blueprints(app: Flask) -> None:
     from loyalty.payouts.cli import payouts_cli
     from loyalty.payouts.views import bp as payouts_web
     from loyalty.points.api import blp as points_api
+    from loyalty.points.catalog_api import blp as catalog_api
     from loyalty.points.views import bp as points_web
     from loyalty.reports.api import blp as money_reports_api
     from loyalty.reports.views import bp as money_reports_web
     from loyalty.web.views import bp as web
 
-    for blp in (auth_api, directory_api, audit_api, ledger_api, points_api):
+    for blp in (auth_api, directory_api, audit_api, ledger_api, points_api, catalog_api):
         api.register_blueprint(blp)
     # The JSON API authenticates by bearer token, not by cookie: CSRF does not apply.
-    for blp in (auth_api, directory_api, audit_api, ledger_api, points_api):
+    for blp in (auth_api, directory_api, audit_api, ledger_api, points_api, catalog_api):
         csrf.exempt(blp)
     app.register_blueprint(web)
     from loyalty.web.apidocs import bp as apidocs_web
     app.register_blueprint(apidocs_web)  # /api/v1/docs, a page (no form, so CSRF never applies)
     app.register_blueprint(points_web)
+    from loyalty.points.catalog_views import bp as catalog_web
+    app.register_blueprint(catalog_web)
     for blp in (payouts_api, money_reports_api):
         api.register_blueprint(blp)
         csrf.exempt(blp)

@@ -12,7 +12,7 @@ from flask import current_app
 
 PUBLIC = "public"
 ANY_STAFF = "any"
-ROLES = ("consultant", "manager", "agent", "finance", "admin")
+ROLES = ("consultant", "manager", "agent", "finance", "service", "admin")
 # Flask's and flask-smorest's own endpoints.
 _BUILTIN_PUBLIC = {"static", "api-docs.openapi_json"}
 

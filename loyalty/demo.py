@@ -28,7 +28,14 @@ LOGINS = [
     ("finance2", "吴财务", "finance", None),
     ("consultant_b", "郑销售", "consultant", "SH02"),
     ("manager_b", "冯经理", "manager", "SH02"),
+    ("service", "陈服务", "service", "SH01"),
+    ("service_b", "林服务", "service", "SH02"),
 ]
+
+# The redemption catalog (兑换目录): code, name, points per unit, stock (None: not counted).
+CATALOG = [("CARWASH", "精致洗车", 50, None), ("OILCHANGE", "机油保养", 300, None),
+           ("AC-CLEAN", "空调清洗", 150, 40), ("TYRE-CHECK", "轮胎检查与换位", 80, None),
+           ("VOUCHER-100", "100元维修代金券", 1000, 20)]
 
 MODELS = ["速腾", "高尔夫", "捷达", "朗逸", "帕萨特", "迈腾", "途观L", "宝来", "探岳", "凌渡"]
 COLOURS = ["白色", "黑色", "银色", "红色", "蓝色", "灰色", "棕色"]
@@ -58,6 +65,14 @@ def _seed_people(store_ids: dict[str, int]) -> None:
               home_district="闵行区", business=None, occupation="银行职员")
 
 
+def _seed_catalog() -> None:
+    from loyalty.points import catalog
+    from loyalty.points.models import CatalogItem
+    for code, name, price, stock in CATALOG:
+        if not db.session.execute(select(CatalogItem.id).where(CatalogItem.code == code)).first():
+            catalog.create_item(None, code=code, name_zh=name, price=price, stock=stock)
+
+
 def _customer(store_id: int, name: str, phone: str, **extra) -> Customer | None:
     """Create unless the phone exists (then None)."""
     e164 = "+86" + phone
@@ -79,6 +94,7 @@ def load_demo_data(customers: int = 300, echo: Callable[[str], None] = print,
                                  store_id=store_ids[store_code] if store_code else None,
                                  password=DEMO_PASSWORD)
     _seed_people(store_ids)
+    _seed_catalog()
     db.session.commit()
 
     rng = random.Random(20261124)  # demo data only: reproducible, so a second run finds the same people

@@ -207,13 +207,32 @@ def post(api, who, path, key, **body):
 _visit_keys = itertools.count(1)
 
 
-def visit(api, customer, store, amount, who="consultant", key=None):
+def visit(api, customer, store, amount, who="service", key=None):
     return api.as_(who).post(f"customers/{customer.id}/service-visits", json={"store_id": store.id, "amount": amount},
                              headers={"Idempotency-Key": key or f"visit-{next(_visit_keys)}"})
 
 
-def redeem(api, customer, pts, key, item="洗车券", who="consultant"):
-    return api.as_(who).post(f"customers/{customer.id}/redemptions", json={"points": pts, "item": item},
+def catalog_item(name: str, price: int = 1, **extra):
+    """The catalog item named `name` (made, group-wide and uncounted unless `extra` says, the first
+    time): redemptions name a catalog item since issue 15, no longer free text."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from loyalty.points import catalog
+    from loyalty.points.models import CatalogItem
+    code = "T" + hashlib.sha1(f"{name}:{price}".encode()).hexdigest()[:10].upper()
+    item = db.session.execute(select(CatalogItem).where(CatalogItem.code == code)).scalar_one_or_none()
+    if item is None:
+        item = catalog.create_item(None, code=code, name_zh=name, price=price, **extra)
+        db.session.commit()
+    return item
+
+
+def redeem(api, customer, pts, key, item="洗车券", who="service"):
+    """Redeem `pts` points: `pts` units of a 1-point catalog item named `item`."""
+    code = catalog_item(item).code
+    return api.as_(who).post(f"customers/{customer.id}/redemptions", json={"item": code, "quantity": pts, "points": pts},
                              headers={"Idempotency-Key": key})
 
 

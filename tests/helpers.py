@@ -28,6 +28,7 @@ PEOPLE = [  # username, role, store (a key of STORES, or None: group level)
     ("manager2", "manager", "store"), ("agent", "agent", "store"), ("finance", "finance", None),
     ("finance2", "finance", None), ("consultant_b", "consultant", "other_store"),
     ("manager_b", "manager", "other_store"), ("agent_b", "agent", "other_store"),
+    ("service", "service", "store"), ("service_b", "service", "other_store"),
 ]
 
 

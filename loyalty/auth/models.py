@@ -22,7 +22,7 @@ class Staff(db.Model):
     """A person who logs in. Store-bound, or group-level when store_id is NULL."""
     __tablename__ = "staff"
     __table_args__ = (CheckConstraint(
-        "role IN ('consultant', 'manager', 'agent', 'finance', 'admin')", name="role_known"),)
+        "role IN ('consultant', 'manager', 'agent', 'finance', 'service', 'admin')", name="role_known"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))

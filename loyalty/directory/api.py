@@ -11,6 +11,7 @@ from loyalty.schemas import page_body
 blp = Blueprint("directory", __name__, url_prefix="/api/v1", description="Stores, staff, customers, vehicles")
 
 SHOWROOM = ("consultant", "manager", "admin")
+READERS = (*SHOWROOM, "service")  # the service desk finds and reads customers (issue 15), changes none
 
 
 @blp.route("/stores", methods=["POST"])
@@ -109,11 +110,12 @@ def create_customer(body):
 
 
 @blp.route("/customers", methods=["GET"])
-@allow(*SHOWROOM)
+@allow(*READERS)
 @blp.arguments(s.CustomerQuery, location="query")
 @blp.response(200, s.CustomerPage)
 @blp.doc(summary="Search customers",
-         description="Customers of the caller's stores, paged, searched by name (`q`) or phone and filtered by store. "
+         description="Customers of the caller's stores, paged, searched by name (`q`), phone, or (service desk and "
+                     "admins) a whole plate, and filtered by store. "
                      "Fields a role may not see are left out of each item.")
 def list_customers(query):
     page, per_page = query.pop("page"), query.pop("per_page")
@@ -122,7 +124,7 @@ def list_customers(query):
 
 
 @blp.route("/customers/<int:customer_id>", methods=["GET"])
-@allow(*SHOWROOM)
+@allow(*READERS)
 @blp.response(200, s.CustomerSchema)
 @blp.doc(summary="Read a customer",
          description="One customer as the caller's role may see them; another store's customer is 404.")

@@ -11,7 +11,7 @@ from loyalty.auth.models import Staff  # noqa: F401  (re-exported: staff log in,
 from loyalty.extensions import db
 from loyalty.types import UTCDateTime
 
-ROLES = ("consultant", "manager", "agent", "finance", "admin")
+ROLES = ("consultant", "manager", "agent", "finance", "service", "admin")  # service: 服务顾问
 TRANSMISSIONS = ("automatic", "manual")
 GENDERS = ("male", "female")
 REWARD_UNITS = ("CNY", "PTS")

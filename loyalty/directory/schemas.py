@@ -205,8 +205,21 @@ class CustomerAdminView(_ViewerSchema):
     vehicles = fields.List(fields.Nested(VehicleRecordSchema))
 
 
+class CustomerServiceView(_ViewerSchema):
+    """Service advisors (服务顾问): who the customer is, the phone masked, no verification fact and
+    no vehicle. The service desk does not need the record of model, colour and transmission (it
+    has the car in front of it, found by its plate), and those are the callback's answer key: an
+    advisor is a colleague the referral's consultant could ask (SEC-5)."""
+    id = fields.Integer()
+    store_id = fields.Integer()
+    name = fields.String()
+    gender = fields.String(allow_none=True)
+    phone = fields.Function(lambda c: mask_phone(c.phone))
+
+
 CUSTOMER_VIEWS: dict[str, type[_ViewerSchema]] = {
-    "admin": CustomerAdminView, "consultant": CustomerShowroomView, "manager": CustomerShowroomView}
+    "admin": CustomerAdminView, "consultant": CustomerShowroomView, "manager": CustomerShowroomView,
+    "service": CustomerServiceView}
 
 
 def customer_view(viewer, customers, *, many: bool = False):

@@ -63,12 +63,33 @@ def phone_match(actor, text: str, region: str, *, strict: bool = False) -> Colum
     return false()
 
 
+# Who may find a customer by a vehicle's plate: the service desk (the car is in front of it) and
+# admins. Only the whole plate matches (spaces, dots and case ignored), so a search reveals
+# nothing the searcher did not already hold; the showroom never searches by plate (SEC-5).
+PLATE_SEARCHERS = ("service", "admin")
+_PLATE_LIKE = re.compile(r"^[\u4e00-\u9fffA-Za-z][A-Za-z0-9·.\s-]{4,9}$")
+
+
+def plate_key(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum() or "\u4e00" <= ch <= "\u9fff")
+
+
+def plate_match(text: str) -> ColumnElement:
+    from loyalty.directory.models import Vehicle
+    key = plate_key(text)
+    plate = func.upper(func.replace(func.replace(Vehicle.plate, " ", ""), "·", ""))
+    return Customer.id.in_(select(Vehicle.customer_id).where(plate == key))
+
+
 def text_match(actor, q: str, region: str) -> ColumnElement:
-    """`q` from a search box: a name (anywhere in it) or a phone as `phone_match` allows."""
+    """`q` from a search box: a name (anywhere in it), a phone as `phone_match` allows, or for
+    PLATE_SEARCHERS a whole plate."""
     q = q.strip()
     by_name = Customer.name.contains(q, autoescape=True)
     if _PHONE_LIKE.match(q) and _digits(q):
         return or_(by_name, phone_match(actor, q, region))
+    if getattr(actor, "role", None) in PLATE_SEARCHERS and _PLATE_LIKE.match(q):
+        return or_(by_name, plate_match(q))
     return by_name
 
 

@@ -10,11 +10,14 @@ from loyalty.web.idempotency import current_key, idempotent
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="Loyalty points")
 
-SHOWROOM = ("consultant", "manager", "admin")
+# The service desk (服务顾问) records visits and redemptions; managers read a customer's points;
+# consultants register referrals and have no need of points (issue 15).
+DESK = ("service", "admin")
+READERS = ("service", "manager", "admin")
 
 
 @blp.route("/customers/<int:customer_id>/service-visits", methods=["POST"])
-@allow(*SHOWROOM)
+@allow(*DESK)
 @blp.arguments(s.VisitInSchema)
 @idempotent
 @blp.response(201, s.VisitSchema)
@@ -27,19 +30,21 @@ def record_visit(body, customer_id):
 
 
 @blp.route("/customers/<int:customer_id>/redemptions", methods=["POST"])
-@allow(*SHOWROOM)
+@allow(*DESK)
 @blp.arguments(s.RedemptionInSchema)
 @idempotent
 @blp.response(201, s.RedemptionSchema)
 @blp.doc(summary="Redeem points",
-         description="Spends points on an item, taking the oldest unexpired lots first; 422 `insufficient_points` when"
-                     " the customer holds too few. Requires an Idempotency-Key (LED-3).")
+         description="Spends price x quantity points on a catalog item (`item`: its id or code), taking the oldest "
+                     "unexpired lots first and the item's stock down atomically; `points`, if sent, must equal price x "
+                     "quantity. 422 `insufficient_points` when the customer holds too few, `out_of_stock` when the "
+                     "stock is short. Requires an Idempotency-Key (LED-3).")
 def redeem(body, customer_id):
     return service.redeem(current_actor(), customer_id, key=current_key(), **body)
 
 
 @blp.route("/customers/<int:customer_id>/points", methods=["GET"])
-@allow(*SHOWROOM)
+@allow(*READERS)
 @blp.response(200, s.PointsSchema)
 @blp.doc(summary="A customer's points",
          description="The customer's available points, lots (newest first, with expiry) and statement.")

@@ -44,14 +44,39 @@ class PointsLot(db.Model):
     actor_id: Mapped[int | None] = mapped_column()
 
 
+class CatalogItem(db.Model):
+    """兑换目录: what points may be spent on, at a price in points, with an optional stock.
+
+    Group-wide when store_id is NULL, else only for that store's customers. The admin runs it;
+    a redemption takes `stock` down in the same statement that checks it (no oversell)."""
+    __tablename__ = "catalog_items"
+    __table_args__ = (
+        CheckConstraint("price > 0", name="price_positive"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    price: Mapped[int] = mapped_column()  # points per unit
+    stock: Mapped[int | None] = mapped_column()  # None: not counted
+    active: Mapped[bool] = mapped_column(default=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
 class PointsRedemption(db.Model):
-    """积分兑换: points spent on an item (a service, a voucher)."""
+    """积分兑换: points spent on `quantity` of a catalog item (a service, a voucher).
+
+    `item` keeps the item's name as it was when redeemed (rows before the catalog: free text)."""
     __tablename__ = "points_redemptions"
-    __table_args__ = (CheckConstraint("points > 0", name="points_positive"),)
+    __table_args__ = (CheckConstraint("points > 0", name="points_positive"),
+                      CheckConstraint("quantity > 0", name="quantity_positive"))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     points: Mapped[int] = mapped_column()
     item: Mapped[str] = mapped_column(String(120))
+    catalog_item_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_items.id"), index=True)
+    quantity: Mapped[int] = mapped_column(default=1, server_default="1")
     key: Mapped[str] = mapped_column(String(160), unique=True)
     # set right after the row exists, so the transfer can name the redemption as its subject
     transfer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("ledger_transfers.id"))

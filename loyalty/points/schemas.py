@@ -1,9 +1,9 @@
 """What the points endpoints accept and show."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
-from loyalty.schemas import InputSchema
+from loyalty.schemas import InputSchema, PageQuery, page_of
 
 
 class VisitInSchema(InputSchema):
@@ -31,9 +31,22 @@ class VisitSchema(Schema):
     lot = fields.Nested(LotSchema, allow_none=True)
 
 
+class ItemRef(fields.Field):
+    """A catalog item named by its id (an integer) or its code (text)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or value in ("", 0):
+            raise ValidationError("Pick an item of the redemption catalog.")
+        return value
+
+
 class RedemptionInSchema(InputSchema):
-    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**12))
-    item = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    item = ItemRef(required=True, metadata={"description": "the catalog item's id or code",
+                                            "oneOf": [{"type": "integer", "minimum": 1},
+                                                      {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"}]})
+    quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=10**6))
+    points = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**12), metadata={
+        "description": "optional; when given it must equal the item's price times the quantity"})
 
 
 class LotUseSchema(Schema):
@@ -45,7 +58,9 @@ class RedemptionSchema(Schema):
     id = fields.Integer()
     customer_id = fields.Integer()
     points = fields.Integer()
-    item = fields.String()
+    item = fields.String(metadata={"description": "the catalog item's name when it was redeemed"})
+    catalog_item_id = fields.Integer(allow_none=True)
+    quantity = fields.Integer()
     transfer_id = fields.Integer()
     created_at = fields.DateTime()
     uses = fields.List(fields.Nested(LotUseSchema))
@@ -62,3 +77,41 @@ class PointsSchema(Schema):
     account_id = fields.Function(lambda s: s["account"].id)
     balance = fields.Nested(BalanceSchema)
     lots = fields.List(fields.Nested(LotSchema))
+
+
+class CatalogItemSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name_zh = fields.String()
+    price = fields.Integer(metadata={"description": "points per unit"})
+    stock = fields.Integer(allow_none=True, metadata={"description": "units left; null: not counted"})
+    active = fields.Boolean()
+    store_id = fields.Integer(allow_none=True, metadata={"description": "null: every store of the group"})
+    created_at = fields.DateTime()
+
+
+CatalogItemPage = page_of(CatalogItemSchema)
+_CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="Letters, digits, - and _ only (1 to 32).")
+
+
+class CatalogItemInSchema(InputSchema):
+    code = fields.String(required=True, validate=_CODE)
+    name_zh = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    price = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**9))
+    stock = fields.Integer(allow_none=True, load_default=None, strict=True, validate=validate.Range(min=0, max=10**9))
+    active = fields.Boolean(load_default=True)
+    store_id = fields.Integer(allow_none=True, load_default=None, strict=True, validate=validate.Range(min=1))
+
+
+class CatalogItemPatchSchema(InputSchema):
+    code = fields.String(validate=_CODE)
+    name_zh = fields.String(validate=validate.Length(min=1, max=120))
+    price = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**9))
+    stock = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=10**9))
+    active = fields.Boolean()
+    store_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
+
+
+class CatalogQuery(PageQuery):
+    store_id = fields.Integer(validate=validate.Range(min=1))
+    active = fields.Boolean()

@@ -25,7 +25,7 @@ from loyalty.directory.models import Customer, Store
 from loyalty.errors import Conflict, RuleViolation, field_error
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
-from loyalty.points import statement
+from loyalty.points import catalog, statement
 from loyalty.points.models import PointsLot, PointsLotUse, PointsRedemption
 
 PTS = "PTS"
@@ -68,6 +68,14 @@ def earn_for_visit(actor, customer_id: int, *, store_id: int, amount: int, key: 
     lot = grant(actor, customer.id, store_id=store.id, points=points, reason=reason, key=f"visit:{key}",
                 source="service_visit", visit_amount=amount)
     return {"points": lot.points, "lot": lot}
+
+
+def earn_at_desk(actor, customer_id: int, *, amount: int, key: str) -> dict:
+    """A visit recorded at the service desk: at the advisor's own store (a group-level actor
+    records it at the customer's store)."""
+    customer = directory.get_customer(actor, customer_id)
+    store_id = getattr(actor, "store_id", None) or customer.store_id
+    return earn_for_visit(actor, customer.id, store_id=store_id, amount=amount, key=key)
 
 
 def grant(actor, customer_id: int, *, store_id: int, points: int, reason: str, key: str,
@@ -122,47 +130,54 @@ def _oldest_first(lots: list[PointsLot], points: int) -> list[tuple[PointsLot, i
 
 def _short_of_points(available: int, field: str) -> RuleViolation:
     return RuleViolation("Not enough points.", code="insufficient_points",
-                         fields={field: [f"The customer has {available} points available."]})
+                         fields={field: ["More than the points the customer has available."]})
 
 
-def redeem(actor, customer_id: int, *, points: int, item: str, key: str) -> PointsRedemption:
-    """Spend `points` on `item`, oldest unexpired lots first; 422 insufficient_points when short.
-    The same key again returns the first redemption; with other values it is 409."""
+def redeem(actor, customer_id: int, *, item: Any, key: str, quantity: int = 1,
+           points: int | None = None) -> PointsRedemption:
+    """Spend points on `quantity` of a catalog item (named by id or code; 兑换): price × quantity
+    points, taken from the oldest unexpired lots first, and the item's stock (when counted) taken
+    down in the same transaction. `points`, when given, must equal price × quantity. 422
+    insufficient_points when short, out_of_stock when the stock is. The same key again returns
+    the first redemption; with other values it is 409."""
     customer = directory.get_customer(actor, customer_id)
-    points = _positive_int(points, "points")
-    item = (item or "").strip()
-    if not item or len(item) > 120:
-        raise field_error("item", "Name what the points are spent on (up to 120 characters).")
+    quantity = _positive_int(quantity, "quantity", maximum=10**6)
+    entry = catalog.resolve(item, customer.store_id)
+    cost = entry.price * quantity
+    if points is not None and points != cost:
+        raise field_error("points", "Must equal the item's price times the quantity.", code="points_mismatch")
     held = points_account(customer.id)
     redeemed = ledger.account_for(f"store:{customer.store_id}", "points_redeemed", PTS)
     # One customer's redemptions queue here, so the key check below sees any earlier one.
     ledger.lock(held, redeemed)
     earlier = db.session.execute(select(PointsRedemption).where(PointsRedemption.key == key)).scalar_one_or_none()
     if earlier is not None:
-        if (earlier.customer_id, earlier.points, earlier.item) != (customer.id, points, item):
+        if (earlier.customer_id, earlier.catalog_item_id, earlier.quantity) != (customer.id, entry.id, quantity):
             raise Conflict("This idempotency key was used for a different redemption.",
                            code="idempotency_key_reused")
         return earlier
     now = clock.now()
     lots = _spendable_lots(customer.id, now)
     available = sum(lot.remaining for lot in lots)
-    if available < points:
-        raise _short_of_points(available, "points")
-    redemption = PointsRedemption(customer_id=customer.id, points=points, item=item, key=key,
-                                  actor_id=getattr(actor, "id", None), created_at=now)
+    if available < cost:
+        raise _short_of_points(available, "points" if points is not None else "quantity")
+    catalog.take_stock(entry, quantity)
+    redemption = PointsRedemption(customer_id=customer.id, points=cost, item=entry.name_zh, catalog_item_id=entry.id,
+                                  quantity=quantity, key=key, actor_id=getattr(actor, "id", None), created_at=now)
     db.session.add(redemption)
     db.session.flush()
-    t = ledger.transfer(debit=held, credit=redeemed, amount=points, unit=PTS,
-                        reason=f"Points redeemed for {item}", subject=f"redemption:{redemption.id}",
+    t = ledger.transfer(debit=held, credit=redeemed, amount=cost, unit=PTS,
+                        reason=f"Points redeemed for {quantity} x {entry.code}", subject=f"redemption:{redemption.id}",
                         key=f"points:redeem:{key}", actor=actor)
     redemption.transfer_id = t.id
-    for lot, take in _oldest_first(lots, points):
+    for lot, take in _oldest_first(lots, cost):
         lot.remaining -= take
         db.session.add(PointsLotUse(redemption_id=redemption.id, lot_id=lot.id, points=take))
     db.session.flush()
     db.session.refresh(redemption, ["uses"])
     audit.record(actor, "points_redemption", redemption.id, "created", None,
-                 {"customer_id": customer.id, "points": points, "item": item, "transfer_id": t.id,
+                 {"customer_id": customer.id, "points": cost, "item": entry.name_zh, "catalog_item_id": entry.id,
+                  "quantity": quantity, "price": entry.price, "stock_after": entry.stock, "transfer_id": t.id,
                   "lots": [[u.lot_id, u.points] for u in redemption.uses]})
     return redemption
 

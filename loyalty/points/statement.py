@@ -42,7 +42,8 @@ def _line(entry: dict, earned: dict, expired: dict, redeemed: dict, stores: dict
             return {"kind": "reward", "points": lot.points, "expires_at": lot.expires_at}
         return {"kind": "adjustment", "note": entry.get("reason") or ""}
     if tid in redeemed:
-        return {"kind": "redeemed", "item": redeemed[tid].item, "points": redeemed[tid].points}
+        return {"kind": "redeemed", "item": redeemed[tid].item, "points": redeemed[tid].points,
+                "quantity": redeemed[tid].quantity}
     if tid in expired:
         lot = expired[tid]
         return {"kind": "expired", "points": -entry["change"], "earned_at": lot.earned_at}

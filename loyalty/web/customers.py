@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
-from loyalty.auth.access import allow
+from loyalty.auth.access import allow, audience_of
 from loyalty.directory import service
 from loyalty.directory.schemas import customer_view
 from loyalty.ledger import service as ledger
@@ -20,7 +20,7 @@ PER_PAGE = 25
 
 
 @bp.route("/customers")
-@allow("consultant", "manager", "admin")
+@allow("consultant", "manager", "service", "admin")
 def customers():
     form = CustomerSearchForm(formdata=request.args)
     query = _search_text(form.q.data) if form.validate() else ""
@@ -32,12 +32,18 @@ def customers():
 
 
 @bp.route("/customers/<int:customer_id>")
-@allow("consultant", "manager", "admin")
+@allow("consultant", "manager", "service", "admin")
 def customer(customer_id: int):
     found = service.get_customer(g.actor, customer_id)
     balances = [(account, ledger.balance(account)) for account in ledger.accounts_of(f"customer:{found.id}")]
     return render_template("customers/detail.html", customer=customer_view(g.actor, found), store=found.store,
-                           history=service.visible_fact_history(g.actor, found), balances=balances)
+                           history=service.visible_fact_history(g.actor, found), balances=balances,
+                           points_page=_may_open("points_web.statement"))
+
+
+def _may_open(endpoint: str) -> bool:
+    """Whether the viewer's role is in the page's declared audience (links follow the doors)."""
+    return g.actor.role in (audience_of(endpoint) or ())
 
 
 def _search_text(text: str | None) -> str:

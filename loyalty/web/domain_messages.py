@@ -102,4 +102,8 @@ DOMAIN_MESSAGES = (
     N_('You registered this referral; another manager must review it.'),
     N_('Your hold on this callback expired; claim it again.'),
     N_("Write down what the customer said: the correction, or \"don't know\" if they gave none."),
+    # the service desk and the redemption catalog (issue 15)
+    N_('Already in the catalog.'), N_('More than the points the customer has available.'),
+    N_('More than the stock left.'), N_('Not enough of this item in stock.'),
+    N_('This code is already in the catalog.'),
 )

@@ -15,6 +15,7 @@ ROLE_LABELS = {
     "manager": _l("Manager"),
     "agent": _l("Callback agent"),
     "finance": _l("Finance"),
+    "service": _l("Service advisor"),
     "admin": _l("Administrator"),
 }
 
@@ -26,6 +27,8 @@ ROLE_PURPOSES = {
     "agent": _l("Take the next due callback, read the script to the customer, and record the answers. "
                 "The service grades them."),
     "finance": _l("Approve, reject and pay verified referral rewards, and export payouts."),
+    "service": _l("Find the customer at the service desk, record the service visit that earns points, "
+                  "and redeem points for items of the catalog."),
     "admin": _l("Manage stores and their policies, staff accounts and the callback question bank."),
 }
 

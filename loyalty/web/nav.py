@@ -38,6 +38,7 @@ MENU = (
           ("delivery_web.deliveries", "delivery_web.import_deliveries")),
     Entry("callbacks_web.calls", _l("Callbacks"), "nav-calls", ("callbacks_web.call*",)),
     Entry("callbacks_web.questions", _l("Question bank"), "nav-questions", ("callbacks_web.questions",)),
+    Entry("catalog_web.catalog_page", _l("Redemption catalog"), "nav-catalog", ("catalog_web.*",)),
     Entry("payouts_web.queue", _l("Payouts"), "nav-payouts", ("payouts_web.*",)),
     Entry("rings_web.rings", _l("Rings"), "nav-rings", ("rings_web.*",)),
     Entry("referral_reports_web.fraud", _l("Reports"), "nav-reports",

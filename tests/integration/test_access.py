@@ -11,8 +11,9 @@ from tests.helpers import count_rows, new_customer
 
 # The SH01 staff member who speaks for each role (finance and admin are group-level).
 AS_ROLE = {"consultant": "consultant", "manager": "manager", "agent": "agent",
-           "finance": "finance", "admin": "admin"}
+           "finance": "finance", "service": "service", "admin": "admin"}
 SHOWROOM = {"consultant", "manager", "admin"}
+READERS = SHOWROOM | {"service"}  # the service desk finds and reads customers, changes none
 EVERYONE = set(ROLES)
 
 # method, path ({store}, {staff}, {customer} filled in), audience
@@ -26,8 +27,13 @@ ENDPOINTS = [
     ("GET", "staff", {"admin", "manager"}),
     ("PATCH", "staff/{staff}", {"admin"}),
     ("POST", "customers", SHOWROOM),
-    ("GET", "customers", SHOWROOM),
-    ("GET", "customers/{customer}", SHOWROOM),
+    ("GET", "customers", READERS),
+    ("GET", "customers/{customer}", READERS),
+    ("POST", "customers/{customer}/service-visits", {"service", "admin"}),
+    ("POST", "customers/{customer}/redemptions", {"service", "admin"}),
+    ("GET", "customers/{customer}/points", {"service", "manager", "admin"}),
+    ("POST", "catalog-items", {"admin"}),
+    ("GET", "catalog-items", {"service", "admin"}),
     ("PATCH", "customers/{customer}", SHOWROOM),
     ("POST", "customers/{customer}/vehicles", SHOWROOM),
     ("GET", "audit", {"admin"}),
@@ -221,7 +227,7 @@ def test_manager_lists_only_staff_of_their_store(api, world):
     resp = api.as_("manager").get("staff")
     assert resp.status_code == 200
     names = {s["username"] for s in resp.json["items"]}
-    assert names == {"consultant", "manager", "manager2", "agent"}
+    assert names == {"consultant", "manager", "manager2", "agent", "service"}
     resp = api.as_("admin").get("staff")
     assert {s["username"] for s in resp.json["items"]} >= names | {"consultant_b", "finance", "admin"}
 

@@ -38,7 +38,7 @@ def leaks(body: str, allowed: tuple[str, ...] = ()) -> list[str]:
 def sealed(api, world):
     """An old customer whose facts and car an admin recorded, a new one whose facts and car the
     consultant typed himself, and a referral between them registered by the consultant."""
-    for username in ("consultant", "manager", "agent", "finance", "admin"):
+    for username in ("consultant", "manager", "agent", "finance", "service", "admin"):
         api.token(username)
     admin = api.as_("admin")
     old = admin.post("customers", json={"store_id": world.store.id, "name": "老王", "phone": "13611112222",
@@ -108,7 +108,7 @@ def _ids(sealed) -> dict[str, list[int]]:
 
 
 @pytest.mark.rule("SEC-5")
-@pytest.mark.parametrize("username", ["consultant", "manager", "agent", "finance"])
+@pytest.mark.parametrize("username", ["consultant", "manager", "agent", "finance", "service"])
 def test_no_role_but_admin_reads_a_verification_fact_on_any_get_route(app, api, world, sealed, username):
     allowed = tuple(OWN_CAR) if username == "consultant" else ()
     assert crawl(app, api, username, _ids(sealed), allowed) == {}

@@ -63,7 +63,7 @@ def test_a_value_in_a_message_is_kept_in_either_language(api, world, headers, ex
 @pytest.mark.parametrize("headers, expected", [(ZH, "必填，1 到 160 个字符。"), (EN, "Required, 1 to 160 characters.")])
 def test_domain_field_messages_follow_the_language_too(api, world, headers, expected):
     zhang = new_customer(world.store.id)
-    resp = api.as_("consultant").post(f"customers/{zhang.id}/service-visits", headers=headers,
+    resp = api.as_("service").post(f"customers/{zhang.id}/service-visits", headers=headers,
                                       json={"store_id": world.store.id, "amount": 100})
     assert resp.status_code == 422 and resp.json["code"] == "idempotency_key_required"
     assert resp.json["fields"] == {"Idempotency-Key": [expected]}

@@ -75,6 +75,7 @@ CALLERS = {
     "agent": ("agent", "agent", True),
     "finance": ("finance", "finance", False),
     "finance@SH01": ("finance_a", "finance", True),
+    "service": ("service", "service", True),
     "admin": ("admin", "admin", False),
 }
 
@@ -241,6 +242,10 @@ def matrix(app, api, world, monkeypatch):
                                           "checker": "manager2", "agent": "agent"}, "甲", "6", "1380013")
     other = _build_store(api, world.other_store, {"consultant": "consultant_b", "manager": "manager_b",
                                                   "checker": "manager_b2", "agent": "agent_b"}, "乙", "7", "1370013")
+    _ok(api.as_("admin").post("catalog-items", json={"code": "MATRIX", "name_zh": "矩阵券", "price": 1}))
+    for objects, store, code in ((own, world.store, "MX-A"), (other, world.other_store, "MX-B")):
+        objects.ids["item_id"] = _ok(api.as_("admin").post("catalog-items", json={
+            "code": code, "name_zh": "门店券", "price": 1, "store_id": store.id}))["id"]
     template_id = _ok(api.as_("admin").post("questions", json={
         "code": "matrix_q", "kind": "open", "fact": "employer", "text_zh": "{who}在哪里工作？",
         "text_en": "Where does {who} work?", "active": False}))["id"]
@@ -346,7 +351,9 @@ def _bodies(o: StoreObjects, store: int) -> dict[str, dict]:
         "directory.update_customer": {"employer": "宁波银行"},
         "directory.add_vehicle": dict(VEHICLE),
         "points.record_visit": {"store_id": store, "amount": 10000},
-        "points.redeem": {"points": 1, "item": "洗车券"},
+        "points.redeem": {"points": 1, "item": "MATRIX"},
+        "catalog.create_item": {"code": "NEW1", "name_zh": "新券", "price": 5, "store_id": store},
+        "catalog.update_item": {"price": 7},
         "referrals.register": {"store_id": store, "referrer_id": o.ids["customer_id"],
                                "referee_id": o.ids["spare_customer_id"], "claim": claim},
         "referrals.review": {"decision": "accept"},
@@ -665,12 +672,16 @@ REVIEWED_AUDIENCES = {
                  "directory.create_staff", "directory.create_store", "directory.fact_history",
                  "directory.set_policy", "directory.update_staff", "directory.update_store", "web.staff_edit",
                  "web.staff_list", "web.staff_new", "web.store_edit", "web.store_new", "web.store_policy",
-                 "web.stores"],
+                 "web.stores", "catalog.create_item", "catalog.update_item", "catalog_web.catalog_page",
+                 "catalog_web.catalog_edit", "catalog_web.catalog_toggle"],
     ("admin", "consultant", "manager"): [
-        "directory.add_vehicle", "directory.create_customer", "directory.get_customer", "directory.list_customers",
-        "directory.update_customer", "points.points", "points.record_visit", "points.redeem",
-        "points_web.statement", "referrals.get_referral", "referrals.list_referrals", "delivery_web.referral",
-        "referrals_web.mine", "web.customer", "web.customers"],
+        "directory.add_vehicle", "directory.create_customer", "directory.update_customer",
+        "referrals.get_referral", "referrals.list_referrals", "delivery_web.referral", "referrals_web.mine"],
+    ("admin", "consultant", "manager", "service"): [
+        "directory.get_customer", "directory.list_customers", "web.customer", "web.customers"],
+    ("admin", "manager", "service"): ["points.points", "points_web.statement"],
+    ("admin", "service"): ["points.record_visit", "points.redeem", "points_web.record_visit", "points_web.redeem",
+                           "catalog.list_items", "catalog.get_item"],
     ("consultant", "manager"): ["referrals.register", "referrals_web.register"],
     ("admin", "manager"): [
         "callbacks.confirmations_to_settle", "callbacks.decide", "callbacks.reviews", "callbacks.settle_confirmation",

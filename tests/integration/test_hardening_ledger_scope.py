@@ -11,6 +11,7 @@ from loyalty.directory import service as directory
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Transfer
+from tests.flows import catalog_item
 from tests.helpers import PASSWORD, count_rows, new_customer
 from tests.web import Browser, login
 
@@ -119,14 +120,14 @@ def test_customer_page_balances_stay_in_the_customers_store(app, api, books):
 @pytest.mark.rule("SEC-2")
 def test_points_api_and_statement_stay_in_the_customers_store(app, api, books):
     zhang = books["sh01"]["customer"]
-    assert api.as_("consultant").post(f"customers/{zhang.id}/service-visits",
+    assert api.as_("service").post(f"customers/{zhang.id}/service-visits",
                                       json={"store_id": api.world.store.id, "amount": 10_000},
                                       headers={"Idempotency-Key": "v-1"}).status_code == 201
-    as_b = api.as_("consultant_b")
+    as_b = api.as_("service_b")
     assert as_b.get(f"customers/{zhang.id}/points").status_code == 404
-    assert as_b.post(f"customers/{zhang.id}/redemptions", json={"points": 1, "item": "洗车券"},
+    assert as_b.post(f"customers/{zhang.id}/redemptions", json={"item": catalog_item("洗车券").code},
                      headers={"Idempotency-Key": "r-1"}).status_code == 404
-    assert api.as_("consultant").get(f"customers/{zhang.id}/points").status_code == 200
+    assert api.as_("service").get(f"customers/{zhang.id}/points").status_code == 200
     browser = Browser(app)
-    login(browser, "consultant_b")
+    login(browser, "service_b")
     assert browser.get(f"/customers/{zhang.id}/points").status_code == 404

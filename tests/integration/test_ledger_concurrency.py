@@ -16,6 +16,7 @@ from loyalty.ledger.models import Transfer
 from loyalty.points import service as points
 from loyalty.points.jobs import expire_points
 from loyalty.points.models import PointsLot, PointsRedemption
+from tests.flows import catalog_item
 from tests.helpers import new_customer
 
 
@@ -42,11 +43,12 @@ def run_in_threads(app, n, work):
 @pytest.mark.rule("LED-3")
 def test_50_concurrent_redemptions_with_one_key_have_one_effect(app, api, world, pg_only):
     zhang = new_customer(world.store.id)
-    resp = api.as_("consultant").post(f"customers/{zhang.id}/service-visits",
+    resp = api.as_("service").post(f"customers/{zhang.id}/service-visits",
                                       json={"store_id": world.store.id, "amount": 100_000},
                                       headers={"Idempotency-Key": "visit-1"})
     assert resp.json["points"] == 100
-    token = api.token("consultant")
+    code = catalog_item("洗车券", price=10).code  # read here: the threads have no app context
+    token = api.token("service")
     db.session.commit()
     path = f"/api/v1/customers/{zhang.id}/redemptions"
     barrier = threading.Barrier(50)
@@ -54,7 +56,7 @@ def test_50_concurrent_redemptions_with_one_key_have_one_effect(app, api, world,
     def redeem(_):
         client = app.test_client()
         barrier.wait()
-        r = client.post(path, json={"points": 30, "item": "洗车券"},
+        r = client.post(path, json={"points": 30, "item": code, "quantity": 3},
                         headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "same-key"})
         return r.status_code, r.get_json()
     with ThreadPoolExecutor(max_workers=50) as pool:

@@ -17,6 +17,7 @@ from loyalty.directory import service as directory
 from loyalty.errors import DomainError
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
+from loyalty.points import catalog
 from loyalty.points import service as points
 
 T0 = datetime(2025, 3, 1, 4, 0, tzinfo=UTC)
@@ -33,9 +34,11 @@ class Totals(list):
 class LedgerMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        for table in ("points_lot_uses", "points_redemptions", "points_lots", "ledger_transfers",
+        for table in ("points_lot_uses", "points_redemptions", "catalog_items", "points_lots", "ledger_transfers",
                       "ledger_accounts", "idempotency_keys"):
             db.session.execute(text(f"DELETE FROM {table}"))
+        # redemptions name a catalog item (issue 15): n points are n units of a 1-point voucher
+        catalog.create_item(None, code="VOUCHER", name_zh="代金券", price=1)
         db.session.commit()
         self.now = T0
         self.accounts = [ledger.account_for(owner, purpose, "CNY") for owner, purpose in CNY]
@@ -178,7 +181,7 @@ class LedgerMachine(RuleBasedStateMachine):
             expect = None if self.redeemed[key] == (c, n) else "idempotency_key_reused"
         else:
             expect = None if sum(lot[1] for lot in live) >= n else "insufficient_points"
-        done = self._run(lambda: points.redeem(None, c, points=n, item="voucher", key=key), expect)
+        done = self._run(lambda: points.redeem(None, c, item="VOUCHER", quantity=n, key=key), expect)
         if done is not None and key not in self.redeemed:
             self.redeemed[key] = (c, n)
             left = n

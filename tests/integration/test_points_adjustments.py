@@ -44,7 +44,7 @@ def adjust(api, debit, credit, amount, key, unit="PTS", who="admin"):
 
 
 def visit(api, customer, store, amount):
-    resp = api.as_("consultant").post(f"customers/{customer.id}/service-visits",
+    resp = api.as_("service").post(f"customers/{customer.id}/service-visits",
                                       json={"store_id": store.id, "amount": amount},
                                       headers={"Idempotency-Key": f"visit-{customer.id}-{amount}-{uuid.uuid4().hex}"})
     assert resp.status_code == 201, resp.json

@@ -77,7 +77,7 @@ def small_world(api, world, people, due_at_once, monkeypatch):
     return payout
 
 
-@pytest.mark.parametrize("role", ["consultant", "manager", "agent", "finance", "admin"])
+@pytest.mark.parametrize("role", ["consultant", "manager", "agent", "finance", "service", "admin"])
 def test_no_page_shows_a_raw_code_an_english_sentence_or_a_utc_time(app, world, small_world, role):
     from loyalty.directory.models import Staff
     from loyalty.extensions import db

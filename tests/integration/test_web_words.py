@@ -42,10 +42,10 @@ def test_the_points_statement_is_worded_from_its_lots_in_store_time(app, api, wo
     with time_machine.travel(T0, tick=False):
         assert visit(api, zhang, world.store, 1_280_000).status_code == 201  # ¥12,800.00 → 1280 points
         assert redeem(api, zhang, 4, "w-1", item="机油保养").status_code == 201
-    html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+    html = html_of(browser_as(app, "service"), f"/customers/{zhang.id}/points")
     assert "Service visit at" not in html and "Points redeemed for" not in html and "yuan earns" not in html
     assert "消费 ¥12,800.00，获得 1280 积分（2027-01-15 失效）" in html
-    assert "兑换：机油保养" in html
+    assert "兑换 4 × 机油保养" in html  # 4 units of a 1-point catalog item (tests/flows.py redeem)
     assert "2025-01-15 10:00" in html and "2025-01-15 02:00" not in html and "+00:00" not in html
     assert 'data-test="points-lots"' in html and "积分批次" in html
     assert 'data-test="points-expiry-warning"' not in html
@@ -53,7 +53,7 @@ def test_the_points_statement_is_worded_from_its_lots_in_store_time(app, api, wo
 
 def test_no_lots_heading_without_lots(app, world):
     zhang = new_customer(world.store.id)
-    html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+    html = html_of(browser_as(app, "service"), f"/customers/{zhang.id}/points")
     assert "积分批次" not in html and 'data-test="points-empty"' in html
 
 
@@ -62,10 +62,10 @@ def test_points_lapsing_within_30_days_are_announced(app, api, world):
     with time_machine.travel(T0, tick=False):
         visit(api, zhang, world.store, 100_000)  # 100 points, lapsing on 2027-01-15
     with time_machine.travel(datetime(2026, 12, 1, tzinfo=UTC), tick=False):
-        html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+        html = html_of(browser_as(app, "service"), f"/customers/{zhang.id}/points")
         assert "points-expiry-warning" not in html
     with time_machine.travel(datetime(2026, 12, 20, tzinfo=UTC), tick=False):
-        html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+        html = html_of(browser_as(app, "service"), f"/customers/{zhang.id}/points")
     assert "100 积分将在 30 天内失效（最早 2027-01-15），请在此之前兑换。" in html
 
 
@@ -76,7 +76,7 @@ def test_an_expired_lot_reads_as_its_points_and_day(app, api, world):
     with time_machine.travel(datetime(2027, 2, 1, tzinfo=UTC), tick=False):
         expire_points()
         db.session.commit()
-        html = html_of(browser_as(app, "consultant"), f"/customers/{zhang.id}/points")
+        html = html_of(browser_as(app, "service"), f"/customers/{zhang.id}/points")
     assert "2025-01-15 获得的 100 积分已失效" in html and "Points expired" not in html
 
 
