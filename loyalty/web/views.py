@@ -88,5 +88,12 @@ def home():
                            waited=worklists.waited, form=EmptyForm())
 
 
+@bp.route("/favicon.ico")
+@allow(PUBLIC)
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: the same vendored icon."""
+    return current_app.send_static_file("favicon.svg")
+
+
 # Route modules register on `bp` when imported.
 from loyalty.web import admin, customers  # noqa: E402,F401
