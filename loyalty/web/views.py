@@ -92,7 +92,7 @@ def home():
 @allow(PUBLIC)
 def favicon():
     """Browsers ask for /favicon.ico whatever the page links: the same vendored icon."""
-    return current_app.send_static_file("favicon.svg")
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 # Route modules register on `bp` when imported.

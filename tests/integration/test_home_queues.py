@@ -121,3 +121,19 @@ def test_finance_waits_with_totals_in_yuan_scoped_by_store(app, api, world, peop
     amount = payout["gross_amount"] - payout.get("offset_amount", 0)
     assert f"¥{amount // 100:,}.{amount % 100:02d}" in page
     assert "/payouts?status=awaiting_approval" in page
+
+
+def test_an_unknown_page_says_so_in_chinese_with_the_menu_when_logged_in(app, world):
+    page = browser_as(app, "manager").get("/no-such-page")
+    assert page.status_code == 404
+    assert "此页面不存在" in text(page)
+    assert 'data-test="nav-home"' in text(page) and 'data-test="logout"' in text(page)
+    from tests.web import Browser
+    anonymous = Browser(app).get("/no-such-page")
+    assert anonymous.status_code == 404 and 'data-test="nav-home"' not in text(anonymous)
+
+
+def test_every_page_links_the_vendored_favicon(app, world):
+    assert 'rel="icon"' in text(browser_as(app, "agent").get("/"))
+    icon = browser_as(app, "agent").get("/favicon.ico")
+    assert icon.status_code == 301 and icon.headers["Location"].endswith("/static/favicon.svg")
