@@ -170,10 +170,10 @@ def _register_verification(app: Flask) -> None:
     api.register_blueprint(referral_reports_api)
     csrf.exempt(referral_reports_api)
     app.register_blueprint(referral_reports_web)
-    from loyalty.web import worklists
+    from loyalty.payouts import home as payouts_home
     from verification import home
     home.register(app)  # the home pages' work queues: referral facts, counted by verification
-    worklists.register(app)  # and loyalty's own (payouts waiting)
+    payouts_home.register(app)  # and loyalty's own (payouts waiting)
 
 
 def _tune_engine(engine) -> None:

@@ -12,14 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from loyalty import clock
 from loyalty.directory import service as directory
-from loyalty.payouts import worklist as payouts
-from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL
 
 
 @dataclass(frozen=True)
@@ -81,20 +78,3 @@ def waited(since: datetime | None) -> str:
     if minutes < 48 * 60:
         return _("%(count)s h", count=minutes // 60)
     return _("%(count)s d", count=minutes // (24 * 60))
-
-
-# ---- loyalty's own: finance --------------------------------------------------------------------
-
-def finance_tiles(actor) -> list[Tile]:
-    waiting = payouts.open_payouts(actor)
-    return [Tile("awaiting_approval", _("Awaiting approval"), waiting[AWAITING_APPROVAL].count,
-                 url_for("payouts_web.queue", status=AWAITING_APPROVAL), waiting[AWAITING_APPROVAL].oldest,
-                 total=waiting[AWAITING_APPROVAL].total),
-            Tile("approved_unpaid", _("Approved, not yet paid"), waiting[APPROVED].count,
-                 url_for("payouts_web.queue", status=APPROVED), waiting[APPROVED].oldest,
-                 total=waiting[APPROVED].total)]
-
-
-def register(app: Flask) -> None:
-    provide(app, "finance", finance_tiles)
-    store_column(app, "payouts_waiting", _l("Payouts waiting"), payouts.waiting_by_store)

@@ -3,6 +3,7 @@ scoped by the viewer's stores, the oldest age, links to the items."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -137,3 +138,47 @@ def test_every_page_links_the_vendored_favicon(app, world):
     assert 'rel="icon"' in text(browser_as(app, "agent").get("/"))
     icon = browser_as(app, "agent").get("/favicon.ico")
     assert icon.status_code == 301 and icon.headers["Location"].endswith("/static/favicon.svg")
+
+
+def _statements_of(app, browser, path: str) -> int:
+    from sqlalchemy import event
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert browser.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+@pytest.mark.parametrize("role", ["consultant", "manager", "finance", "admin", "agent"])
+def test_a_home_page_costs_the_same_statements_whatever_waits(app, api, world, people, role):
+    """No query per item: the home page of a role runs as many statements with one referral
+    waiting as with four (each tile lists at most ITEMS_SHOWN)."""
+    browser = browser_as(app, role)
+    register(api, world, people)
+    one = _statements_of(app, browser, "/")
+    for name, phone in (("周一", "13600136001"), ("周二", "13600136002"), ("周三", "13600136003")):
+        referee = directory.create_customer(None, store_id=world.store.id, name=name, phone=phone)
+        db.session.commit()
+        assert register(api, world, {**people, "new": referee}, referee="new").status_code == 201
+    many = _statements_of(app, browser, "/")
+    print(f"STATEMENTS {role}: {one} with 1 waiting, {many} with 4")
+    assert many == one
+
+
+def test_the_call_desk_shows_the_queue_size_and_the_next_due_time(app, api, world, people, due_at_once, monkeypatch):
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    due_at = plan_of(rid).due_at
+    with time_machine.travel(due_at - timedelta(hours=1), tick=False):
+        page = text(browser_as(app, "agent").get("/calls"))
+        assert 'data-test="desk-due">0<' in page
+        shown = due_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+        assert shown in page and "共 1 个已安排" in page
+    with time_machine.travel(due_at + timedelta(minutes=5), tick=False):
+        assert 'data-test="desk-due">1<' in text(browser_as(app, "agent").get("/calls"))
