@@ -88,12 +88,5 @@ def home():
                            waited=worklists.waited, form=EmptyForm())
 
 
-@bp.route("/favicon.ico")
-@allow(PUBLIC)
-def favicon():
-    """Browsers ask for /favicon.ico whatever the page links: the same vendored icon."""
-    return redirect(url_for("static", filename="favicon.svg"), 301)
-
-
 # Route modules register on `bp` when imported.
 from loyalty.web import admin, customers  # noqa: E402,F401

@@ -135,9 +135,10 @@ def test_an_unknown_page_says_so_in_chinese_with_the_menu_when_logged_in(app, wo
 
 
 def test_every_page_links_the_vendored_favicon(app, world):
-    assert 'rel="icon"' in text(browser_as(app, "agent").get("/"))
-    icon = browser_as(app, "agent").get("/favicon.ico")
-    assert icon.status_code == 301 and icon.headers["Location"].endswith("/static/favicon.svg")
+    assert 'rel="icon" type="image/svg+xml" href="/static/favicon.svg"' in text(browser_as(app, "agent").get("/"))
+    icon = app.test_client().get("/static/favicon.svg")
+    assert icon.status_code == 200 and b"<svg" in icon.data
+    icon.close()
 
 
 def _statements_of(app, browser, path: str) -> int:
