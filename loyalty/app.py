@@ -182,6 +182,10 @@ def _register_verification(app: Flask) -> None:
     api.register_blueprint(rings_api)
     csrf.exempt(rings_api)
     app.register_blueprint(rings_web)
+    from loyalty.payouts import home as payouts_home
+    from verification import home
+    home.register(app)  # the home pages' work queues: referral facts, counted by verification
+    payouts_home.register(app)  # and loyalty's own (payouts waiting)
 
 
 def _tune_engine(engine) -> None:

@@ -50,7 +50,9 @@ def _authenticate():
 def authorize_request():
     """before_request hook: authenticate, then check the endpoint's audience."""
     g.actor = None
-    if request.endpoint is None:  # no route: let Flask answer 404/405
+    if request.endpoint is None:  # no route: let Flask answer 404/405, on a page with the menu when logged in
+        if not is_api_request():
+            g.actor = _authenticate()
         return None
     audience = audience_of(request.endpoint)
     g.actor = _authenticate()

@@ -14,6 +14,7 @@ from loyalty.auth import service as auth_service
 from loyalty.auth.access import ANY_STAFF, PUBLIC, allow
 from loyalty.errors import Unauthorized
 from loyalty.extensions import limiter
+from loyalty.web import worklists
 from loyalty.web.blueprint import bp
 from loyalty.web.forms import EmptyForm, LoginForm
 
@@ -81,7 +82,10 @@ def set_language(code: str):
 @bp.route("/")
 @allow(ANY_STAFF)
 def home():
-    return render_template(f"home/{g.actor.role}.html")
+    """The role's work queue: what waits for it, counted (loyalty/web/worklists.py)."""
+    health = worklists.store_health(g.actor) if g.actor.role == "admin" else None
+    return render_template(f"home/{g.actor.role}.html", tiles=worklists.tiles_for(g.actor), health=health,
+                           waited=worklists.waited, form=EmptyForm())
 
 
 # Route modules register on `bp` when imported.

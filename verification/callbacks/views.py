@@ -10,7 +10,7 @@ from loyalty.errors import DomainError
 from loyalty.web import labels
 from loyalty.web.forms import EmptyForm
 from loyalty.web.pages import act, attach_field_errors, expired, flash_error
-from verification.callbacks import bank, confirmations, desk, service
+from verification.callbacks import bank, confirmations, desk, service, worklist
 from verification.callbacks.forms import AnswersForm, ConfirmationForm, QuestionForm, ReviewDecisionForm
 from verification.callbacks.labels import grade_label
 from verification.callbacks.models import Callback
@@ -26,8 +26,10 @@ def _lang() -> str:
 @bp.route("/calls")
 @allow("agent")
 def calls():
-    """The agent's desk: the call they hold, or a button to take the next one."""
-    return render_template("callbacks/desk.html", held=desk.held_by(g.actor), form=EmptyForm())
+    """The agent's desk: the call they hold, or the queue (how many are due, when the next falls due)
+    and a button to take the next one."""
+    return render_template("callbacks/desk.html", held=desk.held_by(g.actor), form=EmptyForm(),
+                           queue=worklist.call_queue(g.actor), zone=g.actor.store.timezone if g.actor.store else None)
 
 
 @bp.route("/calls/next", methods=["POST"])
