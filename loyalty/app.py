@@ -159,33 +159,27 @@ def _register_verification(app: Flask) -> None:
     rewards.hook_into_payouts()  # payouts: rejection notes on the referral, the backfill of old rewards
     referrals.use_delivery_lookup(deliveries.delivered_within)  # REG-2: a delivered referee is too late
     referrals.use_risk_assessment(rings.assess_registration)  # issue 17: ring signals at registration
-    from verification.callbacks.api import blp as callbacks_api
-    from verification.callbacks.views import bp as callbacks_web
-    from verification.delivery.api import blp as delivery_api
-    from verification.delivery.views import bp as delivery_web
-    from verification.referrals.api import blp as referrals_api
-    from verification.referrals.views import bp as referrals_web
-
-    for blp in (referrals_api, delivery_api, callbacks_api):
-        api.register_blueprint(blp)
-        csrf.exempt(blp)
-    app.register_blueprint(referrals_web)
-    app.register_blueprint(delivery_web)
-    app.register_blueprint(callbacks_web)
-    from verification.reports.api import blp as referral_reports_api
-    from verification.reports.views import bp as referral_reports_web
-    api.register_blueprint(referral_reports_api)
-    csrf.exempt(referral_reports_api)
-    app.register_blueprint(referral_reports_web)
-    from verification.rings.api import blp as rings_api
-    from verification.rings.views import bp as rings_web
-    api.register_blueprint(rings_api)
-    csrf.exempt(rings_api)
-    app.register_blueprint(rings_web)
+    from verification.callbacks import api as callbacks_api
+    from verification.callbacks import views as callbacks_web
+    from verification.delivery import api as delivery_api
+    from verification.delivery import views as delivery_web
+    from verification.referrals import api as referrals_api
+    from verification.referrals import views as referrals_web
+    from verification.reports import api as reports_api
+    from verification.reports import views as reports_web
+    from verification.rings import api as rings_api
+    from verification.rings import views as rings_web
+    for module_api, module_web in ((referrals_api, referrals_web), (delivery_api, delivery_web),
+                                   (callbacks_api, callbacks_web), (reports_api, reports_web), (rings_api, rings_web)):
+        api.register_blueprint(module_api.blp)
+        csrf.exempt(module_api.blp)
+        app.register_blueprint(module_web.bp)
     from loyalty.payouts import home as payouts_home
+    from loyalty.points import home as points_home
     from verification import home
     home.register(app)  # the home pages' work queues: referral facts, counted by verification
     payouts_home.register(app)  # and loyalty's own (payouts waiting)
+    points_home.register(app)  # (points lapsing, catalog items running out)
 
 
 def _tune_engine(engine) -> None:
