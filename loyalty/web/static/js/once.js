@@ -6,13 +6,17 @@
    inline script. */
 (function () {
   "use strict";
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!form || !form.querySelector || !form.querySelector("input[name=form_token]")) {
-      return;
-    }
-    if (form.getAttribute("data-sent") === "1") {
+  function guarded(form) {
+    return form && form.querySelector && form.querySelector("input[name=form_token]");
+  }
+  document.addEventListener("submit", function (event) {  /* capture: first of all, drop a repeat */
+    if (guarded(event.target) && event.target.getAttribute("data-sent") === "1") {
       event.preventDefault();
+    }
+  }, true);
+  window.addEventListener("submit", function (event) {  /* bubbling, last of all: sent unless declined */
+    var form = event.target;
+    if (!guarded(form) || event.defaultPrevented) {  /* e.g. a confirmation (confirm.js) said no */
       return;
     }
     form.setAttribute("data-sent", "1");
@@ -22,7 +26,7 @@
       Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
       Array.prototype.forEach.call(outside, function (b) { b.disabled = true; });
     }, 0);
-  }, true);
+  });
   window.addEventListener("pageshow", function (event) {  /* back/forward cache: usable again */
     if (event.persisted) {
       Array.prototype.forEach.call(document.querySelectorAll("form[data-sent]"), function (form) {
