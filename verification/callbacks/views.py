@@ -9,7 +9,8 @@ from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.web import labels
 from loyalty.web.forms import EmptyForm
-from loyalty.web.pages import act, attach_field_errors, expired, flash_error
+from loyalty.web.once import act_once
+from loyalty.web.pages import attach_field_errors, expired, flash_error
 from verification.callbacks import bank, confirmations, desk, service, worklist
 from verification.callbacks.forms import AnswersForm, ConfirmationForm, QuestionForm, ReviewDecisionForm
 from verification.callbacks.labels import grade_label
@@ -78,8 +79,8 @@ def unreachable(callback_id: int):
     back = url_for("callbacks_web.calls")
     if not EmptyForm().validate_on_submit():
         return redirect(back)
-    return act(lambda: service.mark_unreachable(g.actor, callback_id),
-               _("Marked unreachable; it will be retried later."), back, category="info")
+    return act_once(lambda: service.mark_unreachable(g.actor, callback_id),
+                    lambda _done: (_("Marked unreachable; it will be retried later."), "info"), back)
 
 
 @bp.route("/reviews")
@@ -97,8 +98,8 @@ def settle_confirmation(confirmation_id: int):
     form, back = ConfirmationForm(), url_for("callbacks_web.reviews")
     if not form.validate_on_submit():
         return expired(back, _("Choose a decision and say what you checked."))
-    return act(lambda: confirmations.decide(g.actor, confirmation_id, decision=form.decision.data,
-                                            reason=form.reason.data), _("Verdict settled."), back)
+    return act_once(lambda: confirmations.decide(g.actor, confirmation_id, decision=form.decision.data,
+                                                 reason=form.reason.data), _("Verdict settled."), back)
 
 
 @bp.route("/reviews/<int:review_id>", methods=["POST"])
@@ -107,7 +108,7 @@ def decide(review_id: int):
     form, back = ReviewDecisionForm(), url_for("callbacks_web.reviews")
     if not form.validate_on_submit():
         return redirect(back)
-    return act(lambda: service.decide_review(g.actor, review_id, form.decision.data), _("Review recorded."), back)
+    return act_once(lambda: service.decide_review(g.actor, review_id, form.decision.data), _("Review recorded."), back)
 
 
 @bp.route("/referrals/<int:referral_id>/verification")
