@@ -162,6 +162,20 @@ def answer(api, callback_id, answers, who="agent"):
         return api.as_(who).post(f"callbacks/{callback_id}/answers", json={"answers": answers})
 
 
+def answer_for_review(api, rid: int, who="agent") -> dict:
+    """Take the call of referral `rid` and answer so that a manager must review one answer: the
+    open question undecided, the trap confirmed (one wrong), the rest truthful. The claimed call."""
+    call = claim(api, who).json
+    plan = plan_of(rid)
+    answers = [truthful(q) for q in plan.questions]
+    open_q = next(i for i, q in enumerate(plan.questions) if q["kind"] == "open")
+    answers[open_q] = undecided(plan.questions[open_q])
+    trap = next(i for i, q in enumerate(plan.questions) if q["kind"] == "trap")
+    answers[trap] = {"question_id": plan.questions[trap]["key"], "confirmed": True}  # one wrong
+    answer(api, call["id"], answers, who)
+    return call
+
+
 def balances(api, owner):
     items = api.as_("admin").get(f"ledger/accounts?owner={owner}").json["items"]
     return {a["purpose"]: a["balance"] for a in items}

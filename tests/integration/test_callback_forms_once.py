@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
-from tests.flows import answer, claim, delivered_referral, plan_of, truthful, undecided
+from tests.flows import answer_for_review, delivered_referral
 from tests.web import browser_as, compile_catalogs, text
 from verification.callbacks import service as callbacks
 from verification.callbacks.models import Callback
@@ -28,14 +28,7 @@ def test_a_second_post_of_a_review_decision_changes_nothing_and_repeats_the_firs
         app, api, world, people, due_at_once, monkeypatch):
     compile_catalogs()
     rid = delivered_referral(api, world, people, "referee", monkeypatch)
-    call = claim(api).json
-    plan = plan_of(rid)
-    answers = [truthful(q) for q in plan.questions]
-    open_q = next(i for i, q in enumerate(plan.questions) if q["kind"] == "open")
-    answers[open_q] = undecided(plan.questions[open_q])
-    trap = next(i for i, q in enumerate(plan.questions) if q["kind"] == "trap")
-    answers[trap] = {"question_id": plan.questions[trap]["key"], "confirmed": True}  # one wrong: the review decides
-    answer(api, call["id"], answers)
+    answer_for_review(api, rid)
     review = callbacks.list_reviews(world["admin"])[0]  # the managers of this referral may not review it
     browser = browser_as(app, "admin")
     csrf, tokens = _tokens(text(browser.get("/reviews")))

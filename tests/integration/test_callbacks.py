@@ -12,6 +12,7 @@ from loyalty.extensions import db
 from tests.flows import (
     T0,
     answer,
+    answer_for_review,
     answer_next_call,
     balances,
     claim,
@@ -271,14 +272,7 @@ def test_a_no_or_an_answer_without_what_was_said_is_refused(api, world, people, 
 @pytest.mark.rule("CB-5")
 def test_undecided_answer_goes_to_a_manager_not_involved(api, world, people, due_at_once, monkeypatch):
     rid = delivered_referral(api, world, people, "referee", monkeypatch)
-    call = claim(api).json
-    plan = plan_of(rid)
-    answers = [truthful(q) for q in plan.questions]
-    open_q = next(i for i, q in enumerate(plan.questions) if q["kind"] == "open")
-    answers[open_q] = undecided(plan.questions[open_q])
-    trap = next(i for i, q in enumerate(plan.questions) if q["kind"] == "trap")
-    answers[trap] = {"question_id": plan.questions[trap]["key"], "confirmed": True}  # one wrong
-    answer(api, call["id"], answers)
+    answer_for_review(api, rid)
     review = db.session.query(AnswerReview).one()
     assert db.session.get(Referral, rid).status == "awaiting_callback"
     # the consultant registered it, manager acknowledged it, manager2 checked the delivery: none of

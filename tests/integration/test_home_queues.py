@@ -16,6 +16,7 @@ from loyalty.payouts import worklist as payouts
 from tests.flows import (
     T0,
     answer,
+    answer_for_review,
     claim,
     delivered_referral,
     payout_of,
@@ -92,14 +93,7 @@ def test_agent_queue_counts_due_calls_and_the_next_due_time(api, world, people, 
 
 def test_answers_to_review_are_counted_as_the_reviews_page_lists_them(api, world, people, due_at_once, monkeypatch):
     rid = delivered_referral(api, world, people, "referee", monkeypatch)
-    call = claim(api).json
-    plan = plan_of(rid)
-    answers = [truthful(q) for q in plan.questions]
-    open_q = next(i for i, q in enumerate(plan.questions) if q["kind"] == "open")
-    answers[open_q] = undecided(plan.questions[open_q])
-    trap = next(i for i, q in enumerate(plan.questions) if q["kind"] == "trap")
-    answers[trap] = {"question_id": plan.questions[trap]["key"], "confirmed": True}
-    answer(api, call["id"], answers)
+    answer_for_review(api, rid)
     _staff(world, "manager3", "manager", world.store)
     for who in ("manager", "manager2", "manager3", "manager_b", "admin"):
         member = db.session.execute(select(Staff).where(Staff.username == who)).unique().scalar_one()
