@@ -54,6 +54,16 @@ def parse_day(text: str | None, field: str) -> date | None:
     return day
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean and nothing else: marshmallow's Boolean also takes 0, 1, "yes", "on"..., which
+    the OpenAPI document (type: boolean) does not allow (the Schemathesis probe sends `0`)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class InputSchema(Schema):
     """Request bodies: unknown fields are an error, so typos do not pass silently.
 

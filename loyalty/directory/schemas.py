@@ -7,7 +7,7 @@ from loyalty.auth.schemas import StaffSchema  # noqa: F401  (re-exported)
 from loyalty.directory.identity import mask_phone
 from loyalty.directory.models import GENDERS, POLICY_FIELDS, ROLES, TRANSMISSIONS
 from loyalty.errors import Forbidden
-from loyalty.schemas import InputSchema, PageQuery, Schema, page_of
+from loyalty.schemas import InputSchema, PageQuery, Schema, StrictBoolean, page_of
 
 _name = validate.Length(min=1, max=120)
 # The columns are 32-bit integers (PostgreSQL `integer`): a bigger number is a field error, not a 500.
@@ -69,7 +69,7 @@ class StoreSchema(Schema):
     code = fields.String()
     name = fields.String()
     timezone = fields.String()
-    active = fields.Boolean()
+    active = StrictBoolean()
     policy = fields.Nested(PolicySchema)
 
 
@@ -83,7 +83,7 @@ class StorePatchSchema(InputSchema):
     code = fields.String(validate=validate.Length(min=1, max=32))
     name = fields.String(validate=_name)
     timezone = fields.String(validate=validate.Length(min=1, max=64))
-    active = fields.Boolean()
+    active = StrictBoolean()
 
 
 class StaffInSchema(InputSchema):
@@ -109,7 +109,7 @@ class StaffPatchSchema(InputSchema):
     display_name = fields.String(validate=_name)
     role = fields.String(validate=validate.OneOf(ROLES))
     store_id = _id(allow_none=True)
-    active = fields.Boolean()
+    active = StrictBoolean()
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=256))
     phone = fields.String(allow_none=True, validate=validate.Length(max=32), metadata={"description": "'' clears"})
     national_id = fields.String(allow_none=True, load_only=True, validate=validate.Length(max=32),

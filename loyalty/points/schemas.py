@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from loyalty.schemas import InputSchema, PageQuery, page_of
+from loyalty.schemas import InputSchema, PageQuery, StrictBoolean, page_of
 
 
 class VisitInSchema(InputSchema):
@@ -85,7 +85,7 @@ class CatalogItemSchema(Schema):
     name_zh = fields.String()
     price = fields.Integer(metadata={"description": "points per unit"})
     stock = fields.Integer(allow_none=True, metadata={"description": "units left; null: not counted"})
-    active = fields.Boolean()
+    active = StrictBoolean()
     store_id = fields.Integer(allow_none=True, metadata={"description": "null: every store of the group"})
     created_at = fields.DateTime()
 
@@ -99,7 +99,7 @@ class CatalogItemInSchema(InputSchema):
     name_zh = fields.String(required=True, validate=validate.Length(min=1, max=120))
     price = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**9))
     stock = fields.Integer(allow_none=True, load_default=None, strict=True, validate=validate.Range(min=0, max=10**9))
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
     store_id = fields.Integer(allow_none=True, load_default=None, strict=True, validate=validate.Range(min=1))
 
 
@@ -108,10 +108,10 @@ class CatalogItemPatchSchema(InputSchema):
     name_zh = fields.String(validate=validate.Length(min=1, max=120))
     price = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**9))
     stock = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=10**9))
-    active = fields.Boolean()
+    active = StrictBoolean()
     store_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
 
 
 class CatalogQuery(PageQuery):
     store_id = fields.Integer(validate=validate.Range(min=1))
-    active = fields.Boolean()
+    active = fields.Boolean()  # a query string: "true"/"false"

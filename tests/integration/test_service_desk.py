@@ -282,3 +282,15 @@ def test_the_admin_adds_and_stops_an_item_on_the_catalog_page(app, world):
     assert not db.session.get(CatalogItem, item.id).active
     assert [e.action for e in events("catalog_item")] == ["created", "updated"]
     assert "停止兑换" in text(admin.get("/admin/catalog"))
+
+
+@pytest.mark.rule("SEC-4")
+def test_active_flags_take_json_booleans_only(api, world):
+    """`active: 0` is not a boolean in the OpenAPI document: refused with a field error, nothing written
+    (the Schemathesis probe found it accepted)."""
+    body = {"code": "WIPER", "name_zh": "雨刮片", "price": 300, "active": 0}
+    resp = api.as_("admin").post("catalog-items", json=body)
+    assert resp.status_code == 422 and "active" in resp.json["fields"], resp.json
+    assert api.as_("admin").get("catalog-items").json["items"] == []
+    resp = api.as_("admin").patch(f"stores/{world.store.id}", json={"active": 1})
+    assert resp.status_code == 422 and "active" in resp.json["fields"], resp.json
