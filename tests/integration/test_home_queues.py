@@ -28,9 +28,12 @@ from tests.flows import (
 )
 from tests.helpers import PASSWORD
 from tests.web import browser_as, compile_catalogs, text
+from verification.callbacks import facts
 from verification.callbacks import service as callbacks
 from verification.callbacks import worklist as calls
+from verification.callbacks.models import AnswerReview
 from verification.referrals import worklist as showroom
+from verification.referrals.models import Referral
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -98,6 +101,10 @@ def test_answers_to_review_are_counted_as_the_reviews_page_lists_them(api, world
     for who in ("manager", "manager2", "manager3", "manager_b", "admin"):
         member = db.session.execute(select(Staff).where(Staff.username == who)).unique().scalar_one()
         assert calls.answers_to_review(member)[0] == len(callbacks.list_reviews(member)), who
+        # the one query of the list agrees with the rule a decision runs (facts.involved_staff)
+        review = db.session.execute(select(AnswerReview)).unique().scalar_one()
+        may = member.store_id in (None, review.store_id) and member.id not in facts.involved_staff(db.session.get(Referral, review.referral_id))
+        assert [r.id for r in callbacks.list_reviews(member)] == ([review.id] if may else []), who
     manager3 = db.session.execute(select(Staff).where(Staff.username == "manager3")).unique().scalar_one()
     assert calls.answers_to_review(manager3)[0] == 1  # the involved managers see none
 

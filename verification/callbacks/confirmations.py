@@ -8,7 +8,7 @@ facts its own staff supplied. Fraudulent verdicts need no confirmation: they app
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, false, select, true
 
 from loyalty import clock
 from loyalty.audit import service as audit
@@ -16,7 +16,7 @@ from loyalty.errors import Conflict, Forbidden, field_error
 from loyalty.extensions import db
 from loyalty.scoping import get_scoped, in_stores
 from verification.callbacks import outcomes
-from verification.callbacks.facts import involved_staff
+from verification.callbacks.facts import involved_staff, untouched_by
 from verification.callbacks.models import AnswerReview, Callback, Confirmation
 from verification.referrals.models import AWAITING_CALLBACK, UNVERIFIABLE, VERIFIED, Referral
 
@@ -50,13 +50,19 @@ def _may_confirm(actor, referral: Referral) -> bool:
     return actor.role in CONFIRMERS and actor.id not in involved_staff(referral) | reviewers
 
 
+def open_confirmations(actor, *columns):
+    """SELECT `columns` (default: the confirmations) over the held verdicts this manager may settle:
+    his stores', on referrals he did not touch and none of whose answers he decided. One query, used
+    by the list and by the home page's count (none for a role that may not confirm)."""
+    reviewed = exists().where(AnswerReview.referral_id == Referral.id, AnswerReview.reviewer_id == actor.id)
+    return in_stores(select(*(columns or (Confirmation,))), actor, Confirmation.store_id).join(
+        Referral, Referral.id == Confirmation.referral_id).where(
+        Confirmation.decided_at.is_(None), Referral.status == AWAITING_CALLBACK,
+        ~reviewed, untouched_by(actor.id), true() if actor.role in CONFIRMERS else false())
+
+
 def list_open(actor) -> list[Confirmation]:
-    """Held verdicts a manager may settle: his stores', on referrals he did not touch."""
-    query = select(Confirmation).join(Referral, Referral.id == Confirmation.referral_id).where(
-        Confirmation.decided_at.is_(None), Referral.status == AWAITING_CALLBACK)
-    query = in_stores(query, actor, Confirmation.store_id)
-    held = db.session.execute(query.order_by(Confirmation.id)).unique().scalars().all()
-    return [c for c in held if _may_confirm(actor, c.referral)]
+    return list(db.session.execute(open_confirmations(actor).order_by(Confirmation.id)).unique().scalars())
 
 
 def decide(actor, confirmation_id: int, *, decision: str, reason: str | None) -> Confirmation:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, and_, cast, exists, func, or_, select
 
 from loyalty.audit.models import AuditEvent
 from loyalty.directory.models import FACTS, Customer, FactVersion, Vehicle
@@ -38,6 +38,16 @@ def involved_staff(referral: Referral) -> frozenset[int]:
         AuditEvent.entity == "referral", AuditEvent.entity_id == str(referral.id),
         AuditEvent.actor_id.is_not(None))).scalars()
     return frozenset(i for i in (*on_row, *audited) if i is not None)
+
+
+def untouched_by(actor_id: int):
+    """The SQL twin of involved_staff, for lists: `actor_id` neither registered, acknowledged,
+    reviewed nor checked the referral, and has no audited action on it (CB-10's insiders)."""
+    on_row = (Referral.registered_by_id, Referral.acknowledged_by_id, Referral.reviewed_by_id,
+              Referral.delivery_checked_by_id)
+    return and_(*(or_(column.is_(None), column != actor_id) for column in on_row),
+                ~exists().where(AuditEvent.entity == "referral", AuditEvent.actor_id == actor_id,
+                                AuditEvent.entity_id == cast(Referral.id, String)))
 
 
 @dataclass(frozen=True)

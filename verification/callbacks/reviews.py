@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
 from loyalty import clock
@@ -26,20 +26,22 @@ def _may_review(actor, referral: Referral) -> bool:
     return actor.id not in facts.involved_staff(referral)
 
 
-def list_reviews(actor, *, include_decided: bool = False) -> list[AnswerReview]:
+def open_reviews(actor, *columns):
+    """SELECT `columns` (default: the reviews) over the open answer reviews this manager may decide:
+    his stores', on referrals still waiting for their verdict and that he did not touch. One query,
+    used by the list and by the home page's count."""
     later = aliased(Callback)
-    query = select(AnswerReview).join(Referral, Referral.id == AnswerReview.referral_id).join(
-        Callback, Callback.id == AnswerReview.callback_id).where(
+    return in_stores(select(*(columns or (AnswerReview,))), actor, AnswerReview.store_id).join(
+        Referral, Referral.id == AnswerReview.referral_id).join(Callback, Callback.id == AnswerReview.callback_id).where(
+        AnswerReview.decided_at.is_(None),
         Referral.status == AWAITING_CALLBACK,  # a decided referral's leftover reviews cannot matter
         # nor can those of a first call that handed over to the other party (its verdict is certain)
         ~exists().where(later.referral_id == Callback.referral_id, later.sequence > Callback.sequence),
-        Referral.registered_by_id != actor.id,
-        or_(Referral.delivery_checked_by_id.is_(None), Referral.delivery_checked_by_id != actor.id))
-    if not include_decided:
-        query = query.where(AnswerReview.decided_at.is_(None))
-    query = in_stores(query, actor, AnswerReview.store_id)
-    found = db.session.execute(query.order_by(AnswerReview.id)).unique().scalars().all()
-    return [r for r in found if _may_review(actor, db.session.get(Referral, r.referral_id))]
+        facts.untouched_by(actor.id))
+
+
+def list_reviews(actor) -> list[AnswerReview]:
+    return list(db.session.execute(open_reviews(actor).order_by(AnswerReview.id)).unique().scalars())
 
 
 def review_question(review: AnswerReview) -> dict:
