@@ -26,6 +26,12 @@ CLAIM = {"referrer_name": "张三", "referrer_phone": "13800138000", "referrer_m
 ON_RECORD_SINCE = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
 
 
+# The delivery check page's form for the `acknowledged` referral: every field matches the claim.
+CHECK_FORM = {"delivered_at": "2026-11-04T10:00", "vehicle_model": "高尔夫", "vehicle_colour": "红色",
+              "vehicle_transmission": "manual", "vehicle_vin": "LSVAB2BR5NN123456", "licence_owner_name": "张三",
+              "licence_plate": "沪A12345", "licence_model": "大众汽车牌SVW7141BRD(速腾)", "licence_vin": "",
+              "licence_colour": "白"}
+
 def seed_people(world):
     zhang = directory.create_customer(None, store_id=world.store.id, name="张三", phone="13800138000",
                                       gender="male", employer="上海汽车集团", home_district="浦东新区",

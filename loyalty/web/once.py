@@ -10,6 +10,10 @@ before it commits. A second POST of the same form (same token, same fields) clai
 flashes the first request's messages again; PostgreSQL makes a concurrent second POST wait for
 the first to commit, SQLite serialises writers. A request that fails rolls back, claim
 included, so the same form may be sent again after its error is fixed.
+
+`act_once` serves forms that redirect. A page that renders its result instead (the call's answers,
+the delivery check) calls `first_time` before it acts and `remember` after: a second POST of the
+form is sent where the first led, with what the first said. The script is in base.html.
 """
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ import hashlib
 import json
 import re
 import secrets
+from dataclasses import dataclass
 
-from flask import flash, g, redirect, request, session
+from flask import Response, flash, g, redirect, request, session
 from markupsafe import Markup
 
 from loyalty.errors import DomainError
@@ -64,24 +69,50 @@ def _act(do, done, back: str, labels: dict | None = None):
     return redirect(back)
 
 
-def act_once(do, done, back: str, *, labels: dict | None = None):
-    """`_act`, once per form token: the second POST of a form replays the first's messages."""
+@dataclass(frozen=True)
+class Once:
+    """What this POST's form token says: the first POST of its form holds the `claim` (keep its
+    outcome with `remember`); a later one gets the `replay` to answer with instead of acting again."""
+    claim: int | None = None
+    replay: Response | None = None
+
+
+def first_time(back: str) -> Once:
+    """Claim this POST's form token, in the request's transaction (see the module doc)."""
     token = form_token()
     if token is None:
-        return _act(do, done, back, labels)
+        return Once()
     try:
         claimed = claim_key(f"form:{token}", _fingerprint(), field=FIELD)
     except DomainError as error:  # the token was used for another form, or its first POST is still running
         g.rollback = True
         flash_error(error)
-        return redirect(back)
-    if isinstance(claimed, FirstResponse):
-        for category, message in (claimed.body or {}).get("flashes", []):
-            flash(message, category)
-        return redirect((claimed.body or {}).get("location") or back)
+        return Once(replay=redirect(back))
+    if not isinstance(claimed, FirstResponse):
+        return Once(claim=claimed)
+    first = claimed.body or {}
+    if first.get("again"):  # the first POST only showed something (a preview): this one may run too
+        return Once()
+    for category, message in first.get("flashes", []):
+        flash(message, category)
+    return Once(replay=redirect(first.get("location") or back))
+
+
+def remember(once: Once, location: str, flashes=(), *, again: bool = False) -> None:
+    """Keep what the first POST of a form said and where it led, for a second POST to replay;
+    `again`: it decided nothing, so a second POST runs as the first did. Nothing is kept for a
+    request that is rolled back: its form may be sent again."""
+    if once.claim is not None and not g.get("rollback"):
+        store_response(once.claim, 303, {"flashes": [list(pair) for pair in flashes], "location": location,
+                                         "again": again})
+
+
+def act_once(do, done, back: str, *, labels: dict | None = None):
+    """`_act`, once per form token: the second POST of a form replays the first's messages."""
+    once = first_time(back)
+    if once.replay is not None:
+        return once.replay
     before = len(session.get("_flashes", []))
     response = _act(do, done, back, labels)
-    if not g.get("rollback"):
-        flashes = [list(pair) for pair in session.get("_flashes", [])[before:]]
-        store_response(claimed, response.status_code, {"flashes": flashes, "location": back})
+    remember(once, back, session.get("_flashes", [])[before:])
     return response

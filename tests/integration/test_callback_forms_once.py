@@ -1,5 +1,6 @@
 """A double click on a callback decision takes effect once and says one truthful thing (issue 15
-item 6): the answer-review buttons (正确/错误) and 无法接通 carry a one-time form token."""
+item 6): the answers, the answer-review buttons (正确/错误), 无法接通 and the delivery check carry a
+one-time form token."""
 from __future__ import annotations
 
 import re
@@ -8,10 +9,11 @@ from sqlalchemy import func, select
 
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
-from tests.flows import answer_for_review, delivered_referral
+from tests.flows import CHECK_FORM, answer_for_review, delivered_referral, plan_of, truthful
 from tests.web import browser_as, compile_catalogs, text
 from verification.callbacks import service as callbacks
 from verification.callbacks.models import Callback
+from verification.delivery.models import CheckRecord
 
 
 def _events(entity: str, entity_id: int, action: str) -> int:
@@ -60,3 +62,41 @@ def test_a_second_post_of_unreachable_counts_one_attempt(app, api, world, people
     db.session.expire_all()
     callback = db.session.get(Callback, call["id"])
     assert callback.attempts_made == 1, callback.attempts_made  # one attempt counted, not two
+
+
+def test_a_second_post_of_the_answers_records_them_once_and_says_so_again(
+        app, api, world, people, due_at_once, monkeypatch):
+    compile_catalogs()
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    browser = browser_as(app, "agent")
+    csrf, _none = _tokens(text(browser.get("/calls")))
+    taken = browser.post("/calls/next", data={"csrf_token": csrf})
+    callback_id = int(taken.location.rsplit("/", 1)[-1])
+    csrf, tokens = _tokens(text(browser.get(taken.location)))
+    form = {"csrf_token": csrf, "form_token": tokens[0]}  # the answers form's, not 无法接通's
+    for q in plan_of(rid).questions:
+        said = truthful(q)
+        if "confirmed" in said:
+            form[f"{q['key']}_confirmed"] = "yes" if said["confirmed"] else "no"
+        form[f"{q['key']}_text"] = said.get("text") or ""
+    first = browser.post(f"/calls/{callback_id}", data=form)
+    second = browser.post(f"/calls/{callback_id}", data=form)  # the double click: not "not held by you"
+    assert first.status_code == second.status_code == 302 and first.location == second.location
+    flashes = re.findall(r'class="flash (\w+)"[^>]*>([^<]*)<', text(browser.get(second.location)))
+    assert flashes and all(c == "success" and "回答已记录" in m for c, m in flashes), flashes
+    assert _events("callback", callback_id, "answered") == 1
+
+
+def test_a_second_post_of_a_deciding_delivery_check_checks_once(app, world, people, acknowledged):
+    compile_catalogs()
+    browser = browser_as(app, "manager2")
+    path = f"/referrals/{acknowledged}/delivery"
+    csrf, tokens = _tokens(text(browser.get(path)))
+    form = {"csrf_token": csrf, "form_token": tokens[0], **CHECK_FORM}
+    first = browser.post(path, data=form)
+    assert first.status_code == 200 and "各项一致" in text(first)
+    second = browser.post(path, data=form)  # the double click: not "this referral cannot be checked"
+    assert second.status_code == 302 and second.location.endswith(f"/referrals/{acknowledged}")
+    flashes = re.findall(r'class="flash (\w+)"[^>]*>([^<]*)<', text(browser.get(second.location)))
+    assert flashes == [("success", "交付核对已记录。各项一致：奖励已预留，回访已安排。")], flashes
+    assert db.session.execute(select(func.count()).select_from(CheckRecord)).scalar_one() == 1

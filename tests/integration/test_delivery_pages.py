@@ -9,16 +9,13 @@ import pytest
 
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
-from tests.flows import RECORD_VALUES, ROWS, csv_bytes
+from tests.flows import CHECK_FORM, RECORD_VALUES, ROWS, csv_bytes
 from tests.helpers import count_rows
 from tests.web import Browser, compile_catalogs, csrf_of, login, text
 from verification.delivery.models import Delivery
 from verification.referrals.models import Referral
 
-FORM = {"delivered_at": "2026-11-04T10:00", "vehicle_model": "高尔夫", "vehicle_colour": "红色",
-        "vehicle_transmission": "manual", "vehicle_vin": "LSVAB2BR5NN123456", "licence_owner_name": "张三",
-        "licence_plate": "沪A12345", "licence_model": "大众汽车牌SVW7141BRD(速腾)", "licence_vin": "",
-        "licence_colour": "白"}
+FORM = CHECK_FORM
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -9,7 +9,7 @@ from loyalty.auth.access import allow
 from loyalty.errors import DomainError
 from loyalty.web import labels
 from loyalty.web.forms import EmptyForm
-from loyalty.web.once import act_once
+from loyalty.web.once import act_once, first_time, remember
 from loyalty.web.pages import attach_field_errors, expired, flash_error
 from verification.callbacks import bank, confirmations, desk, service, worklist
 from verification.callbacks.forms import AnswersForm, ConfirmationForm, QuestionForm, ReviewDecisionForm
@@ -57,20 +57,41 @@ def _held(callback_id: int) -> Callback | None:
 @bp.route("/calls/<int:callback_id>", methods=["GET", "POST"])
 @allow("agent")
 def call(callback_id: int):
-    callback, form = _held(callback_id), AnswersForm()
+    form = AnswersForm()
+    if form.validate_on_submit():
+        return _record_answers(callback_id, form)
+    callback = _held(callback_id)
     if callback is None:
         return redirect(url_for("callbacks_web.calls"))
-    page = {"callback": callback, "script": service.script(callback, _lang()), "form": form}
-    if not form.validate_on_submit():
-        return render_template("callbacks/call.html", **page)
+    return render_template("callbacks/call.html", **_call_page(callback, form))
+
+
+def _call_page(callback: Callback, form: AnswersForm) -> dict:
+    return {"callback": callback, "script": service.script(callback, _lang()), "form": form}
+
+
+def _record_answers(callback_id: int, form: AnswersForm):
+    """Answers are recorded once per form: a second POST of it (a double click) says again what the
+    first said, before it would find the call no longer held (issue 15 item 6)."""
+    back = url_for("callbacks_web.calls")
+    once = first_time(back)
+    if once.replay is not None:
+        return once.replay
+    callback = _held(callback_id)
+    if callback is None:
+        g.rollback = True  # the form's token too: nothing of this POST is kept
+        return redirect(back)
+    page = _call_page(callback, form)
     try:
         service.record_answers(g.actor, callback_id, form.answers(page["script"]["questions"]))
     except DomainError as error:  # the page comes back with what was entered, each message by its question
         g.rollback = True
         flash(_(error.message), "error")
         return render_template("callbacks/call.html", errors=error.fields, **page), error.status
-    flash(_("Answers recorded. Thank you."), "success")
-    return redirect(url_for("callbacks_web.calls"))
+    done = ("success", _("Answers recorded. Thank you."))
+    flash(done[1], done[0])
+    remember(once, back, [done])
+    return redirect(back)
 
 
 @bp.route("/calls/<int:callback_id>/unreachable", methods=["POST"])

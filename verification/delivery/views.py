@@ -12,9 +12,11 @@ from loyalty.auth.access import allow
 from loyalty.directory import service as directory
 from loyalty.errors import DomainError
 from loyalty.web.listing import list_filters
+from loyalty.web.once import Once, first_time, remember
 from loyalty.web.pages import act, expired, refuse, shown_phone
 from verification.delivery import dms, labels, records, service
 from verification.delivery.forms import DeliveryForm, ImportForm, ReopenForm
+from verification.delivery.models import PASSED
 from verification.delivery.schemas import sees_vehicle
 from verification.referrals import service as referrals
 from verification.rings import service as rings
@@ -56,15 +58,28 @@ def referral(referral_id: int):
 @bp.route("/referrals/<int:referral_id>/delivery", methods=["GET", "POST"])
 @allow(*MANAGERS)
 def check_delivery(referral_id: int):
+    once = first_time(url_for("delivery_web.referral", referral_id=referral_id)) if request.method == "POST" else Once()
+    if once.replay is not None:  # a second POST of a check form that decided: what the first said
+        return once.replay
     referral, on_record = service.start_check(g.actor, referral_id)
     zone, page = ZoneInfo(referral.store.timezone), {"referral": referral, "on_record": on_record}
     form = DeliveryForm.for_check(zone, on_record)
     if not form.ready():
+        g.rollback = True  # nothing is checked: the form's token stays unused
         return render_template("delivery/check.html", form=form, **page), 422 if form.errors else 200
+    return _checked(referral_id, form, zone, once, page)
+
+
+def _checked(referral_id: int, form: DeliveryForm, zone: ZoneInfo, once: Once, page: dict):
+    """Run the check: a decided result is shown and kept for a second POST of the same form to
+    replay (one effect, one true message); a preview may be asked for again."""
     try:
         result = service.review_delivery(g.actor, referral_id, **form.entered(zone))
     except DomainError as error:
         return refuse("delivery/check.html", form, _on_form(error), **page)
+    said = [("success" if result.outcome == PASSED else "warning",
+             _("Delivery check recorded. %(outcome)s.", outcome=labels.outcome_label(result.outcome)))]
+    remember(once, url_for("delivery_web.referral", referral_id=referral_id), said, again=not result.decided)
     template = "delivery/result.html" if result.decided else "delivery/confirm.html"
     return render_template(template, result=result, referral=result.referral, form=form)
 
