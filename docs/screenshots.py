@@ -24,7 +24,7 @@ OUT = ROOT / "docs" / "screenshots"
 SHOTS = [("consultant", "/", "home-consultant.png"), ("manager", "/", "home-manager.png"),
          ("manager", "/referrals/queue", "manager-queue.png"), ("agent", "/", "home-agent.png"),
          ("finance", "/", "home-finance.png"), ("finance", "/payouts", "finance-queue.png"),
-         ("admin", "/", "home-admin.png")]
+         ("admin", "/", "home-admin.png"), ("service", "/", "home-service.png")]
 POLICY = {"reward_amount": 450000, "reward_unit": "CNY", "callback_delay_min_hours": 0,
           "callback_delay_max_hours": 0, "calling_hours_start": "00:00", "calling_hours_end": "23:59",
           "velocity_limit": 100}
@@ -82,12 +82,30 @@ def stage_working_day() -> None:
             plan = db.session.get(Callback, call.id)
             callbacks.record_answers(staff["agent"], call.id, [_truthful(q) for q in plan.questions])
             db.session.commit()
+    _stage_service_desk(staff, store, referrers)
     waiting = payouts.list_payouts(staff["finance"], status="awaiting_approval")[0]
     if waiting:  # one approved and unpaid (two approvers above the store's threshold)
         for approver in ("finance", "finance2"):
             if payouts.approve(staff[approver], waiting[0].id).status == "approved":
                 break
         db.session.commit()
+
+
+def _stage_service_desk(staff: dict, store, customers: list) -> None:
+    """The service advisor's day: visits 23 months ago whose points lapse within the month, one
+    recent visit, and a catalog item of the store's with two left."""
+    from loyalty import clock
+    from loyalty.extensions import db
+    from loyalty.points import catalog
+    from loyalty.points import service as points
+
+    for i, customer in enumerate(customers[:4]):
+        back = timedelta(days=712 + 4 * i) if i < 3 else timedelta(days=20)
+        with time_machine.travel(clock.now() - back, tick=False):
+            points.earn_for_visit(staff["service"], customer.id, store_id=store.id, amount=68000 + 21000 * i,
+                                  key=f"screens-{i}")
+    catalog.create_item(staff["admin"], code="SH01-AROMA", name_zh="车载香薰", price=120, stock=2, store_id=store.id)
+    db.session.commit()
 
 
 def take(base_url: str) -> None:

@@ -3,7 +3,10 @@
 items, and the agent's one button that takes the next call."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from tests.helpers import PASSWORD
@@ -15,18 +18,20 @@ AT_ONCE = {"reward_amount": 450000, "reward_unit": "CNY", "callback_delay_min_ho
            "callback_delay_max_hours": 0, "calling_hours_start": "00:00", "calling_hours_end": "23:59",
            "velocity_limit": 100}
 STAFF = (("consultant15", "consultant"), ("manager15", "manager"), ("checker15", "manager"),
-         ("agent15", "agent"), ("finance15", "finance"))
+         ("agent15", "agent"), ("finance15", "finance"), ("service15", "service"))
 
 
 @pytest.fixture(scope="module")
 def store15(live_app) -> dict:
-    """SH15: one referral to acknowledge, one delivered
-    (its callback due now), and a payout of ¥4,500.00 awaiting approval."""
+    """SH15: one referral to acknowledge, one delivered (its callback due now), a payout of ¥4,500.00
+    awaiting approval, 88 points of 赵六 lapsing in 10 days and a catalog item with 2 left."""
     from loyalty import clock
     from loyalty.directory import service as directory
     from loyalty.directory.models import Staff
     from loyalty.extensions import db
     from loyalty.payouts import service as payouts
+    from loyalty.points import catalog
+    from loyalty.points import service as points
     from verification.delivery import service as delivery
     from verification.referrals import service as referrals
 
@@ -57,8 +62,13 @@ def store15(live_app) -> dict:
         payout = payouts.request_payout(None, subject=f"e2e-home15:{zhao.id}", store_id=store.id,
                                         payee=f"customer:{zhao.id}", amount=450000, unit="CNY",
                                         blocked_approvers=[], evidence={}, reason="首页测试", payee_name="赵六")
+        catalog.create_item(admin, code="E2E-HOME15", name_zh="香薰", price=80, stock=2, store_id=store.id)
+        # a service visit 24 months less 10 days ago: its points lapse within the desk's warning
+        with time_machine.travel(clock.now() - timedelta(days=720), tick=False):
+            points.earn_for_visit(staff["service15"], zhao.id, store_id=store.id, amount=88000, key="e2e-home15")
         db.session.commit()
-        ids = {"waiting": waiting.id, "delivered": delivered.id, "payout": payout.id, "store": store.id}
+        ids = {"waiting": waiting.id, "delivered": delivered.id, "payout": payout.id, "store": store.id,
+               "zhao": zhao.id}
         db.session.remove()
     return ids
 
@@ -112,6 +122,16 @@ def test_admin_home_shows_store_health(page, store15):
     row = page.locator('[data-test="health-SH15"]')
     assert row.locator('[data-test="health-SH15-open_referrals"]').inner_text() == "2"
     assert row.locator('[data-test="health-SH15-payouts_waiting"]').inner_text() == "1"
+
+
+def test_service_advisor_home_counts_points_lapsing_and_stock_running_out(page, store15):
+    log_in(page, "service15")
+    assert _count(page, "points_lapsing") == "1"  # his store's customers only
+    assert "共 88 积分" in page.locator('[data-test="note-points_lapsing"]').inner_text()
+    assert "香薰（剩 2 件）" in page.locator('[data-test="note-stock_low"]').inner_text()
+    page.click('[data-test="item-points_lapsing"]')
+    page.wait_for_url(f"**/customers/{store15['zhao']}/points")
+    assert "88" in page.locator("main").inner_text()
 
 
 def _flagged_referral(live_app) -> int:
