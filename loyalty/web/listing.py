@@ -45,7 +45,8 @@ def list_filters(args, *, statuses: tuple[str, ...] = (), people: bool = True, s
 
 
 @bp.app_template_global()
-def page_args(args, cursor: str | None) -> dict:
-    """The query string of the page a pager link goes to: the same filters, another cursor."""
-    kept = {k: v for k, v in args.items() if k != "cursor" and v not in ("", None)}
-    return {**kept, "cursor": cursor} if cursor else kept
+def page_args(args, cursor: str | None, name: str = "cursor") -> dict:
+    """The query string of the page a pager link goes to: the same filters, another cursor (in
+    `name`: a page with several lists pages each by a cursor of its own)."""
+    kept = {k: v for k, v in args.items() if k != name and v not in ("", None)}
+    return {**kept, name: cursor} if cursor else kept

@@ -211,10 +211,11 @@ def test_a_form_token_reused_for_another_request_is_refused_without_effect(app, 
 # ---- the referral list: paging, filters, search, scope ---------------------------------------------
 
 def _referrals(world, people, n: int, *, store=None, who="consultant", status="verified", at=None,
-               start=0) -> list[int]:
+               start=0, referees=None) -> list[int]:
     from verification.referrals.models import Referral
     store = store or world.store
-    rows = [Referral(store_id=store.id, referrer_id=people["zhang"].id, referee_id=people["li"].id,
+    referees = referees or [people["li"].id] * n
+    rows = [Referral(store_id=store.id, referrer_id=people["zhang"].id, referee_id=referees[i],
                      registered_by_id=world.staff[who].id, status=status, claim_referrer_name=f"老客户{start + i}",
                      claim_referrer_phone="+8613800138000", claim_referrer_model="速腾", claim_referrer_colour="白色",
                      registered_at=at or T0 + timedelta(minutes=i % 2))
@@ -243,6 +244,28 @@ def test_the_referral_list_pages_past_100_with_no_cap(app, world, people, browse
     assert sorted(seen) == sorted(mine) and len(seen) == len(set(seen))  # the store's, all of them, once
     assert set(theirs).isdisjoint(seen)  # SEC-2
     assert "找到 130 条推荐" in text(browser.get("/referrals"))
+
+
+def test_the_managers_queue_pages_each_section_oldest_first_with_no_cap(app, world, people, browser):
+    from loyalty.directory.models import Customer
+    new = [Customer(store_id=world.store.id, name=f"新客户{i}", phone=f"+86139{i:08d}") for i in range(130)]
+    db.session.add_all(new)
+    db.session.flush()  # one live referral per new customer; registered, not acknowledged: "to acknowledge"
+    waiting = _referrals(world, people, 130, status="registered", referees=[c.id for c in new])
+    login(browser, "manager")
+    html = text(browser.get("/referrals/queue"))
+    assert 'data-test="queue-count-acknowledge">130<' in html  # the whole queue, not the rows shown
+    seen, path = [], "/referrals/queue"
+    while path:
+        page = text(browser.get(path))
+        seen += [int(i) for i in re.findall(r'data-test="ack-row-(\d+)"', page)]
+        found = re.search(r'data-test="pager-queue-acknowledge".*?rel="next" data-test="page-next" href="([^"]+)"',
+                          page, re.S)
+        path = found.group(1).replace("&amp;", "&") if found else None
+    assert sorted(seen) == sorted(waiting) and len(seen) == len(set(seen))
+    from verification.referrals.models import Referral
+    at = {r.id: (r.registered_at, r.id) for r in db.session.execute(select(Referral)).unique().scalars()}
+    assert [at[i] for i in seen] == sorted(at[i] for i in seen)  # the oldest waiting first
 
 
 def test_the_referral_list_filters_by_status_consultant_date_and_searches(app, world, people, browser):

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PASSWORD = "demo-pass-2026"
 ROLES = {"admin": "admin", "consultant": "consultant", "manager": "manager", "agent": "agent",
-         "finance": "finance"}
+         "finance": "finance", "service": "service"}
 
 
 def _free_port() -> int:

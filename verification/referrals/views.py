@@ -22,6 +22,7 @@ bp = Blueprint("referrals_web", __name__, template_folder="templates")
 
 SHOWROOM = ("consultant", "manager", "admin")
 MANAGERS = ("manager", "admin")
+QUEUE_PAGE = 50  # rows per queue section, the oldest waiting first; each section pages on its own
 
 
 @bp.app_context_processor
@@ -78,9 +79,10 @@ def _choices() -> dict:
 @bp.route("/referrals/queue")
 @allow(*MANAGERS)
 def queue():
-    queues = {name: service.list_referrals(g.actor, queue=name, per_page=100)[0]
+    queues = {name: lists.referral_page(g.actor, queue=name, oldest_first=True, per_page=QUEUE_PAGE,
+                                        cursor=request.args.get(f"{name}_cursor") or None)
               for name in ("acknowledge", "review", "delivery")}
-    return render_template("referrals/queue.html", queues=queues, action_form=EmptyForm(),
+    return render_template("referrals/queue.html", queues=queues, args=request.args, action_form=EmptyForm(),
                            review_form=ReviewForm(), actions=lambda r, q: schemas.queue_actions(g.actor, r, q))
 
 
