@@ -4,13 +4,27 @@ one-time form token."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+import time_machine
 from sqlalchemy import func, select
 
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
-from tests.flows import CHECK_FORM, answer_for_review, delivered_referral, plan_of, truthful
+from tests.flows import (
+    CHECK_FORM,
+    LICENCE,
+    T0,
+    VEHICLE,
+    answer_for_review,
+    claim,
+    delivered_referral,
+    plan_of,
+    register,
+    truthful,
+)
 from tests.web import browser_as, compile_catalogs, text
+from verification.callbacks import planning
 from verification.callbacks import service as callbacks
 from verification.callbacks.models import Callback
 from verification.delivery.models import CheckRecord
@@ -100,3 +114,28 @@ def test_a_second_post_of_a_deciding_delivery_check_checks_once(app, world, peop
     flashes = re.findall(r'class="flash (\w+)"[^>]*>([^<]*)<', text(browser.get(second.location)))
     assert flashes == [("success", "交付核对已记录。各项一致：奖励已预留，回访已安排。")], flashes
     assert db.session.execute(select(func.count()).select_from(CheckRecord)).scalar_one() == 1
+
+
+def test_an_api_retry_with_the_same_key_replays_the_check_and_the_answers(api, world, people, due_at_once,
+                                                                           monkeypatch):
+    """The delivery check (it reserves the reward) and the answers (they may release it) take an
+    optional Idempotency-Key: a retry after a lost response replays the first answer, not a 409."""
+    monkeypatch.setattr(planning, "draw_callee", lambda: "referee")
+    with time_machine.travel(T0, tick=False):
+        rid = register(api, world, people).json["id"]
+        api.as_("manager").post(f"referrals/{rid}/acknowledge")
+    check = {"delivered_at": (T0 + timedelta(hours=1)).isoformat(), "vehicle": VEHICLE, "licence": LICENCE}
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        first, again = (api.as_("manager2").post(f"referrals/{rid}/delivery", json=check,
+                                                 headers={"Idempotency-Key": "check-once-1"}) for _ in range(2))
+    assert first.status_code == again.status_code == 200 and first.json == again.json
+    assert db.session.execute(select(func.count()).select_from(CheckRecord)).scalar_one() == 1
+    call = claim(api).json
+    answers = [truthful(q) for q in plan_of(rid).questions]
+    with time_machine.travel(T0 + timedelta(hours=2, minutes=5), tick=False):
+        first, again = (api.as_("agent").post(f"callbacks/{call['id']}/answers", json={"answers": answers},
+                                              headers={"Idempotency-Key": "answers-once-1"}) for _ in range(2))
+        unkeyed = api.as_("agent").post(f"callbacks/{call['id']}/answers", json={"answers": answers})
+    assert first.status_code == again.status_code == 200 and first.json == again.json
+    assert unkeyed.status_code == 409  # without a key a second call is refused: never recorded twice
+    assert _events("callback", call["id"], "answered") == 1

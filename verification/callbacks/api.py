@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
 from loyalty.schemas import page_body, page_of
+from loyalty.web.idempotency import idempotent_if_keyed
 from verification.callbacks import bank, confirmations, service
 from verification.callbacks import schemas as s
 
@@ -37,10 +38,12 @@ def claim():
 @blp.route("/callbacks/<int:callback_id>/answers", methods=["POST"])
 @allow("agent")
 @blp.arguments(s.AnswersInSchema)
+@idempotent_if_keyed
 @blp.response(200, s.RecordedSchema)
 @blp.doc(summary="Record a callback's answers",
          description="Records what the callee answered to the leased callback; the answers are graded and the referral"
-                     " decided when the plan is complete.")
+                     " decided when the plan is complete. An Idempotency-Key is optional: with one, a retry replays"
+                     " the first answer instead of a 409 (the callback is no longer held).")
 def answers(body, callback_id):
     service.record_answers(current_actor(), callback_id, body["answers"])
     return {"status": "recorded"}

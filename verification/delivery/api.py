@@ -21,11 +21,12 @@ MANAGERS = ("manager", "admin")
 @blp.route("/referrals/<int:referral_id>/delivery", methods=["POST"])
 @allow(*MANAGERS)
 @blp.arguments(s.DeliveryCheckInSchema)
+@idempotent_if_keyed
 @blp.response(200, s.DeliveryResultSchema)
 @blp.doc(summary="Check a referral at delivery",
          description="Decides at once: a match of the referee's delivered car reserves the reward (a pending transfer)"
                      " and plans the callback; a mismatch or a late claim rejects. The referee's delivery is recorded "
-                     "either way.")
+                     "either way. An Idempotency-Key is optional: with one, a retry replays the first answer.")
 def check_delivery(body, referral_id):
     """Decide at once: a match reserves the reward and plans the callback; a mismatch or a late claim
     rejects. The referee's delivery is recorded either way."""
