@@ -324,8 +324,8 @@ def test_the_seed_passes_with_the_licence_model_written_the_licence_way(api, wor
     assert resp.status_code == 200, resp.json
     assert resp.json["status"] == "awaiting_callback", resp.json
     assert resp.json["checks"]["model"] == "match"
-    assert resp.json["comparison"]["model"] == {
-        "claim": "速腾", "licence": model, "record": "速腾", "result": "match", "note": None,
+    assert resp.json["comparison"]["model"] == {  # the record's value is the admins' to read (SEC-5)
+        "claim": "速腾", "licence": model, "record": None, "record_hidden": True, "result": "match", "note": None,
         "reading": resp.json["comparison"]["model"]["reading"]}
     assert resp.json["comparison"]["model"]["reading"]["name"].startswith("速腾")
 
@@ -336,13 +336,14 @@ def test_the_result_shows_claim_licence_and_record_side_by_side(api, world, peop
     resp = deliver(api, acknowledged, licence=licence)
     assert resp.json["reason"] == "licence_mismatch"
     comparison = resp.json["comparison"]
-    assert comparison["plate"] == {"claim": None, "licence": "沪A54321", "record": "沪A12345", "result": "mismatch",
-                                   "note": None}
+    # the checker reads the results, never what is on record (the admins do, on the referral's page)
+    assert comparison["plate"] == {"claim": None, "licence": "沪A54321", "record": None, "record_hidden": True,
+                                   "result": "mismatch", "note": None}
     assert (comparison["colour"]["claim"], comparison["colour"]["licence"], comparison["colour"]["record"],
-            comparison["colour"]["result"]) == ("白色", "黑色", "白色", "mismatch")
+            comparison["colour"]["result"]) == ("白色", "黑色", None, "mismatch")
     assert (comparison["referrer_name"]["claim"], comparison["referrer_name"]["licence"],
-            comparison["referrer_name"]["record"]) == ("张三", "张三", "张三")
-    assert comparison["referrer_phone"]["record"] == "138****8000"  # masked for a manager (SEC-3)
+            comparison["referrer_name"]["record"], comparison["referrer_name"]["result"]) == ("张三", "张三", None, "match")
+    assert comparison["referrer_phone"]["claim"] == "138****8000"  # masked for a manager (SEC-3)
     assert resp.json["checks"] == {field: row["result"] for field, row in comparison.items()}
     # kept with the referral for replay, unmasked
     [record] = db.session.get(Referral, acknowledged).check_records
@@ -383,7 +384,7 @@ def test_the_preview_decides_nothing_and_audits_the_viewing(api, world, people, 
     assert resp.status_code == 200, resp.json
     assert (resp.json["status"], resp.json["outcome"], resp.json["would_reject"]) == \
         ("registered", "licence_mismatch", True)
-    assert resp.json["comparison"]["plate"]["record"] == "沪A12345"
+    assert resp.json["comparison"]["plate"]["record"] is None  # a made-up plate learns nothing of the record
     db.session.expire_all()
     assert db.session.get(Referral, acknowledged).status == "registered"
     assert count_rows(Delivery) == 0 and count_rows(CheckRecord) == 0
@@ -481,11 +482,16 @@ def test_reopenings_are_counted_per_consultant_and_per_store(api, world, people,
 # ---- the record values are sealed (SEC-5) --------------------------------------------------------
 
 @pytest.mark.rule("SEC-5")
-def test_the_checking_manager_sees_the_record_values_inside_the_check(sealed):
+def test_the_checking_manager_reads_results_not_the_record_values(sealed):
+    """Inside the check he reads each field's result beside the claim and his licence, never what is
+    on record: not where it differs (a made-up licence must not teach him the record), nor where it
+    matches (Sagitar, 珍珠白 for the 速腾, 白 he typed) (issue 15 review)."""
     _rid, resp = sealed
+    assert resp.json["checks"]["referrer_name"] == "mismatch" and resp.json["checks"]["colour"] == "match"
+    assert all(row["record"] is None and row["record_hidden"] for row in resp.json["comparison"].values())
     body = resp.get_data(as_text=True)
-    for value in ("张叁", "Sagitar", "珍珠白", "沪A12345"):
-        assert value in body
+    for value in RECORD_VALUES:
+        assert value not in body, value
 
 
 @pytest.mark.rule("SEC-5")

@@ -90,14 +90,17 @@ def verdict(checks: dict[str, str]) -> str:
     return LICENCE_MISMATCH
 
 
-def shown_to(comparison: dict[str, dict], see_full_phones: bool) -> dict[str, dict]:
-    """The comparison as a viewer may read it: phones masked (138****8000) unless full (SEC-3)."""
-    if see_full_phones:
-        return comparison
+def shown_to(comparison: dict[str, dict], see_full_phones: bool, see_record: bool = True) -> dict[str, dict]:
+    """The comparison as a viewer may read it: phones masked (138****8000) unless full (SEC-3);
+    without `see_record`, no value on record at all, only each field's result: a made-up licence
+    must not teach the checker what is on record (the referrer's plate, car and colour are the
+    callback's facts), nor a matching one its exact wording (珍珠白 for the 白 he typed)."""
     shown = {}
     for field, row in comparison.items():
-        if field in PHONE_FIELDS:
+        if field in PHONE_FIELDS and not see_full_phones:
             row = {**row, **{side: mask_phone(row.get(side)) if row.get(side) else None
                              for side in ("claim", "licence", "record")}}
+        if not see_record:
+            row = {**row, "record": None, "record_hidden": True}
         shown[field] = row
     return shown

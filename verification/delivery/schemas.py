@@ -48,6 +48,8 @@ class ComparisonRowSchema(Schema):
     claim = fields.String(allow_none=True)
     licence = fields.String(allow_none=True)
     record = fields.String(allow_none=True)
+    record_hidden = fields.Boolean(metadata={
+        "description": "the record's value is withheld from the checker: his licence did not match it"})
     result = fields.String(metadata={"description": "match | mismatch | missing | unreadable"})
     note = fields.String(allow_none=True, metadata={"description": "brand_differs | code_only"})
     reading = fields.Dict(allow_none=True, metadata={"description": "the licence model read as brand, code, name"})

@@ -208,7 +208,7 @@ def _assess(actor, referral_id: int, *, delivered_at: datetime | None, vehicle: 
         messages.append(N_("The licence gives only a model code. Add the common name seen on the car in "
                            "brackets, e.g. 大众汽车牌SVW7141BRD(速腾)."))
     result = CheckResult(referral=referral, outcome=outcome, checks=checks,
-                         comparison=cmp.shown_to(comparison, can_see_full_phone(actor)),
+                         comparison=cmp.shown_to(comparison, can_see_full_phone(actor), sees_record_values(actor)),
                          delivered_at=found.delivered_at, delivery=found.on_record,
                          from_record=found.on_record is not None, messages=messages, typed_vehicle=found.vehicle)
     return result, comparison
