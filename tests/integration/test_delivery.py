@@ -516,3 +516,25 @@ def test_admins_read_the_record_values(api, sealed):
     assert body["referrer"]["name"] == "张叁"
     comparison = body["delivery_check_history"][0]["comparison"]
     assert (comparison["model"]["record"], comparison["plate"]["record"]) == ("Sagitar", "沪A12345")
+
+
+@pytest.mark.rule("SEC-5")
+def test_a_checker_shown_three_differing_licences_may_not_check_that_delivery(api, world, people, acknowledged):
+    """Guessing the record (one colour after another until the check passes) is cut off: after three
+    differing previews the same manager may neither pass nor reject it; another manager checks it."""
+    for colour in ("黑色", "银色", "红色"):
+        with time_machine.travel(T0 + timedelta(days=3, hours=1), tick=False):
+            resp = api.as_("manager2").post(f"referrals/{acknowledged}/delivery/preview", json={
+                "delivered_at": (T0 + timedelta(days=3)).isoformat(), "vehicle": VEHICLE,
+                "licence": {**LICENCE, "colour": colour}})
+        assert resp.status_code == 200 and resp.json["would_reject"], resp.json
+    for path in ("delivery/preview", "delivery"):  # the right colour now: refused all the same
+        with time_machine.travel(T0 + timedelta(days=3, hours=1), tick=False):
+            resp = api.as_("manager2").post(f"referrals/{acknowledged}/{path}", json={
+                "delivered_at": (T0 + timedelta(days=3)).isoformat(), "vehicle": VEHICLE, "licence": LICENCE})
+        assert resp.status_code == 403 and resp.json["code"] == "check_attempts_used", resp.json
+    assert db.session.get(Referral, acknowledged).status == "registered"
+    with time_machine.travel(T0 + timedelta(days=3, hours=1), tick=False):
+        resp = api.as_("admin").post(f"referrals/{acknowledged}/delivery", json={
+            "delivered_at": (T0 + timedelta(days=3)).isoformat(), "vehicle": VEHICLE, "licence": LICENCE})
+    assert resp.status_code == 200 and resp.json["status"] == "awaiting_callback", resp.json

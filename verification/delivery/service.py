@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loyalty import clock
 from loyalty.audit import service as audit
+from loyalty.audit.models import AuditEvent
 from loyalty.auth.access import can_see_full_phone
 from loyalty.errors import Conflict, DomainError, Forbidden, ValidationFailed, field_error
 from loyalty.extensions import db
@@ -48,6 +49,9 @@ CHECK_FIELDS = ("referral_id", "delivery_id", "checked_by_id", "checked_at", "ou
 def N_(message: str) -> str:
     """Marks a message for extraction; it is translated where it is shown."""
     return message
+
+
+PREVIEW_LIMIT = 3  # differing licences one manager may be shown per referral (differing_previews)
 
 
 @dataclass
@@ -118,7 +122,20 @@ def _check_refusal(actor, referral: Referral) -> DomainError | None:
     if reopened is not None and reopened.reopened_by_id == actor.id:
         return Forbidden(N_("You reopened this check; another manager must check the delivery again."),
                          code="checker_is_reopener")
+    if differing_previews(actor.id, referral.id) >= PREVIEW_LIMIT:
+        return Forbidden(N_("The licence you entered differed from the record three times; another manager must "
+                            "check this delivery."), code="check_attempts_used")
     return None
+
+
+def differing_previews(actor_id: int, referral_id: int) -> int:
+    """How often `actor_id` was shown this referral's check differing from the record and did not
+    confirm it: an honest checker corrects a typo once or twice; trying value after value (the
+    colour, the plate) until the check passes is guessing the record, so after PREVIEW_LIMIT he
+    may not check it at all (neither pass nor reject it): another manager does."""
+    return db.session.execute(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.entity == "referral", AuditEvent.entity_id == str(referral_id),
+        AuditEvent.action == "delivery_check_viewed", AuditEvent.actor_id == actor_id)).scalar_one()
 
 
 def _checkable(actor, referral_id: int, *, for_update: bool) -> Referral:
