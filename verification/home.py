@@ -10,8 +10,7 @@ from flask_babel import lazy_gettext as _l
 from loyalty.web.blueprint import localtime
 from loyalty.web.worklists import Link, Tile, provide, store_column
 from verification.callbacks import worklist as calls
-from verification.referrals import labels
-from verification.referrals import service as referrals
+from verification.referrals import labels, lists
 from verification.referrals import worklist as showroom
 from verification.referrals.models import LIVE, STATUSES
 
@@ -28,7 +27,8 @@ def consultant_tiles(actor) -> list[Tile]:
 
 
 def _referral_links(actor, queue: str) -> tuple[Link, ...]:
-    items, _total = referrals.list_referrals(actor, queue=queue, per_page=ITEMS_SHOWN)
+    items = lists.referral_page(actor, queue=queue, oldest_first=True, per_page=ITEMS_SHOWN,
+                                count=False).items  # as the queue
     return tuple(Link(f"{r.claim_referrer_name} → {r.referee.name}",
                       url_for("delivery_web.referral", referral_id=r.id)) for r in items)
 

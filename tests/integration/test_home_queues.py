@@ -54,9 +54,11 @@ def test_manager_queues_count_in_one_query_within_the_store(api, world, people):
     assert showroom.manager_queues(world["manager"]) == {"acknowledge": (1, T0), "review": (0, None),
                                                          "delivery": (0, None)}
     assert showroom.manager_queues(world["manager_b"])["acknowledge"] == (0, None)  # another store's manager
-    assert api.as_("manager").post(f"referrals/{first}/acknowledge").status_code == 200
+    with time_machine.travel(T0 + timedelta(hours=5), tick=False):
+        assert api.as_("manager").post(f"referrals/{first}/acknowledge").status_code == 200
     counts = showroom.manager_queues(world["manager"])
-    assert counts["acknowledge"][0] == 0 and counts["delivery"] == (1, T0)
+    # waiting for the delivery check since it was acknowledged, not since it was registered
+    assert counts["acknowledge"][0] == 0 and counts["delivery"] == (1, T0 + timedelta(hours=5))
     assert showroom.open_by_store(world["admin"]) == {world.store.id: 1}
     assert showroom.open_by_store(world["manager_b"]) == {}
 
@@ -184,3 +186,14 @@ def test_the_call_desk_shows_the_queue_size_and_the_next_due_time(app, api, worl
         assert shown in page and "共 1 个已安排" in page
     with time_machine.travel(due_at + timedelta(minutes=5), tick=False):
         assert 'data-test="desk-due">1<' in text(browser_as(app, "agent").get("/calls"))
+
+
+def test_a_manager_is_not_offered_to_acknowledge_his_own_registration(app, api, world, people):
+    compile_catalogs()
+    rid = register(api, world, people, who="manager").json["id"]
+    own = text(browser_as(app, "manager").get("/referrals/queue"))
+    assert f'data-test="ack-row-{rid}"' in own and f'data-test="acknowledge-{rid}"' not in own
+    assert "由您报备：须由另一位经理确认" in own
+    assert f'data-test="acknowledge-{rid}"' in text(browser_as(app, "manager2").get("/referrals/queue"))
+    refused = api.as_("manager").post(f"referrals/{rid}/acknowledge")
+    assert refused.status_code == 403

@@ -69,11 +69,11 @@ ORDER = (Referral.registered_at, Referral.id)
 
 
 def referral_page(actor, *, cursor: str | None = None, per_page: int = 50, oldest_first: bool = False,
-                  **filters) -> Page:
+                  count: bool = True, **filters) -> Page:
     """One page of the list, newest first (a work queue: oldest first), after (or before) `cursor`;
     no cap on how far it goes."""
     return keyset(referral_query(actor, **filters), ORDER, cursor=cursor, per_page=per_page,
-                  newest_first=not oldest_first)
+                  newest_first=not oldest_first, count=count)
 
 
 def list_referrals(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Referral], int]:

@@ -131,6 +131,9 @@ def queue_actions(actor, referral, queue: str) -> tuple[str, ...]:
     example 14); the page offers these and holds no rule. Whoever registered a referral does not
     check its delivery (REG-1, DEL-1): another manager does (the review queue already leaves
     their own referrals out)."""
+    own = actor is None or referral.registered_by_id == actor.id
     if queue == "delivery":
-        return ("check_delivery",) if actor is not None and referral.registered_by_id != actor.id else ()
-    return (queue,)  # acknowledge | review
+        return () if own else ("check_delivery",)
+    if queue == "acknowledge":  # nor does he acknowledge it (REG-1)
+        return () if own else ("acknowledge",)
+    return (queue,)  # review

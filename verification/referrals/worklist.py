@@ -33,10 +33,12 @@ def manager_queues(actor) -> dict[str, tuple[int, datetime | None]]:
     delivery = case(((Referral.status == REGISTERED) & Referral.acknowledged_at.is_not(None), literal("delivery")),
                     else_=None)
     counts: dict[str, tuple[int, datetime | None]] = {}
-    # a referral under review and not yet acknowledged sits in two queues: one query, three columns
+    # a referral under review and not yet acknowledged sits in two queues: one query, three columns;
+    # it waits for the delivery check since it was acknowledged, for the rest since it was registered
+    since = (Referral.registered_at, Referral.registered_at, Referral.acknowledged_at)
     row = db.session.execute(in_stores(select(
         *(func.count(column) for column in (queue, review, delivery)),
-        *(func.min(case((column.is_not(None), Referral.registered_at))) for column in (queue, review, delivery)),
+        *(func.min(case((column.is_not(None), start))) for column, start in zip((queue, review, delivery), since, strict=True)),
     ), actor, Referral.store_id).where(Referral.status.in_((REGISTERED, UNDER_REVIEW)))).one()
     for i, name in enumerate(("acknowledge", "review", "delivery")):
         counts[name] = (row[i], row[3 + i])
