@@ -119,6 +119,11 @@ def test_a_mismatch_is_confirmed_before_it_rejects(page, live_app, old_customer)
     assert page.input_value("#licence_plate") == "沪C 66666"
     assert page.input_value("#vehicle_vin") == "LSVAB2BR5NN700002"
     page.click('[data-test="check"]')
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click('[data-test="confirm-reject"]')  # asked first: dismissed, nothing is sent
+    assert asked and "确认驳回该推荐" in asked[0] and status_of(live_app, rid) == "registered"
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click('[data-test="confirm-reject"]')
     assert page.locator('[data-test="status"]').inner_text() == "已驳回"
     assert "行驶证与报备信息不符" in page.locator('[data-test="reason"]').inner_text()
@@ -130,6 +135,7 @@ def test_a_second_manager_reopens_and_the_delivery_on_record_is_checked_again(pa
     rid = registered(live_app, old_customer, "周三", "13712340003")
     log_in(page, "manager2")
     fill_check(page, rid, "LSVAB2BR5NN700003", licence_model="大众汽车牌SVW7141BRD(捷达)")
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click('[data-test="confirm-reject"]')
     assert page.locator('[data-test="status"]').inner_text() == "已驳回"
     page.goto(f"/referrals/{rid}")
@@ -139,6 +145,7 @@ def test_a_second_manager_reopens_and_the_delivery_on_record_is_checked_again(pa
     log_in(page, "manager")
     page.goto(f"/referrals/{rid}")
     page.fill('[data-test="reopen-reason"]', "车型按行驶证录入有误，车身为速腾")
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click('[data-test="reopen-button"]')
     assert "已重新打开" in page.locator(".flash.success").inner_text()
     assert page.locator('[data-test="status"]').first.inner_text() == "已报备"

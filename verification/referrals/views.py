@@ -16,7 +16,7 @@ from loyalty.web.once import act_once
 from loyalty.web.pages import expired, refuse, show_form
 from verification.referrals import labels, lists, schemas, service
 from verification.referrals.forms import RegistrationForm, ReviewForm
-from verification.referrals.models import STATUSES
+from verification.referrals.models import REGISTERED, STATUSES
 
 bp = Blueprint("referrals_web", __name__, template_folder="templates")
 
@@ -53,7 +53,8 @@ def register():
                                                 phone_region=current_app.config["DEFAULT_PHONE_REGION"])
     except DomainError as error:
         return refuse("referrals/new.html", form, error, **_live_referral(error))
-    flash(_("Referral registered: %(status)s. Report it to the duty manager.",
+    flash(_("Referral registered. Report it to the duty manager.") if referral.status == REGISTERED else
+          _("Referral registered: %(status)s. Report it to the duty manager.",
             status=labels.status_label(referral.status)), "success")
     return redirect(url_for("delivery_web.referral", referral_id=referral.id))
 
