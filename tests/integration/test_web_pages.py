@@ -447,4 +447,4 @@ def test_admin_customer_page_shows_vehicles_with_their_provenance(as_admin, cust
 @pytest.mark.rule("SEC-3")
 def test_admin_sees_every_store_and_full_phones(as_admin, customers):
     html = text(as_admin.get("/customers"))
-    assert "张三" in html and "李四" in html and "+8613800138000" in html
+    assert "张三" in html and "李四" in html and "+86 138 0013 8000" in html  # in full, grouped
