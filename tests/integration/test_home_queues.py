@@ -2,6 +2,7 @@
 scoped by the viewer's stores, the oldest age, links to the items."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -197,3 +198,21 @@ def test_a_manager_is_not_offered_to_acknowledge_his_own_registration(app, api, 
     assert f'data-test="acknowledge-{rid}"' in text(browser_as(app, "manager2").get("/referrals/queue"))
     refused = api.as_("manager").post(f"referrals/{rid}/acknowledge")
     assert refused.status_code == 403
+
+
+def test_the_referral_page_says_where_its_reward_stands(app, api, world, people, due_at_once, monkeypatch):
+    """A reward is shown with what became of it: reserved, with finance (the payout's status),
+    rejected by finance; never as if still owed (review finding)."""
+    compile_catalogs()
+    rid = delivered_referral(api, world, people, "referee", monkeypatch)
+    def state() -> str:
+        html = text(browser_as(app, "manager").get(f"/referrals/{rid}"))
+        return re.search(r'data-test="reward-state">([^<]*)<', html).group(1)
+    assert state() == "已预留，待回访结论"
+    call = claim(api).json
+    answer(api, call["id"], [truthful(q) for q in plan_of(rid).questions])
+    assert state() == "交财务发放：待审批"
+    payout = payout_of(api, rid)
+    assert api.as_("finance").post(f"payouts/{payout['id']}/reject", json={"reason": "材料不全"},
+                                   headers={"Idempotency-Key": "reject-1"}).status_code == 200
+    assert state() == "交财务发放：已驳回"

@@ -24,7 +24,7 @@ from loyalty.web.labels import CHECK_LABELS, FIELD_LABELS
 from verification.callbacks.labels import GRADES, N_
 from verification.callbacks.models import ANSWERED, AnswerReview, Callback, CallbackAttempt
 from verification.referrals import service as referrals
-from verification.referrals.models import VERIFIED, Referral
+from verification.referrals.models import LIVE, UNWOUND, VERIFIED, Referral
 from verification.rings import service as rings
 
 
@@ -169,3 +169,28 @@ def hook_into_payouts() -> None:
     """Called once by the composition root (loyalty/app.py): what payouts calls back."""
     payouts.on("rejected", note_payout_rejected)
     payouts.register_backfill("referrals", backfill_payouts)
+
+
+# ---- where a referral's reward stands (its page) -------------------------------------------
+
+REWARD_RESERVED = N_("Reserved until the callback decides")
+REWARD_RELEASED = N_("Released: not paid")
+REWARD_UNWOUND = N_("Voided or clawed back: the sale was returned")
+REWARD_POSTED = N_("Posted to the customer's points")
+
+
+def reward_state(referral: Referral) -> tuple[str, str | None] | None:
+    """(what became of the reserved reward, the payout's status when finance has it), for the
+    referral's page, so a released or rejected reward is never shown as if it were still owed."""
+    if not referral.reward_amount:
+        return None
+    if referral.status == VERIFIED:
+        if referral.reward_unit != "CNY":
+            return REWARD_POSTED, None
+        payout = payouts.payout_for(f"referral:{referral.id}")
+        return (N_("Payout to finance"), payout.status if payout else None)
+    if referral.status == UNWOUND:
+        return REWARD_UNWOUND, None
+    if referral.status in LIVE:
+        return REWARD_RESERVED, None
+    return REWARD_RELEASED, None

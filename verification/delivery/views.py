@@ -14,6 +14,7 @@ from loyalty.errors import DomainError
 from loyalty.web.listing import list_filters
 from loyalty.web.once import Once, first_time, remember
 from loyalty.web.pages import act, expired, refuse, shown_phone
+from verification.callbacks import rewards
 from verification.delivery import dms, labels, records, service
 from verification.delivery.forms import DeliveryForm, ImportForm, ReopenForm
 from verification.delivery.models import PASSED
@@ -52,7 +53,7 @@ def referral(referral_id: int):
                            sees_record=service.sees_record_values(g.actor),
                            fact_changes=referrals.visible_fact_changes(g.actor, referral),
                            shows_verification=referrals.shows_verification(g.actor, referral),
-                           risk=rings.visible_risk(g.actor, referral))
+                           risk=rings.visible_risk(g.actor, referral), reward=rewards.reward_state(referral))
 
 
 @bp.route("/referrals/<int:referral_id>/delivery", methods=["GET", "POST"])
