@@ -99,6 +99,9 @@ def test_a_second_post_of_the_answers_records_them_once_and_says_so_again(
     flashes = re.findall(r'class="flash (\w+)"[^>]*>([^<]*)<', text(browser.get(second.location)))
     assert flashes and all(c == "success" and "回答已记录" in m for c, m in flashes), flashes
     assert _events("callback", callback_id, "answered") == 1
+    again = browser.get(f"/calls/{callback_id}")  # the call's page opened again: said as it is
+    flashes = re.findall(r'class="flash (\w+)"[^>]*>([^<]*)<', text(browser.get(again.location)))
+    assert ("error", "您已记录过这通回访的回答。") in flashes, flashes
 
 
 def test_a_second_post_of_a_deciding_delivery_check_checks_once(app, world, people, acknowledged):

@@ -10,7 +10,7 @@ from loyalty.errors import Conflict
 from loyalty.extensions import db
 from loyalty.scoping import get_scoped, in_stores
 from verification.callbacks import planning
-from verification.callbacks.models import CLAIMED, PLANNED, Callback
+from verification.callbacks.models import ANSWERED, CLAIMED, PLANNED, Callback
 from verification.callbacks.operations import change_callback, locked
 from verification.callbacks.plans import facts_of
 
@@ -44,6 +44,8 @@ def claim_next(agent, *, lease_minutes: int = LEASE_MINUTES) -> Callback | None:
 
 def held_callback(agent, callback_id: int) -> Callback:
     callback = get_scoped(Callback, callback_id, agent, what="callback", lock=True)
+    if callback.status == ANSWERED and callback.claimed_by_id == agent.id:  # e.g. the page opened again
+        raise Conflict("You recorded this call's answers already.", code="callback_answered")
     if callback.status != CLAIMED or callback.claimed_by_id != agent.id:
         raise Conflict("This callback is not held by you.", code="callback_not_held")
     if callback.lease_until <= clock.now():
