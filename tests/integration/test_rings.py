@@ -7,14 +7,17 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from loyalty.audit.models import AuditEvent
 from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, FactVersion
 from loyalty.extensions import db
 from loyalty.payouts import service as payouts
+from tests import flows
 from tests.flows import register
 from tests.web import browser_as, compile_catalogs, csrf_of, html_of, visible_text
+from verification.callbacks import planning
 from verification.referrals.models import Referral
 from verification.rings import load
 from verification.rings import service as rings
@@ -176,6 +179,45 @@ def test_the_job_reassesses_live_referrals_with_what_came_since(api, world, peop
     assert [s.kind for s in rings.assessment_of(rid).signals] == ["staff_customer"]
     assert rings.refresh(rid) is False  # nothing new: no second event
     assert db.session.query(AuditEvent).filter_by(action="risk_reassessed", entity_id=str(rid)).count() == 1
+
+
+@pytest.mark.rule("REG-5")
+@pytest.mark.rule("LED-6")
+def test_the_job_holds_a_registered_referral_that_became_risky_and_its_payout_needs_two(
+        api, world, people, due_at_once, monkeypatch):
+    """Registered quietly; the job finds 张三 on the staff: REG-5's queue (ring_risk, audited through the
+    referral's transitions); a manager accepts it and the job leaves it there; its payout needs two."""
+    monkeypatch.setattr(planning, "draw_callee", lambda: "referee")
+    with time_machine.travel(flows.T0, tick=False):
+        rid = register(api, world, people).json["id"]
+        directory.update_staff(None, world["manager"].id, {"phone": "13800138000"})
+        db.session.commit()
+        assert rings.refresh(rid) is True
+        db.session.commit()
+        held = db.session.get(Referral, rid)
+        assert (held.status, held.review_required) == ("under_review", "ring_risk")
+        event = db.session.query(AuditEvent).filter_by(entity_id=str(rid), action="held_for_review").one()
+        assert (event.before["status"], event.after["status"], event.actor_id) == ("registered", "under_review", None)
+        assert api.as_("manager").post(f"referrals/{rid}/acknowledge").status_code == 200
+        assert api.as_("manager2").post(f"referrals/{rid}/review", json={"decision": "accept"}).status_code == 200
+        assert rings.refresh(rid) is False and db.session.get(Referral, rid).status == "registered"  # accepted stands
+    with time_machine.travel(flows.T0 + timedelta(hours=1), tick=False):
+        resp = api.as_("manager2").post(f"referrals/{rid}/delivery", json={
+            "delivered_at": (flows.T0 + timedelta(hours=1)).isoformat(), "vehicle": flows.VEHICLE,
+            "licence": flows.LICENCE})
+    assert resp.json["status"] == "awaiting_callback", resp.json
+    call = flows.claim(api).json
+    assert flows.answer(api, call["id"], [flows.truthful(q) for q in flows.plan_of(rid).questions]).status_code == 200
+    assert flows.payout_of(api, rid)["approvals_required"] == 2
+
+
+def test_the_job_leaves_a_quiet_or_checked_referral_where_it_is(api, world, people):
+    rid = register(api, world, people).json["id"]
+    assert rings.refresh(rid) is False and db.session.get(Referral, rid).status == "registered"
+    db.session.get(Referral, rid).status = "awaiting_callback"  # past its delivery check
+    directory.update_staff(None, world["manager"].id, {"phone": "13800138000"})
+    db.session.commit()
+    assert rings.refresh(rid) is True and db.session.get(Referral, rid).status == "awaiting_callback"
 
 
 @pytest.mark.rule("LED-6")

@@ -19,6 +19,7 @@ from loyalty import clock
 from loyalty.audit import service as audit
 from loyalty.directory.models import StorePolicy
 from loyalty.extensions import db
+from verification.referrals import service as referrals
 from verification.referrals.models import LIVE, Referral
 from verification.rings import load
 from verification.rings.models import RiskAssessment, RiskSignal
@@ -97,8 +98,10 @@ def stale_ids(limit: int = 500) -> list[int]:
 
 
 def refresh(referral_id: int) -> bool:
-    """Assess one referral again with what the group recorded since; True when the result changed."""
-    referral = db.session.get(Referral, referral_id)
+    """Assess one referral again with what the group recorded since; True when the result changed.
+    A still-registered referral whose score now reaches its store's review score goes to REG-5's
+    queue (reason ring_risk), as it would have at its registration."""
+    referral = db.session.get(Referral, referral_id, with_for_update=True)
     if referral is None:
         return False
     signals = assess(load.around(referral), {referral.id}).get(referral.id, [])
@@ -110,10 +113,12 @@ def refresh(referral_id: int) -> bool:
         return False
     _write(referral, signals)
     after = _summary(signals)
-    if after == (before or {"score": 0, "signals": []}):
-        return False
-    audit.record(None, "referral", referral.id, "risk_reassessed", before, after)
-    return True
+    changed = after != (before or {"score": 0, "signals": []})
+    if changed:
+        audit.record(None, "referral", referral.id, "risk_reassessed", before, after)
+    if after["score"] >= _threshold(referral.store_id):
+        referrals.hold_for_review(None, referral, REVIEW_REASON)
+    return changed
 
 
 # ---- the whole group -------------------------------------------------------------
