@@ -224,6 +224,9 @@ def write(app, n_referrals: int, n_rings: int, seed: int) -> Group:
         for staff_id, id_hash in g.staff_hash.items():
             db.session.execute(update(Staff).where(Staff.id == staff_id).values(national_id_hash=id_hash))
         for model, data in ((Customer, g.customers), (Referral, g.referrals), (FactVersion, g.facts)):
+            if db.engine.dialect.name == "postgresql":
+                copy_rows(db, model.__tablename__, data)
+                continue
             for start in range(0, len(data), 10_000):
                 db.session.execute(insert(model), data[start:start + 10_000])
         if db.engine.dialect.name == "postgresql":
@@ -234,6 +237,17 @@ def write(app, n_referrals: int, n_rings: int, seed: int) -> Group:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(db.text("ANALYZE"))
         return g
+
+
+def copy_rows(db, table: str, data: list[dict]) -> None:
+    """COPY the rows into `table` in the session's transaction (PostgreSQL: ~10x an executemany)."""
+    if not data:
+        return
+    columns = list(data[0])
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in data:
+            copy.write_row([row[c] for c in columns])
 
 
 def score_it(app, g: Group) -> None:

@@ -324,3 +324,27 @@ def test_the_admin_staff_form_records_a_phone(app, world):
         "phone": "13912345678", "national_id": ""})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     assert "+8613912345678" in html_of(admin, "/admin/staff")
+
+
+def test_the_admin_policy_page_shows_and_edits_the_ring_thresholds(app, world):
+    """Labelled in Chinese with help text; saved to the store policy; a value out of range is refused
+    at its field and nothing is saved."""
+    from tests.integration.test_web_pages import POLICY  # every other field of the form, valid
+    compile_catalogs()
+    admin, path = browser_as(app, "admin"), f"/admin/stores/{world.store.id}/policy"
+    page = visible_text(html_of(admin, path))
+    assert "团伙识别" in page and "转经理审核的团伙风险分" in page and "其奖励发放需两名审批人" in page
+    resp = admin.post(path, data={"csrf_token": csrf_of(admin, path), **POLICY, "ring_review_score": "70",
+                                  "ring_shared_min": "4", "ring_pair_factor_pct": "300"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    policy = world.store.policy
+    assert (policy.ring_review_score, policy.ring_shared_min, policy.ring_pair_factor_pct) == (70, 4, 300)
+    assert 'value="70"' in html_of(admin, path)
+    bad = admin.post(path, data={"csrf_token": csrf_of(admin, path), **POLICY, "ring_concentration_pct": "0",
+                                 "ring_review_score": "55"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'data-test="error-ring_concentration_pct"' in html
+    assert "数值大小必须介于 1 到 100 之间" in visible_text(html)
+    db.session.expire_all()
+    assert world.store.policy.ring_review_score == 70
