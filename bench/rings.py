@@ -168,9 +168,15 @@ def seed_rings(g: Group, rng: random.Random, n: int, stores: list[int], staff) -
             twin = g.customer(store)
             g.staff_hash[who] = g.customers[twin - 1]["national_id_hash"]
             g.referral(store, g.customer(store), twin, rng.choice(cons), day, mgrs, f"staff_customer:{k}")
-        # shared: three "new customers" at one employer and home district, or two with one ID
+        # shared: three "new customers" at one employer and home district, two with one ID, or three
+        # from one home (different employers) within days
         referrer = g.customer(store)
-        if k % 2:
+        if k % 3 == 2:
+            home = rng.choice(DISTRICTS)
+            for i in range(3):
+                g.referral(store, referrer, g.customer(store, district=home), rng.choice(cons), day + i * 3, mgrs,
+                           f"shared:{k}")
+        elif k % 3:
             shared = {"employer": rng.choice(EMPLOYERS), "district": rng.choice(DISTRICTS)}
             for i in range(3):
                 g.referral(store, referrer, g.customer(store, **shared), rng.choice(cons), day + i * 5, mgrs,

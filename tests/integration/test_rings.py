@@ -118,6 +118,21 @@ def test_new_customers_sharing_an_identity(world, case):
     assert ("shared" in kinds(last)) is (case == "same_place")
 
 
+@pytest.mark.parametrize("case", ["one_home", "over_months", "two_homes"])
+def test_new_customers_sharing_a_home_address(world, case):
+    """Three "friends" from one home within days (different employers): shared; friends who live in the
+    same district but came over three months, or friends from two districts, are genuine."""
+    referrer = person(world)
+    for n in range(3):
+        district = "徐汇区" if case == "two_homes" and n == 1 else "浦东新区"
+        last = referral(world, referrer, person(world, employer=f"单位{n}", home_district=district),
+                        days=n * (40 if case == "over_months" else 4))
+    assert ("shared" in kinds(last)) is (case == "one_home")
+    if case == "one_home":
+        signal = next(s for s in assess(load.everything())[last.id] if s.kind == "shared")
+        assert signal.detail["what"] == ["home_district"] and len(signal.linked) == 2
+
+
 @pytest.mark.parametrize("who,days_before", [("consultant", 2), ("agent", 2), ("consultant", 30)])
 def test_referrer_facts_edited_shortly_before(world, who, days_before):
     referrer = person(world)

@@ -16,8 +16,10 @@ cycle          互推: the new customer already reaches the referrer through ref
                or B→C→A, B→C→D→A): a pair or a cycle of up to four people.
 staff_customer 员工即客户: the referrer or the new customer has a staff member's phone or national ID.
 shared         共用身份: the new customer shares a national ID with another new customer of the same
-               referrer, or an employer + home district with at least `ring_shared_min` - 1 others
-               (phones are unique per customer; the home district is the address we hold).
+               referrer, or an employer + home district with at least `ring_shared_min` - 1 others,
+               or a home address: within `ring_spread_days` the referrer's new customers, at least
+               `ring_shared_min` of them, all live in one home district (phones are unique per
+               customer; the home district is the only address a customer record holds).
 fact_edit      临时改资料: a verification fact of the referrer was recorded by the registering
                consultant within `ring_fact_edit_days` before the referral (fact provenance, CB-10).
 staff_pair     固定搭档: of the acknowledgements and delivery checks of the consultant's referrals
@@ -64,6 +66,9 @@ class Person(NamedTuple):
     id_hash: str | None
     employer: str | None
     district: str | None
+
+
+_NOBODY = Person(None, None, None, None)
 
 
 @dataclass
@@ -218,7 +223,8 @@ def _referrer_pass(records: Records, rows: list[Row], wanted, found) -> None:
         if wanted(row.id):
             policy = records.policy(row.store_id)
             _spread(row, _window(rows, end, policy.spread_days), policy, found)
-            _shared(records, row, _window(rows, end, policy.window_days), policy, found)
+            _shared(records, row, _window(rows, end, policy.window_days), _window(rows, end, policy.spread_days),
+                    policy, found)
             if earlier_bad:
                 _add_history(found, row, earlier_bad[-LINKED_MAX:], {"referrer_count": len(earlier_bad)})
         if row.bad:
@@ -234,7 +240,7 @@ def _spread(row: Row, window: list[Row], policy: Policy, found) -> None:
             "days": policy.spread_days}))
 
 
-def _shared(records: Records, row: Row, window: list[Row], policy: Policy, found) -> None:
+def _shared(records: Records, row: Row, window: list[Row], short: list[Row], policy: Policy, found) -> None:
     me = records.people.get(row.referee_id)
     if me is None:
         return
@@ -242,15 +248,23 @@ def _shared(records: Records, row: Row, window: list[Row], policy: Policy, found
     same_id = [r.id for r, p in others if p and me.id_hash and p.id_hash == me.id_hash]
     same_place = [r.id for r, p in others if p and me.employer and me.district
                   and (p.employer, p.district) == (me.employer, me.district)]
+    # the home address we hold is the district: every new customer of the referrer in the short
+    # (spread) window, at least shared_min of them, living in one district
+    home = [r.id for r in short if r.referee_id != row.referee_id]
+    same_home = len(home) + 1 >= policy.shared_min and me.district is not None and all(
+        (records.people.get(r.referee_id) or _NOBODY).district == me.district for r in short)
     what = []
     if same_id:
         what.append("national_id")
     if len(same_place) + 1 >= policy.shared_min:
         what.append("employer_district")
+    if same_home:
+        what.append("home_district")
     if what:
-        linked = sorted(set(same_id) | (set(same_place) if "employer_district" in what else set()))
+        linked = sorted(set(same_id) | (set(same_place) if "employer_district" in what else set())
+                        | (set(home) if same_home else set()))
         found[row.id].append(Signal("shared", linked[-LINKED_MAX:], {
-            "referrer_id": row.referrer_id, "what": what, "count": len(linked) + 1}))
+            "referrer_id": row.referrer_id, "what": what, "count": len(linked) + 1, "days": policy.spread_days}))
 
 
 def _edges(rows: list[Row]) -> dict[int, list[Row]]:
