@@ -295,22 +295,33 @@ def score_it(app, g: Group) -> None:
     print("genuine flagged by kind: " + ", ".join(f"{k} {by_kind[k] / len(genuine):.2%}" for k in KINDS))
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a PostgreSQL backend on this machine, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def recompute_only(app) -> None:
     from loyalty.extensions import db
-    from verification.rings import load, service
-    from verification.rings.signals import assess
+    from verification.rings import service
     with app.app_context():
-        started, cpu0 = time.perf_counter(), time.process_time()
-        records = load.everything()
-        loaded, cpu1 = time.perf_counter(), time.process_time()
-        assess(records)
-        assessed, cpu2 = time.perf_counter(), time.process_time()
-        counts = service.recompute_all()
+        phases: dict[str, float] = {}
+        backend = db.session.scalar(db.text("SELECT pg_backend_pid()"))
+        server0 = server_cpu(backend)
+        started, cpu0, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
+        counts = service.recompute_all(phases=phases)
         db.session.commit()
-        done, cpu3 = time.perf_counter(), time.process_time()
-    print(f"load {loaded - started:.1f} s (cpu {cpu1 - cpu0:.1f}), assess {assessed - loaded:.1f} s "
-          f"(cpu {cpu2 - cpu1:.1f}); recompute_all (load, assess, write, commit) {done - assessed:.1f} s "
-          f"(cpu {cpu3 - cpu2:.1f}) for {counts['referrals']:,} referrals; load average {os.getloadavg()[0]:.1f}")
+        done, cpu1 = time.perf_counter(), time.process_time()
+        server = server_cpu(backend) - server0
+    print(f"full recompute of {counts['referrals']:,} referrals ({counts['flagged']:,} flagged): "
+          f"{done - started:.1f} s wall, commit included; cpu: python {cpu1 - cpu0:.1f} s + postgres backend "
+          f"{server:.1f} s = {cpu1 - cpu0 + server:.1f} s; load average {load0:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after (2 cores)")
+    print("  phases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
+          + f", commit {done - started - sum(phases.values()):.1f} s")
 
 
 def registrations(app, count: int) -> None:
