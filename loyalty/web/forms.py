@@ -109,6 +109,16 @@ def _days(label, description, low=1, high=3650):
                         description=description)
 
 
+def _int(label, low, high, description):
+    return IntegerField(label, validators=[InputRequired(), NumberRange(min=low, max=high)],
+                        description=description)
+
+
+RING_FIELDS = ("ring_review_score", "ring_window_days", "ring_concentration_min", "ring_concentration_pct",
+               "ring_spread_days", "ring_spread_consultants", "ring_shared_min", "ring_fact_edit_days",
+               "ring_pair_min", "ring_pair_factor_pct")
+
+
 class PolicyForm(FlaskForm):
     """Every StorePolicy field. Money in yuan; the reward in yuan or whole points by its unit."""
     reward_unit = SelectField(_l("Reward paid as"), choices=[
@@ -147,6 +157,32 @@ class PolicyForm(FlaskForm):
     points_expiry_months = IntegerField(_l("Points expire after (months)"), validators=[
         InputRequired(), NumberRange(min=1, max=600)])
 
+    # ring detection (团伙识别, issue 17): the thresholds of verification/rings/README.md
+    ring_review_score = _int(_l("Ring risk score for review"), 1, 1000, _l(
+        "A referral whose ring risk score reaches this goes to a manager's review before the delivery check, "
+        "and its payout needs two approvers. The signals' weights add up to at most 100."))
+    ring_window_days = _days(_l("Ring look-back period (days)"), _l(
+        "The period the concentration, shared-identity, staff-pair and consultant-history signals look back."))
+    ring_concentration_min = _int(_l("Referrals on one old customer"), 2, 10000, _l(
+        "A consultant and one referrer sharing at least this many referrals in the look-back period can be "
+        "a concentration."))
+    ring_concentration_pct = _int(_l("Concentration share (%)"), 1, 100, _l(
+        "…when they are at least this share of the consultant's or the referrer's referrals."))
+    ring_spread_days = _days(_l("Spread period (days)"), _l(
+        "A referrer whose referrals go to several consultants, or to two stores, within this period."))
+    ring_spread_consultants = _int(_l("Consultants for a spread"), 2, 1000, _l(
+        "How many different consultants within the spread period count as spread."))
+    ring_shared_min = _int(_l("New customers sharing a workplace or home"), 2, 1000, _l(
+        "New customers of one referrer at one employer and home district (or one home district within the "
+        "spread period), from this many."))
+    ring_fact_edit_days = _days(_l("Facts recorded before a referral (days)"), _l(
+        "A referrer's fact recorded by the registering consultant within this many days before the referral."),
+        high=365)
+    ring_pair_min = _int(_l("Decisions by one manager"), 2, 10000, _l(
+        "One manager acknowledging or checking at least this many of a consultant's referrals…"))
+    ring_pair_factor_pct = _int(_l("…and this share of the expected (%)"), 100, 10000, _l(
+        "…at this share of what the store's managers explain (200 means twice the 1/managers share)."))
+
     GROUPS = (
         (_l("Reward"), ("reward_unit", "reward_amount", "consultant_penalty", "two_approver_threshold")),
         (_l("Registration and review"), ("registration_window_days", "velocity_limit",
@@ -154,6 +190,7 @@ class PolicyForm(FlaskForm):
         (_l("Callback"), ("callback_delay_min_hours", "callback_delay_max_hours", "calling_hours_start",
                           "calling_hours_end", "callback_attempts", "insider_pass_limit_bp")),
         (_l("Loyalty points"), ("fen_per_point", "points_expiry_months")),
+        (_l("Ring detection"), RING_FIELDS),
     )
 
     def fill(self, policy) -> None:
@@ -162,7 +199,7 @@ class PolicyForm(FlaskForm):
                      "clawback_window_days", "callback_delay_min_hours", "callback_delay_max_hours",
                      "calling_hours_start", "calling_hours_end", "callback_attempts", "points_expiry_months",
                      "consultant_penalty", "two_approver_threshold", "fen_per_point", "reward_unit",
-                     "insider_pass_limit_bp"):
+                     "insider_pass_limit_bp", *RING_FIELDS):
             self[name].data = getattr(policy, name)
         amount = policy.reward_amount
         self.reward_amount.data = fen_to_yuan(amount) if policy.reward_unit == "CNY" else str(amount)

@@ -7,14 +7,17 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from loyalty.audit.models import AuditEvent
 from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, FactVersion
 from loyalty.extensions import db
 from loyalty.payouts import service as payouts
+from tests import flows
 from tests.flows import register
 from tests.web import browser_as, compile_catalogs, csrf_of, html_of, visible_text
+from verification.callbacks import planning
 from verification.referrals.models import Referral
 from verification.rings import load
 from verification.rings import service as rings
@@ -115,6 +118,21 @@ def test_new_customers_sharing_an_identity(world, case):
     assert ("shared" in kinds(last)) is (case == "same_place")
 
 
+@pytest.mark.parametrize("case", ["one_home", "over_months", "two_homes"])
+def test_new_customers_sharing_a_home_address(world, case):
+    """Three "friends" from one home within days (different employers): shared; friends who live in the
+    same district but came over three months, or friends from two districts, are genuine."""
+    referrer = person(world)
+    for n in range(3):
+        district = "徐汇区" if case == "two_homes" and n == 1 else "浦东新区"
+        last = referral(world, referrer, person(world, employer=f"单位{n}", home_district=district),
+                        days=n * (40 if case == "over_months" else 4))
+    assert ("shared" in kinds(last)) is (case == "one_home")
+    if case == "one_home":
+        signal = next(s for s in assess(load.everything())[last.id] if s.kind == "shared")
+        assert signal.detail["what"] == ["home_district"] and len(signal.linked) == 2
+
+
 @pytest.mark.parametrize("who,days_before", [("consultant", 2), ("agent", 2), ("consultant", 30)])
 def test_referrer_facts_edited_shortly_before(world, who, days_before):
     referrer = person(world)
@@ -176,6 +194,45 @@ def test_the_job_reassesses_live_referrals_with_what_came_since(api, world, peop
     assert [s.kind for s in rings.assessment_of(rid).signals] == ["staff_customer"]
     assert rings.refresh(rid) is False  # nothing new: no second event
     assert db.session.query(AuditEvent).filter_by(action="risk_reassessed", entity_id=str(rid)).count() == 1
+
+
+@pytest.mark.rule("REG-5")
+@pytest.mark.rule("LED-6")
+def test_the_job_holds_a_registered_referral_that_became_risky_and_its_payout_needs_two(
+        api, world, people, due_at_once, monkeypatch):
+    """Registered quietly; the job finds 张三 on the staff: REG-5's queue (ring_risk, audited through the
+    referral's transitions); a manager accepts it and the job leaves it there; its payout needs two."""
+    monkeypatch.setattr(planning, "draw_callee", lambda: "referee")
+    with time_machine.travel(flows.T0, tick=False):
+        rid = register(api, world, people).json["id"]
+        directory.update_staff(None, world["manager"].id, {"phone": "13800138000"})
+        db.session.commit()
+        assert rings.refresh(rid) is True
+        db.session.commit()
+        held = db.session.get(Referral, rid)
+        assert (held.status, held.review_required) == ("under_review", "ring_risk")
+        event = db.session.query(AuditEvent).filter_by(entity_id=str(rid), action="held_for_review").one()
+        assert (event.before["status"], event.after["status"], event.actor_id) == ("registered", "under_review", None)
+        assert api.as_("manager").post(f"referrals/{rid}/acknowledge").status_code == 200
+        assert api.as_("manager2").post(f"referrals/{rid}/review", json={"decision": "accept"}).status_code == 200
+        assert rings.refresh(rid) is False and db.session.get(Referral, rid).status == "registered"  # accepted stands
+    with time_machine.travel(flows.T0 + timedelta(hours=1), tick=False):
+        resp = api.as_("manager2").post(f"referrals/{rid}/delivery", json={
+            "delivered_at": (flows.T0 + timedelta(hours=1)).isoformat(), "vehicle": flows.VEHICLE,
+            "licence": flows.LICENCE})
+    assert resp.json["status"] == "awaiting_callback", resp.json
+    call = flows.claim(api).json
+    assert flows.answer(api, call["id"], [flows.truthful(q) for q in flows.plan_of(rid).questions]).status_code == 200
+    assert flows.payout_of(api, rid)["approvals_required"] == 2
+
+
+def test_the_job_leaves_a_quiet_or_checked_referral_where_it_is(api, world, people):
+    rid = register(api, world, people).json["id"]
+    assert rings.refresh(rid) is False and db.session.get(Referral, rid).status == "registered"
+    db.session.get(Referral, rid).status = "awaiting_callback"  # past its delivery check
+    directory.update_staff(None, world["manager"].id, {"phone": "13800138000"})
+    db.session.commit()
+    assert rings.refresh(rid) is True and db.session.get(Referral, rid).status == "awaiting_callback"
 
 
 @pytest.mark.rule("LED-6")
@@ -282,3 +339,27 @@ def test_the_admin_staff_form_records_a_phone(app, world):
         "phone": "13912345678", "national_id": ""})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     assert "+8613912345678" in html_of(admin, "/admin/staff")
+
+
+def test_the_admin_policy_page_shows_and_edits_the_ring_thresholds(app, world):
+    """Labelled in Chinese with help text; saved to the store policy; a value out of range is refused
+    at its field and nothing is saved."""
+    from tests.integration.test_web_pages import POLICY  # every other field of the form, valid
+    compile_catalogs()
+    admin, path = browser_as(app, "admin"), f"/admin/stores/{world.store.id}/policy"
+    page = visible_text(html_of(admin, path))
+    assert "团伙识别" in page and "转经理审核的团伙风险分" in page and "其奖励发放需两名审批人" in page
+    resp = admin.post(path, data={"csrf_token": csrf_of(admin, path), **POLICY, "ring_review_score": "70",
+                                  "ring_shared_min": "4", "ring_pair_factor_pct": "300"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    policy = world.store.policy
+    assert (policy.ring_review_score, policy.ring_shared_min, policy.ring_pair_factor_pct) == (70, 4, 300)
+    assert 'value="70"' in html_of(admin, path)
+    bad = admin.post(path, data={"csrf_token": csrf_of(admin, path), **POLICY, "ring_concentration_pct": "0",
+                                 "ring_review_score": "55"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'data-test="error-ring_concentration_pct"' in html
+    assert "数值大小必须介于 1 到 100 之间" in visible_text(html)
+    db.session.expire_all()
+    assert world.store.policy.ring_review_score == 70

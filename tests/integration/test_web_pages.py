@@ -248,7 +248,10 @@ POLICY = {"reward_unit": "CNY", "reward_amount": "800", "consultant_penalty": "2
           "velocity_window_days": "20", "clawback_window_days": "45", "callback_delay_min_hours": "12",
           "callback_delay_max_hours": "48", "calling_hours_start": "08:30", "calling_hours_end": "21:00",
           "callback_attempts": "4", "fen_per_point": "5", "points_expiry_months": "12",
-          "insider_pass_limit_bp": "2.5"}
+          "insider_pass_limit_bp": "2.5", "ring_review_score": "50", "ring_window_days": "180",
+          "ring_concentration_min": "6", "ring_concentration_pct": "60", "ring_spread_days": "30",
+          "ring_spread_consultants": "3", "ring_shared_min": "3", "ring_fact_edit_days": "7", "ring_pair_min": "8",
+          "ring_pair_factor_pct": "200"}
 
 
 def _policy(store_id):

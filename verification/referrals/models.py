@@ -29,7 +29,7 @@ _LIVE_SQL = "status IN ('registered', 'under_review', 'awaiting_callback')"
 
 # from -> allowed next statuses
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    REGISTERED: (AWAITING_CALLBACK, REJECTED, EXPIRED),
+    REGISTERED: (AWAITING_CALLBACK, REJECTED, EXPIRED, UNDER_REVIEW),  # held later: a ring risk found by the job
     UNDER_REVIEW: (REGISTERED, REJECTED, EXPIRED),
     AWAITING_CALLBACK: (VERIFIED, FRAUDULENT, UNVERIFIABLE, UNWOUND),
     VERIFIED: (UNWOUND,),

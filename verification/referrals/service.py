@@ -199,6 +199,16 @@ def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int
     return referral
 
 
+def hold_for_review(actor, referral: Referral, reason: str) -> bool:
+    """A registered referral found risky after its registration goes to REG-5's queue (the same
+    `under_review` a registration would have gone to); one a manager already accepted for the same
+    reason stays where it is. True when it moved."""
+    if referral.status != REGISTERED or (referral.review_required == reason and referral.review_decision):
+        return False
+    change_referral(actor, referral, "held_for_review", status=UNDER_REVIEW, review_required=reason)
+    return True
+
+
 # ---- acknowledgement and review ----------------------------------------------
 
 def _require_store_manager(actor, referral: Referral) -> None:

@@ -49,8 +49,9 @@ def reason(signal) -> str:
         by = _("phone number") if d["by"] == "phone" else _("national ID number")
         return _("%(party)s has the %(by)s of staff member %(staff)s.", party=party, by=by, staff=_staff(d["staff_id"]))
     if kind == "shared":
-        what = "、".join(str(_("national ID number") if w == "national_id" else _("employer and home district"))
-                        for w in d["what"])
+        names = {"national_id": _("national ID number"), "employer_district": _("employer and home district"),
+                 "home_district": _("home address (district, all within %(days)s days)", days=d.get("days", ""))}
+        what = "、".join(str(names[w]) for w in d["what"])
         return _("%(count)s new customers of this old customer share the same %(what)s.", count=d["count"], what=what)
     if kind == "fact_edit":
         return _("%(consultant)s recorded %(count)s verification facts of the old customer within %(days)s days "

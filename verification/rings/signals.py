@@ -16,8 +16,10 @@ cycle          互推: the new customer already reaches the referrer through ref
                or B→C→A, B→C→D→A): a pair or a cycle of up to four people.
 staff_customer 员工即客户: the referrer or the new customer has a staff member's phone or national ID.
 shared         共用身份: the new customer shares a national ID with another new customer of the same
-               referrer, or an employer + home district with at least `ring_shared_min` - 1 others
-               (phones are unique per customer; the home district is the address we hold).
+               referrer, or an employer + home district with at least `ring_shared_min` - 1 others,
+               or a home address: within `ring_spread_days` the referrer's new customers, at least
+               `ring_shared_min` of them, all live in one home district (phones are unique per
+               customer; the home district is the only address a customer record holds).
 fact_edit      临时改资料: a verification fact of the referrer was recorded by the registering
                consultant within `ring_fact_edit_days` before the referral (fact provenance, CB-10).
 staff_pair     固定搭档: of the acknowledgements and delivery checks of the consultant's referrals
@@ -33,6 +35,7 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from operator import itemgetter
 from typing import NamedTuple
 
 WEIGHTS = {"concentration": 35, "spread": 30, "cycle": 60, "staff_customer": 60, "shared": 40,
@@ -66,6 +69,9 @@ class Person(NamedTuple):
     district: str | None
 
 
+_NOBODY = Person(None, None, None, None)
+
+
 @dataclass
 class Policy:
     review_score: int = 50
@@ -82,6 +88,10 @@ class Policy:
     @cached_property
     def window(self) -> timedelta:
         return timedelta(days=self.window_days)
+
+    @cached_property
+    def spread(self) -> timedelta:
+        return timedelta(days=self.spread_days)
 
     @classmethod
     def of(cls, policy) -> Policy:
@@ -111,14 +121,20 @@ class Records:
     policies: dict[int, Policy] = field(default_factory=dict)        # store -> thresholds
 
     def __post_init__(self):
-        self.rows.sort(key=lambda r: (r.at, r.id))
+        self.rows.sort(key=itemgetter(7, 0))  # (at, id)
         self.by_consultant: dict[int, list[Row]] = defaultdict(list)
         self.by_referrer: dict[int, list[Row]] = defaultdict(list)
-        self.position: dict[int, int] = {}  # a row's index in its referrer's list
         for row in self.rows:
             self.by_consultant[row.consultant_id].append(row)
-            self.position[row.id] = len(self.by_referrer[row.referrer_id])
             self.by_referrer[row.referrer_id].append(row)
+        self._position: dict[int, int] | None = None
+
+    @property
+    def position(self) -> dict[int, int]:
+        """A row's index in its referrer's list (built when a concentration first needs it)."""
+        if self._position is None:
+            self._position = {row.id: n for rows in self.by_referrer.values() for n, row in enumerate(rows)}
+        return self._position
 
     def policy(self, store_id: int) -> Policy:
         return self.policies.get(store_id) or Policy()
@@ -127,24 +143,36 @@ class Records:
 def assess(records: Records, targets: set[int] | None = None) -> dict[int, list[Signal]]:
     """The signals of every referral in `targets` (all of them when None), by referral id."""
     found: dict[int, list[Signal]] = defaultdict(list)
-    wanted = (lambda rid: True) if targets is None else targets.__contains__
+    wanted = _Everything() if targets is None else targets
     for rows in records.by_consultant.values():
         _consultant_pass(records, rows, wanted, found)
     for rows in records.by_referrer.values():
-        _referrer_pass(records, rows, wanted, found)
-    edges = _edges(records.rows)
+        if len(rows) > 1:  # one referral alone spreads nothing, shares with nobody, has no history
+            _referrer_pass(records, rows, wanted, found)
+    edges = records.by_referrer  # who referred whom: a referrer's referrals
+    people, edits = records.people, records.fact_edits
     for row in records.rows:
-        if wanted(row.id):
-            for signal in (_cycle(row, edges), _staff_customer(records, row), _fact_edit(records, row)):
-                if signal:
-                    found[row.id].append(signal)
+        if row.id not in wanted:
+            continue
+        # each test only where it can fire: the new customer refers someone, a party is a person
+        # a signal reads, the referrer has recorded facts
+        for signal in (row.referee_id in edges and _cycle(row, edges),
+                       (row.referrer_id in people or row.referee_id in people) and _staff_customer(records, row),
+                       row.referrer_id in edits and _fact_edit(records, row)):
+            if signal:
+                found[row.id].append(signal)
     return found
 
 
-def _window(rows: list[Row], end: int, days: int) -> list[Row]:
-    """The rows of `rows` (time-sorted) within `days` before rows[end - 1], itself included (a walk
+class _Everything:
+    def __contains__(self, _referral_id) -> bool:
+        return True
+
+
+def _window(rows: list[Row], end: int, span: timedelta) -> list[Row]:
+    """The rows of `rows` (time-sorted) within `span` before rows[end - 1], itself included (a walk
     back: a referrer's referrals in a window are few)."""
-    since = rows[end - 1].at - timedelta(days=days)
+    since = rows[end - 1].at - span
     start = end - 1
     while start > 0 and rows[start - 1].at >= since:
         start -= 1
@@ -157,30 +185,36 @@ def _consultant_pass(records: Records, rows: list[Row], wanted, found) -> None:
     by_referrer: Counter[int] = Counter()
     pairs: Counter[int] = Counter()
     bad = 0
+    policies: dict[int, Policy] = {}
     for row in rows:
-        policy = records.policy(row.store_id)
-        while window and window[0].at < row.at - policy.window:
+        policy = policies.get(row.store_id) or policies.setdefault(row.store_id, records.policy(row.store_id))
+        since = row.at - policy.window
+        while window and window[0].at < since:
             old = window.popleft()
             by_referrer[old.referrer_id] -= 1
-            bad -= old.bad
-            for who in (old.acknowledged_by_id, old.checked_by_id):
-                if who is not None:
-                    pairs[who] -= 1
-        if wanted(row.id):
+            if old.bad:
+                bad -= 1
+            if old.acknowledged_by_id is not None:
+                pairs[old.acknowledged_by_id] -= 1
+            if old.checked_by_id is not None:
+                pairs[old.checked_by_id] -= 1
+        if row.id in wanted:
             _consultant_signals(records, row, policy, window, by_referrer[row.referrer_id] + 1, pairs, bad, found)
         window.append(row)
         by_referrer[row.referrer_id] += 1
-        bad += row.bad
-        for who in (row.acknowledged_by_id, row.checked_by_id):
-            if who is not None:
-                pairs[who] += 1
+        if row.bad:
+            bad += 1
+        if row.acknowledged_by_id is not None:
+            pairs[row.acknowledged_by_id] += 1
+        if row.checked_by_id is not None:
+            pairs[row.checked_by_id] += 1
 
 
 def _consultant_signals(records, row, policy, window, same, pairs, bad, found) -> None:
     total = len(window) + 1
     if same >= policy.concentration_min:
         referrer_total = len(_window(records.by_referrer[row.referrer_id], records.position[row.id] + 1,
-                                     policy.window_days))
+                                     policy.window))
         if same * 100 >= policy.concentration_pct * min(total, max(referrer_total, same)):
             linked = [r.id for r in window if r.referrer_id == row.referrer_id][-LINKED_MAX:]
             found[row.id].append(Signal("concentration", linked, {
@@ -188,11 +222,12 @@ def _consultant_signals(records, row, policy, window, same, pairs, bad, found) -
                 "referrer_total": max(referrer_total, same)}))
     managers = records.managers.get(row.store_id, 0)
     if pairs and managers >= 2:
-        manager, count = max(pairs.items(), key=lambda kv: (kv[1], -kv[0]))
+        count = max(pairs.values())
         decided = sum(pairs.values())  # acknowledgements and checks in the window
         # expected share 1/managers; unusual from pair_factor_pct % of it (never above all of them)
         if count >= policy.pair_min and count * 100 * managers >= policy.pair_factor_pct * decided \
                 and policy.pair_factor_pct <= 100 * managers:
+            manager = min(who for who, n in pairs.items() if n == count)
             linked = [r.id for r in window if manager in (r.acknowledged_by_id, r.checked_by_id)][-LINKED_MAX:]
             found[row.id].append(Signal("staff_pair", linked, {
                 "consultant_id": row.consultant_id, "manager_id": manager, "count": count, "of": decided,
@@ -214,11 +249,14 @@ def _add_history(found, row: Row, linked: list[int], detail: dict) -> None:
 def _referrer_pass(records: Records, rows: list[Row], wanted, found) -> None:
     """spread, shared identities and the referrer's history, over one referrer's referrals."""
     earlier_bad: list[int] = []
+    policies: dict[int, Policy] = {}
     for end, row in enumerate(rows, 1):
-        if wanted(row.id):
-            policy = records.policy(row.store_id)
-            _spread(row, _window(rows, end, policy.spread_days), policy, found)
-            _shared(records, row, _window(rows, end, policy.window_days), policy, found)
+        if row.id in wanted:
+            policy = policies.get(row.store_id) or policies.setdefault(row.store_id, records.policy(row.store_id))
+            short = _window(rows, end, policy.spread)
+            _spread(row, short, policy, found)
+            if row.referee_id in records.people:  # whom the new customer could share something with
+                _shared(records, row, _window(rows, end, policy.window), short, policy, found)
             if earlier_bad:
                 _add_history(found, row, earlier_bad[-LINKED_MAX:], {"referrer_count": len(earlier_bad)})
         if row.bad:
@@ -234,7 +272,7 @@ def _spread(row: Row, window: list[Row], policy: Policy, found) -> None:
             "days": policy.spread_days}))
 
 
-def _shared(records: Records, row: Row, window: list[Row], policy: Policy, found) -> None:
+def _shared(records: Records, row: Row, window: list[Row], short: list[Row], policy: Policy, found) -> None:
     me = records.people.get(row.referee_id)
     if me is None:
         return
@@ -242,22 +280,23 @@ def _shared(records: Records, row: Row, window: list[Row], policy: Policy, found
     same_id = [r.id for r, p in others if p and me.id_hash and p.id_hash == me.id_hash]
     same_place = [r.id for r, p in others if p and me.employer and me.district
                   and (p.employer, p.district) == (me.employer, me.district)]
+    # the home address we hold is the district: every new customer of the referrer in the short
+    # (spread) window, at least shared_min of them, living in one district
+    home = [r.id for r in short if r.referee_id != row.referee_id]
+    same_home = len(home) + 1 >= policy.shared_min and me.district is not None and all(
+        (records.people.get(r.referee_id) or _NOBODY).district == me.district for r in short)
     what = []
     if same_id:
         what.append("national_id")
     if len(same_place) + 1 >= policy.shared_min:
         what.append("employer_district")
+    if same_home:
+        what.append("home_district")
     if what:
-        linked = sorted(set(same_id) | (set(same_place) if "employer_district" in what else set()))
+        linked = sorted(set(same_id) | (set(same_place) if "employer_district" in what else set())
+                        | (set(home) if same_home else set()))
         found[row.id].append(Signal("shared", linked[-LINKED_MAX:], {
-            "referrer_id": row.referrer_id, "what": what, "count": len(linked) + 1}))
-
-
-def _edges(rows: list[Row]) -> dict[int, list[Row]]:
-    edges: dict[int, list[Row]] = defaultdict(list)
-    for row in rows:
-        edges[row.referrer_id].append(row)
-    return edges
+            "referrer_id": row.referrer_id, "what": what, "count": len(linked) + 1, "days": policy.spread_days}))
 
 
 def _cycle(row: Row, edges: dict[int, list[Row]], hops: int = 3) -> Signal | None:
