@@ -82,6 +82,7 @@ def _configure_tamper_evidence(app: Flask) -> None:
     from loyalty.books.history import unsigned_transfers_up_to
     from loyalty.ledger import service as ledger
     audit.configure(app.config["AUDIT_HMAC_KEY"], app.config.get("AUDIT_CHECKPOINT_PATH"))
+    audit.listen(db.session)  # events written by a transaction are chained once it commits
     ledger.configure(digest_key=audit.derive_key(app.config["AUDIT_HMAC_KEY"], "ledger-transfer"),
                      unsigned_up_to=unsigned_transfers_up_to)
 
