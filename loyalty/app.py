@@ -48,6 +48,8 @@ def create_app(config_class=Config) -> Flask:
         "extra_plugins": [ErrorResponses(app)]})
     with app.app_context():
         _tune_engine(db.engine)
+        from loyalty.unit_of_work import track_writes
+        track_writes(db.engine)
 
     _configure_tamper_evidence(app)
     _register_blueprints(app)
@@ -267,8 +269,10 @@ def app_csrf_field() -> str:
 
 
 def _finish_unit_of_work(response):
-    """One commit point per request: commit what a successful request did, else roll back."""
-    if response.status_code < 400 and not g.get("rollback"):
+    """One commit point per request: commit what a successful request wrote, else roll back
+    (a request that only read: no COMMIT, loyalty/unit_of_work.py)."""
+    from loyalty.unit_of_work import wrote
+    if response.status_code < 400 and not g.get("rollback") and wrote(db.session):
         db.session.commit()
     else:
         db.session.rollback()

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 GENESIS = "0" * 64
@@ -92,3 +93,13 @@ def _digest(event: Any, keyed: bool = True) -> str:
 def _head_mac(seq: int, head_hash: str, keyed_from: int | None) -> str:
     message = json.dumps(["audit-head", seq, head_hash, keyed_from], separators=(",", ":")).encode()
     return hmac.new(_chain_key(), message, hashlib.sha256).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

@@ -26,15 +26,21 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, text
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from loyalty import clock
 from loyalty.audit import checkpoints
+from loyalty.audit.chaining import (  # noqa: F401 - writing and chaining are read through this module too
+    CHAIN_BATCH,
+    UNCHAINED,
+    chain_now,
+    chain_pending,
+    chain_waiting,
+    listen,
+    record,
+)
 from loyalty.audit.checkpoints import BadLine, Checkpoint
 from loyalty.audit.formats import (  # noqa: F401 - the formats are read through this module too
     GENESIS,
@@ -44,6 +50,7 @@ from loyalty.audit.formats import (  # noqa: F401 - the formats are read through
     _digest,
     _event_mac,
     _head_mac,
+    _jsonable,
     _link,
     _sealed,
     configure,
@@ -55,131 +62,9 @@ from loyalty.extensions import db
 from loyalty.paging import page_of
 
 log = logging.getLogger(__name__)
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def snapshot(obj: Any, fields: Iterable[str]) -> dict:
     """The named attributes of a model as JSON-safe values, for before/after."""
     return {f: _jsonable(getattr(obj, f)) for f in fields}
-
-
-
-UNCHAINED = "audit_unchained"  # Session.info: this transaction wrote events to chain after it commits
-
-
-def _next_id() -> int:
-    """The new event's id before its INSERT, since its mac covers it: from the sequence on
-    PostgreSQL (no lock), after the highest on SQLite (whose writers hold the database's lock)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return db.session.execute(text("SELECT nextval('audit_events_id_seq')")).scalar_one()
-    return (db.session.execute(select(func.max(AuditEvent.id))).scalar_one() or 0) + 1
-
-
-def record(actor: Any, entity: str, entity_id: Any, action: str,
-           before: dict | None = None, after: dict | None = None) -> AuditEvent:
-    """Write one sealed event in the caller's transaction; it is chained after that transaction
-    commits (`chain_pending`). `actor` is a Staff or None (the system)."""
-    _chain_key()
-    event = AuditEvent(
-        id=_next_id(), at=clock.now(),
-        actor_id=getattr(actor, "id", None),
-        actor=getattr(actor, "username", None) or "system",
-        entity=entity, entity_id=str(entity_id), action=action,
-        before=_jsonable(before), after=_jsonable(after),
-    )
-    event.mac = _event_mac(event)
-    db.session.add(event)
-    db.session.info[UNCHAINED] = True
-    return event
-
-
-CHAIN_BATCH = 1_000
-_EVENTS = AuditEvent.__table__
-_HEAD = AuditHead.__table__
-
-
-def chain_pending(conn: Connection, durable: bool = False) -> int:
-    """Chain every sealed event not chained yet, in id order, in the caller's transaction on
-    `conn` (commit it at once: the head row stays locked until then); how many it chained.
-
-    On PostgreSQL the step commits asynchronously unless `durable`: losing it in a crash loses
-    no event (their writers committed them) but only their places, which the next step gives
-    again. `durable` (for a checkpoint about to vouch for the head) commits synchronously,
-    which also flushes every asynchronous step before it."""
-    pg = conn.dialect.name == "postgresql"
-    lock = ("SELECT seq, hash, keyed_from, {} FROM audit_head WHERE id = 1 FOR UPDATE".format(
-        "txid_current()" if durable else "set_config('synchronous_commit', 'off', true)") if pg
-        else "SELECT seq, hash, keyed_from, 0 FROM audit_head WHERE id = 1")
-    head = conn.execute(text(lock)).one_or_none()
-    if head is None:  # the migration seeds it; tolerate a hand-made database
-        conn.execute(_HEAD.insert().values(id=1, seq=0, hash=GENESIS))
-        head = (0, GENESIS, None, None)
-    seq, tip, keyed_from = head[0], head[1], head[2]
-    total = 0
-    while True:  # read after the lock is held: what an earlier step chained is visible now
-        waiting = conn.execute(select(_EVENTS.c.id, _EVENTS.c.mac)
-                               .where(_EVENTS.c.seq.is_(None), _EVENTS.c.mac.is_not(None))
-                               .order_by(_EVENTS.c.id).limit(CHAIN_BATCH)).all()
-        if not waiting:
-            break
-        links = []
-        for event_id, mac in waiting:
-            seq += 1
-            digest = _link(seq, tip, mac)
-            links.append({"eid": event_id, "s": seq, "p": tip, "h": digest})
-            tip = digest
-        keyed_from = keyed_from if keyed_from is not None else links[0]["s"]
-        conn.execute(_EVENTS.update().where(_EVENTS.c.id == bindparam("eid"), _EVENTS.c.seq.is_(None))
-                     .values(seq=bindparam("s"), prev_hash=bindparam("p"), hash=bindparam("h")), links)
-        total += len(links)
-        if len(waiting) < CHAIN_BATCH:
-            break
-    if total:
-        conn.execute(_HEAD.update().where(_HEAD.c.id == 1).values(
-            seq=seq, hash=tip, keyed_from=keyed_from, mac=_head_mac(seq, tip, keyed_from)))
-    return total
-
-
-def chain_now(engine: Engine, durable: bool = False) -> int:
-    with engine.begin() as conn:
-        return chain_pending(conn, durable=durable)
-
-
-def chain_waiting(durable: bool = False) -> int:
-    """Chain what waits, in the session's transaction, and commit (jobs, checkpoints)."""
-    done = chain_pending(db.session.connection(), durable=durable)
-    db.session.commit()
-    return done
-
-
-def _chain_after_commit(session: Session) -> None:
-    """Session hook: a transaction that wrote events has committed; chain them now, in a short
-    transaction of its own. A failure leaves them sealed and waiting (the next step chains them)."""
-    if not session.info.pop(UNCHAINED, False):
-        return
-    try:
-        chain_now(session.get_bind())
-    except Exception:  # the writer's work is committed: its response must not fail for this
-        log.exception("chaining audit events failed; they wait, sealed, for the next chaining step")
-
-
-def _forget_unchained(session: Session) -> None:
-    session.info.pop(UNCHAINED, None)
-
-
-def listen(session: Any) -> None:
-    """Called by the composition root with the app's session (scoped session or class)."""
-    if not sa_event.contains(session, "after_commit", _chain_after_commit):
-        sa_event.listen(session, "after_commit", _chain_after_commit)
-        sa_event.listen(session, "after_rollback", _forget_unchained)
-
 
 
 
