@@ -1,11 +1,12 @@
 """Writing audit events and chaining them (SEC-1, issue 16); the design is in loyalty/audit/service.py.
 
 `record` seals an event in the writer's transaction. After that transaction commits, the session
-hook chains the events it wrote (their ids and seals are kept in Session.info): on PostgreSQL one
-statement locks the head row and one moves it together with those events, in a transaction of
-their own committed asynchronously; anything unexpected (an event already chained, one rolled
-back with a savepoint) rolls that back and chains whatever waits instead (`chain_pending`), as the
-checkpoint job does for events whose step never ran."""
+hook chains what waits. On PostgreSQL (`_lead`) a writer never waits for the head row: it takes it
+unless another step holds it (SKIP LOCKED), in the same statement reads what waits, and in one more
+statement links those events and moves the head, committed asynchronously; the step holding the
+head looks again after each commit, so it chains what writers that skipped committed meanwhile:
+under load one step chains many writers' events. `chain_pending` (SQLite, the checkpoint job's
+sweep, a checkpoint) waits for the head instead."""
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,7 @@ from loyalty.extensions import db
 log = logging.getLogger(__name__)
 
 
-UNCHAINED = "audit_unchained"  # Session.info: [(id, mac)] of the events this transaction wrote, to chain
+UNCHAINED = "audit_unchained"  # Session.info: [(id, mac)] of the events this transaction wrote
 
 
 def _next_id() -> int:
@@ -101,67 +102,92 @@ def chain_pending(conn: Connection, durable: bool = False) -> int:
 
 def chain_now(engine: Engine, durable: bool = False) -> int:
     with engine.begin() as conn:
-        return chain_pending(conn, durable=durable)
+        done = chain_pending(conn, durable=durable)
+    _lead(engine)  # events committed while we held the head, whose writers did not wait for it
+    return done
 
 
 def chain_waiting(durable: bool = False) -> int:
     """Chain what waits, in the session's transaction, and commit (jobs, checkpoints)."""
     done = chain_pending(db.session.connection(), durable=durable)
     db.session.commit()
+    _lead(db.session.get_bind())
     return done
 
 
 def _chain_after_commit(session: Session) -> None:
     """Session hook: a transaction that wrote events has committed; chain them now, in a short
     transaction of its own. A failure leaves them sealed and waiting (the next sweep chains them)."""
-    if _inside_savepoint(session):
-        return
-    own = session.info.pop(UNCHAINED, None)
-    if not own:
+    if _inside_savepoint(session) or not session.info.pop(UNCHAINED, None):
         return
     try:
         engine = session.get_bind()
-        if engine.dialect.name != "postgresql" or not _chain_own(engine, own):
+        if engine.dialect.name == "postgresql":
+            _lead(engine)
+        else:  # SQLite: one writer at a time anyway
             chain_now(engine)
     except Exception:  # the writer's work is committed: its response must not fail for this
         log.exception("chaining audit events failed; they wait, sealed, for the next chaining step")
 
 
-_LOCK_HEAD = text("SELECT seq, hash, keyed_from, set_config('synchronous_commit', 'off', true) "
-                  "FROM audit_head WHERE id = 1 FOR UPDATE")
-_LINK_OWN = text(
+# PostgreSQL: lock the head unless another step holds it, and read what waits, in one statement.
+_LEAD = text("SELECT seq, hash, keyed_from, set_config('synchronous_commit', 'off', true), "
+             "ARRAY(SELECT id FROM audit_events WHERE seq IS NULL AND mac IS NOT NULL ORDER BY id LIMIT :n), "
+             "ARRAY(SELECT mac FROM audit_events WHERE seq IS NULL AND mac IS NOT NULL ORDER BY id LIMIT :n) "
+             "FROM audit_head WHERE id = 1 FOR UPDATE SKIP LOCKED")
+_ANY_WAITING = text("SELECT EXISTS (SELECT 1 FROM audit_events WHERE seq IS NULL AND mac IS NOT NULL)")
+# Link those events and move the head in one statement; no row back when one of them was not waiting.
+_LINK = text(
     "WITH v AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:seqs AS integer[]), "
     "CAST(:prevs AS varchar[]), CAST(:hashes AS varchar[])) AS v(id, seq, prev_hash, hash)), "
     "e AS (UPDATE audit_events a SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v "
     "WHERE a.id = v.id AND a.seq IS NULL AND a.mac IS NOT NULL RETURNING a.id) "
     "UPDATE audit_head SET seq = :seq, hash = :hash, keyed_from = :keyed_from, mac = :mac "
     "WHERE id = 1 AND (SELECT count(*) FROM e) = :n RETURNING seq")
+LEAD_ROUNDS = 100
 
 
-def _chain_own(engine: Engine, own: list[tuple[int, str]]) -> bool:
-    """PostgreSQL: chain just these events (ids and seals the writer kept) after the head, in two
-    statements; False (and nothing changed) when one of them is not there waiting."""
+def _link_and_move(conn: Connection, seq: int, tip: str, keyed_from: int | None, ids: list[int],
+                   macs: list[str]) -> bool:
+    """Link these waiting events after the head (seq, tip) and move it, in one statement."""
+    seqs, prevs, hashes = [], [], []
+    for mac in macs:
+        seq += 1
+        digest = _link(seq, tip, mac)
+        seqs.append(seq), prevs.append(tip), hashes.append(digest)
+        tip = digest
+    keyed_from = keyed_from if keyed_from is not None else seqs[0]
+    return conn.execute(_LINK, {"ids": ids, "seqs": seqs, "prevs": prevs, "hashes": hashes, "seq": seq, "hash": tip,
+                                "keyed_from": keyed_from, "n": len(ids),
+                                "mac": _head_mac(seq, tip, keyed_from)}).first() is not None
+
+
+def _lead(engine: Engine) -> None:
+    """PostgreSQL: chain whatever waits, as long as something does, without ever waiting for the head.
+
+    When another step holds the head we leave at once: that step looks again once it has
+    committed (the loop below), so it finds what we committed before we tried. A step leaves only
+    when a look begun after its commit finds nothing waiting."""
+    if engine.dialect.name != "postgresql":
+        return
     with engine.connect() as conn:
-        with conn.begin() as transaction:
-            head = conn.execute(_LOCK_HEAD).one_or_none()
-            if head is None:
-                transaction.rollback()
-                return False
-            seq, tip, keyed_from = head[0], head[1], head[2]
-            ids, seqs, prevs, hashes = [], [], [], []
-            for event_id, mac in own:
-                seq += 1
-                digest = _link(seq, tip, mac)
-                ids.append(event_id), seqs.append(seq), prevs.append(tip), hashes.append(digest)
-                tip = digest
-            keyed_from = keyed_from if keyed_from is not None else seqs[0]
-            moved = conn.execute(_LINK_OWN, {"ids": ids, "seqs": seqs, "prevs": prevs, "hashes": hashes,
-                                             "seq": seq, "hash": tip, "keyed_from": keyed_from, "n": len(ids),
-                                             "mac": _head_mac(seq, tip, keyed_from)}).first()
-            if moved is None:  # the events' updates ran in the statement too: undo them
-                transaction.rollback()
-                return False
-    return True
+        for _ in range(LEAD_ROUNDS):
+            conn.execution_options(isolation_level="READ COMMITTED")
+            with conn.begin() as transaction:
+                head = conn.execute(_LEAD, {"n": CHAIN_BATCH}).one_or_none()
+                if head is None:
+                    return  # another step holds the head, and will look again after its commit
+                seq, tip, keyed_from, _, ids, macs = head
+                if ids and not _link_and_move(conn, seq, tip, keyed_from, ids, macs):
+                    transaction.rollback()  # one was chained meanwhile: undo this round, look again
+            # Look again in a snapshot taken after our commit (autocommit: one round trip): a writer
+            # that found the head taken while we held it left its events to us.
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            waiting = conn.execute(_ANY_WAITING).scalar_one()
+            conn.rollback()
+            if not waiting:
+                return
+    log.warning("audit chaining stopped after %s rounds; the rest waits for the next step", LEAD_ROUNDS)
 
 
 def _forget_unchained(session: Session) -> None:

@@ -53,9 +53,11 @@ def test_a_registration_takes_few_round_trips(api, world, people):
         resp = api.as_("consultant").post("referrals", json=body)
     assert resp.status_code == 201, resp.json
     # before issue 16: 20 statements and 1 commit on PostgreSQL, the audit_head row locked from the
-    # event's append to the commit; now the event is chained by a short transaction of its own
+    # event's append to the commit; now the event is chained by a short transaction of its own (which
+    # never waits for the head) and one look after it (autocommit: counted as a begin and a rollback
+    # here, though neither reaches the server)
     pg = db.engine.dialect.name == "postgresql"
-    assert counts["statements"] <= (21 if pg else 25) and counts["commits"] == 2
+    assert counts["statements"] <= (22 if pg else 25) and counts["commits"] == 2
     newest = db.session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
     assert (newest.entity, newest.seq) == ("referral", db.session.get(AuditHead, 1).seq)  # chained already
 
@@ -77,4 +79,4 @@ def test_answering_a_callback_takes_few_round_trips(api, world, people, monkeypa
     with round_trips("POST /api/v1/callbacks/{id}/answers") as counts:
         resp = answer(api, call["id"], answers)
     assert resp.status_code == 200, resp.json
-    assert counts["statements"] <= (44 if db.engine.dialect.name == "postgresql" else 50)
+    assert counts["statements"] <= (45 if db.engine.dialect.name == "postgresql" else 50)
