@@ -116,9 +116,11 @@ def ledger_check() -> None:
     """Verify the ledger's invariants, transfer digests and points lots; exit 1 naming each violation."""
     import time
 
+    from loyalty.ledger.digests import transfers_to_check
     from loyalty.ledger.service import check
     started = time.perf_counter()
-    violations = check()
+    with click.progressbar(length=transfers_to_check(), label="transfers", file=sys.stderr) as bar:
+        violations = check(progress=bar.update)
     took = time.perf_counter() - started
     if not violations:
         click.echo(f"ledger OK ({took:.2f} s)")

@@ -47,9 +47,14 @@ def _chain_key() -> bytes:
     return settings.chain_key
 
 
+def _iso(at: datetime | str) -> str:
+    """An event's time as its hashes cover it; verify may read it already in that form (PostgreSQL)."""
+    return at if isinstance(at, str) else at.isoformat(timespec="microseconds")
+
+
 def _canonical(event: Any) -> bytes:
     body = {
-        "seq": event.seq, "at": event.at.isoformat(timespec="microseconds"),
+        "seq": event.seq, "at": _iso(event.at),
         "actor_id": event.actor_id, "actor": event.actor, "entity": event.entity,
         "entity_id": event.entity_id, "action": event.action,
         "before": event.before, "after": event.after, "prev_hash": event.prev_hash,
@@ -60,7 +65,7 @@ def _canonical(event: Any) -> bytes:
 def _sealed(event: Any) -> bytes:
     """What an event's mac covers: its content and its id (so a copy under another id fails)."""
     body = {
-        "v": 2, "id": event.id, "at": event.at.isoformat(timespec="microseconds"),
+        "v": 2, "id": event.id, "at": _iso(event.at),
         "actor_id": event.actor_id, "actor": event.actor, "entity": event.entity,
         "entity_id": event.entity_id, "action": event.action, "before": event.before, "after": event.after,
     }
