@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 from werkzeug.routing import IntegerConverter
 
-from loyalty import settings
+from loyalty import settings, unit_of_work
 from loyalty.auth import access
 from loyalty.config import Config
 from loyalty.errors import DomainError, ValidationFailed
@@ -48,8 +48,7 @@ def create_app(config_class=Config) -> Flask:
         "extra_plugins": [ErrorResponses(app)]})
     with app.app_context():
         _tune_engine(db.engine)
-        from loyalty.unit_of_work import track_writes
-        track_writes(db.engine)
+        unit_of_work.track_writes(db.engine)
 
     _configure_tamper_evidence(app)
     _register_blueprints(app)
@@ -60,7 +59,7 @@ def create_app(config_class=Config) -> Flask:
     app.before_request(_refuse_deep_json)
     app.before_request(access.authorize_request)
     app.before_request(_require_json_body)
-    app.after_request(_finish_unit_of_work)
+    app.after_request(unit_of_work.finish)
     app.after_request(_security_headers)
     app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(IntegrityError, _handle_integrity_error)
@@ -266,17 +265,6 @@ def _require_json_body():
 def app_csrf_field() -> str:
     from flask import current_app
     return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-
-
-def _finish_unit_of_work(response):
-    """One commit point per request: commit what a successful request wrote, else roll back
-    (a request that only read: no COMMIT, loyalty/unit_of_work.py)."""
-    from loyalty.unit_of_work import wrote
-    if response.status_code < 400 and not g.get("rollback") and wrote(db.session):
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response
 
 
 # Pages use only our own vendored CSS (no inline style or script, no JavaScript at all), so the

@@ -7,9 +7,12 @@ whose effects the app cannot see) marks the connection's transaction as a writer
 toward committing."""
 from __future__ import annotations
 
+from flask import g
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
+
+from loyalty.extensions import db
 
 WROTE = "loyalty_wrote"  # Connection.info: this transaction sent a statement that may write
 
@@ -40,3 +43,13 @@ def wrote(session: Session) -> bool:
     if session.get_transaction() is None:
         return False
     return bool(session.connection().info.get(WROTE, True))
+
+
+def finish(response):
+    """after_request, app-wide: commit what a successful request wrote, else roll back (a request
+    that only read, a refused one, or one that asked for it with g.rollback)."""
+    if response.status_code < 400 and not g.get("rollback") and wrote(db.session):
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
