@@ -239,6 +239,8 @@ def replicate(url: str, base: dict[str, int], referrals: int, echo=print) -> Non
                 if row["entity"] in ENTITY_TABLE and str(row["entity_id"]).isdigit():
                     new["entity_id"] = str(cp.moved(ENTITY_TABLE[row["entity"]], int(row["entity_id"]), r))
                 new["seq"], new["prev_hash"] = chain["seq"] + 1, chain["hash"]
+                if new.get("mac"):  # a sealed event (0011c): its seal covers its id, so reseal the copy
+                    new["mac"] = audit._event_mac(SimpleNamespace(**new))
                 new["hash"] = audit._digest(SimpleNamespace(**new))
                 chain["seq"], chain["hash"] = new["seq"], new["hash"]
                 return new

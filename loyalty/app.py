@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 from werkzeug.routing import IntegerConverter
 
-from loyalty import settings
+from loyalty import settings, unit_of_work
 from loyalty.auth import access
 from loyalty.config import Config
 from loyalty.errors import DomainError, ValidationFailed
@@ -48,6 +48,7 @@ def create_app(config_class=Config) -> Flask:
         "extra_plugins": [ErrorResponses(app)]})
     with app.app_context():
         _tune_engine(db.engine)
+        unit_of_work.track_writes(db.engine)
 
     _configure_tamper_evidence(app)
     _register_blueprints(app)
@@ -58,7 +59,7 @@ def create_app(config_class=Config) -> Flask:
     app.before_request(_refuse_deep_json)
     app.before_request(access.authorize_request)
     app.before_request(_require_json_body)
-    app.after_request(_finish_unit_of_work)
+    app.after_request(unit_of_work.finish)
     app.after_request(_security_headers)
     app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(IntegrityError, _handle_integrity_error)
@@ -82,6 +83,7 @@ def _configure_tamper_evidence(app: Flask) -> None:
     from loyalty.books.history import unsigned_transfers_up_to
     from loyalty.ledger import service as ledger
     audit.configure(app.config["AUDIT_HMAC_KEY"], app.config.get("AUDIT_CHECKPOINT_PATH"))
+    audit.listen(db.session)  # events written by a transaction are chained once it commits
     ledger.configure(digest_key=audit.derive_key(app.config["AUDIT_HMAC_KEY"], "ledger-transfer"),
                      unsigned_up_to=unsigned_transfers_up_to)
 
@@ -263,15 +265,6 @@ def _require_json_body():
 def app_csrf_field() -> str:
     from flask import current_app
     return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-
-
-def _finish_unit_of_work(response):
-    """One commit point per request: commit what a successful request did, else roll back."""
-    if response.status_code < 400 and not g.get("rollback"):
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response
 
 
 # Pages use only our own vendored CSS (no inline style or script, no JavaScript at all), so the

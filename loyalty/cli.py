@@ -75,9 +75,11 @@ def audit_verify(resume: bool) -> None:
                 else "no checkpoints yet" if settings.checkpoint_path else "no checkpoint file (AUDIT_CHECKPOINT_PATH)")
     if report.ok:
         unkeyed = f", {report.unkeyed} written before the key (plain SHA-256)" if report.unkeyed else ""
-        click.echo(f"audit chain OK: {report.events} events{unkeyed}; {compared}")
+        waiting = f", {report.unchained} more sealed and waiting to be chained" if report.unchained else ""
+        click.echo(f"audit chain OK: {report.events} events{unkeyed}{waiting}; {compared}")
         return
-    where = f"event seq {report.broken_seq}" if report.broken_seq is not None else "the checkpoint file"
+    where = (f"event seq {report.broken_seq}" if report.broken_seq is not None
+             else f"event id {report.broken_id} (not chained)" if report.broken_id else "the checkpoint file")
     click.echo(f"audit chain BROKEN at {where}"
                f"{f' (id {report.broken_id})' if report.broken_id else ''}: {report.problem}", err=True)
     for bad in report.bad_checkpoints:
@@ -114,9 +116,11 @@ def ledger_check() -> None:
     """Verify the ledger's invariants, transfer digests and points lots; exit 1 naming each violation."""
     import time
 
+    from loyalty.ledger.digests import transfers_to_check
     from loyalty.ledger.service import check
     started = time.perf_counter()
-    violations = check()
+    with click.progressbar(length=transfers_to_check(), label="transfers", file=sys.stderr) as bar:
+        violations = check(progress=bar.update)
     took = time.perf_counter() - started
     if not violations:
         click.echo(f"ledger OK ({took:.2f} s)")

@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 def checkpoint_audit_chain(_item=None) -> int:
     """1 when a checkpoint was written; 0 when the head has not moved, no file is set, or the
     chain does not verify (logged as an error: a checkpoint never vouches for a broken chain)."""
+    service.chain_waiting()  # events whose chaining step did not run (the process died between two commits)
     if not service.settings.checkpoint_path:
         return 0
     try:

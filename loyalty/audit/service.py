@@ -9,134 +9,64 @@ database can still rebuild every event as unkeyed and clear the head's MAC; the 
 checkpoints of the head kept outside the database (`checkpoints.py`) catch that, and a
 tail deleted together with an older copy of the head row.
 
-Appends are serialised by locking the single `audit_head` row (PostgreSQL) or by the
-write lock every SQLite transaction takes at BEGIN IMMEDIATE, and `seq` is unique, so
-two writers can never both extend the same tip.
+Writers do not wait on one another (issue 16). `record` writes the event in the caller's
+transaction with no place in the chain yet (seq, prev_hash and hash NULL) but sealed: `mac` is
+the key's HMAC over its content and its id, so it cannot be edited, nor copied into a second
+event, without the key. Once that transaction commits, `chain_pending` runs a short transaction
+of its own: it locks the `audit_head` row, gives every sealed event not chained yet its seq (in
+id order), its link and its hash (the key's HMAC over seq, previous hash and the event's mac),
+and moves the head. Only that step is serialised, for a few statements, never for a writer's
+whole transaction; `seq` stays dense and unique, so two steps can never extend the same tip. An
+event whose chaining step did not run (the process died between the two commits) is chained by
+the next writer's step or the checkpoint job; `flask audit verify` checks the seal of every
+event still waiting.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from loyalty import clock
 from loyalty.audit import checkpoints
+from loyalty.audit.chaining import (  # noqa: F401 - writing and chaining are read through this module too
+    CHAIN_BATCH,
+    UNCHAINED,
+    chain_now,
+    chain_pending,
+    chain_waiting,
+    listen,
+    record,
+)
 from loyalty.audit.checkpoints import BadLine, Checkpoint
+from loyalty.audit.formats import (  # noqa: F401 - the formats are read through this module too
+    GENESIS,
+    Settings,
+    _canonical,
+    _chain_key,
+    _digest,
+    _event_mac,
+    _head_mac,
+    _jsonable,
+    _link,
+    _sealed,
+    configure,
+    derive_key,
+    settings,
+)
 from loyalty.audit.models import AuditEvent, AuditHead
 from loyalty.extensions import db
 from loyalty.paging import page_of
 
-GENESIS = "0" * 64
-
-
-@dataclass
-class Settings:
-    """Configured once by the app factory (`configure`); never read from the database."""
-    chain_key: bytes | None = None
-    checkpoint_key: bytes | None = None
-    key_id: str | None = None
-    checkpoint_path: str | None = None
-
-
-settings = Settings()
-
-
-def derive_key(master: str | bytes, purpose: str) -> bytes:
-    """One key per use from AUDIT_HMAC_KEY (chain, checkpoints, ledger digests)."""
-    master = master.encode() if isinstance(master, str) else master
-    return hmac.new(master, f"loyalty/{purpose}".encode(), hashlib.sha256).digest()
-
-
-def configure(master_key: str | bytes, checkpoint_path: str | None = None) -> None:
-    if not master_key or len(master_key) < 32:
-        raise ValueError("AUDIT_HMAC_KEY must be at least 32 characters")
-    settings.chain_key = derive_key(master_key, "audit-chain")
-    settings.checkpoint_key = derive_key(master_key, "audit-checkpoint")
-    settings.key_id = derive_key(master_key, "key-id").hex()[:12]
-    settings.checkpoint_path = checkpoint_path or None
-
-
-def _chain_key() -> bytes:
-    if settings.chain_key is None:
-        raise RuntimeError("the audit HMAC key is not configured (loyalty.audit.service.configure)")
-    return settings.chain_key
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
+log = logging.getLogger(__name__)
 def snapshot(obj: Any, fields: Iterable[str]) -> dict:
     """The named attributes of a model as JSON-safe values, for before/after."""
     return {f: _jsonable(getattr(obj, f)) for f in fields}
 
-
-def _canonical(event: AuditEvent) -> bytes:
-    body = {
-        "seq": event.seq, "at": event.at.isoformat(timespec="microseconds"),
-        "actor_id": event.actor_id, "actor": event.actor, "entity": event.entity,
-        "entity_id": event.entity_id, "action": event.action,
-        "before": event.before, "after": event.after, "prev_hash": event.prev_hash,
-    }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _digest(event: AuditEvent, keyed: bool = True) -> str:
-    """The hash the event must carry: HMAC-SHA256 under the chain key, or, for an event
-    written before the key existed, plain SHA-256."""
-    if keyed:
-        return hmac.new(_chain_key(), _canonical(event), hashlib.sha256).hexdigest()
-    return hashlib.sha256(_canonical(event)).hexdigest()
-
-
-def _head_mac(seq: int, head_hash: str, keyed_from: int | None) -> str:
-    message = json.dumps(["audit-head", seq, head_hash, keyed_from], separators=(",", ":")).encode()
-    return hmac.new(_chain_key(), message, hashlib.sha256).hexdigest()
-
-
-def _locked_head() -> AuditHead | None:
-    return db.session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-        .execution_options(populate_existing=True)  # the locked row, not a copy cached earlier
-    ).scalar_one_or_none()
-
-
-def record(actor: Any, entity: str, entity_id: Any, action: str,
-           before: dict | None = None, after: dict | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction. `actor` is a Staff or None (the system)."""
-    _chain_key()
-    head = _locked_head()
-    if head is None:  # the migration seeds it; tolerate a hand-made database
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        db.session.add(head)
-        db.session.flush()
-    event = AuditEvent(
-        seq=head.seq + 1,
-        at=clock.now(),
-        actor_id=getattr(actor, "id", None),
-        actor=getattr(actor, "username", None) or "system",
-        entity=entity, entity_id=str(entity_id), action=action,
-        before=_jsonable(before), after=_jsonable(after), prev_hash=head.hash,
-    )
-    event.hash = _digest(event)
-    db.session.add(event)
-    if head.keyed_from is None:  # the first append under a key: every event from here on is keyed
-        head.keyed_from = event.seq
-    head.seq, head.hash = event.seq, event.hash
-    head.mac = _head_mac(head.seq, head.hash, head.keyed_from)
-    db.session.flush()
-    return event
 
 
 # ---- verifying ---------------------------------------------------------------------------
@@ -150,6 +80,7 @@ class ChainReport:
     problem: str | None = None
     keyed_from: int | None = None  # the first seq hashed with the key (None: none yet)
     unkeyed: int = 0  # events written before the key existed (plain SHA-256)
+    unchained: int = 0  # sealed events waiting for the chaining step (their seals checked)
     checkpoints: int = 0  # valid checkpoints the chain was compared with
     last_checkpoint: Checkpoint | None = None
     bad_checkpoints: list[BadLine] = field(default_factory=list)
@@ -193,7 +124,63 @@ PROGRESS_EVERY = 10_000
 STREAM_ROWS = 5_000  # rows per fetch from the server-side cursor
 _EVENT_COLUMNS = (AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor,
                   AuditEvent.entity, AuditEvent.entity_id, AuditEvent.action, AuditEvent.before, AuditEvent.after,
-                  AuditEvent.prev_hash, AuditEvent.hash)
+                  AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.mac)
+
+
+# PostgreSQL: the time already as the hashes cover it (UTC, ISO 8601 with microseconds), read
+# through the driver's own server-side cursor: no datetime nor SQLAlchemy row per event.
+_PG_CHAINED = ("SELECT id, seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') AS at, "
+               "actor_id, actor, entity, entity_id, action, before, after, prev_hash, hash, mac "
+               "FROM audit_events WHERE seq >= %(low)s AND seq <= %(high)s ORDER BY seq")
+
+
+@contextmanager
+def _chained_rows(low: int, high: int | None) -> Iterator[Iterable[Any]]:
+    """The chained events from seq `low` to `high` (None: the last) in seq order, streamed (issue 16);
+    the cursor is closed even when the walk stops early at a break."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        from psycopg.rows import namedtuple_row
+        with conn.connection.driver_connection.cursor(name="audit_verify", row_factory=namedtuple_row) as cursor:
+            cursor.execute(_PG_CHAINED, {"low": low, "high": high if high is not None else 2**31 - 1})
+            yield (row for rows in iter(lambda: cursor.fetchmany(STREAM_ROWS), []) for row in rows)
+        return
+    query = select(*_EVENT_COLUMNS).where(AuditEvent.seq >= low).order_by(AuditEvent.seq)
+    if high is not None:
+        query = query.where(AuditEvent.seq <= high)
+    with db.session.execute(query.execution_options(yield_per=STREAM_ROWS)) as result:
+        yield result
+
+
+def _problem(event: Any, keyed: bool) -> str | None:
+    """Why a chained event does not hold (None: it does): its seal, then its hash."""
+    if event.mac is not None:
+        if not keyed:
+            return "a sealed event inside the part of the chain from before the key (rewritten)"
+        if not hmac.compare_digest(_event_mac(event), event.mac):
+            return "content does not match its seal (edited, or copied under another id)"
+        if not hmac.compare_digest(_digest(event), event.hash or ""):
+            return "its hash does not match its place and seal (rehashed without the key)"
+        return None
+    if not hmac.compare_digest(_digest(event, keyed), event.hash or ""):
+        return ("content does not match its hash (edited, or rehashed without the key)" if keyed
+                else "content does not match its hash (edited)")
+    return None
+
+
+def _unchained_problem() -> tuple[int, int | None, str | None]:
+    """The events not chained yet: how many, and the first whose seal does not hold (id, problem)."""
+    count = 0
+    result = db.session.execute(select(*_EVENT_COLUMNS).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id)
+                                .execution_options(yield_per=STREAM_ROWS))
+    with result:
+        for event in result:
+            count += 1
+            if event.mac is None:
+                return count, event.id, "neither chained nor sealed (written behind the service's back)"
+            if not hmac.compare_digest(_event_mac(event), event.mac):
+                return count, event.id, "waiting to be chained, but does not match its seal (edited or forged)"
+    return count, None, None
 
 
 def events_to_walk(since: Checkpoint | None = None) -> int:
@@ -225,17 +212,11 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None,
         expected_seq, prev_hash, good_mark_seq = since.seq + 1, since.hash, since.seq
         found = db.session.execute(select(*_EVENT_COLUMNS).where(AuditEvent.seq == since.seq)).one_or_none()
         keyed = keyed_from is not None and since.seq >= keyed_from
-        if found is None or found.hash != since.hash or not hmac.compare_digest(_digest(found, keyed), found.hash):
+        if found is None or found.hash != since.hash or _problem(found, keyed) is not None:
             return broken(0, since.seq, found.id if found else None,
                           f"event seq {since.seq} no longer matches the checkpoint of {since.at} "
                           f"(edited, deleted or rebuilt)")
-    query = select(*_EVENT_COLUMNS).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq)
-    if head is not None:
-        query = query.where(AuditEvent.seq <= head.seq)
-    # Rows, not ORM objects (issue 16), streamed through a server-side cursor on PostgreSQL:
-    # close it even when we stop early at a break, or it stays open in the transaction.
-    result = db.session.execute(query.execution_options(yield_per=STREAM_ROWS))
-    with result:
+    with _chained_rows(expected_seq, head.seq if head is not None else None) as result:
         for event in result:
             count += 1
             if progress is not None and count % PROGRESS_EVERY == 0:
@@ -249,10 +230,9 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None,
                 return broken(count, event.seq, event.id,
                               "previous-hash link broken (an event was removed or reordered)")
             keyed = keyed_from is not None and event.seq >= keyed_from
-            if not hmac.compare_digest(_digest(event, keyed), event.hash):
-                return broken(count, event.seq, event.id,
-                              "content does not match its hash (edited, or rehashed without the key)" if keyed
-                              else "content does not match its hash (edited)")
+            problem = _problem(event, keyed)
+            if problem is not None:
+                return broken(count, event.seq, event.id, problem)
             unkeyed += not keyed
             for mark in by_seq.get(event.seq, ()):
                 if mark.hash != event.hash:
@@ -285,7 +265,11 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None,
     if newest > (now_head.seq if now_head else 0):
         return broken(count, head_seq + 1, None, f"events up to seq {newest} lie past the head "
                                                  f"(written behind the service's back)")
-    return ChainReport(True, count, unkeyed=unkeyed, head=(head_seq, head_hash, head_keyed), **base)
+    unchained, bad_id, problem = _unchained_problem()
+    if bad_id is not None:
+        return broken(count, None, bad_id, problem)
+    return ChainReport(True, count, unkeyed=unkeyed, unchained=unchained, head=(head_seq, head_hash, head_keyed),
+                       **base)
 
 
 # ---- checkpoints -------------------------------------------------------------------------
@@ -301,6 +285,7 @@ def write_checkpoint() -> Checkpoint | None:
     never vouch for a tampered chain."""
     if not settings.checkpoint_path:
         raise CheckpointsOff("AUDIT_CHECKPOINT_PATH is not set")
+    chain_waiting(durable=True)  # vouch for every event written so far, once it is durable
     marks, bad = read_checkpoints()
     if bad:
         raise ChainBroken(ChainReport(False, 0, None, None, f"checkpoint file {settings.checkpoint_path}, "
@@ -312,9 +297,19 @@ def write_checkpoint() -> Checkpoint | None:
     seq, head_hash, keyed_from = report.head  # the head just verified, not one appended since
     if last is not None and (last.seq, last.hash) == (seq, head_hash):
         return None
+    _make_durable()  # the head may have been moved by a step committed asynchronously
     return checkpoints.append(settings.checkpoint_path, seq=seq, hash=head_hash, keyed_from=keyed_from,
                               at=clock.now().isoformat(timespec="microseconds"),
                               key=settings.checkpoint_key, key_id=settings.key_id)
+
+
+def _make_durable() -> None:
+    """PostgreSQL: flush the WAL up to now, by committing a transaction that has an id with the
+    synchronous commit of the session, so no chaining step read so far can be lost in a crash
+    after a checkpoint vouched for it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT txid_current()"))
+    db.session.commit()
 
 
 def list_events(entity: str | None = None, entity_id: str | None = None,

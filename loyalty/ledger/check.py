@@ -36,7 +36,7 @@ def register_subledger(purpose: str, *, check: Callable[[], list[str]], adjust: 
     SUBLEDGERS[purpose] = SubLedger(check, adjust)
 
 
-def check() -> list[str]:
+def check(progress: Callable[[int], None] | None = None) -> list[str]:
     """Every violation of the ledger's invariants, in words; [] when the ledger holds. The one
     check behind `flask ledger check`, GET /ledger/check and the test suite's after-test check:
 
@@ -47,8 +47,10 @@ def check() -> list[str]:
     - no pending is resolved more than once;
     - every transfer matches its digest (SEC-1);
     - every registered sub-ledger holds (the points lots add up to the points accounts).
+
+    `progress(n)` is told as the digest pass (the one walk over every transfer in Python) goes.
     """
-    violations = _invariant_violations() + digest_violations()
+    violations = _invariant_violations() + digest_violations(progress)
     for keeper in SUBLEDGERS.values():
         violations += keeper.check()
     return violations

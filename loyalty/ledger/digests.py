@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loyalty.extensions import db
 from loyalty.ledger.models import Transfer
@@ -139,7 +139,16 @@ def _digest_rows() -> Iterator[tuple[int, str, str | None]]:
             yield tid, _message(*fields, (at - _EPOCH) // _MICROSECOND), digest
 
 
-def digest_violations() -> list[str]:
+PROGRESS_EVERY = 10_000
+
+
+def transfers_to_check() -> int:
+    """About how many transfers the digest pass reads (the highest id: no count over the table), for a progress bar."""
+    return db.session.execute(select(func.coalesce(func.max(T.c.id), 0))).scalar_one()
+
+
+def digest_violations(progress: Callable[[int], None] | None = None) -> list[str]:
+    """`progress(n)` is told every PROGRESS_EVERY transfers read."""
     unsigned_up_to = settings.unsigned_up_to()
     changed: list[int] = []
     missing: list[int] = []
@@ -147,7 +156,9 @@ def digest_violations() -> list[str]:
     if mac is None:
         raise RuntimeError("the ledger's digest key is not configured (loyalty.ledger.digests.configure)")
     hexdigest = mac.hexdigest
-    for tid, message, digest in _digest_rows():
+    for n, (tid, message, digest) in enumerate(_digest_rows(), start=1):
+        if progress is not None and n % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
         if digest is None:
             if tid > unsigned_up_to:
                 missing.append(tid)

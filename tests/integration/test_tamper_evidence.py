@@ -30,26 +30,44 @@ HEAD = AuditHead.__table__
 
 # ---- the attacker's tools --------------------------------------------------------------------------
 
+def _mac(key: bytes | None, message: bytes) -> str:
+    return hmac.new(key, message, hashlib.sha256).hexdigest() if key else hashlib.sha256(message).hexdigest()
+
+
 def forged_hash(row, key: bytes | None = None) -> str:
-    """What an attacker can compute for an event: the documented body, plain SHA-256 or a guessed key."""
+    """What an attacker can compute for an event written before 0011c (no seal): the documented
+    body, plain SHA-256 or a guessed key."""
     body = {"seq": row.seq, "at": row.at.isoformat(timespec="microseconds"), "actor_id": row.actor_id,
             "actor": row.actor, "entity": row.entity, "entity_id": row.entity_id, "action": row.action,
             "before": row.before, "after": row.after, "prev_hash": row.prev_hash}
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    return hmac.new(key, canonical, hashlib.sha256).hexdigest() if key else hashlib.sha256(canonical).hexdigest()
+    return _mac(key, json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode())
 
 
-def rehash_from(seq: int, key: bytes | None = None) -> None:
-    """Relink and rehash every event from `seq` on, then point the head row at the new tip."""
-    rows = list(db.session.execute(select(EVENTS).order_by(EVENTS.c.seq)).all())
+def forged_seal(row, key: bytes | None = None) -> tuple[str, str]:
+    """(mac, hash) an attacker can compute for a sealed event, from the documented formats."""
+    body = {"v": 2, "id": row.id, "at": row.at.isoformat(timespec="microseconds"), "actor_id": row.actor_id,
+            "actor": row.actor, "entity": row.entity, "entity_id": row.entity_id, "action": row.action,
+            "before": row.before, "after": row.after}
+    mac = _mac(key, json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode())
+    return mac, _mac(key, f'["audit-link",{row.seq},"{row.prev_hash}","{mac}"]'.encode())
+
+
+def rehash_from(seq: int, key: bytes | None = None, unseal: bool = False) -> None:
+    """Relink and rehash (and reseal) every event from `seq` on, then point the head row at the new
+    tip; `unseal`: rewrite them as events from before 0011c (no seal)."""
+    rows = list(db.session.execute(select(EVENTS).where(EVENTS.c.seq.is_not(None)).order_by(EVENTS.c.seq)).all())
     for row in rows:  # links are unique: clear them first, as a forger would
         if row.seq >= seq:
             db.session.execute(update(EVENTS).where(EVENTS.c.id == row.id).values(prev_hash=f"x{row.id}"))
     prev = audit.GENESIS
     for row in rows:
         if row.seq >= seq:
-            new = forged_hash(SimpleNamespace(**{**row._mapping, "prev_hash": prev}), key)
-            db.session.execute(update(EVENTS).where(EVENTS.c.id == row.id).values(prev_hash=prev, hash=new))
+            relinked = SimpleNamespace(**{**row._mapping, "prev_hash": prev})
+            if row.mac is None or unseal:
+                mac, new = None, forged_hash(relinked, key)
+            else:
+                mac, new = forged_seal(relinked, key)
+            db.session.execute(update(EVENTS).where(EVENTS.c.id == row.id).values(prev_hash=prev, hash=new, mac=mac))
             prev = new
         else:
             prev = row.hash
@@ -172,7 +190,7 @@ def test_a_chain_rebuilt_as_if_never_keyed_is_caught_by_the_checkpoint(runner, c
     database look like one from before the key; the checkpoint says where keyed hashes began."""
     checkpoint(runner)
     db.session.execute(update(EVENTS).where(EVENTS.c.seq == 9).values(action="deleted"))
-    rehash_from(1)
+    rehash_from(1, unseal=True)
     db.session.execute(update(HEAD).values(keyed_from=None, mac=None))
     result = verify(runner)
     assert result.exit_code == 1
@@ -316,7 +334,7 @@ def test_the_checkpoint_job_refuses_a_broken_chain_and_says_so(app, chain, check
 
 def make_unkeyed(upto_seq: int) -> None:
     """What a database from before migration 0008a holds: plain SHA-256 hashes, no switch-over."""
-    rehash_from(1)
+    rehash_from(1, unseal=True)
     db.session.execute(update(HEAD).values(keyed_from=None, mac=None))
     assert db.session.execute(select(HEAD.c.seq)).scalar_one() == upto_seq
 

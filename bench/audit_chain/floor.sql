@@ -1,0 +1,11 @@
+BEGIN;
+SELECT id, code, name, timezone, active FROM stores WHERE id = 1;
+SELECT * FROM store_policies WHERE store_id = 1;
+SELECT id FROM deliveries WHERE customer_id = 2 LIMIT 1;
+SELECT id FROM referrals WHERE referee_id = 2 LIMIT 1;
+SELECT id FROM referrals WHERE referrer_id = 1 LIMIT 5;
+SELECT id FROM referrer_flags WHERE customer_id = 1 AND cleared_at IS NULL;
+SELECT count(id) FROM referrals WHERE referrer_id = 1;
+SELECT id, phone FROM customers WHERE id IN (1, 2);
+INSERT INTO bench_registrations (store_id, referrer_id, referee_id, note) VALUES (1, 1, 2, 'registered');
+COMMIT;
