@@ -7,9 +7,13 @@ import re
 
 import pytest
 
+from loyalty.errors import ValidationFailed
 from loyalty.extensions import db
+from loyalty.ledger.models import Transfer
 from loyalty.limits import MAX_FEN
 from loyalty.points import catalog
+from loyalty.points import service as points
+from loyalty.points.models import PointsRedemption
 from tests.flows import visit
 from tests.helpers import new_customer, row_counts
 from tests.web import browser_as, text
@@ -42,3 +46,37 @@ def test_a_visit_amount_out_of_range_is_422_at_its_field_and_writes_nothing(app,
     assert row_counts() == before
     assert desk.post(f"/customers/{wang.id}/points/visits",
                      data={**hidden, "amount": "10,000,000.00"}).status_code == 302
+
+
+# ---- the API's cap and the ledger's words ----------------------------------------------------
+
+def test_the_api_caps_a_visit_at_the_desks_maximum_and_documents_it(api, client, world, wang):
+    api.token("service")
+    before = row_counts()
+    for amount in (MAX_FEN + 1, 10**12):
+        resp = visit(api, wang, world.store, amount)
+        assert resp.status_code == 422 and "amount" in resp.json["fields"], resp.json
+    assert row_counts() == before
+    with pytest.raises(ValidationFailed) as refused:  # the service says so too, whoever calls it
+        points.earn_for_visit(None, wang.id, store_id=world.store.id, amount=MAX_FEN + 1, key="too-much")
+    assert "amount" in refused.value.fields
+    db.session.rollback()
+    ok = visit(api, wang, world.store, MAX_FEN)
+    assert ok.status_code == 201 and ok.json["points"] == MAX_FEN // 1000, ok.json
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]["VisitIn"]
+    assert schema["properties"]["amount"]["maximum"] == MAX_FEN == 1_000_000_000
+    assert "10,000,000.00" in schema["properties"]["amount"]["description"]
+
+
+def test_visit_and_redemption_reasons_are_chinese(api, world, wang):
+    resp = visit(api, wang, world.store, 128_000)
+    assert resp.status_code == 201
+    assert resp.json["lot"]["reason"] == f"维修进站 {world.store.name}：¥1,280.00，累积 128 积分"
+    item = catalog.create_item(None, code="WASH", name_zh="精洗一次", price=30)
+    db.session.commit()
+    done = api.as_("service").post(f"customers/{wang.id}/redemptions", json={"item": item.id, "quantity": 2},
+                                   headers={"Idempotency-Key": "zh-1"})
+    assert done.status_code == 201, done.json
+    db.session.rollback()
+    redemption = db.session.get(PointsRedemption, done.json["id"])
+    assert db.session.get(Transfer, redemption.transfer_id).reason == "积分兑换 2 × 精洗一次（WASH），使用 60 积分"
