@@ -80,3 +80,50 @@ def test_visit_and_redemption_reasons_are_chinese(api, world, wang):
     db.session.rollback()
     redemption = db.session.get(PointsRedemption, done.json["id"])
     assert db.session.get(Transfer, redemption.transfer_id).reason == "积分兑换 2 × 精洗一次（WASH），使用 60 积分"
+
+
+# ---- the points page: grouped figures, lot words, full-width colons, sold-out items -----------
+
+def _select_options(html: str) -> list[str]:
+    select = re.search(r'<select[^>]*name="item".*?</select>', html, re.S).group(0)
+    return re.findall(r"<option[^>]*>([^<]*)</option>", select)
+
+
+def test_points_are_grouped_on_the_page_and_lots_read_as_points(app, api, world, wang):
+    assert visit(api, wang, world.store, MAX_FEN).status_code == 201  # 1,000,000 points at ¥10 a point
+    desk = browser_as(app, "service")
+    page = text(desk.get(f"/customers/{wang.id}/points"))
+    assert re.search(r'data-test="points-available">1,000,000<', page)
+    assert "积分余额：" in page and "积分余额:" not in page
+    assert "1000000" not in page.replace("1000000000", "")  # every figure of points grouped
+    lots = page.split('data-test="points-lots"')[1]
+    assert "有效" in lots and "启用" not in lots
+    assert "+1,000,000" in page.split('data-test="points-entries"')[1]
+    hidden = _hidden(page, "visit-form")
+    done = desk.post(f"/customers/{wang.id}/points/visits", data={**hidden, "amount": "12,345,670"})
+    assert done.status_code == 422  # above the maximum: the page says so, nothing more
+    hidden = _hidden(text(desk.get(f"/customers/{wang.id}/points")), "visit-form")
+    done = desk.post(f"/customers/{wang.id}/points/visits", data={**hidden, "amount": "9,999,990"})
+    assert "累积 999,999 积分" in text(desk.get(done.location))
+
+
+def test_a_sold_out_item_is_not_offered_and_the_home_tile_says_sold_out(app, api, world, wang):
+    catalog.create_item(None, code="GONE", name_zh="香薰", price=80, stock=0)
+    catalog.create_item(None, code="WIPER", name_zh="雨刮片", price=300, stock=2)
+    db.session.commit()
+    visit(api, wang, world.store, 100_000)
+    desk = browser_as(app, "service")
+    page = text(desk.get(f"/customers/{wang.id}/points"))
+    assert _select_options(page) == ["雨刮片"]
+    offer = page.split('data-test="catalog-offer"')[1].split("</table>")[0]
+    assert "香薰" in offer and "已售罄" in offer
+    home = text(desk.get("/"))
+    assert "香薰（已售罄）" in home and "剩 0 件" not in home and "雨刮片（剩 2 件）" in home
+    assert "即将缺货或已售罄的兑换商品" in home
+
+
+def test_when_everything_is_sold_out_the_desk_says_so(app, api, world, wang):
+    catalog.create_item(None, code="GONE", name_zh="香薰", price=80, stock=0)
+    db.session.commit()
+    page = text(browser_as(app, "service").get(f"/customers/{wang.id}/points"))
+    assert 'data-test="redeem-form"' not in page and "兑换目录中的商品已全部售罄。" in page
