@@ -2,7 +2,8 @@
 an approval that left the payout 待审批 1/2 says so, and a bulk approval counts each outcome.
 
     bulk_result({12: "approved", 13: "first_approval", 14: ("approver_involved", "...")})
-    # ("已批准 1 个，1 个记录了第 1/2 个审批，1 个无法批准：#14 ...", "warning")
+    # ("奖励发放 #12 已批准。奖励发放 #13 已记录第 1/2 个审批，还需另一位财务审批。未能批准：奖励发放 #14：...。",
+    #  "warning")
 """
 from __future__ import annotations
 
@@ -22,25 +23,32 @@ def approved(payout) -> str:
              n=len(payout.approvals), m=payout.approvals_required, id=payout.id)
 
 
+def _numbers(ids) -> str:
+    """#12、#15 (the list separator in the page's language)."""
+    return _(", ").join(f"#{pid}" for pid in ids)
+
+
 def bulk_result(outcomes: dict) -> tuple[str, str]:
-    """One message for a bulk approval: how many approved, how many now 1/2, which could not be and why."""
-    done = sum(1 for o in outcomes.values() if o == APPROVED_NOW)
-    first = sum(1 for o in outcomes.values() if o == FIRST_OF_TWO)
+    """One message for a bulk approval, a sentence per outcome naming its payouts: which were
+    approved, which now wait for a second approver (1/2), which could not be approved and why."""
+    done = [pid for pid, o in outcomes.items() if o == APPROVED_NOW]
+    first = [pid for pid, o in outcomes.items() if o == FIRST_OF_TWO]
     failed = {pid: o for pid, o in outcomes.items() if isinstance(o, tuple)}
     parts = []
     if done:
-        parts.append(_("%(n)s approved", n=done))
+        parts.append(_("Payouts %(ids)s approved.", ids=_numbers(done)))
     if first:
-        parts.append(_("%(n)s recorded as approval 1 of 2", n=first))
+        parts.append(_("Payouts %(ids)s: approval 1 of 2 recorded; they wait for another finance approver.",
+                       ids=_numbers(first)))
     if failed:
-        why = _("; ").join(_("payout %(id)s: %(why)s", id=pid, why=_(message)) for pid, (_code, message)
+        why = _("; ").join(_("payout #%(id)s: %(why)s", id=pid, why=_(message).rstrip("。.")) for pid, (_code, message)
                            in failed.items())
-        parts.append(_("%(n)s could not be approved: %(why)s", n=len(failed), why=why))
+        parts.append(_("Not approved: %(why)s.", why=why))
     if not parts:
         return _("Choose the payouts to approve."), "error"
     message = parts[0]
     for part in parts[1:]:
-        message = _("%(first)s, %(then)s", first=message, then=part)
+        message = _("%(first)s %(then)s", first=message, then=part)
     return message, ("warning" if failed else "success")
 
 

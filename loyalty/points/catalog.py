@@ -139,6 +139,11 @@ def offered_to(store_id: int) -> list[CatalogItem]:
         .order_by(CatalogItem.price, CatalogItem.code)).scalars())
 
 
+def in_stock(items: list[CatalogItem]) -> list[CatalogItem]:
+    """The items a redemption can still take: uncounted, or with a unit left (not 已售罄)."""
+    return [item for item in items if item.stock is None or item.stock > 0]
+
+
 def resolve(ref: Any, store_id: int) -> CatalogItem:
     """The item a redemption names (its id, or its code), if a customer of `store_id` may
     redeem it: active, group-wide or that store's own. Anything else is a field error on `item`."""

@@ -10,9 +10,11 @@ import uuid
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from loyalty.web.forms import MAX_FEN, YuanField
+from loyalty.limits import MAX_FEN
+from loyalty.web.forms import YuanField
+from loyalty.web.money import fen_to_yuan_grouped
 
 
 def new_key() -> str:
@@ -27,8 +29,10 @@ class VisitForm(_Keyed):
     amount = YuanField(_l("Amount paid for the visit (¥)"), validators=[InputRequired()])
 
     def validate_amount(self, field):
-        if field.data is not None and not 0 < field.data <= MAX_FEN:
-            raise ValueError(_l("Enter an amount greater than 0."))
+        if field.data is not None and field.data <= 0:
+            raise ValidationError(_l("Enter an amount greater than 0."))
+        if field.data is not None and field.data > MAX_FEN:
+            raise ValidationError(_l("Enter an amount of at most ¥%(high)s.", high=fen_to_yuan_grouped(MAX_FEN)))
 
 
 class RedeemForm(_Keyed):

@@ -15,14 +15,15 @@ def service_tiles(actor) -> list[Tile]:
     customers, points, first = worklist.lapsing_points(actor)
     zone = actor.store.timezone if actor.store else "Asia/Shanghai"
     lapsing = Tile("points_lapsing", _("Points lapsing within %(days)s days", days=EXPIRY_WARNING_DAYS), customers,
-                   note=_("%(points)s points in all", points=points) if customers else None,
+                   note=_("%(points)s points in all", points=f"{points:,}") if customers else None,
                    items=tuple(Link(_("%(name)s: %(points)s points, first on %(date)s", name=item.name,
-                                      points=item.points, date=localdate(item.first_expiry, zone)),
+                                      points=f"{item.points:,}", date=localdate(item.first_expiry, zone)),
                                     url_for("points_web.statement", customer_id=item.customer_id))
                                for item in first))
     low = worklist.running_out(actor)
-    left = _(", ").join(_("%(name)s (%(stock)s left)", name=item.name_zh, stock=item.stock) for item in low)
-    stock = Tile("stock_low", _("Catalog items running out"), len(low), note=left or None)
+    left = _(", ").join(_("%(name)s (sold out)", name=item.name_zh) if item.stock == 0 else
+                        _("%(name)s (%(stock)s left)", name=item.name_zh, stock=item.stock) for item in low)
+    stock = Tile("stock_low", _("Catalog items running out or sold out"), len(low), note=left or None)
     return [lapsing, stock]
 
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from loyalty.limits import MAX_FEN
 from loyalty.schemas import InputSchema, PageQuery, StrictBoolean, page_of
 
 
 class VisitInSchema(InputSchema):
     store_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**12),
-                            metadata={"description": "what the visit cost, in fen"})
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_FEN),
+                            metadata={"description": "what the visit cost, in fen: 1 to 1000000000 "
+                                                     "(¥10,000,000.00, the most the service desk page accepts)"})
 
 
 class LotSchema(Schema):

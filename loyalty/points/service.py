@@ -25,6 +25,7 @@ from loyalty.directory.models import Customer, Store
 from loyalty.errors import Conflict, RuleViolation, field_error
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
+from loyalty.limits import MAX_FEN
 from loyalty.points import catalog, statement
 from loyalty.points.models import PointsLot, PointsLotUse, PointsRedemption
 
@@ -45,9 +46,16 @@ def points_account(customer_id: int):
 
 
 def _positive_int(value: Any, field: str, maximum: int = 10**15) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise field_error(field, "A whole number greater than 0.")
+    if value > maximum:
+        raise field_error(field, "Too large.")
     return value
+
+
+def _yuan(fen: int) -> str:
+    """1280_00 → '1,280.00' (the ledger's reasons read like the pages)."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
 
 
 def earn_for_visit(actor, customer_id: int, *, store_id: int, amount: int, key: str) -> dict:
@@ -55,6 +63,8 @@ def earn_for_visit(actor, customer_id: int, *, store_id: int, amount: int, key: 
     as a lot expiring after the store's points_expiry_months. Idempotent on `key`."""
     customer = directory.get_customer(actor, customer_id)
     amount = _positive_int(amount, "amount")
+    if amount > MAX_FEN:  # the API's schema and the desk's form say so first
+        raise field_error("amount", "At most 1000000000 fen (¥10,000,000.00).")
     store = db.session.get(Store, store_id)
     if store is None:
         raise field_error("store_id", "No such store.")
@@ -64,7 +74,7 @@ def earn_for_visit(actor, customer_id: int, *, store_id: int, amount: int, key: 
         audit.record(actor, "customer", customer.id, "service_visit", None,
                      {"store_id": store.id, "amount": amount, "points": 0})
         return {"points": 0, "lot": None}
-    reason = f"Service visit at {store.name}: {amount / 100:.2f} yuan earns {points} points"
+    reason = f"维修进站 {store.name}：¥{_yuan(amount)}，累积 {points:,} 积分"
     lot = grant(actor, customer.id, store_id=store.id, points=points, reason=reason, key=f"visit:{key}",
                 source="service_visit", visit_amount=amount)
     return {"points": lot.points, "lot": lot}
@@ -167,7 +177,7 @@ def redeem(actor, customer_id: int, *, item: Any, key: str, quantity: int = 1,
     db.session.add(redemption)
     db.session.flush()
     t = ledger.transfer(debit=held, credit=redeemed, amount=cost, unit=PTS,
-                        reason=f"Points redeemed for {quantity} x {entry.code}", subject=f"redemption:{redemption.id}",
+                        reason=f"积分兑换 {quantity} × {entry.name_zh}（{entry.code}），使用 {cost:,} 积分", subject=f"redemption:{redemption.id}",
                         key=f"points:redeem:{key}", actor=actor)
     redemption.transfer_id = t.id
     for lot, take in _oldest_first(lots, cost):
@@ -247,8 +257,8 @@ def expire_next_lot(now: datetime | None = None) -> PointsLot | None:
     before = audit.snapshot(lot, LOT_FIELDS)
     breakage = ledger.account_for(f"store:{lot.store_id}", "points_breakage", PTS)
     t = ledger.transfer(debit=points_account(lot.customer_id), credit=breakage, amount=lot.remaining, unit=PTS,
-                        reason=f"Points expired: {lot.remaining} left of {lot.points} earned "
-                               f"{lot.earned_at:%Y-%m-%d}",
+                        reason=f"积分过期：{lot.earned_at:%Y-%m-%d} 累积的 {lot.points:,} 积分中 "
+                               f"{lot.remaining:,} 积分失效",
                         subject=f"points_lot:{lot.id}", key=f"points:expire:{lot.id}")
     lot.remaining = 0
     lot.expired_at = now

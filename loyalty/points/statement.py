@@ -1,7 +1,7 @@
 """What each line of a points statement (积分明细) was, as data the page words in the reader's language.
 
-The ledger keeps each transfer's English `reason` as it was written (an audit record, never
-rewritten); the page does not show it. It shows the line from the lot or the redemption the
+The ledger keeps each transfer's `reason` as it was written (an audit record, never rewritten;
+Chinese since the issue 15 review, English before); the page does not show it. It shows the line from the lot or the redemption the
 transfer belongs to: a service visit (store, amount, points), a referral reward, a redemption
 (item), an expiry (the lot's points and earning day), or an adjustment (the admin's own note).
 """

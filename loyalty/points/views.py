@@ -23,6 +23,12 @@ bp = Blueprint("points_web", __name__, template_folder="templates")
 DESK = ("service", "admin")
 
 
+@bp.app_template_filter("grouped")
+def grouped(number: int | None) -> str:
+    """Points on a page: 999999999 → '999,999,999' (exports keep plain numbers)."""
+    return "" if number is None else f"{int(number):,}"
+
+
 def entry_kind(entry: dict) -> str:
     """What a statement line is, in the page's language."""
     subject = entry.get("subject") or ""
@@ -47,7 +53,7 @@ def _page(customer_id: int, visit: VisitForm | None = None, redeem: RedeemForm |
     customer = summary["customer"]
     redeem = redeem or RedeemForm()
     offered = catalog.offered_to(customer.store_id)
-    redeem.item.choices = [(item.id, item.name_zh) for item in offered]
+    redeem.item.choices = [(item.id, item.name_zh) for item in catalog.in_stock(offered)]  # not the sold-out
     desk = {"visit": _may("points_web.record_visit"), "redeem": _may("points_web.redeem")}
     return render_template("points/statement.html", entry_kind=entry_kind, desk=desk, visit_form=visit or VisitForm(),
                            redeem_form=redeem, offered=offered, fen_per_point=customer.store.policy.fen_per_point,
@@ -89,7 +95,7 @@ def _visit_done(amount: int, points: int) -> str:
         return _("Service visit of ¥%(amount)s recorded: it earns no points (less than one point).",
                  amount=fen_to_yuan_grouped(amount))
     return _("Service visit of ¥%(amount)s recorded: %(points)s points earned.", amount=fen_to_yuan_grouped(amount),
-             points=points)
+             points=grouped(points))
 
 
 @bp.route("/customers/<int:customer_id>/points/redemptions", methods=["POST"])
@@ -104,5 +110,5 @@ def redeem(customer_id):
     except DomainError as error:
         return _refused(customer_id, form, error, redeem=form)
     flash(_("Redeemed %(quantity)s × %(item)s for %(points)s points.", quantity=done.quantity, item=done.item,
-            points=done.points), "success")
+            points=grouped(done.points)), "success")
     return redirect(url_for("points_web.statement", customer_id=customer_id))

@@ -12,11 +12,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from loyalty.directory.models import ROLES
+from loyalty.limits import MAX_FEN
 from loyalty.web.labels import role_label
-from loyalty.web.money import BadAmount, fen_to_yuan, whole_number, yuan_to_fen
+from loyalty.web.money import BadAmount, fen_to_yuan, fen_to_yuan_grouped, whole_number, yuan_to_fen
 
-# Money columns are 32-bit integers: keep typed amounts well inside them.
-MAX_FEN = 1_000_000_000  # ¥10,000,000.00
+MAX_POINTS_REWARD = 100_000_000
 _USERNAME = r"^[A-Za-z0-9_.-]{3,64}$"
 _STORE_CODE = r"^[A-Za-z0-9_-]{1,32}$"
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -211,9 +211,12 @@ class PolicyForm(FlaskForm):
             if self.reward_unit.data == "PTS":
                 raise ValidationError(_l("Enter a whole number of points.")) from None
             raise ValidationError(_l("Enter an amount in yuan with at most 2 decimals, e.g. 500 or 500.00.")) from None
-        high = MAX_FEN if self.reward_unit.data == "CNY" else 100_000_000
-        if not 1 <= self.reward_minor <= high:
+        if self.reward_minor < 1:
             raise ValidationError(_l("Must be greater than 0."))
+        if self.reward_unit.data == "PTS" and self.reward_minor > MAX_POINTS_REWARD:
+            raise ValidationError(_l("Enter at most %(high)s points.", high=f"{MAX_POINTS_REWARD:,}"))
+        if self.reward_minor > MAX_FEN:
+            raise ValidationError(_l("Enter an amount of at most ¥%(high)s.", high=fen_to_yuan_grouped(MAX_FEN)))
 
     def _parse_reward(self, text: str) -> int:
         return whole_number(text) if self.reward_unit.data == "PTS" else yuan_to_fen(text)

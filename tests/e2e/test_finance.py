@@ -84,6 +84,7 @@ def verification_rate_of_sh01(live_app) -> str:
 def test_finance_approves_and_pays_the_seed_referral_and_the_report_shows_the_rate(page, live_app):
     rid, pid = verified_seed_referral(live_app)
     log_in(page, "finance")
+    page.on("dialog", lambda dialog: dialog.accept())  # approve and mark paid ask first (confirm.js)
     page.click('[data-test="nav-payouts"]')
     row = page.locator(f'[data-test="payout-{pid}"]')
     row.wait_for()

@@ -67,6 +67,7 @@ def test_finance_bulk_approves_a_mix_and_the_message_counts_each_outcome(page, l
     one, two, involved = _seed_payouts(live_app, [{}, {"approvals_required": 2, "amount": 450000},
                                                   {"blocked": ["finance"]}], start=1000)
     log_in(page, "finance")
+    page.on("dialog", lambda dialog: dialog.accept())  # the bulk approval asks first (confirm.js)
     page.goto("/payouts")
     table = page.locator('[data-test="payout-table"]')
     table.wait_for()
@@ -77,7 +78,8 @@ def test_finance_bulk_approves_a_mix_and_the_message_counts_each_outcome(page, l
     page.check(f'[data-test="pick-{two}"]')
     page.click('[data-test="bulk-approve"]')
     message = page.locator(".flash").first.inner_text()
-    assert "已批准 1 个，1 个记录了第 1/2 个审批" in message and "无法" not in message
+    assert f"奖励发放 #{one} 已批准。奖励发放 #{two} 已记录第 1/2 个审批，还需另一位财务审批。" in message
+    assert "无法" not in message and "未能" not in message
     assert page.locator(".flash.error").count() == 0
     assert _state(live_app, one)[:2] == ("approved", 1)
     assert _state(live_app, two)[:2] == ("awaiting_approval", 1)
@@ -89,13 +91,14 @@ def test_finance_bulk_approves_a_mix_and_the_message_counts_each_outcome(page, l
     page.check(f'[data-test="pick-{two}"]')
     page.check(f'[data-test="pick-{involved}"]')
     page.click('[data-test="bulk-approve"]')
-    assert "已批准 2 个" in page.locator(".flash").first.inner_text()
+    assert f"奖励发放 #{two}、#{involved} 已批准。" in page.locator(".flash").first.inner_text()
     assert _state(live_app, two)[:2] == ("approved", 2) and _state(live_app, involved)[0] == "approved"
 
 
 def test_a_double_click_on_approve_and_on_mark_paid_has_one_effect_and_one_true_message(page, live_app):
     (pid,) = _seed_payouts(live_app, [{"name": "双击测试", "funded": True}], start=1100)
     log_in(page, "finance")
+    page.on("dialog", lambda dialog: dialog.accept())  # approve and mark paid ask first (confirm.js)
     page.goto(f"/payouts/{pid}")
     page.dblclick(f'[data-test="approve-{pid}"]')
     page.locator(".flash").first.wait_for()

@@ -148,14 +148,16 @@ def test_bulk_approval_says_each_outcome_and_a_repost_changes_nothing(app, world
     form = {"csrf_token": csrf, "form_token": token, "payout_ids": [*one, *two, *involved], "next": "/payouts"}
     first = browser.post("/payouts/approve", data=form)
     said = text(browser.get(first.location))
-    assert "已批准 2 个，1 个记录了第 1/2 个审批，1 个无法批准：" in said and f"奖励发放 {involved[0]}" in said
+    expected = (f"奖励发放 #{one[0]}、#{one[1]} 已批准。奖励发放 #{two[0]} 已记录第 1/2 个审批，还需另一位财务审批。"
+                f"未能批准：奖励发放 #{involved[0]}：")
+    assert expected in said
     db.session.expire_all()
     assert [db.session.get(Payout, i).status for i in one] == ["approved", "approved"]
     assert db.session.get(Payout, two[0]).status == "awaiting_approval"
     assert "1/2" in text(browser.get("/payouts"))
     before = _counts(one + two + involved)
     again = browser.post("/payouts/approve", data=form)  # the double click that got through
-    assert "已批准 2 个，1 个记录了第 1/2 个审批，1 个无法批准：" in text(browser.get(again.location))
+    assert expected in text(browser.get(again.location))
     assert _counts(one + two + involved) == before  # no second approval, no second audit event
     keys = db.session.execute(select(PayoutApproval.request_key).where(PayoutApproval.payout_id.in_(one))).scalars()
     assert all(k.startswith(f"form:{token}:approve:") for k in keys)  # one key per item, from the token

@@ -49,4 +49,4 @@ def test_the_advisors_home_shows_both_tiles_in_chinese_with_links(app, api, worl
     shown = visible_text(html)
     assert "30 天内到期的积分" in shown and "共 128 积分" in shown and "张三：128 积分" in shown
     assert f'/customers/{people["zhang"].id}/points' in html
-    assert "即将缺货的兑换商品" in shown and "雨刮片（剩 2 件）" in shown
+    assert "即将缺货或已售罄的兑换商品" in shown and "雨刮片（剩 2 件）" in shown

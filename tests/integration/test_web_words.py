@@ -44,7 +44,7 @@ def test_the_points_statement_is_worded_from_its_lots_in_store_time(app, api, wo
         assert redeem(api, zhang, 4, "w-1", item="机油保养").status_code == 201
     html = html_of(browser_as(app, "service"), f"/customers/{zhang.id}/points")
     assert "Service visit at" not in html and "Points redeemed for" not in html and "yuan earns" not in html
-    assert "消费 ¥12,800.00，获得 1280 积分（2027-01-15 失效）" in html
+    assert "消费 ¥12,800.00，获得 1,280 积分（2027-01-15 失效）" in html  # points grouped on pages
     assert "兑换 4 × 机油保养" in html  # 4 units of a 1-point catalog item (tests/flows.py redeem)
     assert "2025-01-15 10:00" in html and "2025-01-15 02:00" not in html and "+00:00" not in html
     assert 'data-test="points-lots"' in html and "积分批次" in html
