@@ -20,6 +20,7 @@ from tests.flows import (
     answer_for_review,
     claim,
     delivered_referral,
+    new_referee,
     payout_of,
     plan_of,
     register,
@@ -216,3 +217,16 @@ def test_the_referral_page_says_where_its_reward_stands(app, api, world, people,
     assert api.as_("finance").post(f"payouts/{payout['id']}/reject", json={"reason": "材料不全"},
                                    headers={"Idempotency-Key": "reject-1"}).status_code == 200
     assert state() == "交财务发放：已驳回"
+
+
+def test_a_consultant_reads_only_the_referrals_he_registered(app, api, world, people):
+    """As his list shows them: another consultant's referral in his store is 404, page and API
+    (review finding: the page opened by URL showed its claim)."""
+    people["wu"] = new_referee(world, "吴九", "13712349999")
+    mine = register(api, world, people, referee="wu").json["id"]
+    rid = register(api, world, people, who="manager").json["id"]
+    assert api.as_("consultant").get(f"referrals/{rid}").status_code == 404
+    assert browser_as(app, "consultant").get(f"/referrals/{rid}").status_code == 404
+    assert api.as_("manager2").get(f"referrals/{rid}").status_code == 200
+    assert api.as_("consultant").get(f"referrals/{mine}").status_code == 200
+    assert browser_as(app, "consultant").get(f"/referrals/{mine}").status_code == 200

@@ -98,7 +98,12 @@ def lock(referral_id: int) -> Referral:
 
 
 def get_referral(actor, referral_id: int, *, for_update: bool = False) -> Referral:
-    return get_scoped(Referral, referral_id, actor, what="referral", lock=for_update)
+    """A referral `actor` may read: in his stores (SEC-2); a consultant only those he registered,
+    as his list shows them (another consultant's is 404, like another store's)."""
+    referral = get_scoped(Referral, referral_id, actor, what="referral", lock=for_update)
+    if actor is not None and actor.role == "consultant" and referral.registered_by_id != actor.id:
+        raise NotFound(code="referral_not_found")
+    return referral
 
 
 def _policy(store_id: int) -> StorePolicy:
