@@ -138,9 +138,10 @@ class LeaseLapser:
         self.thread.join()
 
 
-def prepare(url: str, work: Path, count: int, answers: int) -> dict:
+def prepare(url: str, work: Path, count: int, writes: int, answers: int) -> dict:
     env = bench_env(url)
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "api_setup.py"), str(work), str(count), str(answers)],
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "api_setup.py"), str(work), str(count), str(writes),
+                           str(answers)],
                           env=env, cwd=ROOT, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr[-3000:])
@@ -228,7 +229,7 @@ def steady(args, work: Path, prepared: dict) -> None:
             for v in lines.values():
                 if i < len(v):
                     f.write(v[i] + "\n")
-    clients = max(2, args.steady // 2)  # each connection: one request every clients/rate s
+    clients = max(2, args.steady * 2)  # each connection: one request every clients/rate s
     delay_ms = int(1000 * clients / args.steady)
     env = bench_env(args.url)
     proc, port = gunicorn("wsgi:app", env, args.workers, work / "app.log")
@@ -251,9 +252,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4: 2 per core)")
     parser.add_argument("--only", help="only the endpoints whose name contains this text")
     parser.add_argument("--steady", type=int, help="a fixed-rate mix at this many requests/s instead")
-    parser.add_argument("--per-second", type=int, default=150, help="requests prepared per endpoint per second")
+    parser.add_argument("--per-second", type=int, default=300, help="requests prepared per second of a run")
+    parser.add_argument("--registrations", type=int, help="referees prepared (default: 40 per second of the run)")
     parser.add_argument("--answers", type=int, help="callbacks claimed beforehand for the answers (default: "
-                                                     "40 per second of the run)")
+                                                     "20 per second of the run)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (request files, SQL, logs)")
     args = parser.parse_args()
     if not shutil.which("wrk") or not shutil.which("pgbench"):
@@ -262,8 +264,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
     started = time.perf_counter()
     count = args.per_second * args.seconds
-    answers = args.answers if args.answers is not None else 40 * args.seconds
-    prepared = prepare(args.url, work, count, answers)
+    answers = args.answers if args.answers is not None else 20 * args.seconds
+    writes = args.registrations if args.registrations is not None else 40 * args.seconds
+    prepared = prepare(args.url, work, count, writes, answers)
     print(f"{have:,} referrals; prepared {prepared['counts']} in {time.perf_counter() - started:.0f} s "
           f"(files in {work}); load average {os.getloadavg()[0]:.2f}", flush=True)
     if args.steady:

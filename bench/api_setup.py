@@ -1,9 +1,10 @@
 """What bench/api.py sends, prepared in-process against the bench database (run in its environment).
 
-    python bench/api_setup.py OUTDIR COUNT ANSWERS   # prints a JSON summary; writes OUTDIR/<endpoint>.tsv|.sql
+    python bench/api_setup.py OUTDIR COUNT REGISTRATIONS ANSWERS   # prints a JSON summary; writes OUTDIR/*.tsv|.sql
 
-For each endpoint: COUNT requests, one a line, each with data of its own (a pair of customers never
-referred for a registration, a customer for a visit, a callback this agent holds for an answer), and
+For each endpoint: COUNT requests (REGISTRATIONS, ANSWERS for those two), one a line, each with data of
+its own (a referee never referred, made through the service when the database has too few; a
+customer for a visit; a callback this agent holds for an answer), and
 the SQL one such request runs, captured from the app (the first request of each file, sent here
 through the test client with an engine listener, its commits turned into rollbacks so that its rows
 can be inserted again by pgbench; statements a request runs after its commit, such as reloading what
@@ -32,7 +33,7 @@ def slug(endpoint: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in endpoint).strip("_").replace("__", "_")
 
 
-def prepare(out: Path, count: int, answers: int) -> dict:
+def prepare(out: Path, count: int, writes: int, answers: int) -> dict:
     from sqlalchemy import select, text
 
     from loyalty.app import create_app
@@ -58,18 +59,19 @@ def prepare(out: Path, count: int, answers: int) -> dict:
             "SELECT c.id, c.name, c.phone FROM customers c WHERE c.store_id = :s AND NOT EXISTS "
             "(SELECT 1 FROM referrals r WHERE r.referee_id = c.id OR r.referrer_id = c.id) "
             "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.customer_id = c.id) ORDER BY c.id DESC LIMIT :n"),
-            {"s": store.id, "n": 2 * count}).all()
-        free += _new_customers(staff["admin"], store.id, 2 * count - len(free), directory, db)
-        some = [r[0] for r in db.session.execute(text(
-            "SELECT id FROM customers WHERE store_id = :s ORDER BY random() LIMIT :n"),
-            {"s": store.id, "n": count})]
+            {"s": store.id, "n": writes}).all()
+        free += _new_customers(staff["admin"], store.id, writes - len(free), directory, db)
+        sample = db.session.execute(text(
+            "SELECT id, name, phone FROM customers WHERE store_id = :s ORDER BY random() LIMIT :n"),
+            {"s": store.id, "n": count}).all()
+        some = [r[0] for r in sample]
         held = _claim_for_answers(staff["bench_agent2"], answers, queue, Callback, truthful, db, text)
         rows = {
             "POST /referrals": [
                 ("POST", "/api/v1/referrals", tokens["consultant"], 0, {
                     "store_id": store.id, "referrer_id": a[0], "referee_id": b[0],
                     "claim": {"referrer_name": a[1], "referrer_phone": a[2], "referrer_model": "速腾",
-                              "referrer_colour": "白色"}}) for a, b in zip(free[0::2], free[1::2])],
+                              "referrer_colour": "白色"}}) for a, b in zip(sample, free) if a[0] != b[0]],
             "POST /customers/{id}/service-visits": [
                 ("POST", f"/api/v1/customers/{cid}/service-visits", tokens["service"], 1,
                  {"store_id": store.id, "amount": random.randint(10_000, 500_000)}) for cid in some],
@@ -170,4 +172,4 @@ def _pgbench_script(statements: list[str], write: bool) -> str:
 
 
 if __name__ == "__main__":
-    print(json.dumps(prepare(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))))
+    print(json.dumps(prepare(Path(sys.argv[1]), *map(int, sys.argv[2:5]))))
