@@ -192,21 +192,21 @@ def load_runs(args, work: Path, prepared: dict) -> None:
         stop(proc)
     results["floor"]["pgbench"] = pg["floor"]
     echo_row("minimal Flask + Core INSERT (the floor)", results["floor"], None)
-    proc, port = gunicorn("wsgi:app", env, args.workers, work / "app.log")
-    try:
-        for endpoint in chosen:
+    for endpoint in chosen:  # a fresh server each: requests still queued from a slow call must not count
+        proc, port = gunicorn("wsgi:app", env, args.workers, work / f"app-{slug(endpoint)}.log")
+        try:
             data = work / f"{slug(endpoint)}.tsv"
             if "claim" in endpoint:
                 with LeaseLapser(args.url):
                     r = wrk(port, data, args.clients, args.seconds, work / f"{slug(endpoint)}.json")
             else:
                 r = wrk(port, data, args.clients, args.seconds, work / f"{slug(endpoint)}.json")
-            results[endpoint] = fmt(r)
-            results[endpoint]["pgbench"] = pg[endpoint]
-            results[endpoint]["statements"] = prepared["captured"][endpoint]["statements"]
-            echo_row(f"`{endpoint}`", results[endpoint], results["floor"])
-    finally:
-        stop(proc)
+        finally:
+            stop(proc)
+        results[endpoint] = fmt(r)
+        results[endpoint]["pgbench"] = pg[endpoint]
+        results[endpoint]["statements"] = prepared["captured"][endpoint]["statements"]
+        echo_row(f"`{endpoint}`", results[endpoint], results["floor"])
     (work / "results.json").write_text(json.dumps(results, indent=1))
 
 
