@@ -216,6 +216,8 @@ def echo_row(name: str, r: dict, floor: dict | None) -> None:
     pgs = f"{pg['tps']:.0f} tps, {pg['latency_ms']:.1f} ms" if pg.get("tps") else f"failed: {pg['error'][:80]}"
     bad = ", ".join(f"{k}: {v}" for k, v in {**r["non2xx"], **r["errors"]}.items()) or "none"
     stmts = f" | {r['statements']}" if "statements" in r else " | 1"
+    if r["non2xx"] or r["errors"]:
+        ratio += f", 2xx {r['ok_rate']:.1f}/s"
     print(f"| {name} | {r['rate']:.1f}/s{ratio} | {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['p99']:.0f} ms | "
           f"{bad}{stmts} | {pgs} |", flush=True)
 
