@@ -23,7 +23,6 @@ How: the rows are the app's own, multiplied.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -31,11 +30,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+from bench.copier import AuditChain, const, copy_table  # noqa: E402
+
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/wt_perf_big"
 # Every bench process (loader, gunicorn, flask CLI) shares these so digests and the chain agree.
 BENCH_ENV = {"SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
@@ -121,7 +121,10 @@ class Copier:
         self.shared: dict[str, set[int]] = {t: set() for t in base}  # template rows not copied
         now = datetime.now(UTC)
         t0 = conn.execute("SELECT min(registered_at) FROM referrals").fetchone()[0]
-        self.step = (now - t0 - timedelta(hours=1)) / max(copies, 1)
+        # whole microseconds, so a copy's time is exact in its digest too
+        self.step = timedelta(microseconds=(now - t0 - timedelta(hours=1)) // max(copies, 1) // timedelta(microseconds=1))
+        self.keys: dict[int, str] = {}
+        self.timing = {"python": 0.0, "copy": 0.0, "indexes": 0.0}
         self.phones: dict[str, int] = {}
         self.vins: dict[str, int] = {}
 
@@ -138,42 +141,6 @@ class Copier:
     def phone(self, value: str | None, r: int) -> str | None:
         i = self.phones.get(value)
         return value if i is None else f"+86199{r:05d}{i:03d}"
-
-    def copy_table(self, table: str, transform=None) -> int:
-        t = self.md.tables[table]
-        cols = [c.name for c in t.c]
-        links = {c.name: next(iter(c.foreign_keys)).column.table.name for c in t.c if c.foreign_keys}
-        links.update({c: EXTRA_LINKS[c] for c in cols if c in EXTRA_LINKS})
-        json_cols = {c.name for c in t.c if c.type.__class__.__name__ in ("JSON", "JSONB")}
-        time_cols = {c.name for c in t.c if "DateTime" in c.type.__class__.__name__}
-        str_cols = {c.name for c in t.c if c.type.__class__.__name__ in ("String", "Text", "Unicode")} - {"phone"}
-        rows = [dict(zip(cols, row)) for row in self.conn.execute(
-            f"SELECT {', '.join(cols)} FROM {table} WHERE id > %s ORDER BY id", (self.base[table],))]
-        rows = [row for row in rows if row["id"] not in self.shared[table]]
-        written = 0
-        with self.conn.cursor().copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-            for r in range(1, self.copies + 1):
-                shift = r * self.step
-                for row in rows:
-                    new = dict(row)
-                    new["id"] = self.moved(table, row["id"], r)
-                    for col, target in links.items():
-                        new[col] = self.moved(target, row[col], r)
-                    for col in time_cols:
-                        if row[col] is not None:
-                            new[col] = row[col] + shift
-                    for col in str_cols:
-                        if isinstance(row[col], str):
-                            new[col] = self.text_ref(row[col], r)
-                    if transform is not None:
-                        new = transform(new, row, r)
-                        if new is None:
-                            continue
-                    for col in json_cols:
-                        new[col] = None if new[col] is None else json.dumps(new[col], ensure_ascii=False)
-                    cp.write_row([new[c] for c in cols])
-                    written += 1
-        return written
 
 
 def replicate(url: str, base: dict[str, int], referrals: int, echo=print) -> None:
@@ -203,69 +170,54 @@ def replicate(url: str, base: dict[str, int], referrals: int, echo=print) -> Non
                                    (base["ledger_accounts"],)):
             cp.shared["ledger_accounts"].add(aid)
         conn.execute("SET session_replication_role = replica")  # no FK triggers while copying
+        conn.execute("SET maintenance_work_mem = '1GB'")  # the index builds after each COPY
 
-        def customer(new, row, r):
-            new["phone"] = cp.phone(row["phone"], r)
-            return new
+        def phone_of(value):
+            i = cp.phones.get(value)
+            return const(value) if i is None else (lambda rs: [f"+86199{r:05d}{i:03d}" for r in rs])
 
-        def vehicle(new, row, r):
-            if row["vin"]:
-                new["vin"] = f"{row['vin'][:9]}{r:05d}{row['id'] % 1000:03d}"
-            return new
+        def vehicle(row):
+            vin = row["vin"]
+            if not vin:
+                return {}
+            head, tail = vin[:9], row["id"] % 1000
+            return {"vin": lambda rs: [f"{head}{r:05d}{tail:03d}" for r in rs]}
 
-        def referral(new, row, r):
-            new["claim_referrer_phone"] = cp.phone(row["claim_referrer_phone"], r)
-            return new
-
-        keys: dict[int, str] = {}
-
-        def transfer(new, row, r):
-            keys[new["id"]] = new["key"]
-            pending_key = keys.get(new["pending_id"])
-            new["digest"] = digests.transfer_digest(
-                new["key"], new["kind"], new["debit_account_id"], new["credit_account_id"], new["amount"], new["unit"],
-                pending_key, new["reason"], new["subject"], new["batch"], new["actor_id"], new["at"])
-            return new
-
+        special = {"customers": lambda row: {"phone": phone_of(row["phone"])}, "vehicles": vehicle,
+                   "referrals": lambda row: {"claim_referrer_phone": phone_of(row["claim_referrer_phone"])}}
         with app.app_context():
             head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-            chain = {"seq": head[0], "hash": head[1]}
-            for (tid, key) in conn.execute("SELECT id, key FROM ledger_transfers"):
-                keys[tid] = key
-
-            def event(new, row, r):
-                if row["entity"] in WORLD_ENTITIES:
-                    return None
-                if row["entity"] in ENTITY_TABLE and str(row["entity_id"]).isdigit():
-                    new["entity_id"] = str(cp.moved(ENTITY_TABLE[row["entity"]], int(row["entity_id"]), r))
-                new["seq"], new["prev_hash"] = chain["seq"] + 1, chain["hash"]
-                if new.get("mac"):  # a sealed event (0011c): its seal covers its id, so reseal the copy
-                    new["mac"] = audit._event_mac(SimpleNamespace(**new))
-                new["hash"] = audit._digest(SimpleNamespace(**new))
-                chain["seq"], chain["hash"] = new["seq"], new["hash"]
-                return new
-
-            special = {"customers": customer, "vehicles": vehicle, "referrals": referral,
-                       "ledger_transfers": transfer, "audit_events": event}
+            chain = AuditChain(audit._canonical, digests.Hmac(audit._chain_key()), head[0], head[1],
+                               sealed=audit._sealed, seal=digests.Hmac(audit.settings.event_key))
+            cp.keys = dict(conn.execute("SELECT id, key FROM ledger_transfers").fetchall())
             for table in metadata.sorted_tables:
                 if table.name in WORLD or "id" not in table.c:
                     continue
                 started = time.perf_counter()
-                n = cp.copy_table(table.name, special.get(table.name))
-                echo(f"  {table.name}: {n:,} rows in {time.perf_counter() - started:.1f} s")
+                n = copy_table(cp, table.name, md, special.get(table.name),
+                               audit=chain if table.name == "audit_events" else None,
+                               mac=digests.settings.mac if table.name == "ledger_transfers" else None)
+                echo(f"  {table.name}: {n:,} rows in {time.perf_counter() - started:.1f} s "
+                     f"({', '.join(f'{k} {v:.1f} s' for k, v in cp.timing.items())} so far)")
             conn.execute("UPDATE audit_head SET seq = %s, hash = %s, mac = %s WHERE id = 1",
-                         (chain["seq"], chain["hash"],
-                          audit._head_mac(chain["seq"], chain["hash"],
+                         (chain.seq, chain.head,
+                          audit._head_mac(chain.seq, chain.head,
                                           conn.execute("SELECT keyed_from FROM audit_head").fetchone()[0])))
         conn.execute("SET session_replication_role = origin")
+        started = time.perf_counter()
         _cached_totals(conn)
+        echo(f"  cached totals: {time.perf_counter() - started:.1f} s")
         for table in metadata.sorted_tables:
             if "id" in table.c and table.c.id.autoincrement and table.name not in ("audit_head",):
                 conn.execute(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                              f"(SELECT coalesce(max(id), 1) FROM {table.name}))")
+        started = time.perf_counter()
         conn.commit()
+        echo(f"  commit: {time.perf_counter() - started:.1f} s")
         conn.autocommit = True
+        started = time.perf_counter()
         conn.execute("VACUUM ANALYZE")
+        echo(f"  VACUUM ANALYZE: {time.perf_counter() - started:.1f} s")
 
 
 def _cached_totals(conn) -> None:

@@ -1,0 +1,175 @@
+"""What bench/api.py sends, prepared in-process against the bench database (run in its environment).
+
+    python bench/api_setup.py OUTDIR COUNT REGISTRATIONS ANSWERS   # prints a JSON summary; writes OUTDIR/*.tsv|.sql
+
+For each endpoint: COUNT requests (REGISTRATIONS, ANSWERS for those two), one a line, each with data of
+its own (a referee never referred, made through the service when the database has too few; a
+customer for a visit; a callback this agent holds for an answer), and
+the SQL one such request runs, captured from the app (the first request of each file, sent here
+through the test client with an engine listener, its commits turned into rollbacks so that its rows
+can be inserted again by pgbench; statements a request runs after its commit, such as reloading what
+it wrote, are then cut short) and written as a pgbench script. Tokens are issued
+by the auth service (no password hashing per login). Callbacks for the answers are claimed through
+the queue by a second agent (`bench_agent2`), so the first agent's claims never find one it holds.
+"""
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "demo-pass-2026"
+ENDPOINTS = ("POST /referrals", "POST /customers/{id}/service-visits", "GET /customers/{id}",
+             "POST /callbacks/claim", "POST /callbacks/{id}/answers", "GET /referrals")
+WRITES = {"POST /referrals", "POST /customers/{id}/service-visits", "POST /callbacks/claim",
+          "POST /callbacks/{id}/answers"}
+
+
+def slug(endpoint: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in endpoint).strip("_").replace("__", "_")
+
+
+def prepare(out: Path, count: int, writes: int, answers: int) -> dict:
+    from sqlalchemy import select, text
+
+    from loyalty.app import create_app
+    from loyalty.auth.service import issue_token
+    from loyalty.directory import service as directory
+    from loyalty.directory.models import Staff, Store
+    from loyalty.extensions import db
+    from tests.flows import truthful
+    from verification.callbacks import queue
+    from verification.callbacks.models import Callback
+    app = create_app()
+    with app.app_context():
+        store = db.session.execute(select(Store).where(Store.code == "SH01")).unique().scalar_one()
+        staff = {s.username: s for s in db.session.execute(select(Staff)).unique().scalars()}
+        if "bench_agent2" not in staff:
+            staff["bench_agent2"] = directory.create_staff(staff["admin"], username="bench_agent2",
+                                                           display_name="回访二号", role="agent",
+                                                           store_id=store.id, password=PASSWORD + "-x")
+        tokens = {who: issue_token(staff[who], 48)[0]
+                  for who in ("consultant", "service", "agent", "bench_agent2", "admin")}
+        db.session.commit()
+        free = db.session.execute(text(
+            "SELECT c.id, c.name, c.phone FROM customers c WHERE c.store_id = :s AND NOT EXISTS "
+            "(SELECT 1 FROM referrals r WHERE r.referee_id = c.id OR r.referrer_id = c.id) "
+            "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.customer_id = c.id) ORDER BY c.id DESC LIMIT :n"),
+            {"s": store.id, "n": writes}).all()
+        free += _new_customers(staff["admin"], store.id, writes - len(free), directory, db)
+        sample = db.session.execute(text(
+            "SELECT id, name, phone FROM customers WHERE store_id = :s ORDER BY random() LIMIT :n"),
+            {"s": store.id, "n": count}).all()
+        some = [r[0] for r in sample]
+        held = _claim_for_answers(staff["bench_agent2"], answers, queue, Callback, truthful, db, text)
+        rows = {
+            "POST /referrals": [
+                ("POST", "/api/v1/referrals", tokens["consultant"], 0, {
+                    "store_id": store.id, "referrer_id": a[0], "referee_id": b[0],
+                    "claim": {"referrer_name": a[1], "referrer_phone": a[2], "referrer_model": "速腾",
+                              "referrer_colour": "白色"}}) for a, b in zip(sample, free) if a[0] != b[0]],
+            "POST /customers/{id}/service-visits": [
+                ("POST", f"/api/v1/customers/{cid}/service-visits", tokens["service"], 1,
+                 {"store_id": store.id, "amount": random.randint(10_000, 500_000)}) for cid in some],
+            "GET /customers/{id}": [("GET", f"/api/v1/customers/{cid}", tokens["consultant"], 0, None) for cid in some],
+            "POST /callbacks/claim": [("POST", "/api/v1/callbacks/claim", tokens["agent"], 0, None)] * count,
+            "POST /callbacks/{id}/answers": [("POST", f"/api/v1/callbacks/{cid}/answers", tokens["bench_agent2"], 0,
+                                              {"answers": body}) for cid, body in held],
+            "GET /referrals": [("GET", "/api/v1/referrals", tokens["admin"], 0, None)] * count,
+        }
+        summary = {"tokens": tokens, "counts": {}, "captured": {}}
+        client = app.test_client()
+        for endpoint, items in rows.items():
+            if not items:
+                summary["counts"][endpoint] = 0
+                continue
+            sql, status = _capture(app, client, db, items[0])
+            (out / f"{slug(endpoint)}.sql").write_text(_pgbench_script(sql, endpoint in WRITES), encoding="utf-8")
+            with (out / f"{slug(endpoint)}.tsv").open("w", encoding="utf-8") as f:
+                for method, path, token, idem, body in items[1:] or items:
+                    f.write(f"{method}\t{path}\t{token}\t{idem}\t"
+                            f"{'' if body is None else json.dumps(body, ensure_ascii=False)}\n")
+            summary["counts"][endpoint] = len(items) - 1
+            summary["captured"][endpoint] = {"statements": len(sql), "status": status}
+    return summary
+
+
+def _new_customers(admin, store_id: int, n: int, directory, db) -> list:
+    """Customers made through the service, when the database has too few never referred."""
+    made, stamp = [], random.randrange(10**3)
+    for i in range(max(n, 0)):
+        c = directory.create_customer(admin, store_id=store_id, name="钱多多", phone=f"166{stamp:03d}{i:05d}")
+        made.append((c.id, c.name, c.phone))
+        if i % 500 == 499:
+            db.session.commit()
+    db.session.commit()
+    return made
+
+
+def _claim_for_answers(agent, n, queue, Callback, truthful, db, text) -> list:
+    """n callbacks claimed through the queue by `agent`, with the truthful answers to each plan. Each
+    claim is set aside (its due time moved to next year, its hold lapsed) so that the next claim takes
+    another; at the end every one is held again for three hours."""
+    held = []
+    for _ in range(n):
+        callback = queue.claim_next(agent)
+        if callback is None:
+            break
+        held.append((callback.id, [truthful(q) for q in callback.questions]))
+        db.session.commit()
+        db.session.execute(text("UPDATE callbacks SET lease_until = now() - interval '1 second', "
+                                "due_at = due_at + interval '1 year' WHERE id = :i"), {"i": callback.id})
+        db.session.commit()
+    if held:
+        db.session.execute(text("UPDATE callbacks SET lease_until = now() + interval '3 hours' WHERE id = ANY(:ids)"),
+                           {"ids": [i for i, _ in held]})
+        db.session.commit()
+    return held
+
+
+def _capture(app, client, db, item) -> tuple[list[str], int]:
+    """The statements one request runs, with their parameters inlined (psycopg's client-side mogrify)."""
+    import psycopg
+    from sqlalchemy import event
+    method, path, token, idem, body = item
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        raw = conn.connection.dbapi_connection
+        seen.append(psycopg.ClientCursor(raw).mogrify(statement, parameters))
+    headers = {"Authorization": f"Bearer {token}"}
+    if idem:
+        headers["Idempotency-Key"] = f"bench-capture-{random.getrandbits(64)}"
+    from sqlalchemy.orm import Session
+    commit = Session.commit
+
+    def rolled_back(self):  # the rows stay out of the database, so pgbench can insert them again
+        self.flush()
+        seen.append("-- the request's COMMIT (rolled back while capturing)")
+        self.rollback()
+    event.listen(db.engine, "before_cursor_execute", listen)
+    Session.commit = rolled_back
+    try:
+        resp = client.open(path, method=method, json=body, headers=headers)
+    finally:
+        Session.commit = commit
+        event.remove(db.engine, "before_cursor_execute", listen)
+    return seen, resp.status_code
+
+
+def _pgbench_script(statements: list[str], write: bool) -> str:
+    """BEGIN, the statements, and COMMIT for a read; ROLLBACK for a write (the same rows, seq numbers and
+    unique keys every time would fail a second commit), so a write's pgbench figure spares the WAL flush,
+    and its clients queue on the same unique keys as the app's writers queue on the audit head."""
+    body = [s if s.startswith("--") else s.strip().rstrip(";").replace("\n", " ") + ";" for s in statements]
+    if write:  # ids the sequences handed out are not those captured: no foreign-key triggers
+        return "\n".join(["BEGIN;", "SET LOCAL session_replication_role = replica;", *body, "ROLLBACK;"]) + "\n"
+    return "\n".join(["BEGIN;", *body, "COMMIT;"]) + "\n"
+
+
+if __name__ == "__main__":
+    print(json.dumps(prepare(Path(sys.argv[1]), *map(int, sys.argv[2:5]))))
