@@ -86,6 +86,7 @@ DOMAIN_MESSAGES = (
     N_('This Idempotency-Key was used for a different request.'),
     N_('This answer has been reviewed already.'),
     N_('This callback is not held by you.'),
+    N_("You recorded this call's answers already."),
     N_('This endpoint declares no audience.'),
     N_('This idempotency key was used for a different redemption.'),
     N_('This idempotency key was used for a different transfer.'),
