@@ -362,6 +362,48 @@ def registrations(app, count: int) -> None:
           f"(+{(with_hook / without - 1):.0%}), {count} each")
 
 
+def api_registrations(app, count: int) -> None:
+    """p50 of the registration call itself, POST /api/v1/referrals through the app (test client:
+    authentication, the service, the audit event, the commit and the response; no network), with
+    the ring hook and without it, alternating. Each registration is committed (fresh new customers)."""
+    from sqlalchemy import func, select
+
+    from loyalty.auth import service as auth
+    from loyalty.directory.models import Customer, Staff
+    from loyalty.extensions import db
+    from verification.referrals import service as referrals
+    from verification.rings import service as rings
+
+    with app.app_context():
+        consultant = db.session.scalars(select(Staff).where(Staff.role == "consultant").limit(1)).first()
+        token, _row = auth.issue_token(consultant, 1)
+        store_id = consultant.store_id
+        referrers = [(c.id, c.name, c.phone) for c in db.session.scalars(
+            select(Customer).where(Customer.store_id == store_id).order_by(Customer.id).limit(count))]
+        taken = db.session.scalar(select(func.count(Customer.id)).where(Customer.phone.like("+86137%")))
+        newcomers = [Customer(store_id=store_id, name="新客户", phone=f"+86137{taken + i:08d}") for i in range(count)]
+        db.session.add_all(newcomers)
+        db.session.commit()
+        newcomer_ids = [c.id for c in newcomers]
+        db.session.remove()
+    client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+    timings = {True: [], False: []}
+    for i in range(count):
+        hooked = i % 2 == 0
+        referrals.use_risk_assessment(rings.assess_registration if hooked else referrals._no_risk)
+        rid, name, phone = referrers[i]
+        body = {"store_id": store_id, "referrer_id": rid, "referee_id": newcomer_ids[i], "claim": {
+            "referrer_name": name, "referrer_phone": phone, "referrer_model": "速腾", "referrer_colour": "白色"}}
+        started = time.perf_counter()
+        resp = client.post("/api/v1/referrals", json=body, headers=headers)
+        timings[hooked].append(time.perf_counter() - started)
+        assert resp.status_code == 201, resp.get_json()
+    referrals.use_risk_assessment(rings.assess_registration)
+    with_hook, without = statistics.median(timings[True]), statistics.median(timings[False])
+    print(f"POST /api/v1/referrals p50: {without * 1000:.1f} ms without the ring hook, {with_hook * 1000:.1f} ms "
+          f"with it (+{(with_hook / without - 1):.0%}), {count // 2} each")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=100_000)
@@ -371,11 +413,14 @@ def main() -> None:
     parser.add_argument("--recompute-only", action="store_true", help="keep the group; time the full recompute")
     parser.add_argument("--registrations-only", action="store_true",
                         help="keep the group already written; time the registrations only")
+    parser.add_argument("--api", action="store_true",
+                        help="with --registrations-only: time the whole call, POST /api/v1/referrals, too")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     app = make_app(url)
     if args.registrations_only:
-        return registrations(app, args.registrations)
+        registrations(app, args.registrations)
+        return api_registrations(app, args.registrations) if args.api else None
     if args.recompute_only:
         return recompute_only(app)
     fresh_schema(app)
