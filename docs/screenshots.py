@@ -30,15 +30,6 @@ POLICY = {"reward_amount": 450000, "reward_unit": "CNY", "callback_delay_min_hou
           "velocity_limit": 100}
 
 
-def _truthful(question: dict) -> dict:
-    """The callee who knows the other party (demo only: the plan's truth answers its own questions)."""
-    if question["kind"] == "open":
-        return {"question_id": question["key"], "text": question["true_value"]}
-    if question["kind"] == "truth":
-        return {"question_id": question["key"], "confirmed": True}
-    return {"question_id": question["key"], "confirmed": False, "text": question["true_value"]}
-
-
 def stage_working_day() -> None:
     """Nine referrals at SH01 in every state a home page counts."""
     from loyalty import clock
@@ -46,6 +37,7 @@ def stage_working_day() -> None:
     from loyalty.directory.models import Customer, Staff, Store
     from loyalty.extensions import db
     from loyalty.payouts import service as payouts
+    from tests.flows import truthful
     from verification.callbacks import service as callbacks
     from verification.callbacks.models import Callback
     from verification.delivery import service as delivery
@@ -80,7 +72,7 @@ def stage_working_day() -> None:
             call = callbacks.claim_next(staff["agent"])
             db.session.commit()
             plan = db.session.get(Callback, call.id)
-            callbacks.record_answers(staff["agent"], call.id, [_truthful(q) for q in plan.questions])
+            callbacks.record_answers(staff["agent"], call.id, [truthful(q) for q in plan.questions])
             db.session.commit()
     _stage_service_desk(staff, store, referrers)
     waiting = payouts.list_payouts(staff["finance"], status="awaiting_approval")[0]

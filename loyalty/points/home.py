@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from loyalty.points import worklist
 from loyalty.points.statement import EXPIRY_WARNING_DAYS
-from loyalty.web.blueprint import localdate
+from loyalty.web.blueprint import grouped, localdate
 from loyalty.web.worklists import Link, Tile, provide
 
 
@@ -15,7 +15,7 @@ def service_tiles(actor) -> list[Tile]:
     customers, points, first = worklist.lapsing_points(actor)
     zone = actor.store.timezone if actor.store else "Asia/Shanghai"
     lapsing = Tile("points_lapsing", _("Points lapsing within %(days)s days", days=EXPIRY_WARNING_DAYS), customers,
-                   note=_("%(points)s points in all", points=f"{points:,}") if customers else None,
+                   note=_("%(points)s points in all", points=grouped(points)) if customers else None,
                    items=tuple(Link(_("%(name)s: %(points)s points, first on %(date)s", name=item.name,
                                       points=f"{item.points:,}", date=localdate(item.first_expiry, zone)),
                                     url_for("points_web.statement", customer_id=item.customer_id))

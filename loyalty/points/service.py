@@ -28,6 +28,7 @@ from loyalty.ledger import service as ledger
 from loyalty.limits import MAX_FEN
 from loyalty.points import catalog, statement
 from loyalty.points.models import PointsLot, PointsLotUse, PointsRedemption
+from loyalty.web.money import fen_to_yuan_grouped
 
 PTS = "PTS"
 LOT_FIELDS = ("customer_id", "store_id", "points", "remaining", "source", "visit_amount", "expires_at",
@@ -53,11 +54,6 @@ def _positive_int(value: Any, field: str, maximum: int = 10**15) -> int:
     return value
 
 
-def _yuan(fen: int) -> str:
-    """1280_00 → '1,280.00' (the ledger's reasons read like the pages)."""
-    return f"{fen // 100:,}.{fen % 100:02d}"
-
-
 def earn_for_visit(actor, customer_id: int, *, store_id: int, amount: int, key: str) -> dict:
     """A service visit paid `amount` fen at `store_id`: floor(amount / fen_per_point) points,
     as a lot expiring after the store's points_expiry_months. Idempotent on `key`."""
@@ -74,7 +70,7 @@ def earn_for_visit(actor, customer_id: int, *, store_id: int, amount: int, key: 
         audit.record(actor, "customer", customer.id, "service_visit", None,
                      {"store_id": store.id, "amount": amount, "points": 0})
         return {"points": 0, "lot": None}
-    reason = f"维修进站 {store.name}：¥{_yuan(amount)}，累积 {points:,} 积分"
+    reason = f"维修进站 {store.name}：¥{fen_to_yuan_grouped(amount)}，累积 {points:,} 积分"
     lot = grant(actor, customer.id, store_id=store.id, points=points, reason=reason, key=f"visit:{key}",
                 source="service_visit", visit_amount=amount)
     return {"points": lot.points, "lot": lot}

@@ -15,18 +15,13 @@ from loyalty.errors import DomainError
 from loyalty.extensions import db
 from loyalty.points import catalog, service
 from loyalty.points.forms import RedeemForm, VisitForm
+from loyalty.web.blueprint import grouped
 from loyalty.web.money import fen_to_yuan_grouped
 from loyalty.web.pages import attach_field_errors
 
 bp = Blueprint("points_web", __name__, template_folder="templates")
 
 DESK = ("service", "admin")
-
-
-@bp.app_template_filter("grouped")
-def grouped(number: int | None) -> str:
-    """Points on a page: 999999999 → '999,999,999' (exports keep plain numbers)."""
-    return "" if number is None else f"{int(number):,}"
 
 
 def entry_kind(entry: dict) -> str:

@@ -12,6 +12,12 @@ def yuan(fen: int | None) -> str:
     return fen_to_yuan_grouped(fen)
 
 
+@bp.app_template_filter("grouped")
+def grouped(number: int | None) -> str:
+    """A count (points) on a page: 999999999 → '999,999,999' (exports keep plain numbers)."""
+    return "" if number is None else f"{int(number):,}"
+
+
 @bp.app_template_filter("localtime")
 def localtime(instant, zone: str = "Asia/Shanghai") -> str:
     """A stored UTC instant shown in a store's timezone: '2026-11-24 10:30'."""
