@@ -48,11 +48,12 @@ def referral(world, referrer, referee, *, who="consultant", days=0, status="regi
 
 
 def kinds(target: Referral) -> set[str]:
-    """The signals of `target` by both paths, which must agree."""
-    whole = {s.kind for s in assess(load.everything()).get(target.id, [])}
-    around = {s.kind for s in assess(load.around(target), {target.id}).get(target.id, [])}
+    """The signals of `target` by both paths, which must agree, evidence and figures included (the
+    hook counts the consultant's window in the database; the full pass walks it)."""
+    whole = {s.kind: (s.linked, s.detail) for s in assess(load.everything()).get(target.id, [])}
+    around = {s.kind: (s.linked, s.detail) for s in assess(load.around(target), {target.id}).get(target.id, [])}
     assert whole == around, (whole, around)
-    return whole
+    return set(whole)
 
 
 @pytest.mark.parametrize("pattern", ["ring", "busy_consultant", "popular"])
@@ -157,6 +158,17 @@ def test_verdict_history(world, earlier):
     referrer = person(world)
     referral(world, referrer, person(world), status=earlier)
     assert ("history" in kinds(referral(world, referrer, person(world), days=3))) is (earlier == "fraudulent")
+
+
+@pytest.mark.parametrize("bad", [1, 2])
+def test_a_consultant_with_earlier_fakes(world, bad):
+    """Two fraudulent or review-rejected referrals of the consultant within the window are history
+    (the hook counts them in the database and names them); one is not."""
+    for n in range(bad):
+        referral(world, person(world), person(world), days=n, status="rejected" if n else "fraudulent",
+                 reason="review_rejected" if n else None)
+    referral(world, person(world), person(world), days=3, status="rejected", reason="customer_withdrew")
+    assert ("history" in kinds(referral(world, person(world), person(world), days=5))) is (bad == 2)
 
 
 def test_a_quiet_referral_has_no_signal(world):

@@ -3,6 +3,7 @@ slice around one referral (the registration hook and the refresh job), through i
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import timedelta
 from functools import cache
 
@@ -12,7 +13,7 @@ from loyalty.directory.models import Customer, FactVersion, Staff, StorePolicy
 from loyalty.extensions import db
 from loyalty.types import UTCDateTime
 from verification.referrals.models import Referral
-from verification.rings.signals import Person, Policy, Records, Row
+from verification.rings.signals import LINKED_MAX, Person, Policy, Records, Row, WindowSummary
 
 ROW_COLUMNS = (Referral.id, Referral.store_id, Referral.referrer_id, Referral.referee_id,
                Referral.registered_by_id, Referral.acknowledged_by_id, Referral.delivery_checked_by_id,
@@ -143,13 +144,12 @@ def around(referral: Referral) -> Records:
     the registration hook's budget."""
     policy = Policy.of(db.session.get(StorePolicy, referral.store_id))
     at = referral.registered_at
-    days = max(policy.window_days, policy.spread_days)
     parties = {referral.referrer_id, referral.referee_id}
     since = at - timedelta(days=policy.fact_edit_days)
-    found, people_rows = _pipelined(_around_statements(db.engine.dialect.name), {
-        "consultant": referral.registered_by_id, "start": at - timedelta(days=days), "at": at,
-        "referrer": referral.referrer_id, "referee": referral.referee_id, "since": since,
-        "store": referral.store_id})
+    params = {"consultant": referral.registered_by_id, "start": at - timedelta(days=policy.window_days), "at": at,
+              "rid": referral.id or 2**31 - 1, "referrer": referral.referrer_id, "referee": referral.referee_id,
+              "since": since, "store": referral.store_id}
+    found, people_rows, ((total,),), decisions = _pipelined(_around_statements(db.engine.dialect.name), params)
     found = [Row(*values) for values in found]
     rows = {r.id: r for r in found}
     frontier = {r.referee_id for r in found if r.referrer_id == referral.referee_id} - {referral.referrer_id}
@@ -174,19 +174,48 @@ def around(referral: Referral) -> Records:
         if cid == referral.referrer_id and edited:
             edits[cid] = [(last_edit, referral.registered_by_id)] * edited
         managers[referral.store_id] = in_store or 0
+    summary = WindowSummary(total, sum(1 for r in rows.values() if r.bad and r.consultant_id == referral.registered_by_id
+                                       and r.id != (referral.id or 0) and _in_window(r, params)),
+                            Counter(dict(decisions)), lambda manager: _decided_by(params, manager))
     return Records(list(rows.values()), people, phones, ids, edits, managers,
-                   {referral.store_id: policy})
+                   {referral.store_id: policy}, {referral.registered_by_id: summary})
+
+
+def _in_window(row: Row, params: dict) -> bool:
+    return params["start"] <= row.at and (row.at, row.id) < (params["at"], params["rid"])
+
+
+def _decided_by(params: dict, manager: int) -> list[int]:
+    """The newest referrals of the consultant's window that `manager` acknowledged or checked (the
+    evidence of staff_pair, read only when it fires), oldest first."""
+    query = (select(Referral.id).where(
+        Referral.registered_by_id == params["consultant"], Referral.registered_at >= params["start"],
+        or_(Referral.registered_at < params["at"], and_(Referral.registered_at == params["at"], Referral.id < params["rid"])),
+        or_(Referral.acknowledged_by_id == manager, Referral.delivery_checked_by_id == manager))
+        .order_by(Referral.registered_at.desc(), Referral.id.desc()).limit(LINKED_MAX))
+    return list(reversed(db.session.scalars(query).all()))
 
 
 @cache
 def _around_statements(dialect: str):
-    """The registration hook's two queries, built and compiled once (their values are parameters)."""
+    """The registration hook's queries, built and compiled once (their values are parameters)."""
     consultant, store, referrer, referee = (bindparam(name, None, type_=Integer)
                                             for name in ("consultant", "store", "referrer", "referee"))
     start, at, since = (bindparam(name, None, type_=UTCDateTime) for name in ("start", "at", "since"))
-    rows = select(*ROW_COLUMNS).where(or_(
-        and_(Referral.registered_by_id == consultant, Referral.registered_at >= start, Referral.registered_at <= at),
-        Referral.referrer_id == referrer, Referral.referrer_id == referee))
+    rid = bindparam("rid", None, type_=Integer)
+    # the consultant's window before the referral (before its id at the same instant, as the full pass orders)
+    window = and_(Referral.registered_by_id == consultant, Referral.registered_at >= start,
+                  or_(Referral.registered_at < at, and_(Referral.registered_at == at, Referral.id < rid)))
+    bad = or_(Referral.status == "fraudulent", and_(Referral.status == "rejected", Referral.reason == "review_rejected"))
+    # rows: the referrer's, the new customer's own referrals, and the consultant's bad ones in the window;
+    # the rest of the consultant's window is counted by the database, never shipped
+    rows = select(*ROW_COLUMNS).where(or_(Referral.referrer_id == referrer, Referral.referrer_id == referee,
+                                          and_(window, bad)))
+    totals = select(func.count(Referral.id)).where(window)
+    deciders = union_all(
+        select(Referral.acknowledged_by_id.label("staff")).where(window, Referral.acknowledged_by_id.is_not(None)),
+        select(Referral.delivery_checked_by_id).where(window, Referral.delivery_checked_by_id.is_not(None))).subquery()
+    decisions = select(deciders.c.staff, func.count()).group_by(deciders.c.staff)
     # the people the signals of this referral compare: its two parties and the referrer's other referees
     compared = union_all(select(Referral.referee_id).where(Referral.referrer_id == referrer),
                          select(referrer), select(referee))
@@ -201,7 +230,7 @@ def _around_statements(dialect: str):
         select(func.count(Staff.id)).where(Staff.store_id == store, Staff.role.in_(MANAGERS),
                                            Staff.active).scalar_subquery(),
     ).where(Customer.id.in_(compared))
-    statements = (rows, people)
+    statements = (rows, people, totals, decisions)
     if dialect == "postgresql":  # the driver's SQL, with the values of its constants (the roles)
         compiled = [q.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
                     for q in statements]

@@ -32,6 +32,7 @@ history        前科: the referrer has an earlier fraudulent or review-rejected
 from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -110,6 +111,17 @@ class Signal:
 
 
 @dataclass
+class WindowSummary:
+    """A consultant's window before one referral, counted by the database (the hook and the refresh
+    job never ship a consultant's history): referrals, bad ones, decisions per staff member, and
+    `decided_by(manager)`, the newest referrals he decided (read only when staff_pair fires)."""
+    total: int
+    bad: int
+    pairs: Counter
+    decided_by: Callable[[int], list[int]]
+
+
+@dataclass
 class Records:
     """What the signals read. `rows` sorted by time; the rest keyed by id."""
     rows: list[Row]
@@ -119,6 +131,7 @@ class Records:
     fact_edits: dict[int, list[tuple[datetime, int]]] = field(default_factory=dict)  # customer -> (at, staff)
     managers: dict[int, int] = field(default_factory=dict)           # store -> managers on its staff
     policies: dict[int, Policy] = field(default_factory=dict)        # store -> thresholds
+    summaries: dict[int, WindowSummary] = field(default_factory=dict)  # consultant -> counted window
 
     def __post_init__(self):
         self.rows.sort(key=itemgetter(7, 0))  # (at, id)
@@ -144,8 +157,11 @@ def assess(records: Records, targets: set[int] | None = None) -> dict[int, list[
     """The signals of every referral in `targets` (all of them when None), by referral id."""
     found: dict[int, list[Signal]] = defaultdict(list)
     wanted = _Everything() if targets is None else targets
-    for rows in records.by_consultant.values():
-        _consultant_pass(records, rows, wanted, found)
+    for consultant, rows in records.by_consultant.items():
+        if consultant in records.summaries:
+            _summarised_pass(records, rows, records.summaries[consultant], wanted, found)
+        else:
+            _consultant_pass(records, rows, wanted, found)
     for rows in records.by_referrer.values():
         if len(rows) > 1:  # one referral alone spreads nothing, shares with nobody, has no history
             _referrer_pass(records, rows, wanted, found)
@@ -179,6 +195,31 @@ def _window(rows: list[Row], end: int, span: timedelta) -> list[Row]:
     return rows[start:end]
 
 
+class _Sliding:
+    """The full pass's view of a consultant's window: every row of it is in memory."""
+    def __init__(self, window: deque[Row], pairs: Counter, bad: int) -> None:
+        self.window, self.pairs, self.bad, self.total = window, pairs, bad, len(window)
+
+    def _ids(self, keep) -> list[int]:
+        return [r.id for r in self.window if keep(r)][-LINKED_MAX:]
+
+    def same_referrer(self, referrer_id: int) -> list[int]:
+        return self._ids(lambda r: r.referrer_id == referrer_id)
+
+    def decided_by(self, manager: int) -> list[int]:
+        return self._ids(lambda r: manager in (r.acknowledged_by_id, r.checked_by_id))
+
+    def bad_ones(self) -> list[int]:
+        return self._ids(lambda r: r.bad)
+
+
+class _Counted(_Sliding):
+    """The hook's view: the database's counts, the evidence of the rows loaded around the referral."""
+    def __init__(self, loaded: list[Row], summary: WindowSummary) -> None:
+        super().__init__(deque(loaded), summary.pairs, summary.bad)
+        self.total, self.decided_by = summary.total, summary.decided_by
+
+
 def _consultant_pass(records: Records, rows: list[Row], wanted, found) -> None:
     """concentration, staff_pair and the consultant's history, one sliding window per consultant."""
     window: deque[Row] = deque()
@@ -199,7 +240,8 @@ def _consultant_pass(records: Records, rows: list[Row], wanted, found) -> None:
             if old.checked_by_id is not None:
                 pairs[old.checked_by_id] -= 1
         if row.id in wanted:
-            _consultant_signals(records, row, policy, window, by_referrer[row.referrer_id] + 1, pairs, bad, found)
+            _consultant_signals(records, row, policy, _Sliding(window, pairs, bad), by_referrer[row.referrer_id] + 1,
+                                found)
         window.append(row)
         by_referrer[row.referrer_id] += 1
         if row.bad:
@@ -210,17 +252,29 @@ def _consultant_pass(records: Records, rows: list[Row], wanted, found) -> None:
             pairs[row.checked_by_id] += 1
 
 
-def _consultant_signals(records, row, policy, window, same, pairs, bad, found) -> None:
-    total = len(window) + 1
+def _summarised_pass(records: Records, rows: list[Row], summary: WindowSummary, wanted, found) -> None:
+    """The same signals for the referral a summary was counted before (one target)."""
+    for row in rows:
+        if row.id in wanted:
+            policy = records.policy(row.store_id)
+            since = row.at - policy.window
+            end = (row.at, row.id or 2**31 - 1)  # a registration not yet written comes after its instant's rows
+            loaded = [r for r in rows if since <= r.at and (r.at, r.id) < end]
+            same = sum(1 for r in loaded if r.referrer_id == row.referrer_id) + 1
+            _consultant_signals(records, row, policy, _Counted(loaded, summary), same, found)
+
+
+def _consultant_signals(records, row, policy, window: _Sliding, same: int, found) -> None:
+    total = window.total + 1
     if same >= policy.concentration_min:
         referrer_total = len(_window(records.by_referrer[row.referrer_id], records.position[row.id] + 1,
                                      policy.window))
         if same * 100 >= policy.concentration_pct * min(total, max(referrer_total, same)):
-            linked = [r.id for r in window if r.referrer_id == row.referrer_id][-LINKED_MAX:]
-            found[row.id].append(Signal("concentration", linked, {
+            found[row.id].append(Signal("concentration", window.same_referrer(row.referrer_id), {
                 "consultant_id": row.consultant_id, "count": same, "of": total, "days": policy.window_days,
                 "referrer_total": max(referrer_total, same)}))
     managers = records.managers.get(row.store_id, 0)
+    pairs = window.pairs
     if pairs and managers >= 2:
         count = max(pairs.values())
         decided = sum(pairs.values())  # acknowledgements and checks in the window
@@ -228,13 +282,12 @@ def _consultant_signals(records, row, policy, window, same, pairs, bad, found) -
         if count >= policy.pair_min and count * 100 * managers >= policy.pair_factor_pct * decided \
                 and policy.pair_factor_pct <= 100 * managers:
             manager = min(who for who, n in pairs.items() if n == count)
-            linked = [r.id for r in window if manager in (r.acknowledged_by_id, r.checked_by_id)][-LINKED_MAX:]
-            found[row.id].append(Signal("staff_pair", linked, {
+            found[row.id].append(Signal("staff_pair", window.decided_by(manager), {
                 "consultant_id": row.consultant_id, "manager_id": manager, "count": count, "of": decided,
                 "managers": managers}))
-    if bad >= 2:
-        linked = [r.id for r in window if r.bad][-LINKED_MAX:]
-        _add_history(found, row, linked, {"consultant_id": row.consultant_id, "consultant_count": bad})
+    if window.bad >= 2:
+        _add_history(found, row, window.bad_ones(), {"consultant_id": row.consultant_id,
+                                                      "consultant_count": window.bad})
 
 
 def _add_history(found, row: Row, linked: list[int], detail: dict) -> None:
