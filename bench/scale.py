@@ -85,19 +85,32 @@ def measure(repeat: int) -> dict:
         sample = db.session.execute(select(Customer).where(Customer.store_id == store.id)
                                     .order_by(Customer.id.desc()).limit(1)).unique().scalar_one()
         n = db.session.execute(select(func.count()).select_from(Callback)).scalar_one()
+        # a cursor deep in the list (5,000 rows), as a client paging with `next` reaches it (page 101 of 50)
+        from loyalty.paging import _encode
+        from verification.referrals.models import Referral
+        deep = db.session.execute(select(Referral.registered_at, Referral.id)
+                                  .order_by(Referral.registered_at.desc(), Referral.id.desc())
+                                  .offset(5_000).limit(1)).one()
+        deep_cursor = _encode("n", list(deep))
         db.session.commit()
         fresh = iter(range(10**6))
 
-        def register():
-            i = next(fresh)
-            tail = f"{int(time.time() * 1000) % 10**6:06d}{i % 100:02d}"
-            a = directory.create_customer(admin, store_id=store.id, name="钱多多", phone=f"166{tail}")
-            b = directory.create_customer(admin, store_id=store.id, name="孙少少", phone=f"167{tail}")
-            db.session.commit()
-            body = {"store_id": store.id, "referrer_id": a.id, "referee_id": b.id,
-                    "claim": {"referrer_name": "钱多多", "referrer_phone": a.phone, "referrer_model": "速腾",
-                              "referrer_colour": "白色"}}
-            return lambda: client.post("/api/v1/referrals", json=body, headers=auth("consultant")).status_code
+        other = db.session.execute(select(Store).where(Store.code == "SH02")).unique().scalar_one()
+
+        def register(who="consultant", at=store):
+            """A registration by `who` (the loader gave every copied referral to `consultant`: his
+            180-day window holds a quarter of the group at 1M; `consultant_b` has no history)."""
+            def prepare():
+                i = next(fresh)
+                tail = f"{int(time.time() * 1000) % 10**6:06d}{i % 100:02d}"
+                a = directory.create_customer(admin, store_id=at.id, name="钱多多", phone=f"166{tail}")
+                b = directory.create_customer(admin, store_id=at.id, name="孙少少", phone=f"167{tail}")
+                db.session.commit()
+                body = {"store_id": at.id, "referrer_id": a.id, "referee_id": b.id,
+                        "claim": {"referrer_name": "钱多多", "referrer_phone": a.phone, "referrer_model": "速腾",
+                                  "referrer_colour": "白色"}}
+                return lambda: client.post("/api/v1/referrals", json=body, headers=auth(who)).status_code
+            return prepare
 
         pending = []
 
@@ -116,11 +129,13 @@ def measure(repeat: int) -> dict:
             return lambda: client.post(f"/api/v1/callbacks/{cid}/answers", json=body, headers=auth("agent")).status_code
 
         calls = {
-            "POST /referrals": ("write", register),
+            "POST /referrals (the loader's consultant)": ("write", register()),
+            "POST /referrals (a consultant without history)": ("write", register("consultant_b", other)),
             "GET /referrals page 1 (admin)": get("admin", "/api/v1/referrals"),
             "GET /referrals page 1 (manager)": get("manager", "/api/v1/referrals"),
             "GET /referrals page 200 (admin)": get("admin", "/api/v1/referrals?page=200"),
             "GET /referrals page 200 (manager)": get("manager", "/api/v1/referrals?page=200"),
+            "GET /referrals 5,000 rows deep by cursor (admin)": get("admin", f"/api/v1/referrals?cursor={deep_cursor}"),
             "GET /customers?q= name": get("admin", "/api/v1/customers?q=%E7%8E%8B%E4%BC%9F"),
             "GET /customers?q= phone tail": get("admin", f"/api/v1/customers?q={sample.phone[-4:]}"),
             "GET /customers/{id}": get("consultant", f"/api/v1/customers/{sample.id}"),
