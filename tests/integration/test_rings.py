@@ -35,11 +35,12 @@ def person(world, name="客户", store=None, **extra) -> Customer:
 
 
 def referral(world, referrer, referee, *, who="consultant", days=0, status="registered", store=None,
-             acknowledged_by=None, reason=None) -> Referral:
+             acknowledged_by=None, checked_by=None, reason=None) -> Referral:
     row = Referral(store_id=(store or world.store).id, referrer_id=referrer.id, referee_id=referee.id,
                    registered_by_id=world.staff[who].id, status=status, reason=reason,
                    registered_at=T0 + timedelta(days=days),
                    acknowledged_by_id=world.staff[acknowledged_by].id if acknowledged_by else None,
+                   delivery_checked_by_id=world.staff[checked_by].id if checked_by else None,
                    claim_referrer_name=referrer.name, claim_referrer_phone=referrer.phone,
                    claim_referrer_model="速腾", claim_referrer_colour="白色")
     db.session.add(row)
@@ -145,11 +146,14 @@ def test_referrer_facts_edited_shortly_before(world, who, days_before):
 
 
 @pytest.mark.parametrize("split", [False, True])
-def test_the_same_pair_of_staff(world, split):
-    """SH01 has two managers: all 8 acknowledged by one is unusual; 4 and 4 is the rota."""
+@pytest.mark.parametrize("checks", [False, True])
+def test_the_same_pair_of_staff(world, split, checks):
+    """SH01 has two managers: all 8 acknowledged by one is unusual; 4 and 4 is the rota. With the
+    delivery checks done by the same manager each referral counts two decisions (both paths)."""
     for n in range(8):
         manager = "manager2" if split and n % 2 else "manager"
-        referral(world, person(world), person(world), days=n, acknowledged_by=manager)
+        referral(world, person(world), person(world), days=n, acknowledged_by=manager,
+                 checked_by=manager if checks else None)
     assert ("staff_pair" in kinds(referral(world, person(world), person(world), days=9))) is (not split)
 
 

@@ -55,10 +55,10 @@ def test_a_registration_takes_few_round_trips(api, world, people):
     # before issue 16: 20 statements and 1 commit on PostgreSQL, the audit_head row locked from the
     # event's append to the commit; now the event is chained by a short transaction of its own (which
     # never waits for the head) and one look after it (autocommit: counted as a begin and a rollback
-    # here, though neither reaches the server); the ring hook's four queries are one pipelined round
-    # trip on PostgreSQL (through the driver, not counted here) and four statements on SQLite
+    # here, though neither reaches the server); the ring hook's three queries are one pipelined round
+    # trip on PostgreSQL (through the driver, not counted here) and three statements on SQLite
     pg = db.engine.dialect.name == "postgresql"
-    assert counts["statements"] <= (22 if pg else 27) and counts["commits"] == 2
+    assert counts["statements"] <= (22 if pg else 26) and counts["commits"] == 2
     newest = db.session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
     assert (newest.entity, newest.seq) == ("referral", db.session.get(AuditHead, 1).seq)  # chained already
 

@@ -149,7 +149,7 @@ def around(referral: Referral) -> Records:
     params = {"consultant": referral.registered_by_id, "start": at - timedelta(days=policy.window_days), "at": at,
               "rid": referral.id or 2**31 - 1, "referrer": referral.referrer_id, "referee": referral.referee_id,
               "since": since, "store": referral.store_id}
-    found, people_rows, ((total,),), decisions = _pipelined(_around_statements(db.engine.dialect.name), params)
+    found, people_rows, decisions = _pipelined(_around_statements(db.engine.dialect.name), params)
     found = [Row(*values) for values in found]
     rows = {r.id: r for r in found}
     frontier = {r.referee_id for r in found if r.referrer_id == referral.referee_id} - {referral.referrer_id}
@@ -174,9 +174,14 @@ def around(referral: Referral) -> Records:
         if cid == referral.referrer_id and edited:
             edits[cid] = [(last_edit, referral.registered_by_id)] * edited
         managers[referral.store_id] = in_store or 0
-    summary = WindowSummary(total, sum(1 for r in rows.values() if r.bad and r.consultant_id == referral.registered_by_id
+    pairs: Counter[int] = Counter()
+    for acknowledged, checked, count in decisions:
+        for who in (acknowledged, checked):  # one manager may have done both: two decisions
+            if who is not None:
+                pairs[who] += count
+    summary = WindowSummary(sum(count for *_, count in decisions), sum(1 for r in rows.values() if r.bad and r.consultant_id == referral.registered_by_id
                                        and r.id != (referral.id or 0) and _in_window(r, params)),
-                            Counter(dict(decisions)), lambda manager: _decided_by(params, manager))
+                            pairs, lambda manager: _decided_by(params, manager))
     return Records(list(rows.values()), people, phones, ids, edits, managers,
                    {referral.store_id: policy}, {referral.registered_by_id: summary})
 
@@ -211,11 +216,9 @@ def _around_statements(dialect: str):
     # the rest of the consultant's window is counted by the database, never shipped
     rows = select(*ROW_COLUMNS).where(or_(Referral.referrer_id == referrer, Referral.referrer_id == referee,
                                           and_(window, bad)))
-    totals = select(func.count(Referral.id)).where(window)
-    deciders = union_all(
-        select(Referral.acknowledged_by_id.label("staff")).where(window, Referral.acknowledged_by_id.is_not(None)),
-        select(Referral.delivery_checked_by_id).where(window, Referral.delivery_checked_by_id.is_not(None))).subquery()
-    decisions = select(deciders.c.staff, func.count()).group_by(deciders.c.staff)
+    # one scan: how many referrals per (acknowledged by, checked by) — a few combinations of managers
+    decisions = (select(Referral.acknowledged_by_id, Referral.delivery_checked_by_id, func.count())
+                 .where(window).group_by(Referral.acknowledged_by_id, Referral.delivery_checked_by_id))
     # the people the signals of this referral compare: its two parties and the referrer's other referees
     compared = union_all(select(Referral.referee_id).where(Referral.referrer_id == referrer),
                          select(referrer), select(referee))
@@ -230,7 +233,7 @@ def _around_statements(dialect: str):
         select(func.count(Staff.id)).where(Staff.store_id == store, Staff.role.in_(MANAGERS),
                                            Staff.active).scalar_subquery(),
     ).where(Customer.id.in_(compared))
-    statements = (rows, people, totals, decisions)
+    statements = (rows, people, decisions)
     if dialect == "postgresql":  # the driver's SQL, with the values of its constants (the roles)
         compiled = [q.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
                     for q in statements]
