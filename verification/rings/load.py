@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import Integer, and_, bindparam, func, or_, select, text, union_all
+from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, text, union_all
 
 from loyalty.directory.models import Customer, FactVersion, Staff, StorePolicy
 from loyalty.extensions import db
@@ -19,6 +19,8 @@ ROW_COLUMNS = (Referral.id, Referral.store_id, Referral.referrer_id, Referral.re
                Referral.registered_by_id, Referral.acknowledged_by_id, Referral.delivery_checked_by_id,
                Referral.registered_at, Referral.status, Referral.reason)
 MANAGERS = ("manager",)
+# a bad referral (signals.Row.bad): fraudulent, or rejected after its review
+_BAD = or_(Referral.status == "fraudulent", and_(Referral.status == "rejected", Referral.reason == "review_rejected"))
 
 
 def _rows(query, raw: bool = False) -> list[Row]:
@@ -175,29 +177,26 @@ def around(referral: Referral) -> Records:
             edits[cid] = [(last_edit, referral.registered_by_id)] * edited
         managers[referral.store_id] = in_store or 0
     pairs: Counter[int] = Counter()
-    for acknowledged, checked, count in decisions:
+    for acknowledged, checked, _bad, count in decisions:
         for who in (acknowledged, checked):  # one manager may have done both: two decisions
             if who is not None:
                 pairs[who] += count
-    summary = WindowSummary(sum(count for *_, count in decisions), sum(1 for r in rows.values() if r.bad and r.consultant_id == referral.registered_by_id
-                                       and r.id != (referral.id or 0) and _in_window(r, params)),
-                            pairs, lambda manager: _decided_by(params, manager))
+    summary = WindowSummary(sum(count for *_, count in decisions),
+                            sum(count for *_, bad, count in decisions if bad), pairs,
+                            lambda manager: _newest(params, or_(Referral.acknowledged_by_id == manager,
+                                                                Referral.delivery_checked_by_id == manager)),
+                            lambda: _newest(params, _BAD))
     return Records(list(rows.values()), people, phones, ids, edits, managers,
                    {referral.store_id: policy}, {referral.registered_by_id: summary})
 
 
-def _in_window(row: Row, params: dict) -> bool:
-    return params["start"] <= row.at and (row.at, row.id) < (params["at"], params["rid"])
-
-
-def _decided_by(params: dict, manager: int) -> list[int]:
-    """The newest referrals of the consultant's window that `manager` acknowledged or checked (the
-    evidence of staff_pair, read only when it fires), oldest first."""
+def _newest(params: dict, which) -> list[int]:
+    """The newest referrals of the consultant's window that `which` picks (the evidence of a
+    staff pair or of his history, read only when the signal fires), oldest first."""
     query = (select(Referral.id).where(
         Referral.registered_by_id == params["consultant"], Referral.registered_at >= params["start"],
         or_(Referral.registered_at < params["at"], and_(Referral.registered_at == params["at"], Referral.id < params["rid"])),
-        or_(Referral.acknowledged_by_id == manager, Referral.delivery_checked_by_id == manager))
-        .order_by(Referral.registered_at.desc(), Referral.id.desc()).limit(LINKED_MAX))
+        which).order_by(Referral.registered_at.desc(), Referral.id.desc()).limit(LINKED_MAX))
     return list(reversed(db.session.scalars(query).all()))
 
 
@@ -211,14 +210,13 @@ def _around_statements(dialect: str):
     # the consultant's window before the referral (before its id at the same instant, as the full pass orders)
     window = and_(Referral.registered_by_id == consultant, Referral.registered_at >= start,
                   or_(Referral.registered_at < at, and_(Referral.registered_at == at, Referral.id < rid)))
-    bad = or_(Referral.status == "fraudulent", and_(Referral.status == "rejected", Referral.reason == "review_rejected"))
-    # rows: the referrer's, the new customer's own referrals, and the consultant's bad ones in the window;
-    # the rest of the consultant's window is counted by the database, never shipped
-    rows = select(*ROW_COLUMNS).where(or_(Referral.referrer_id == referrer, Referral.referrer_id == referee,
-                                          and_(window, bad)))
+    # rows: the referrer's and the new customer's own referrals; the consultant's window is counted
+    # by the database, never shipped
+    rows = select(*ROW_COLUMNS).where(or_(Referral.referrer_id == referrer, Referral.referrer_id == referee))
     # one scan: how many referrals per (acknowledged by, checked by) — a few combinations of managers
-    decisions = (select(Referral.acknowledged_by_id, Referral.delivery_checked_by_id, func.count())
-                 .where(window).group_by(Referral.acknowledged_by_id, Referral.delivery_checked_by_id))
+    bad = case((_BAD, 1), else_=0)
+    decisions = (select(Referral.acknowledged_by_id, Referral.delivery_checked_by_id, bad, func.count())
+                 .where(window).group_by(Referral.acknowledged_by_id, Referral.delivery_checked_by_id, bad))
     # the people the signals of this referral compare: its two parties and the referrer's other referees
     compared = union_all(select(Referral.referee_id).where(Referral.referrer_id == referrer),
                          select(referrer), select(referee))

@@ -113,12 +113,13 @@ class Signal:
 @dataclass
 class WindowSummary:
     """A consultant's window before one referral, counted by the database (the hook and the refresh
-    job never ship a consultant's history): referrals, bad ones, decisions per staff member, and
-    `decided_by(manager)`, the newest referrals he decided (read only when staff_pair fires)."""
+    job never ship a consultant's history): referrals, bad ones, decisions per staff member; the
+    newest referrals a manager decided and the newest bad ones are read only when a signal fires."""
     total: int
     bad: int
     pairs: Counter
     decided_by: Callable[[int], list[int]]
+    bad_ones: Callable[[], list[int]]
 
 
 @dataclass
@@ -217,7 +218,7 @@ class _Counted(_Sliding):
     """The hook's view: the database's counts, the evidence of the rows loaded around the referral."""
     def __init__(self, loaded: list[Row], summary: WindowSummary) -> None:
         super().__init__(deque(loaded), summary.pairs, summary.bad)
-        self.total, self.decided_by = summary.total, summary.decided_by
+        self.total, self.decided_by, self.bad_ones = summary.total, summary.decided_by, summary.bad_ones
 
 
 def _consultant_pass(records: Records, rows: list[Row], wanted, found) -> None:
