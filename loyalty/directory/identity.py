@@ -42,10 +42,16 @@ def mask_phone(e164: str | None) -> str | None:
     """'+8613800138000' → '138****8000' (the national number, middle four hidden)."""
     if not e164:
         return e164
-    try:
-        national = str(phonenumbers.parse(e164, None).national_number)
-    except phonenumbers.NumberParseException:
-        national = e164.lstrip("+")
+    if e164.startswith("+86") and e164[3:].isdigit():
+        # China's numbers, nearly all we hold: the national number is what follows the country
+        # code (country codes are prefix-free; China has no national prefix kept in E.164), so a
+        # list of fifty referrals does not parse 150 phones (it was a tenth of the list's time)
+        national = e164[3:]
+    else:
+        try:
+            national = str(phonenumbers.parse(e164, None).national_number)
+        except phonenumbers.NumberParseException:
+            national = e164.lstrip("+")
     if len(national) <= 7:
         return national[:2] + "*" * (len(national) - 4) + national[-2:]
     return national[:3] + "****" + national[-4:]
