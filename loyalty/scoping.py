@@ -30,18 +30,19 @@ def in_stores(query: Select, actor, column: Any, *, store_id: int | None = None)
     return query
 
 
-def get_scoped(model: type[M], ident: int, actor, *, what: str, lock: bool = False) -> M:
+def get_scoped(model: type[M], ident: int, actor, *, what: str, lock: bool = False, options=()) -> M:
     """The `model` row `ident` if it exists and `actor` may see its store (`store_id`), else
     NotFound(`{what}_not_found`), the same for both so ids of other stores cannot be probed.
     With `lock`, the row is locked for a state change (FOR UPDATE OF its table on PostgreSQL;
-    SQLite holds the write lock already) and read fresh, not from the session's copy."""
+    SQLite holds the write lock already) and read fresh, not from the session's copy. `options`:
+    loader options of the read (e.g. not loading a relationship the caller does not use)."""
     if lock:
         row = db.session.execute(select(model).where(model.id == ident).with_for_update(of=model)
                                  ).unique().scalar_one_or_none()
         if row is not None:
             db.session.refresh(row)
     else:
-        row = db.session.get(model, ident)
+        row = db.session.get(model, ident, options=options)
     if row is None:
         raise NotFound(code=f"{what}_not_found")
     access.ensure_store(actor, row.store_id, what=what)

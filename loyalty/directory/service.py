@@ -6,6 +6,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import lazyload
 
 from loyalty.audit import service as audit
 from loyalty.auth import access
@@ -329,8 +330,11 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-def get_customer(actor, customer_id: int) -> Customer:
-    return get_scoped(Customer, customer_id, actor, what="customer")
+def get_customer(actor, customer_id: int, *, vehicles: bool = True) -> Customer:
+    """The customer if `actor` may see him; `vehicles=False` leaves his cars unread until used (a
+    registration compares people, not cars: two statements fewer)."""
+    return get_scoped(Customer, customer_id, actor, what="customer",
+                      options=() if vehicles else (lazyload(Customer.vehicles),))
 
 
 def list_customers(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Customer], int]:

@@ -121,7 +121,7 @@ def _claim_phone(raw: str, region: str) -> str:
 
 def _customer_in_scope(actor, customer_id: int, field: str) -> Customer:
     try:
-        return directory.get_customer(actor, customer_id)
+        return directory.get_customer(actor, customer_id, vehicles=False)
     except NotFound:
         raise ValidationFailed(code="customer_not_found", fields={field: ["No such customer."]}) from None
 
