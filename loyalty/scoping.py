@@ -37,10 +37,10 @@ def get_scoped(model: type[M], ident: int, actor, *, what: str, lock: bool = Fal
     SQLite holds the write lock already) and read fresh, not from the session's copy. `options`:
     loader options of the read (e.g. not loading a relationship the caller does not use)."""
     if lock:
+        # populate_existing: a copy the session already holds is overwritten by what the locked read
+        # returned (one statement and its eager loads, where a refresh after it read them all again)
         row = db.session.execute(select(model).where(model.id == ident).with_for_update(of=model)
-                                 ).unique().scalar_one_or_none()
-        if row is not None:
-            db.session.refresh(row)
+                                 .execution_options(populate_existing=True)).unique().scalar_one_or_none()
     else:
         row = db.session.get(model, ident, options=options)
     if row is None:

@@ -81,4 +81,6 @@ def test_answering_a_callback_takes_few_round_trips(api, world, people, monkeypa
     with round_trips("POST /api/v1/callbacks/{id}/answers") as counts:
         resp = answer(api, call["id"], answers)
     assert resp.status_code == 200, resp.json
-    assert counts["statements"] <= (45 if db.engine.dialect.name == "postgresql" else 50)
+    # 45 on PostgreSQL before the locked reads overwrote the session's copy instead of refreshing it
+    # (the referral, its check records, both parties and their cars were read twice)
+    assert counts["statements"] <= (38 if db.engine.dialect.name == "postgresql" else 43)

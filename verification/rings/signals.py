@@ -241,8 +241,7 @@ def _consultant_pass(records: Records, rows: list[Row], wanted, found) -> None:
             if old.checked_by_id is not None:
                 pairs[old.checked_by_id] -= 1
         if row.id in wanted:
-            _consultant_signals(records, row, policy, _Sliding(window, pairs, bad), by_referrer[row.referrer_id] + 1,
-                                found)
+            _consultant_signals(records, row, policy, _Sliding(window, pairs, bad), by_referrer[row.referrer_id] + 1, found)
         window.append(row)
         by_referrer[row.referrer_id] += 1
         if row.bad:
