@@ -57,7 +57,7 @@ def _tenths(delivered, closed, dialect: str):
     if dialect == "postgresql":
         micros = extract("epoch", closed - delivered) * 1_000_000
         return cast(func.floor((micros + TENTH // 2) / TENTH), Integer)
-    return (_micros(closed) - _micros(delivered) + TENTH // 2) / TENTH
+    return (_micros(closed) - _micros(delivered) + TENTH // 2) // TENTH
 
 
 def _in(query: Select, start, end, store_ids) -> Select:
@@ -81,7 +81,8 @@ def families(start: datetime | None = None, end: datetime | None = None,
         parts += _rates(day, zero, start, end, store_ids)
     if times:
         parts += _times(day, zero, dialect, start, end, store_ids)
-    return union_all(*parts)
+    return union_all(*(part.with_only_columns(*(column.label(name) for column, name in
+                                                zip(part.selected_columns, COLUMNS))) for part in parts))
 
 
 def _rates(day, zero, start, end, store_ids) -> list[Select]:
