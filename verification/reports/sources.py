@@ -138,7 +138,7 @@ def rebuild() -> int:
     either folded into the rebuilt counts (seen, deleted) or left for the job (not seen, kept).
     Runs in the session's transaction; the caller commits. Returns the rows written."""
     if db.session.get_bind().dialect.name == "postgresql":
-        if not db.session.in_transaction():
+        if not db.session().in_transaction():
             db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         db.session.execute(text("LOCK TABLE report_counts IN EXCLUSIVE MODE"))
     db.session.execute(delete(ReportCountDelta))
