@@ -8,9 +8,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, cast, func, select
 
+from loyalty.auth import access
 from loyalty.directory.models import Store
 from loyalty.extensions import db
+from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Account, Transfer
+from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, Payout
+from loyalty.reports.service import Liabilities, StoreLiability, _sum_balances
 from loyalty.scoping import in_stores
 from verification.callbacks.models import Callback, CallbackAttempt, Confirmation
 from verification.delivery.models import CheckRecord
@@ -106,3 +110,30 @@ def timeliness(actor, *, start: datetime | None = None, end: datetime | None = N
                      "mean_attempts": round(statistics.fmean(calls), 2),
                      "first_call_share": round(sum(1 for a in calls if a <= 1) / len(calls), 4)})
     return rows
+
+
+# ---- money: the liabilities report summing the open payouts -------------------------------------
+
+def liabilities(actor) -> Liabilities:
+    ids = access.visible_store_ids(actor)
+    query = select(Store).order_by(Store.code)
+    if ids is not None:
+        query = query.where(Store.id.in_(ids))
+    stores = {s.id: StoreLiability(s.id, s.code, s.name) for s in db.session.execute(query).unique().scalars()}
+    owners = {f"store:{i}": i for i in stores}
+    for account in db.session.execute(select(Account).where(
+            Account.owner.in_(list(owners)), Account.purpose == "referral_expense", Account.unit == "CNY")).scalars():
+        stores[owners[account.owner]].pending = ledger.balance_of(account)["pending"]
+    for store_id, status, total in db.session.execute(
+            select(Payout.store_id, Payout.status, func.sum(Payout.gross_amount))
+            .where(Payout.store_id.in_(list(stores)), Payout.status.in_((AWAITING_APPROVAL, APPROVED)))
+            .group_by(Payout.store_id, Payout.status)):
+        if status == AWAITING_APPROVAL:
+            stores[store_id].awaiting = int(total)
+        else:
+            stores[store_id].approved = int(total)
+    report = Liabilities(list(stores.values()))
+    if ids is None:
+        report.ledger_payable = _sum_balances("reward_payable")
+        report.ledger_receivable = _sum_balances("reward_receivable")
+    return report

@@ -2,7 +2,9 @@
 
 - report_counts: (day, store_id, staff_id, metric, bucket) -> n, what the `report_summaries` job
   has folded in (verification/reports/models.py says what each metric counts);
-- report_count_deltas: what writers appended since, in their own transaction (insert only).
+- report_count_deltas: what writers appended since, in their own transaction (insert only);
+- payout_totals / payout_total_deltas: the same for the open payables per store and status
+  (the liabilities report; loyalty/reports/models.py).
 Filled from the base rows by `flask reports rebuild` (set-based SQL): run it once after this
 upgrade on a database that already holds referrals.
 
@@ -31,9 +33,18 @@ def upgrade():
     op.create_table('report_count_deltas', sa.Column('id', sa.Integer(), nullable=False), *_columns(),
                     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_count_deltas')))
     op.create_index('ix_report_count_deltas_day', 'report_count_deltas', ['day'])
+    op.create_table('payout_totals', sa.Column('store_id', sa.Integer(), nullable=False),
+                    sa.Column('status', sa.String(length=20), nullable=False), sa.Column('n', sa.BigInteger(), nullable=False),
+                    sa.PrimaryKeyConstraint('store_id', 'status', name=op.f('pk_payout_totals')))
+    op.create_table('payout_total_deltas', sa.Column('id', sa.Integer(), nullable=False),
+                    sa.Column('store_id', sa.Integer(), nullable=False), sa.Column('status', sa.String(length=20), nullable=False),
+                    sa.Column('n', sa.BigInteger(), nullable=False),
+                    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_total_deltas')))
 
 
 def downgrade():
+    op.drop_table('payout_total_deltas')
+    op.drop_table('payout_totals')
     op.drop_index('ix_report_count_deltas_day', table_name='report_count_deltas')
     op.drop_table('report_count_deltas')
     op.drop_table('report_counts')

@@ -1,6 +1,7 @@
-"""Report summaries (issue 16): the fraud and timeliness reports read counts per day and store kept
-current by the writers' deltas, and give exactly what the base rows give (tests/report_oracle.py),
-for every role and period, before and after the job folds the deltas, and after a rebuild."""
+"""Report summaries (issue 16): the fraud and timeliness reports read counts per day and store, the
+liabilities report the open payables per store, kept current by the writers' deltas; they give
+exactly what the base rows give (tests/report_oracle.py), for every role and period, before and
+after the jobs fold the deltas, and after a rebuild."""
 from __future__ import annotations
 
 import random
@@ -11,9 +12,13 @@ import time_machine
 from sqlalchemy import func, select
 
 from loyalty.extensions import db
+from loyalty.payouts.models import Payout
+from loyalty.reports import service as money
+from loyalty.reports import totals
+from loyalty.reports.models import PayoutTotal, PayoutTotalDelta
 from loyalty.web.tables import period
 from tests import report_oracle as oracle
-from tests.flows import LICENCE, T0, VEHICLE, clueless, new_referee, register, truthful
+from tests.flows import LICENCE, T0, VEHICLE, clueless, new_referee, post, register, truthful
 from verification.callbacks.models import Callback
 from verification.referrals import service as referrals
 from verification.referrals.models import Referral
@@ -22,7 +27,7 @@ from verification.reports.models import ReportCount, ReportCountDelta
 
 ROLES = ("admin", "manager", "manager_b", "finance")
 OUTCOMES = ("registered", "acknowledged", "rejected", "reopened", "verified", "fraudulent", "unwound", "expired",
-            "reviewed")
+            "reviewed", "verified", "verified", "verified")  # most paths end in a payout
 
 
 def _periods():
@@ -44,7 +49,23 @@ def _agree(world) -> None:
                     oracle.fraud_rates(actor, by=by, start=start, end=end), (role, by, start, end)
             assert service.timeliness(actor, start=start, end=end) == \
                 oracle.timeliness(actor, start=start, end=end), (role, start, end)
+        got, want = money.liabilities(actor), oracle.liabilities(actor)
+        assert [s.as_dict() for s in got.stores] == [s.as_dict() for s in want.stores], role
+        assert (got.ledger_payable, got.ledger_receivable) == (want.ledger_payable, want.ledger_receivable), role
     db.session.commit()
+
+
+def _settle_payouts(api, rng: random.Random) -> None:
+    """Finance approves, rejects or pays some of the payouts waiting, in random order."""
+    waiting = api.as_("finance").get("payouts?status=awaiting_approval").json["items"]
+    for n, payout in enumerate(rng.sample(waiting, len(waiting))):
+        action, key = rng.choice(("wait", "approve", "reject", "pay")), f"mix-{payout['id']}-{n}"
+        if action == "reject":
+            post(api, "finance", f"payouts/{payout['id']}/reject", key, reason="资料不全")
+        elif action in ("approve", "pay"):
+            post(api, "finance", f"payouts/{payout['id']}/approve", key)
+        if action == "pay":
+            post(api, "finance2", f"payouts/{payout['id']}/paid", key + "p", method="cash", external_reference=key)
 
 
 def _decide(api, world, people, rid: int, outcome: str, at: datetime, rng: random.Random) -> None:
@@ -97,7 +118,7 @@ def _work_the_queue(api, respond, at: datetime) -> None:
 def test_summaries_equal_the_base_rows_after_a_random_mix(api, world, people, due_at_once, seed):
     rng = random.Random(seed)
     registered = []
-    for i in range(14):  # registered over five days, every ~8 h (across the group's midnights)
+    for i in range(18):  # registered over six days, every ~8 h (across the group's midnights)
         referee = new_referee(world, f"客户{i}", f"1351234{seed % 100:02d}{i:02d}")
         people[f"r{i}"] = referee
         with time_machine.travel(T0 + timedelta(hours=8 * i + rng.randint(0, 50) / 10), tick=False):
@@ -117,22 +138,33 @@ def test_summaries_equal_the_base_rows_after_a_random_mix(api, world, people, du
         _decide(api, world, people, rid, outcome, T0 + timedelta(days=30, hours=7 * k), rng)
         if rng.random() < 0.3:
             counts.compact(limit=rng.randint(1, 20))
+            totals.compact(limit=rng.randint(1, 3))
             db.session.commit()
+        if rng.random() < 0.3:
+            _settle_payouts(api, rng)
         if k % 5 == 4:
             _agree(world)
     statuses = set(db.session.execute(select(Referral.status)).scalars())
     assert len(statuses) >= 4, statuses  # a mix, not one path
     assert db.session.execute(select(func.count()).select_from(ReportCountDelta)).scalar_one() > 0
+    _settle_payouts(api, rng)
+    assert len(set(db.session.execute(select(Payout.status)).scalars())) >= 2  # payouts moved on, some of them
+    assert db.session.execute(select(func.count()).select_from(PayoutTotalDelta)).scalar_one() > 0
     _agree(world)
-    while counts.compact(limit=7):
+    while counts.compact(limit=7) or totals.compact(limit=2):
         db.session.commit()
     db.session.commit()
-    assert db.session.execute(select(func.count()).select_from(ReportCountDelta)).scalar_one() == 0
+    for table in (ReportCountDelta, PayoutTotalDelta):
+        assert db.session.execute(select(func.count()).select_from(table)).scalar_one() == 0
     _agree(world)
-    before = sorted(tuple(r) for r in db.session.execute(select(ReportCount.__table__)))
+    before = [sorted(tuple(r) for r in db.session.execute(select(t.__table__))) for t in (ReportCount, PayoutTotal)]
     sources.rebuild()
     db.session.commit()
-    assert sorted(tuple(r) for r in db.session.execute(select(ReportCount.__table__))) == before
+    totals.rebuild()
+    db.session.commit()
+    after = [sorted(tuple(r) for r in db.session.execute(select(t.__table__))) for t in (ReportCount, PayoutTotal)]
+    assert after[0] == before[0]
+    assert after[1] == [r for r in before[1] if r[2]]  # the job keeps a total that fell to 0; a rebuild has none
     _agree(world)
 
 

@@ -143,6 +143,6 @@ def rebuild() -> int:
         db.session.execute(text("LOCK TABLE report_counts IN EXCLUSIVE MODE"))
     db.session.execute(delete(ReportCountDelta))
     db.session.execute(delete(ReportCount))
-    rows = db.session.execute(insert(ReportCount).from_select(list(COLUMNS), families())).rowcount
+    db.session.execute(insert(ReportCount.__table__).from_select(list(COLUMNS), families()))
     db.session.execute(delete(ReportCount).where(ReportCount.n == 0))
-    return rows
+    return db.session.execute(select(func.count()).select_from(ReportCount)).scalar_one()
