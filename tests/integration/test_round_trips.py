@@ -56,8 +56,9 @@ def test_a_registration_takes_few_round_trips(api, world, people):
     # event's append to the commit; now the event is chained by a short transaction of its own (which
     # never waits for the head) and one look after it (autocommit: counted as a begin and a rollback
     # here, though neither reaches the server)
+    # (+1: the report counts' delta, appended in the writer's transaction: verification/reports/summaries.py)
     pg = db.engine.dialect.name == "postgresql"
-    assert counts["statements"] <= (22 if pg else 25) and counts["commits"] == 2
+    assert counts["statements"] <= (23 if pg else 26) and counts["commits"] == 2
     newest = db.session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
     assert (newest.entity, newest.seq) == ("referral", db.session.get(AuditHead, 1).seq)  # chained already
 
@@ -79,4 +80,7 @@ def test_answering_a_callback_takes_few_round_trips(api, world, people, monkeypa
     with round_trips("POST /api/v1/callbacks/{id}/answers") as counts:
         resp = answer(api, call["id"], answers)
     assert resp.status_code == 200, resp.json
-    assert counts["statements"] <= (45 if db.engine.dialect.name == "postgresql" else 50)
+    # +3 for the reports kept current (issue 16): the calls made (timeliness), the report counts' delta
+    # and the open payables' delta, in the writer's transaction (verification/reports/summaries.py,
+    # loyalty/reports/totals.py)
+    assert counts["statements"] <= (48 if db.engine.dialect.name == "postgresql" else 53)

@@ -3,8 +3,8 @@
 Every flush that changes what a report counts appends the difference to `report_count_deltas`
 in the writer's own transaction: a referral's status (an old referral decided weeks later moves
 its counts from one status to the other on the day it was registered), its delivery and verdict
-times, a penalty charged with a fraud, a reopened delivery check, a fact change, a verdict held
-for a manager, a call made. Insert only, so concurrent writers never wait on a counter row and
+times (with the calls made), a penalty charged with a fraud, a reopened delivery check, a fact
+change, a verdict held for a manager. Insert only, so concurrent writers never wait on a counter row and
 no update is lost; `counts.compact` (the `report_summaries` job) folds the deltas into
 `report_counts`. Whatever the ORM writes is seen, whichever service wrote it; a bulk UPDATE of
 these tables outside the ORM would not be (`flask reports rebuild` recomputes everything).
@@ -67,7 +67,6 @@ def _after_flush(session: Session, _context) -> None:
     old = session.info.pop(_OLD, {})
     conn = session.connection()
     deltas: Counter[tuple] = Counter()
-    new_calls = _new_calls(session, conn)
     referrals = [obj for obj in session.new if isinstance(obj, Referral)] + \
         [obj for obj in session.dirty if isinstance(obj, Referral) and obj.id in old]
     for obj in referrals:
@@ -75,12 +74,10 @@ def _after_flush(session: Session, _context) -> None:
         before = old.get(obj.id)
         calls = _calls(conn, obj.id) if _decided(now) or (before and _decided(before)) else 0
         if before is not None:
-            _count(deltas, before, -1, calls - new_calls.pop(obj.id, 0))
+            _count(deltas, before, -1, calls)
         _count(deltas, now, +1, calls)
-        new_calls.pop(obj.id, None)
         if now["status"] == FRAUDULENT and (before is None or before["status"] != FRAUDULENT):
             _penalty(deltas, conn, obj.id, now)
-    _more_calls(deltas, conn, new_calls)
     _others(session, conn, deltas)
     rows = [dict(zip(("day", "store_id", "staff_id", "metric", "bucket"), key), n=n)
             for key, n in deltas.items() if n]
@@ -102,36 +99,11 @@ def _count(deltas: Counter, values: dict[str, Any], sign: int, calls: int) -> No
 
 
 def _calls(conn, referral_id: int) -> int:
+    """Calls made for a referral, counted when it reaches or leaves a verdict. A call is made only
+    while its referral awaits the callback (deciding cancels the other open calls, and answers to a
+    cancelled call are refused), so a verdict's count does not change afterwards."""
     return conn.execute(select(func.count(CallbackAttempt.id)).join(Callback, CallbackAttempt.callback_id == Callback.id)
                         .where(Callback.referral_id == referral_id)).scalar_one()
-
-
-def _new_calls(session: Session, conn) -> Counter[int]:
-    """Calls recorded in this flush, per referral."""
-    callback_ids = Counter(obj.callback_id for obj in session.new if isinstance(obj, CallbackAttempt))
-    if not callback_ids:
-        return Counter()
-    made: Counter[int] = Counter()
-    for callback_id, referral_id in conn.execute(select(Callback.id, Callback.referral_id)
-                                                 .where(Callback.id.in_(list(callback_ids)))):
-        made[referral_id] += callback_ids[callback_id]
-    return made
-
-
-def _rows(conn, ids) -> dict[int, dict[str, Any]]:
-    columns = [getattr(Referral, name) for name in FIELDS]
-    return {row.id: dict(zip(FIELDS, row[1:]))
-            for row in conn.execute(select(Referral.id, *columns).where(Referral.id.in_(list(ids))))} if ids else {}
-
-
-def _more_calls(deltas: Counter, conn, new_calls: Counter[int]) -> None:
-    """A call recorded for a referral already decided (its status unchanged in this flush)."""
-    for referral_id, values in _rows(conn, [r for r, k in new_calls.items() if k]).items():
-        if _decided(values):
-            total = _calls(conn, referral_id)
-            day, store = group_day(values["registered_at"]), values["store_id"]
-            deltas[(day, store, NOBODY, "calls", 0)] += new_calls[referral_id]
-            deltas[(day, store, NOBODY, "first_call", 0)] += (total <= 1) - (total - new_calls[referral_id] <= 1)
 
 
 def _penalty(deltas: Counter, conn, referral_id: int, values: dict[str, Any]) -> None:
@@ -143,6 +115,12 @@ def _penalty(deltas: Counter, conn, referral_id: int, values: dict[str, Any]) ->
     if amount:
         deltas[(group_day(values["registered_at"]), values["store_id"], values["registered_by_id"], "penalties", 0)] \
             += int(amount)
+
+
+def _rows(conn, ids) -> dict[int, dict[str, Any]]:
+    columns = [getattr(Referral, name) for name in FIELDS]
+    return {row.id: dict(zip(FIELDS, row[1:]))
+            for row in conn.execute(select(Referral.id, *columns).where(Referral.id.in_(list(ids))))} if ids else {}
 
 
 def _others(session: Session, conn, deltas: Counter) -> None:
