@@ -199,3 +199,19 @@ def test_rebuild_and_compact_commands(app, runner, api, world, people, due_at_on
     rows = db.session.execute(select(ReportCount.metric, ReportCount.n)).all()
     assert ("registered", 1) in [tuple(r) for r in rows]
     assert service.fraud_rates(world["admin"], by="store") == oracle.fraud_rates(world["admin"], by="store")
+
+
+def test_the_jobs_fold_the_deltas_and_the_reports_stay_the_same(app, api, world, people, due_at_once, monkeypatch):
+    from loyalty import scheduler
+    from tests.flows import verified_referral
+    verified_referral(api, world, people, monkeypatch)  # a referral counted, a payout awaiting approval
+    before = (service.fraud_rates(world["admin"], by="store"), service.timeliness(world["admin"]),
+              money.liabilities(world["admin"]).totals)
+    db.session.commit()
+    assert scheduler.run_job(app, "report_summaries").done >= 1
+    assert scheduler.run_job(app, "payout_totals").done == 1
+    for table in (ReportCountDelta, PayoutTotalDelta):
+        assert db.session.execute(select(func.count()).select_from(table)).scalar_one() == 0
+    assert (service.fraud_rates(world["admin"], by="store"), service.timeliness(world["admin"]),
+            money.liabilities(world["admin"]).totals) == before
+    assert before[2]["awaiting_approval"] == 50000 and before[1][0]["decided"] == 1
