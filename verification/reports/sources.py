@@ -71,9 +71,10 @@ def _in(query: Select, start, end, store_ids) -> Select:
 
 
 def families(start: datetime | None = None, end: datetime | None = None,
-             store_ids: list[int] | None = None, *, rates: bool = True, times: bool = True) -> Select:
+             store_ids: list[int] | None = None, *, rates: bool = True, times: bool = True,
+             dialect: str | None = None) -> Select:
     """Every count of the referrals registered in [start, end) of these stores, from the base rows."""
-    dialect = db.session.get_bind().dialect.name
+    dialect = dialect or db.session.get_bind().dialect.name
     day = _day(Referral.registered_at, dialect).label("day")
     zero = literal(0, Integer)
     parts = []
