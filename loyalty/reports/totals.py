@@ -29,11 +29,10 @@ def watch() -> None:
 
 
 def _before_flush(session: Session, _context, _instances) -> None:
+    session.info[_OLD] = old = {}  # this flush's own (a flush that failed leaves nothing behind)
     changed = [obj for obj in session.dirty if isinstance(obj, Payout)
                and any(inspect(obj).attrs[name].history.has_changes() for name in FIELDS)]
-    if not changed:
-        return
-    old, unknown = session.info.setdefault(_OLD, {}), []
+    unknown = []
     for obj in changed:
         before = [inspect(obj).attrs[name].history for name in FIELDS]
         if all(h.deleted or h.unchanged for h in before):

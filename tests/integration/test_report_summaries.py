@@ -215,3 +215,18 @@ def test_the_jobs_fold_the_deltas_and_the_reports_stay_the_same(app, api, world,
     assert (service.fraud_rates(world["admin"], by="store"), service.timeliness(world["admin"]),
             money.liabilities(world["admin"]).totals) == before
     assert before[2]["awaiting_approval"] == 50000 and before[1][0]["decided"] == 1
+
+
+def test_a_change_to_a_referral_whose_old_values_were_never_loaded_moves_its_counts(app, api, world, people):
+    with time_machine.travel(T0, tick=False):
+        rid = register(api, world, people).json["id"]
+    referral = db.session.get(Referral, rid)
+    db.session.commit()  # every attribute expired: setting one does not load the old value
+    referral.status = "under_review"
+    db.session.commit()
+    [row] = service.fraud_rates(world["admin"], by="store")
+    assert (row["registered"], row["open"]) == (1, 1)
+    assert service.fraud_rates(world["admin"], by="store") == oracle.fraud_rates(world["admin"], by="store")
+    [(metric, n)] = [(m, n) for (_s, _st, m, _b), n in counts.counts(world["admin"], None, None, ("registered",
+                                                                                                  "under_review")).items()]
+    assert (metric, n) == ("under_review", 1)

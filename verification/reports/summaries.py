@@ -4,8 +4,8 @@ Every flush that changes what a report counts appends the difference to `report_
 in the writer's own transaction: a referral's status (an old referral decided weeks later moves
 its counts from one status to the other on the day it was registered), its delivery and verdict
 times (with the calls made), a penalty charged with a fraud, a reopened delivery check, a fact
-change, a verdict held for a manager. Insert only, so concurrent writers never wait on a counter row and
-no update is lost; `counts.compact` (the `report_summaries` job) folds the deltas into
+change, a verdict held for a manager. Insert only, so concurrent writers never wait on a counter
+row and no update is lost; `counts.compact` (the `report_summaries` job) folds the deltas into
 `report_counts`. Whatever the ORM writes is seen, whichever service wrote it; a bulk UPDATE of
 these tables outside the ORM would not be (`flask reports rebuild` recomputes everything).
 """
@@ -42,10 +42,9 @@ def _changed(obj) -> bool:
 
 def _before_flush(session: Session, _context, _instances) -> None:
     """The counted fields of each changed referral as they were, from the history or the row."""
+    session.info[_OLD] = old = {}  # this flush's own (a flush that failed leaves nothing behind)
     changed = [obj for obj in session.dirty if isinstance(obj, Referral) and _changed(obj)]
-    if not changed:
-        return
-    old, unknown = session.info.setdefault(_OLD, {}), []
+    unknown = []
     for obj in changed:
         values = {}
         for name in FIELDS:
