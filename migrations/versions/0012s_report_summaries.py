@@ -4,7 +4,9 @@
   has folded in (verification/reports/models.py says what each metric counts);
 - report_count_deltas: what writers appended since, in their own transaction (insert only);
 - payout_totals / payout_total_deltas: the same for the open payables per store and status
-  (the liabilities report; loyalty/reports/models.py).
+  (the liabilities report; loyalty/reports/models.py);
+- ix_ledger_accounts_purpose_unit: the liabilities report's ledger sums by purpose read a purpose
+  with few accounts (reward_receivable) without scanning every customer's.
 Filled here from the base rows with the rebuild's set-based SQL as of this revision (generated from
 verification/reports/sources.py and loyalty/reports/totals.py), so a database upgraded with its
 referrals and payouts reports the same figures at once; `flask reports rebuild` does it again.
@@ -119,6 +121,7 @@ def upgrade():
                     sa.Column('store_id', sa.Integer(), nullable=False), sa.Column('status', sa.String(length=20), nullable=False),
                     sa.Column('n', sa.BigInteger(), nullable=False),
                     sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_total_deltas')))
+    op.create_index('ix_ledger_accounts_purpose_unit', 'ledger_accounts', ['purpose', 'unit'])
     dialect = op.get_bind().dialect.name
     op.execute(sa.text(COUNTS["postgresql" if dialect == "postgresql" else "sqlite"]))
     op.execute(sa.text("DELETE FROM report_counts WHERE n = 0"))
@@ -126,6 +129,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_ledger_accounts_purpose_unit', table_name='ledger_accounts')
     op.drop_table('payout_total_deltas')
     op.drop_table('payout_totals')
     op.drop_index('ix_report_count_deltas_day', table_name='report_count_deltas')
