@@ -45,7 +45,8 @@ TEMPLATE_PAIRS = 24  # referrals walked through the services (the seed keeps tho
 HISTORY = timedelta(days=730)
 # Rows that belong to the group, not to a referral: never copied (their ids stay as they are).
 WORLD = {"alembic_version", "audit_head", "stores", "store_policies", "staff", "question_templates",
-         "api_tokens", "staff_sessions"}
+         "api_tokens", "staff_sessions",
+         "report_count_deltas", "report_counts", "payout_total_deltas", "payout_totals"}  # derived: `flask reports rebuild` recomputes them at the end
 WORLD_ENTITIES = {"store", "store_policy", "staff"}
 ENTITY_TABLE = {"customer": "customers", "vehicle": "vehicles", "referral": "referrals", "payout": "payouts",
                 "delivery": "deliveries", "delivery_check": "delivery_check_records", "callback": "callbacks"}
@@ -252,6 +253,8 @@ def ensure(url: str, referrals: int, force: bool = False, check: bool = True, ec
     base = build_template(url)
     echo(f"template through the services: {referral_count(url)} referrals in {time.perf_counter() - started:.1f} s")
     replicate(url, base, referrals, echo)
+    seconds, said = flask(url, "reports", "rebuild")  # the report summaries, as after an upgrade
+    echo(f"flask reports rebuild: {seconds:.1f} s, {said}")
     have = referral_count(url)
     echo(f"loaded {have:,} referrals in {time.perf_counter() - started:.1f} s")
     if check:

@@ -101,6 +101,8 @@ def _register_models() -> None:
     import loyalty.ledger.models  # noqa: F401
     import loyalty.payouts.models  # noqa: F401
     import loyalty.points.models  # noqa: F401
+    from loyalty.reports import totals
+    totals.watch()  # issue 16: every flush keeps the open payables per store (deltas in the writer's transaction)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -142,11 +144,13 @@ def _register_jobs() -> None:
     from loyalty import scheduler
     from loyalty.audit import jobs as audit_jobs
     from loyalty.points import jobs as points_jobs
+    from loyalty.reports import jobs as money_report_jobs
     from verification.callbacks import jobs as callback_jobs
     from verification.referrals import jobs as referral_jobs
+    from verification.reports import jobs as report_jobs
     from verification.rings import jobs as ring_jobs
     scheduler.register(audit_jobs.CHECKPOINT, points_jobs.EXPIRY, *referral_jobs.JOBS, *callback_jobs.JOBS,
-                       *ring_jobs.JOBS)
+                       *ring_jobs.JOBS, *report_jobs.JOBS, *money_report_jobs.JOBS)
 
 
 def _register_verification(app: Flask) -> None:
@@ -161,6 +165,10 @@ def _register_verification(app: Flask) -> None:
     rewards.hook_into_payouts()  # payouts: rejection notes on the referral, the backfill of old rewards
     referrals.use_delivery_lookup(deliveries.delivered_within)  # REG-2: a delivered referee is too late
     referrals.use_risk_assessment(rings.assess_registration)  # issue 17: ring signals at registration
+    from verification.reports import summaries
+    from verification.reports.cli import reports_cli
+    summaries.watch()  # issue 16: every flush keeps the report counts (deltas in the writer's transaction)
+    app.cli.add_command(reports_cli)
     from verification.callbacks import api as callbacks_api
     from verification.callbacks import views as callbacks_web
     from verification.delivery import api as delivery_api

@@ -31,6 +31,10 @@ class Account(db.Model):
     __tablename__ = "ledger_accounts"
     __table_args__ = (
         UniqueConstraint("owner", "purpose", "unit", name="uq_ledger_accounts_owner_purpose_unit"),
+        # the liabilities report's sums by purpose (issue 16): a purpose with few accounts (receivables,
+        # penalty income) is read without scanning every customer's; balances are not in it, so the
+        # balance updates of a transfer stay HOT
+        Index("ix_ledger_accounts_purpose_unit", "purpose", "unit"),
         CheckConstraint("unit IN ('CNY', 'PTS')", name="unit_known"),
         CheckConstraint("normal IN ('debit', 'credit')", name="normal_known"),
         CheckConstraint("debits_posted >= 0 AND credits_posted >= 0 AND debits_pending >= 0 "

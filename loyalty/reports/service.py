@@ -17,7 +17,8 @@ from loyalty.directory.models import Store
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Account
-from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, Payout
+from loyalty.payouts.models import AWAITING_APPROVAL
+from loyalty.reports import totals
 
 
 @dataclass
@@ -61,10 +62,8 @@ def liabilities(actor) -> Liabilities:
     for account in db.session.execute(select(Account).where(
             Account.owner.in_(list(owners)), Account.purpose == "referral_expense", Account.unit == "CNY")).scalars():
         stores[owners[account.owner]].pending = ledger.balance_of(account)["pending"]
-    for store_id, status, total in db.session.execute(
-            select(Payout.store_id, Payout.status, func.sum(Payout.gross_amount))
-            .where(Payout.store_id.in_(list(stores)), Payout.status.in_((AWAITING_APPROVAL, APPROVED)))
-            .group_by(Payout.store_id, Payout.status)):
+    # the open payables per store kept current by the writers (issue 16), not every open payout
+    for (store_id, status), total in totals.open_payables(list(stores)).items():
         if status == AWAITING_APPROVAL:
             stores[store_id].awaiting = int(total)
         else:

@@ -9,33 +9,29 @@ unverifiable, rejected, expired or unwound; live ones are shown as `open`.
 """
 from __future__ import annotations
 
-import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import select
 
 from loyalty.directory.models import Staff, Store
 from loyalty.errors import field_error
 from loyalty.extensions import db
-from loyalty.ledger.models import Account, Transfer
-from loyalty.scoping import in_stores
-from verification.callbacks.models import Callback, CallbackAttempt, Confirmation
-from verification.delivery.models import CheckRecord
 from verification.referrals.models import (
     EXPIRED,
     FRAUDULENT,
     LIVE,
     REJECTED,
+    STATUSES,
     UNVERIFIABLE,
     UNWOUND,
     VERIFIED,
-    FactChange,
-    Referral,
 )
+from verification.reports.counts import counts
+from verification.reports.sources import NOBODY, RATE_METRICS, TIME_METRICS
 
 GROUPINGS = ("consultant", "store")
-VERDICTS = (VERIFIED, FRAUDULENT, UNVERIFIABLE)
 
 
 @dataclass
@@ -75,59 +71,29 @@ class RateRow:
                 "reopened": self.reopened, "fact_changes": self.fact_changes, "held": self.held}
 
 
-def _scoped(query, actor, start: datetime | None, end: datetime | None):
-    query = in_stores(query, actor, Referral.store_id)
-    if start is not None:
-        query = query.where(Referral.registered_at >= start)
-    if end is not None:
-        query = query.where(Referral.registered_at < end)
-    return query
-
-
 def fraud_rates(actor, *, by: str, start: datetime | None = None, end: datetime | None = None) -> list[dict]:
-    """One row per consultant (the registering staff) or per store, busiest first."""
+    """One row per consultant (the registering staff) or per store, busiest first.
+
+    Read from the report counts (issue 16: per day and store, kept current by the writers'
+    deltas), not from every referral of the period."""
     if by not in GROUPINGS:
         raise field_error("by", "consultant or store")
-    column = Referral.registered_by_id if by == "consultant" else Referral.store_id
+    found = counts(actor, start, end, RATE_METRICS)
     rows: dict[int, RateRow] = {}
-    counts = db.session.execute(_scoped(select(column, Referral.status, func.count(Referral.id))
-                                        .group_by(column, Referral.status), actor, start, end))
-    for key, status, n in counts:
-        rows.setdefault(key, RateRow(key, "")).counts[status] = n
-    # The penalty transfers are few (one per fraud) and credited to the stores' penalty_income
-    # accounts: read them through that index and find their referral by its id, instead of
-    # computing 'referral:'||id||':penalty' for every referral of the period (issue 16).
-    penalty_income = select(Account.id).where(Account.purpose == "penalty_income")
-    referral_of = cast(func.substr(Transfer.subject, len("referral:") + 1), Integer)
-    penalties = db.session.execute(_scoped(
-        select(column, func.sum(Transfer.amount)).select_from(Transfer)
-        .join(Referral, Referral.id == referral_of)
-        .where(Transfer.credit_account_id.in_(penalty_income), Transfer.subject.like("referral:%"),
-               Transfer.key.like("referral:%:penalty")).group_by(column),
-        actor, start, end))
-    for key, total in penalties:
-        if key in rows:
-            rows[key].penalties = int(total or 0)
-    reopened = db.session.execute(_scoped(
-        select(column, func.count(func.distinct(Referral.id)))
-        .join(CheckRecord, CheckRecord.referral_id == Referral.id)
-        .where(CheckRecord.reopened_at.is_not(None)).group_by(column), actor, start, end))
-    for key, n in reopened:
-        if key in rows:
-            rows[key].reopened = int(n)
-    # a fact change counts against whoever made it (a manager too), on referrals of the period
-    changer = FactChange.changed_by_id if by == "consultant" else Referral.store_id
-    changed = db.session.execute(_scoped(
-        select(changer, func.count(FactChange.id)).join(Referral, Referral.id == FactChange.referral_id)
-        .where(changer.is_not(None)).group_by(changer), actor, start, end))
-    for key, n in changed:
-        rows.setdefault(key, RateRow(key, "")).fact_changes = int(n)
-    held = db.session.execute(_scoped(
-        select(column, func.count(Confirmation.id)).join(Confirmation, Confirmation.referral_id == Referral.id)
-        .group_by(column), actor, start, end))
-    for key, n in held:
-        if key in rows:
-            rows[key].held = int(n)
+    for (store_id, staff_id, metric, _bucket), n in found.items():
+        if metric in STATUSES:
+            row = rows.setdefault(staff_id if by == "consultant" else store_id, RateRow(0, ""))
+            row.counts[metric] = row.counts.get(metric, 0) + n
+    for (store_id, staff_id, metric, _bucket), n in found.items():
+        key = staff_id if by == "consultant" else store_id
+        if metric == "fact_changes":
+            # a fact change counts against whoever made it (a manager too), on referrals of the period
+            if by == "store" or staff_id != NOBODY:
+                rows.setdefault(key, RateRow(0, "")).fact_changes += n
+        elif metric in ("penalties", "reopened", "held") and key in rows:
+            setattr(rows[key], metric, getattr(rows[key], metric) + n)
+    for key, row in rows.items():
+        row.key = key
     _label(rows, by)
     return [r.as_dict() for r in sorted(rows.values(), key=lambda r: (-r.registered, r.label))]
 
@@ -146,35 +112,40 @@ def _label(rows: dict[int, RateRow], by: str) -> None:
 
 # ---- callback timeliness -------------------------------------------------------------------
 
-def _hours(delta) -> float:
-    return round(delta.total_seconds() / 3600, 1)
-
-
 def timeliness(actor, *, start: datetime | None = None, end: datetime | None = None) -> list[dict]:
     """Per store, over referrals registered in the period and decided by a callback:
-    hours from delivery to the verdict (mean, median, max) and calls made per referral."""
-    # the calls made for each referral in the same statement, through the callbacks' referral index
-    # (issue 16: one query, not one IN list per 500 referrals)
-    calls_made = (select(func.count(CallbackAttempt.id)).join(Callback, CallbackAttempt.callback_id == Callback.id)
-                  .where(Callback.referral_id == Referral.id).correlate(Referral).scalar_subquery())
-    decided = db.session.execute(_scoped(
-        select(Referral.store_id, Referral.delivered_at, Referral.closed_at, calls_made)
-        .where(Referral.status.in_(VERDICTS), Referral.delivered_at.is_not(None), Referral.closed_at.is_not(None)),
-        actor, start, end))
-    per_store: dict[int, list[tuple[float, int]]] = {}
-    for store_id, delivered_at, closed_at, calls in decided:
-        per_store.setdefault(store_id, []).append((_hours(closed_at - delivered_at), int(calls or 0)))
+    hours from delivery to the verdict (mean, median, max; each referral's to the tenth, half a
+    tenth up) and calls made per referral. Read from the report counts: a histogram of tenths per
+    day and store gives the exact median without reading the referrals (issue 16)."""
+    per_store: dict[int, dict] = {}
+    for (store_id, _staff, metric, bucket), n in counts(actor, start, end, TIME_METRICS).items():
+        store = per_store.setdefault(store_id, {"hours": Counter(), "calls": 0, "first_call": 0})
+        if metric == "hours":
+            store["hours"][bucket] += n
+        else:
+            store[metric] += n
+    per_store = {k: v for k, v in per_store.items() if sum(v["hours"].values())}
     stores = {s.id: s for s in db.session.execute(select(Store).where(Store.id.in_(list(per_store))))
               .unique().scalars()} if per_store else {}
     rows = []
-    for store_id, items in sorted(per_store.items(), key=lambda kv: stores[kv[0]].code):
-        hours = [h for h, _ in items]
-        calls = [a for _, a in items]
+    for store_id, got in sorted(per_store.items(), key=lambda kv: stores[kv[0]].code):
+        hist, decided = got["hours"], sum(got["hours"].values())
         rows.append({"store_id": store_id, "label": f"{stores[store_id].code} {stores[store_id].name}",
-                     "store_code": stores[store_id].code, "decided": len(items),
-                     "mean_hours": round(statistics.fmean(hours), 1),
-                     "median_hours": round(statistics.median(hours), 1),
-                     "max_hours": max(hours), "attempts": sum(calls),
-                     "mean_attempts": round(statistics.fmean(calls), 2),
-                     "first_call_share": round(sum(1 for a in calls if a <= 1) / len(calls), 4)})
+                     "store_code": stores[store_id].code, "decided": decided,
+                     "mean_hours": round(sum(t * k for t, k in hist.items()) / (10 * decided), 1),
+                     "median_hours": round(median_tenths(hist) / 10, 1), "max_hours": max(hist) / 10,
+                     "attempts": got["calls"], "mean_attempts": round(got["calls"] / decided, 2),
+                     "first_call_share": round(got["first_call"] / decided, 4)})
     return rows
+
+
+def median_tenths(histogram: Counter[int]) -> float:
+    """The median of the values a histogram (value -> how many) holds, as statistics.median."""
+    total, seen, middle = sum(histogram.values()), 0, []
+    wanted = {(total - 1) // 2, total // 2}
+    for value in sorted(histogram):
+        for index in sorted(wanted):
+            if seen <= index < seen + histogram[value]:
+                middle.append(value)
+        seen += histogram[value]
+    return sum(middle) / len(middle)

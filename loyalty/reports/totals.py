@@ -1,0 +1,115 @@
+"""Keeping the open payables per store current (issue 16): what the liabilities report reads
+instead of summing every open payout.
+
+Every flush that creates a payout, changes its status or moves it appends the difference of the
+open gross per (store, status) to `payout_total_deltas`, in the writer's transaction (insert only,
+so concurrent approvals never wait on a store's total); the `payout_totals` job folds them into
+`payout_totals`; `open_payables` reads both in one statement. `rebuild` recomputes from the payouts.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import delete, event, func, insert, inspect, select, text, union_all
+from sqlalchemy.orm import Session
+
+from loyalty.extensions import db
+from loyalty.payouts.models import OPEN, Payout
+from loyalty.reports.models import PayoutTotal, PayoutTotalDelta
+
+FIELDS = ("store_id", "status", "gross_amount")
+_OLD = "payout_totals.old"
+
+
+def watch() -> None:
+    """Called once by the composition root: every session's flushes keep the totals."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_flush", _after_flush)
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    session.info[_OLD] = old = {}  # this flush's own (a flush that failed leaves nothing behind)
+    changed = [obj for obj in session.dirty if isinstance(obj, Payout)
+               and any(inspect(obj).attrs[name].history.has_changes() for name in FIELDS)]
+    unknown = []
+    for obj in changed:
+        before = [inspect(obj).attrs[name].history for name in FIELDS]
+        if all(h.deleted or h.unchanged for h in before):
+            old[obj.id] = tuple((h.deleted or h.unchanged)[0] for h in before)
+        else:  # set on an expired attribute: the old value was never loaded
+            unknown.append(obj.id)
+    if unknown:
+        for row in session.connection().execute(select(Payout.id, Payout.store_id, Payout.status,
+                                                       Payout.gross_amount).where(Payout.id.in_(unknown))):
+            old[row.id] = tuple(row[1:])
+
+
+def _after_flush(session: Session, _context) -> None:
+    old = session.info.pop(_OLD, {})
+    deltas: Counter[tuple[int, str]] = Counter()
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, Payout) or (obj not in session.new and obj.id not in old):
+            continue
+        if obj.id in old:
+            store_id, status, gross = old[obj.id]
+            if status in OPEN:
+                deltas[(store_id, status)] -= gross
+        if obj.status in OPEN:
+            deltas[(obj.store_id, obj.status)] += obj.gross_amount
+    rows = [{"store_id": s, "status": st, "n": n} for (s, st), n in deltas.items() if n]
+    if rows:
+        session.connection().execute(insert(PayoutTotalDelta.__table__), rows)
+
+
+def open_payables(store_ids: list[int]) -> dict[tuple[int, str], int]:
+    """(store, status) -> gross fen of the open payouts, from the totals and the deltas in one statement."""
+    parts = [select(t.store_id, t.status, t.n).where(t.store_id.in_(store_ids)) for t in (PayoutTotal, PayoutTotalDelta)]
+    rows = union_all(*parts).subquery()
+    return {(s, st): int(n) for s, st, n in db.session.execute(
+        select(rows.c.store_id, rows.c.status, func.sum(rows.c.n)).group_by(rows.c.store_id, rows.c.status)) if n}
+
+
+_FOLD_PG = """
+WITH moved AS (
+  DELETE FROM payout_total_deltas WHERE id IN (
+    SELECT id FROM payout_total_deltas ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+  RETURNING store_id, status, n)
+INSERT INTO payout_totals AS t (store_id, status, n)
+SELECT store_id, status, sum(n) FROM moved GROUP BY store_id, status ORDER BY store_id, status
+ON CONFLICT (store_id, status) DO UPDATE SET n = t.n + excluded.n"""
+
+_FOLD_SQLITE = """
+INSERT INTO payout_totals (store_id, status, n)
+SELECT store_id, status, sum(n) FROM payout_total_deltas WHERE id <= :top GROUP BY store_id, status
+ON CONFLICT (store_id, status) DO UPDATE SET n = payout_totals.n + excluded.n"""
+
+
+def compact(limit: int = 50_000) -> bool:
+    """Fold up to `limit` deltas into the totals (as verification.reports.counts.compact); True when
+    some were folded."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return bool(db.session.execute(text(_FOLD_PG), {"limit": limit}).rowcount)
+    top = db.session.execute(select(PayoutTotalDelta.id).order_by(PayoutTotalDelta.id)
+                             .offset(limit - 1).limit(1)).scalar() or \
+        db.session.execute(select(func.max(PayoutTotalDelta.id))).scalar()
+    if top is None:
+        return False
+    db.session.execute(text(_FOLD_SQLITE), {"top": top})
+    db.session.execute(delete(PayoutTotalDelta).where(PayoutTotalDelta.id <= top))
+    return True
+
+
+def rebuild() -> int:
+    """Recompute the totals from the payouts, set-based, replacing totals and deltas (on PostgreSQL
+    under the lock and snapshot `verification.reports.sources.rebuild` explains). The caller commits."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        if not db.session().in_transaction():
+            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        db.session.execute(text("LOCK TABLE payout_totals IN EXCLUSIVE MODE"))
+    db.session.execute(delete(PayoutTotalDelta))
+    db.session.execute(delete(PayoutTotal))
+    db.session.execute(insert(PayoutTotal.__table__).from_select(
+        ["store_id", "status", "n"], select(Payout.store_id, Payout.status, func.sum(Payout.gross_amount))
+        .where(Payout.status.in_(OPEN)).group_by(Payout.store_id, Payout.status)))
+    return db.session.execute(select(func.count()).select_from(PayoutTotal)).scalar_one()

@@ -1,0 +1,120 @@
+"""Reading the report counts of a period, and folding the writers' deltas into the summary (issue 16).
+
+A period's whole days come from `report_counts` plus the deltas not folded in yet, read in one
+statement (one snapshot: a compaction committing meanwhile is seen entirely or not at all); the
+parts of a period that are not whole days of the group (a period from 10:30) are counted live
+from the base rows with the same SQL as the rebuild, through the referrals' (registered_at) index.
+The cost is the summary rows of the period (stores x days x staff x metrics), not the referrals.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text, union_all
+
+from loyalty.auth import access
+from loyalty.extensions import db
+from loyalty.web.tables import GROUP_TZ
+from verification.reports.models import ReportCount, ReportCountDelta
+from verification.reports.sources import COLUMNS, TIME_METRICS, families
+
+Key = tuple[int, int, str, int]  # (store_id, staff_id, metric, bucket)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(GROUP_TZ))
+
+
+def split(start: datetime | None, end: datetime | None):
+    """([first, last) whole days of the group inside [start, end), or None; the instant ranges left
+    over, counted live). An unbounded side is None."""
+    zone = ZoneInfo(GROUP_TZ)
+    first = last = None
+    if start is not None:
+        local = start.astimezone(zone)
+        first = local.date() if _midnight(local.date()) == start else local.date() + timedelta(days=1)
+    if end is not None:
+        last = end.astimezone(zone).date()
+    if first is not None and last is not None and first >= last:
+        return None, ([(start, end)] if start < end else [])
+    live = []
+    if start is not None and start < _midnight(first):
+        live.append((start, _midnight(first)))
+    if end is not None and _midnight(last) < end:
+        live.append((_midnight(last), end))
+    return (first, last), live
+
+
+def counts(actor, start: datetime | None, end: datetime | None, metrics: tuple[str, ...]) -> Counter[Key]:
+    """n per (store, staff, metric, bucket) over the referrals registered in [start, end) in the
+    stores `actor` may see."""
+    store_ids = access.visible_store_ids(actor)
+    days, live = split(start, end)
+    out: Counter[Key] = Counter()
+    if days is not None:
+        parts = []
+        for table in (ReportCount, ReportCountDelta):
+            query = select(*(getattr(table, c) for c in COLUMNS)).where(table.metric.in_(metrics))
+            if days[0] is not None:
+                query = query.where(table.day >= days[0])
+            if days[1] is not None:
+                query = query.where(table.day < days[1])
+            if store_ids is not None:
+                query = query.where(table.store_id.in_(store_ids))
+            parts.append(query)
+        _add(out, union_all(*parts).subquery())
+    for piece in live:
+        rows = families(*piece, store_ids, rates=any(m not in TIME_METRICS for m in metrics),
+                        times=any(m in TIME_METRICS for m in metrics)).subquery()
+        _add(out, select(rows).where(rows.c.metric.in_(metrics)).subquery())
+    return out
+
+
+def _add(out: Counter[Key], rows) -> None:
+    keys = (rows.c.store_id, rows.c.staff_id, rows.c.metric, rows.c.bucket)
+    for store_id, staff_id, metric, bucket, n in db.session.execute(
+            select(*keys, func.sum(rows.c.n)).group_by(*keys)):
+        if n:
+            out[(store_id, staff_id, metric, bucket)] += int(n)
+
+
+# ---- the job --------------------------------------------------------------------------------
+
+_FOLD_PG = """
+WITH moved AS (
+  DELETE FROM report_count_deltas WHERE id IN (
+    SELECT id FROM report_count_deltas ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+  RETURNING day, store_id, staff_id, metric, bucket, n)
+INSERT INTO report_counts AS c (day, store_id, staff_id, metric, bucket, n)
+SELECT day, store_id, staff_id, metric, bucket, sum(n) FROM moved
+GROUP BY day, store_id, staff_id, metric, bucket ORDER BY day, store_id, staff_id, metric, bucket
+ON CONFLICT (day, store_id, staff_id, metric, bucket) DO UPDATE SET n = c.n + excluded.n"""
+
+_FOLD_SQLITE = """
+INSERT INTO report_counts (day, store_id, staff_id, metric, bucket, n)
+SELECT day, store_id, staff_id, metric, bucket, sum(n) FROM report_count_deltas WHERE id <= :top
+GROUP BY day, store_id, staff_id, metric, bucket
+ON CONFLICT (day, store_id, staff_id, metric, bucket) DO UPDATE SET n = report_counts.n + excluded.n"""
+
+
+def compact(limit: int = 50_000) -> bool:
+    """Fold up to `limit` deltas into the summary; True when some were folded.
+
+    PostgreSQL: one statement deletes the deltas it folds (rows locked, SKIP LOCKED) and upserts
+    their sums in key order, so two schedulers never fold a delta twice nor deadlock, and a
+    writer's delta not yet committed stays for the next run. SQLite holds the write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        folded = db.session.execute(text(_FOLD_PG), {"limit": limit}).rowcount
+    else:
+        top = db.session.execute(select(ReportCountDelta.id).order_by(ReportCountDelta.id)
+                                 .offset(limit - 1).limit(1)).scalar() or \
+            db.session.execute(select(func.max(ReportCountDelta.id))).scalar()
+        if top is None:
+            return False
+        folded = db.session.execute(text(_FOLD_SQLITE), {"top": top}).rowcount
+        db.session.execute(ReportCountDelta.__table__.delete().where(ReportCountDelta.id <= top))
+    if folded:
+        db.session.execute(ReportCount.__table__.delete().where(ReportCount.n == 0))
+    return bool(folded)
