@@ -14,9 +14,10 @@ table: a probe reads the ids of at most COUNT_BOUND + 1 matches through ix_custo
 the page is read with the plain LIKE, among those ids when they are all (a rare name: a few
 index rows), else in id order (many matches: the first page is near). The planner is never left
 to guess from `LIKE '%q%'`'s statistics whether an id-ordered walk will find 50 matches soon or
-read the whole table. A name part the index's statistics count in more than COMMON_SHARE of the
-customers (a common surname, 王 or 李) skips the probe, which would list every match (100,000
-at 3M customers) to keep 1,001: the id-ordered walk and its bounded count are near then.
+read the whole table. A name part the index's statistics count in more than COMMON_SHARE and
+COMMON_ROWS of the customers (a common surname, 王 or 李, in a large group) skips the probe, which
+would list every match (100,000 at 3M customers) to keep 1,001: the id-ordered walk and its
+bounded count are near then.
 """
 from __future__ import annotations
 
@@ -160,20 +161,24 @@ def customers_query(actor, *, q: str | None = None, phone: str | None = None, st
     return query
 
 
-COMMON_SHARE = 0.01
-_SHARES = text("SELECT f.elem, f.share FROM pg_stats s, unnest(s.most_common_elems::text::text[], "
-               "s.most_common_elem_freqs) AS f(elem, share) WHERE s.schemaname = current_schema() "
-               "AND s.tablename = 'ix_customers_name_grams' AND f.elem = ANY(:grams)")
+COMMON_SHARE, COMMON_ROWS = 0.01, 20_000
+_SHARES = text("SELECT f.elem, f.share, f.share * c.reltuples FROM pg_stats s, pg_class c, "
+               "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS f(elem, share) "
+               "WHERE s.schemaname = current_schema() AND s.tablename = 'ix_customers_name_grams' "
+               "AND c.oid = 'customers'::regclass AND f.elem = ANY(:grams)")
 
 
 def _common(q: str) -> bool:
-    """Whether every gram of name part `q` is in more than COMMON_SHARE of the customers, by the
-    statistics PostgreSQL keeps of ix_customers_name_grams (none: not known to be common)."""
+    """Whether every gram of name part `q` is in more than COMMON_SHARE of the customers and more
+    than COMMON_ROWS of them, by the statistics PostgreSQL keeps of ix_customers_name_grams
+    (none: not known to be common). Then an id-ordered walk meets 1,001 matches within a
+    hundred thousand rows, while the probe would list all of them."""
     if db.session.get_bind().dialect.name != "postgresql":
         return False
     grams = name_grams(q)
-    shares = dict(db.session.execute(_SHARES, {"grams": grams}).all())
-    return len(shares) == len(grams) and min(shares.values()) > COMMON_SHARE
+    found_ = {elem: (share, rows) for elem, share, rows in db.session.execute(_SHARES, {"grams": grams})}
+    return len(found_) == len(grams) and all(share > COMMON_SHARE and rows > COMMON_ROWS
+                                             for share, rows in found_.values())
 
 
 def found(actor, **filters) -> tuple[Select, tuple[int, bool] | None]:
