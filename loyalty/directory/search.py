@@ -24,7 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from sqlalchemy import ARRAY, Boolean, Select, Text, and_, bindparam, false, func, or_, select, text
+from sqlalchemy import ARRAY, Boolean, Select, Text, and_, bindparam, false, func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -162,7 +163,7 @@ def customers_query(actor, *, q: str | None = None, phone: str | None = None, st
 
 
 COMMON_SHARE, COMMON_ROWS = 0.01, 20_000
-_SHARES = text("SELECT f.elem, f.share, f.share * c.reltuples FROM pg_stats s, pg_class c, "
+_SHARES = sql_text("SELECT f.elem, f.share, f.share * c.reltuples FROM pg_stats s, pg_class c, "
                "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS f(elem, share) "
                "WHERE s.schemaname = current_schema() AND s.tablename = 'ix_customers_name_grams' "
                "AND c.oid = 'customers'::regclass AND f.elem = ANY(:grams)")
@@ -176,9 +177,9 @@ def _common(q: str) -> bool:
     if db.session.get_bind().dialect.name != "postgresql":
         return False
     grams = name_grams(q)
-    found_ = {elem: (share, rows) for elem, share, rows in db.session.execute(_SHARES, {"grams": grams})}
-    return len(found_) == len(grams) and all(share > COMMON_SHARE and rows > COMMON_ROWS
-                                             for share, rows in found_.values())
+    counted = {elem: (share, rows) for elem, share, rows in db.session.execute(_SHARES, {"grams": grams})}
+    return len(counted) == len(grams) and all(share > COMMON_SHARE and rows > COMMON_ROWS
+                                              for share, rows in counted.values())
 
 
 def found(actor, **filters) -> tuple[Select, tuple[int, bool] | None]:
