@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from loyalty.auth.access import ANY_STAFF, allow, current_actor
 from loyalty.directory import schemas as s
 from loyalty.directory import service
-from loyalty.schemas import page_body
+from loyalty.schemas import page_body, paged_body
 
 blp = Blueprint("directory", __name__, url_prefix="/api/v1", description="Stores, staff, customers, vehicles")
 
@@ -114,13 +114,13 @@ def create_customer(body):
 @blp.arguments(s.CustomerQuery, location="query")
 @blp.response(200, s.CustomerPage)
 @blp.doc(summary="Search customers",
-         description="Customers of the caller's stores, paged, searched by name (`q`), phone, or (service desk and "
-                     "admins) a whole plate, and filtered by store. "
+         description="Customers of the caller's stores by id, keyset-paged (`cursor` = a response's `next`), searched "
+                     "by name (`q`), phone, or (service desk and admins) a whole plate, and filtered by store. "
                      "Fields a role may not see are left out of each item.")
 def list_customers(query):
-    page, per_page = query.pop("page"), query.pop("per_page")
-    items, total = service.list_customers(current_actor(), page=page, per_page=per_page, **query)
-    return page_body(s.customer_view(current_actor(), items, many=True), total, page, per_page)
+    actor = current_actor()
+    return paged_body(query, lambda **q: service.customer_page(actor, **q), lambda **q: service.list_customers(actor, **q),
+                      dump=lambda items: s.customer_view(actor, items, many=True))
 
 
 @blp.route("/customers/<int:customer_id>", methods=["GET"])

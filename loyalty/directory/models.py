@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty import clock
@@ -94,9 +94,12 @@ class Customer(db.Model):
     __tablename__ = "customers"
     __table_args__ = (
         Index("ix_customers_national_id_hash", "national_id_hash"),
-        # search by any part of a name or phone (LIKE '%q%'): trigram GIN on PostgreSQL (issue 16)
-        Index("ix_customers_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+        # search by any part of a phone (LIKE '%q%'): trigram GIN on PostgreSQL (issue 16)
         Index("ix_customers_phone_trgm", "phone", postgresql_using="gin", postgresql_ops={"phone": "gin_trgm_ops"}),
+        # by any part of a name: its characters and pairs of characters (the function is migration
+        # 0012n's; loyalty.directory.search.name_contains), on PostgreSQL only
+        Index("ix_customers_name_grams", func.name_grams(literal_column("name")),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)

@@ -7,7 +7,7 @@ from loyalty.auth.schemas import StaffSchema  # noqa: F401  (re-exported)
 from loyalty.directory.identity import mask_phone
 from loyalty.directory.models import GENDERS, POLICY_FIELDS, ROLES, TRANSMISSIONS
 from loyalty.errors import Forbidden
-from loyalty.schemas import InputSchema, PageQuery, Schema, StrictBoolean, page_of
+from loyalty.schemas import InputSchema, KeysetQuery, Schema, StrictBoolean, page_of
 
 _name = validate.Length(min=1, max=120)
 # The columns are 32-bit integers (PostgreSQL `integer`): a bigger number is a field error, not a 500.
@@ -268,8 +268,9 @@ class CustomerPatchSchema(InputSchema):
     occupation = fields.String(allow_none=True, validate=validate.Length(max=60))
 
 
-class CustomerQuery(PageQuery):
-    q = fields.String()
+class CustomerQuery(KeysetQuery):
+    q = fields.String(validate=validate.Length(max=60), metadata={
+        "description": "a name or part of it, a phone (whole, or as the caller may search it) or a whole plate"})
     phone = fields.String()
     store_id = fields.Integer(validate=validate.Range(min=1, max=INT_MAX))
 

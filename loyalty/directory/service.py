@@ -26,7 +26,7 @@ from loyalty.directory.models import (
 )
 from loyalty.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from loyalty.extensions import db
-from loyalty.paging import Page, keyset, page_of
+from loyalty.paging import Page
 from loyalty.scoping import get_scoped, in_stores
 from loyalty.settings import settings
 from loyalty.text import visible_text
@@ -338,12 +338,13 @@ def get_customer(actor, customer_id: int, *, vehicles: bool = True) -> Customer:
 
 
 def list_customers(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Customer], int]:
-    return page_of(search.customers_query(actor, **filters).order_by(Customer.id), page, per_page)
+    return search.customer_list(actor, page=page, per_page=per_page, **filters)
 
 
 def customer_page(actor, *, cursor: str | None = None, per_page: int = 25, **filters) -> Page:
-    """The customer search page, keyset-paged by id with a bounded count (loyalty.paging)."""
-    return keyset(search.customers_query(actor, **filters), (Customer.id,), cursor=cursor, per_page=per_page, newest_first=False)
+    """The customer search (客户查询), keyset-paged by id with a bounded count (loyalty.paging):
+    text searches in two steps whose cost follows what they find (loyalty.directory.search)."""
+    return search.customer_page(actor, cursor=cursor, per_page=per_page, **filters)
 
 
 def update_customer(actor, customer_id: int, changes: dict[str, Any]) -> Customer:
