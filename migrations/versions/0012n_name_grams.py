@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012n_name_grams'
-down_revision = '0011c_audit_unchained'
+down_revision = '0012s_report_summaries'
 branch_labels = None
 depends_on = None
 
