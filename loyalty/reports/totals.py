@@ -101,15 +101,24 @@ def compact(limit: int = 50_000) -> bool:
 
 
 def rebuild() -> int:
-    """Recompute the totals from the payouts, set-based, replacing totals and deltas (on PostgreSQL
-    under the lock and snapshot `verification.reports.sources.rebuild` explains). The caller commits."""
+    """Recompute the totals from the payouts, set-based, replacing totals and deltas. The caller commits."""
+    return replace_summary(PayoutTotal, PayoutTotalDelta, ["store_id", "status", "n"], select(
+        Payout.store_id, Payout.status, func.sum(Payout.gross_amount))
+        .where(Payout.status.in_(OPEN)).group_by(Payout.store_id, Payout.status))
+
+
+def replace_summary(summary, deltas, columns: list[str], source) -> int:
+    """A summary table and its deltas replaced by what `source` selects (set-based; the rows counted
+    zero dropped). On PostgreSQL in one REPEATABLE READ transaction that first locks the summary
+    against its compaction job: the base rows and the deltas are read in one snapshot, so a writer's
+    delta is either folded into the rebuilt counts (seen, deleted) or left for the job (not seen,
+    kept). Runs in the session's transaction; the caller commits. Returns the rows written."""
     if db.session.get_bind().dialect.name == "postgresql":
         if not db.session().in_transaction():
             db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        db.session.execute(text("LOCK TABLE payout_totals IN EXCLUSIVE MODE"))
-    db.session.execute(delete(PayoutTotalDelta))
-    db.session.execute(delete(PayoutTotal))
-    db.session.execute(insert(PayoutTotal.__table__).from_select(
-        ["store_id", "status", "n"], select(Payout.store_id, Payout.status, func.sum(Payout.gross_amount))
-        .where(Payout.status.in_(OPEN)).group_by(Payout.store_id, Payout.status)))
-    return db.session.execute(select(func.count()).select_from(PayoutTotal)).scalar_one()
+        db.session.execute(text(f"LOCK TABLE {summary.__tablename__} IN EXCLUSIVE MODE"))
+    db.session.execute(delete(deltas))
+    db.session.execute(delete(summary))
+    db.session.execute(insert(summary.__table__).from_select(columns, source))
+    db.session.execute(delete(summary).where(summary.n == 0))
+    return db.session.execute(select(func.count()).select_from(summary)).scalar_one()

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, case, cast, delete, extract, func, insert, literal, select, text, union_all
+from sqlalchemy import Date, Integer, case, cast, extract, func, literal, select, union_all
 from sqlalchemy.sql import Select
 
 from loyalty.extensions import db
 from loyalty.ledger.models import Account, Transfer
+from loyalty.reports import totals
 from loyalty.web.tables import GROUP_TZ
 from verification.callbacks.models import Callback, CallbackAttempt, Confirmation
 from verification.delivery.models import CheckRecord
@@ -132,18 +133,6 @@ def _times(day, zero, dialect, start, end, store_ids) -> list[Select]:
 
 
 def rebuild() -> int:
-    """Recompute every count from the base rows (set-based), replacing the summary and its deltas.
-
-    On PostgreSQL in one REPEATABLE READ transaction that first locks the summary against the
-    compaction job: the base rows and the deltas are read in one snapshot, so a writer's delta is
-    either folded into the rebuilt counts (seen, deleted) or left for the job (not seen, kept).
-    Runs in the session's transaction; the caller commits. Returns the rows written."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        if not db.session().in_transaction():
-            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        db.session.execute(text("LOCK TABLE report_counts IN EXCLUSIVE MODE"))
-    db.session.execute(delete(ReportCountDelta))
-    db.session.execute(delete(ReportCount))
-    db.session.execute(insert(ReportCount.__table__).from_select(list(COLUMNS), families()))
-    db.session.execute(delete(ReportCount).where(ReportCount.n == 0))
-    return db.session.execute(select(func.count()).select_from(ReportCount)).scalar_one()
+    """Recompute every count from the base rows (set-based), replacing the summary and its deltas
+    (`loyalty.reports.totals.replace_summary`: the lock and the snapshot). The caller commits."""
+    return totals.replace_summary(ReportCount, ReportCountDelta, list(COLUMNS), families())
