@@ -122,15 +122,24 @@ ledger_cli = AppGroup("ledger", help="The ledger.")
 
 
 @ledger_cli.command("check")
-def ledger_check() -> None:
+@click.option("--resume", is_flag=True, help="Continue the digest pass of a check that was interrupted, after the "
+                                             "last span of transfers it finished.")
+@click.option("--jobs", type=click.IntRange(min=1), default=cpus(), show_default="CPUs available",
+              help="Processes computing the transfers' digests, each over its own spans of ids.")
+def ledger_check(resume: bool, jobs: int) -> None:
     """Verify the ledger's invariants, transfer digests and points lots; exit 1 naming each violation."""
     import time
 
-    from loyalty.ledger.digests import transfers_to_check
+    from loyalty.ledger import digests
     from loyalty.ledger.service import check
+    path = Path(current_app.instance_path) / "ledger-check.progress"
+    after, _, saved = digests.resume_point(digests.progress_record(path)) if resume else (0, None, None)
+    if saved is not None:
+        click.echo(f"resuming after transfer {after} (the interrupted check of "
+                   f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(saved))})", err=True)
     started = time.perf_counter()
-    with click.progressbar(length=transfers_to_check(), label="transfers", file=sys.stderr) as bar:
-        violations = check(progress=bar.update)
+    with click.progressbar(length=digests.transfers_to_check(after), label="transfers", file=sys.stderr) as bar:
+        violations = check(progress=bar.update, jobs=jobs, progress_path=path, resume=resume)
     took = time.perf_counter() - started
     if not violations:
         click.echo(f"ledger OK ({took:.2f} s)")

@@ -74,12 +74,28 @@ def driver_target(url: Any) -> tuple[str, str]:
     return "sqlite", url.database or ""
 
 
+SPAN_SETTINGS = ("jit = off", "max_parallel_workers_per_gather = 0")
+
+
+def here(conn: Any, dialect: str) -> Any:
+    """The caller's own driver connection, set for walking spans in its transaction (one job)."""
+    if dialect == "postgresql":
+        for setting in SPAN_SETTINGS:
+            conn.execute(f"SET LOCAL {setting}")
+    return conn
+
+
 def connect(dialect: str, target: str) -> Any:
     """A driver connection of a worker process, reading only."""
     if dialect == "postgresql":
         import psycopg
         conn = psycopg.connect(target)  # not autocommit: server-side cursors live in a transaction
         conn.read_only = True
+        # one span is a short index range: compiling it (JIT) or fanning it out to parallel workers
+        # costs more than it saves, and the walk's own processes are the parallelism
+        for setting in SPAN_SETTINGS:
+            conn.execute(f"SET {setting}")
+        conn.commit()
         return conn
     import sqlite3
     return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
@@ -133,8 +149,8 @@ class ProgressRecord:
         os.replace(spare, self.path)  # never half a record
 
     def load(self) -> dict | None:
-        """The state saved by an interrupted walk, or None (none, another kind or database, too old,
-        or not signed with this key)."""
+        """The state saved by an interrupted walk, with when it was saved (`written`, a Unix time), or
+        None (none, another kind or database, too old, or not signed with this key)."""
         try:
             body = json.loads(self.path.read_text(encoding="utf-8"))
             signature = body.pop("sig")
@@ -146,7 +162,7 @@ class ProgressRecord:
             return None
         if not 0 <= time.time() - body.get("written", 0) <= self.max_age:
             return None
-        return body["state"]
+        return {**body["state"], "written": body["written"]}
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -23,13 +23,10 @@ event still waiting.
 """
 from __future__ import annotations
 
-import hmac
 import logging
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from loyalty import clock
 from loyalty.audit import checkpoints
@@ -42,7 +39,7 @@ from loyalty.audit.chaining import (  # noqa: F401 - writing and chaining are re
     listen,
     record,
 )
-from loyalty.audit.checkpoints import BadLine, Checkpoint
+from loyalty.audit.checkpoints import Checkpoint
 from loyalty.audit.formats import (  # noqa: F401 - the formats are read through this module too
     GENESIS,
     Settings,

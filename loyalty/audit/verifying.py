@@ -30,7 +30,7 @@ from loyalty.audit.formats import GENESIS, _event_mac, _head_mac, settings
 from loyalty.audit.models import AuditEvent, AuditHead
 from loyalty.audit.walking import Walk, problem, start_worker, walk_remote, walk_span
 from loyalty.extensions import db
-from loyalty.scanning import ProgressRecord, driver_target, in_order, spans
+from loyalty.scanning import ProgressRecord, driver_target, here, in_order, spans
 
 
 @dataclass
@@ -168,15 +168,13 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None, progress: Callabl
     conn = db.session.connection()
     walk = Walk(conn.dialect.name, settings.event_key, settings.chain_key, keyed_from, by_seq, start_seq, start_hash,
                 since.seq if since is not None else 0)
-    driver = conn.connection.driver_connection
+    driver = here(conn.connection.driver_connection, conn.dialect.name)
     count, unkeyed, last, prev_hash = 0, 0, start_seq - 1, start_hash
     walked = in_order(lambda span: walk_span(driver, walk, span), spans(start_seq, high, jobs), jobs,
                       initializer=start_worker, initargs=(walk, driver_target(conn.engine.url)[1]), remote=walk_remote)
     with closing(walked):
-        for span, result in walked:
+        for _span, result in walked:
             count, unkeyed = count + result.count, unkeyed + result.unkeyed
-            if progress is not None:
-                progress(result.count)
             if result.broken is not None:
                 seq, event_id, what = result.broken
                 if event_id is None and seq is not None:
@@ -192,6 +190,8 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None, progress: Callabl
                 break
             if record is not None:
                 record.save(seq=last, hash=prev_hash, keyed_from=keyed_from)
+            if progress is not None:
+                progress(result.count)
     return _held_at_the_end(marks, head, last, prev_hash, count, unkeyed, keyed_from, base, broken, since)
 
 

@@ -6,9 +6,9 @@ across the boundary with the span before is checked too. Spans are walked in thi
 worker processes (loyalty.scanning); loyalty/audit/verifying.py puts their results together in
 seq order, so the findings are the ones a single walk from genesis would make.
 
-Per event the fast path builds the sealed bytes straight from the row (the same C JSON encoder
-json.dumps uses, set up once, not per call), and computes the seal and the link with the two
-keys' pads hashed once. It only ever says "this event holds": an event it does not accept (a
+Per event the fast path builds the sealed bytes straight from the row (`formats._sealed`'s keys in
+their sorted order, the values by the same C JSON encoder json.dumps uses, set up once, not per
+call), and computes the seal and the link with the two keys' pads hashed once. It only ever says "this event holds": an event it does not accept (a
 seal or hash that does not match, an event from before the seals) is judged again by `problem`,
 the general code, which words the finding.
 """
@@ -19,13 +19,17 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from loyalty.audit.formats import GENESIS, _digest, _event_mac
+from psycopg.types.json import set_json_loads
+
+from loyalty.audit.formats import GENESIS, _digest, _event_mac, settings
 from loyalty.scanning import Hmac, Span, connect
 
 try:
-    from json.encoder import c_make_encoder, encode_basestring
+    from json.encoder import c_make_encoder
+    from json.encoder import encode_basestring as string  # a JSON string, as ensure_ascii=False writes it
+    from json.scanner import c_make_scanner
 except ImportError:  # pragma: no cover - CPython always has the C encoder
-    c_make_encoder = None
+    c_make_encoder = c_make_scanner = None
 
 FETCH = 5_000  # rows per round trip of the server-side cursor
 
@@ -37,12 +41,28 @@ def _no_default(value: Any) -> Any:
 if c_make_encoder is not None:
     # json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")) builds this encoder anew on
     # every call; building it once halves the cost of an event's canonical form
-    _ENCODER = c_make_encoder(None, _no_default, encode_basestring, None, ":", ",", True, False, True)
+    _ENCODER = c_make_encoder(None, _no_default, string, None, ":", ",", True, False, True)
 
     def canonical(body: Any) -> str:
         return "".join(_ENCODER(body, 0))
 else:  # pragma: no cover
     canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
+_SCAN = c_make_scanner(json.JSONDecoder()) if c_make_scanner is not None else None
+
+
+def load_json(data: bytes) -> Any:
+    """psycopg's loader for json columns: the C scanner straight on the text (json.loads on bytes first
+    guesses their encoding, a quarter of a row's fetch); anything unusual goes to json.loads."""
+    try:
+        text = data.decode()
+        value, end = _SCAN(text, 0)
+        if end == len(text):
+            return value
+    except (StopIteration, ValueError, TypeError, UnicodeDecodeError):
+        pass
+    return json.loads(data)
 
 
 def problem(event: Any, keyed: bool) -> str | None:
@@ -99,6 +119,7 @@ _SPAN_SQL = {
 def _batches(conn: Any, dialect: str, span: Span):
     if dialect == "postgresql":
         with conn.cursor(name=f"audit_span_{span.index}", binary=True) as cursor:
+            set_json_loads(load_json, cursor)
             cursor.execute(_SPAN_SQL[dialect], (span.low, span.high))
             while rows := cursor.fetchmany(FETCH):
                 yield rows
@@ -166,9 +187,10 @@ def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
             keyed = keyed_from is not None and seq >= keyed_from
             at = _iso(at)
             if not (mac is not None and keyed
-                    and seal(canonical({"v": 2, "id": event_id, "at": at, "actor_id": actor_id, "actor": actor,
-                                        "entity": entity, "entity_id": entity_id, "action": action,
-                                        "before": before, "after": after}).encode()).hex() == mac
+                    and seal(f'{{"action":{string(action)},"actor":{string(actor)},"actor_id":'
+                             f'{"null" if actor_id is None else actor_id},"after":{canonical(after)},"at":"{at}",'
+                             f'"before":{canonical(before)},"entity":{string(entity)},"entity_id":{string(entity_id)},'
+                             f'"id":{event_id},"v":2}}'.encode()).hex() == mac
                     and link(f'["audit-link",{seq},"{prev_hash}","{mac}"]'.encode()).hex() == digest):
                 found = problem(SimpleNamespace(id=event_id, seq=seq, at=at, actor_id=actor_id, actor=actor,
                                                 entity=entity, entity_id=entity_id, action=action, before=before,
@@ -198,7 +220,9 @@ _WORKER: dict[str, Any] = {}
 
 
 def start_worker(walk: Walk, target: str) -> None:
-    """ProcessPoolExecutor initializer: the walk's parameters and a connection of this process's own."""
+    """ProcessPoolExecutor initializer: the walk's parameters and a connection of this process's own,
+    and the keys for `problem` (a spawned process has not run the app factory)."""
+    settings.event_key, settings.chain_key = walk.event_key, walk.chain_key
     _WORKER.update(walk=walk, conn=connect(walk.dialect, target))
 
 
