@@ -4,11 +4,19 @@ Builds (or reuses) a database with N audit events and N ledger transfers written
 app's own formats (each event sealed and linked by loyalty.audit.formats, each transfer signed by
 loyalty.ledger.digests), then times, side by side:
 
-- `flask audit verify` and `flask ledger check` (the real commands, progress bars on stderr);
-- a plain server-side SELECT stream of the same rows with no work per row (psycopg, Python);
-- the HMACs alone: the same number of messages hashed in Python with nothing read.
+- `flask audit verify` and `flask ledger check` (the real commands, progress bars on stderr) at
+  each `--jobs` value given (default 1 and 2);
+- the same SELECTs the commands' spans run, streamed to Python with no work per row (binary cursor);
+- PostgreSQL alone producing those rows (COPY to /dev/null: no client at all);
+- PostgreSQL computing the same HMACs with pgcrypto, no Python: for the ledger the very check
+  (each transfer's message, its HMAC under the digest key, compared), for the audit chain two
+  HMACs per event over text of the same size;
+- the HMACs alone in Python, nothing read.
 
-    python bench/verify_scale.py --url postgresql://postgres@127.0.0.1:5432/chain16_big --rows 1000000
+Each line gives the rate and 10M rows at that rate. On the shared 2-core machine the other
+workers' load moves every figure; the load average is printed before and after.
+
+    python bench/verify_scale.py --url postgresql://postgres@127.0.0.1:5432/chain16_big --rows 1000000 [--jobs 1,2]
 """
 from __future__ import annotations
 
@@ -171,7 +179,7 @@ def main() -> None:
     from loyalty.audit.walking import _SPAN_SQL
     from loyalty.ledger.digest_walk import _PG_DIGEST_ROWS
     digest_key = formats.derive_key(ENV["AUDIT_HMAC_KEY"], "ledger-transfer")
-    digest_sql = _PG_DIGEST_ROWS.replace("%%", "%") % (1, 2**31 - 1)
+    digest_sql = _PG_DIGEST_ROWS % (1, 2**31 - 1)
     audit_sql = _SPAN_SQL["postgresql"] % (1, 2**31 - 1)
     rows = []
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
@@ -189,7 +197,8 @@ def main() -> None:
                  ""))
     rows.append(("ledger digests checked in PostgreSQL, no Python",
                  pg_hmac_floor(args.url, f"SELECT count(*) FILTER (WHERE encode(hmac(m.msg, %(k)s, 'sha256'), 'hex') "
-                                         f"IS DISTINCT FROM m.digest) FROM ({digest_sql}) AS m(id, msg, digest)",
+                                         f"IS DISTINCT FROM m.digest) FROM ({digest_sql.replace('%', '%%')}) "
+                                         f"AS m(id, msg, digest)",
                                digest_key), ""))
     rows.append((f"{args.rows:,} x 2 HMAC-SHA256 in Python alone", hash_floor(args.rows, 2), ""))
     print(f"load average {os.getloadavg()[0]:.2f}")
