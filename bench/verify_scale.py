@@ -25,6 +25,7 @@ import hmac
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -48,12 +49,16 @@ def env_for(url: str) -> dict:
     return env
 
 
-def flask(url: str, *args: str) -> tuple[float, str]:
+def flask(url: str, *args: str) -> tuple[float, str, float]:
+    """(wall seconds, the last line it printed, CPU seconds of the command and its worker processes)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env_for(url), cwd=ROOT,
                           capture_output=True, text=True)
     took = time.perf_counter() - started
-    return took, (done.stdout.strip() or done.stderr.strip()).splitlines()[-1]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return took, (done.stdout.strip() or done.stderr.strip()).splitlines()[-1], cpu
 
 
 def build(url: str, rows: int) -> None:
@@ -173,7 +178,7 @@ def main() -> None:
     args = parser.parse_args()
     name = args.url.rsplit("/", 1)[-1]
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True)
-    took, out = flask(args.url, "db", "upgrade")
+    flask(args.url, "db", "upgrade")
     build(args.url, args.rows)
     from loyalty.audit import formats
     from loyalty.audit.walking import _SPAN_SQL
@@ -185,9 +190,10 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
     for jobs in args.jobs.split(","):
         for label, cmd in (("flask audit verify", ("audit", "verify")), ("flask ledger check", ("ledger", "check"))):
-            took, out = flask(args.url, *cmd, "--jobs", jobs)
-            rows.append((f"{label} --jobs {jobs}", took, out))
-            print(f"  {rows[-1][0]}: {took:.1f} s  {out[:80]}", flush=True)
+            took, out, cpu = flask(args.url, *cmd, "--jobs", jobs)
+            rows.append((f"{label} --jobs {jobs}", took, f"Python CPU {cpu:.1f} s; {out}"))
+            print(f"  {rows[-1][0]}: {took:.1f} s, Python CPU {cpu:.1f} s, load {os.getloadavg()[0]:.1f}  {out[:70]}",
+                  flush=True)
     rows.append(("audit rows streamed to Python, no work", *stream_floor(args.url, audit_sql)))
     rows.append(("digest rows streamed to Python, no work", *stream_floor(args.url, digest_sql)))
     rows.append(("audit rows, PostgreSQL alone (COPY to /dev/null)", server_floor(args.url, audit_sql), ""))
