@@ -14,6 +14,7 @@ the general code, which words the finding.
 """
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -67,7 +68,6 @@ def load_json(data: bytes) -> Any:
 
 def problem(event: Any, keyed: bool) -> str | None:
     """Why a chained event does not hold (None: it does): its seal, then its hash."""
-    import hmac
     if event.mac is not None:
         if not keyed:
             return "a sealed event inside the part of the chain from before the key (rewritten)"
