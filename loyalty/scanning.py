@@ -101,30 +101,38 @@ def connect(dialect: str, target: str) -> Any:
     return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
 
 
-def in_order(work: Callable[[Span], Any], parts: list[Span], jobs: int, *, initializer: Callable[..., None],
-             initargs: tuple, remote: Callable[[Span], Any]) -> Iterator[tuple[Span, Any]]:
-    """(span, result) in span order. One job: `work(span)` here, one span after another. More:
-    `remote(span)` in `jobs` spawned processes (each set up once by `initializer(*initargs)`). A
-    caller that stops iterating (a break found, Ctrl-C) cancels the spans not started."""
-    if jobs <= 1 or len(parts) <= 1:
-        for span in parts:
-            yield span, work(span)
-        return
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(parts)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=initializer, initargs=initargs)
-    try:
-        pending: dict[Future, Span] = {pool.submit(remote, span): span for span in parts}
+class in_order:  # noqa: N801 - used as a function: in_order(...) is the walk's results
+    """(span, result) in span order. One job: `work(span)` here, one span after another, as the
+    caller iterates. More: `remote(span)` in `jobs` spawned processes (each set up once by
+    `initializer(*initargs)`), started at once, so the caller can do other work (the ledger's sums)
+    before it reads the first result. close() (a break found, Ctrl-C) cancels the spans not started."""
+
+    def __init__(self, work: Callable[[Span], Any], parts: list[Span], jobs: int, *,
+                 initializer: Callable[..., None], initargs: tuple, remote: Callable[[Span], Any]) -> None:
+        self.work, self.parts, self.pool = work, parts, None
+        if jobs > 1 and len(parts) > 1:
+            self.pool = ProcessPoolExecutor(max_workers=min(jobs, len(parts)), initializer=initializer,
+                                            initargs=initargs, mp_context=multiprocessing.get_context("spawn"))
+            self.pending: dict[Future, Span] = {self.pool.submit(remote, span): span for span in parts}
+
+    def __iter__(self) -> Iterator[tuple[Span, Any]]:
+        if self.pool is None:
+            for span in self.parts:
+                yield span, self.work(span)
+            return
         done: dict[int, Any] = {}
         following = 0
-        while following < len(parts):
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        while following < len(self.parts):
+            finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                done[pending.pop(future).index] = future.result()
+                done[self.pending.pop(future).index] = future.result()
             while following in done:
-                yield parts[following], done.pop(following)
+                yield self.parts[following], done.pop(following)
                 following += 1
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ProgressRecord:

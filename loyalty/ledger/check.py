@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select, union_all
 
 from loyalty.extensions import db
 from loyalty.ledger.accounts import PURPOSES
-from loyalty.ledger.digests import digest_violations, progress_record
+from loyalty.ledger.digests import finish_digest_pass, progress_record, start_digest_pass
 from loyalty.ledger.models import Account, Transfer
 
 A = Account.__table__
@@ -57,7 +57,13 @@ def check(progress: Callable[[int], None] | None = None, jobs: int = 1, progress
     taken again in full). A check that completes removes that record.
     """
     record = progress_record(progress_path) if progress_path else None
-    violations = _invariant_violations() + digest_violations(progress, jobs=jobs, record=record, resume=resume)
+    begun = start_digest_pass(jobs, record, resume)  # with more jobs, its processes hash while the sums run
+    try:
+        violations = _invariant_violations()
+    except BaseException:
+        begun.walked.close()
+        raise
+    violations += finish_digest_pass(begun, progress)
     if record is not None:
         record.clear()
     for keeper in SUBLEDGERS.values():

@@ -104,12 +104,19 @@ def resume_point(record: ProgressRecord | None) -> tuple[int, Found, float | Non
     return state["id"], Found(**state["found"]), state["written"]
 
 
-def digest_violations(progress: Callable[[int], None] | None = None, jobs: int = 1,
-                      record: ProgressRecord | None = None, resume: bool = False) -> list[str]:
-    """Every transfer whose digest does not hold, in words. The ids are walked in spans, by `jobs`
-    processes (1: this one, on the session's connection); `progress(n)` is told as spans of n
-    transfers are done. With `record`, how far the pass got is kept after each span (in id order)
-    and, with `resume`, the pass starts after where an interrupted one got, keeping what it found."""
+@dataclass
+class DigestPass:
+    walked: in_order
+    found: Found
+    record: ProgressRecord | None
+
+
+def start_digest_pass(jobs: int = 1, record: ProgressRecord | None = None, resume: bool = False) -> DigestPass:
+    """The digest pass, begun: every transfer whose digest does not hold, walked in spans of ids by
+    `jobs` processes (1: this one, on the session's connection, as finish_digest_pass() reads
+    them; more: at work when this returns). With `record`, how far the pass got is kept after
+    each span (in id order) and, with `resume`, the pass starts after where an interrupted one
+    got, keeping what it found."""
     if settings.mac is None or settings.key is None:
         raise RuntimeError("the ledger's digest key is not configured (loyalty.ledger.digests.configure)")
     after, found, _ = resume_point(record) if resume else (0, Found(), None)
@@ -119,8 +126,14 @@ def digest_violations(progress: Callable[[int], None] | None = None, jobs: int =
     high = db.session.execute(select(func.coalesce(func.max(T.c.id), 0))).scalar_one()
     walked = in_order(lambda span: walk_span(driver, walk, span), spans(after + 1, high, jobs), jobs,
                       initializer=start_worker, initargs=(walk, driver_target(conn.engine.url)[1]), remote=walk_remote)
-    with closing(walked):
-        for span, result in walked:
+    return DigestPass(walked, found, record)
+
+
+def finish_digest_pass(begun: DigestPass, progress: Callable[[int], None] | None = None) -> list[str]:
+    """The pass's findings in words; `progress(n)` is told as spans of n transfers are done."""
+    found, record = begun.found, begun.record
+    with closing(begun.walked):
+        for span, result in begun.walked:
             found.add(result)
             if record is not None:
                 record.save(id=span.high, found=asdict(found))
