@@ -3,6 +3,7 @@ scheduler."""
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -73,7 +74,8 @@ def audit_verify(resume: bool, jobs: int) -> None:
     from loyalty.audit import service
     path = Path(current_app.instance_path) / "audit-verify.progress"
     since = service.starting_point(service.read_checkpoints()[0], resume, service.progress_record(path))
-    with click.progressbar(length=service.events_to_walk(since), label="audit events", file=sys.stderr) as bar:
+    with _interrupted_says_resume(), click.progressbar(length=service.events_to_walk(since), label="audit events",
+                                                       file=sys.stderr) as bar:
         report = service.verify_chain(progress=bar.update, resume=resume, jobs=jobs, progress_path=path)
     click.echo(_chain_report(report, service.settings.checkpoint_path), err=not report.ok)
     for bad in report.bad_checkpoints if not report.ok else ():
@@ -81,6 +83,17 @@ def audit_verify(resume: bool, jobs: int) -> None:
             click.echo(f"  and checkpoint file line {bad.line}: {bad.problem}", err=True)
     if not report.ok:
         sys.exit(1)
+
+
+@contextmanager
+def _interrupted_says_resume():
+    """Ctrl-C: what was walked is kept (a signed record in the instance folder); say how to go on."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: run it again with --resume to continue after the last span it finished",
+                   err=True)
+        sys.exit(130)
 
 
 def _chain_report(report, checkpoint_path: str | None) -> str:
@@ -138,7 +151,8 @@ def ledger_check(resume: bool, jobs: int) -> None:
         click.echo(f"resuming after transfer {after} (the interrupted check of "
                    f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(saved))})", err=True)
     started = time.perf_counter()
-    with click.progressbar(length=digests.transfers_to_check(after), label="transfers", file=sys.stderr) as bar:
+    with _interrupted_says_resume(), click.progressbar(length=digests.transfers_to_check(after), label="transfers",
+                                                       file=sys.stderr) as bar:
         violations = check(progress=bar.update, jobs=jobs, progress_path=path, resume=resume)
     took = time.perf_counter() - started
     if not violations:

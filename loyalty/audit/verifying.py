@@ -90,6 +90,8 @@ def verify_chain(progress: Callable[[int], None] | None = None, resume: bool = F
     marks, bad = read_checkpoints()
     record = progress_record(progress_path) if progress_path else None
     since = starting_point(marks, resume, record)
+    if record is not None and not resume:
+        record.clear()  # a fresh verify: an older interrupted one's progress is not this one's
     compared = marks if since is None else [m for m in marks if m.seq >= since.seq]
     report = _verify(compared, since=since, progress=progress, jobs=jobs, record=record, pinned=marks)
     if record is not None:

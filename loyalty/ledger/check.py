@@ -57,6 +57,8 @@ def check(progress: Callable[[int], None] | None = None, jobs: int = 1, progress
     taken again in full). A check that completes removes that record.
     """
     record = progress_record(progress_path) if progress_path else None
+    if record is not None and not resume:
+        record.clear()  # a fresh check: an older interrupted one's progress is not this one's
     begun = start_digest_pass(jobs, record, resume)  # with more jobs, its processes hash while the sums run
     try:
         violations = _invariant_violations()

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 
 from loyalty import scanning
 from loyalty.audit import service as audit
+from loyalty.audit import verifying
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
@@ -140,6 +141,19 @@ def test_a_resumed_verify_still_finds_tampering_after_the_point_and_at_it(app, r
     db.session.execute(update(EVENTS).where(EVENTS.c.seq == 10).values(hash="f" * 64))
     result = verify(runner, "--resume", "--jobs", "1")
     assert result.exit_code == 1 and "BROKEN at event seq 10 " in result.output and "no longer matches" in result.output
+
+
+@pytest.mark.rule("SEC-1")
+def test_a_fresh_verify_forgets_an_older_interrupted_ones_progress(app, runner, chain, monkeypatch):
+    db.session.commit()
+    path = interrupt_verify(app, spans=3)
+
+    def stopped(*args):
+        raise Interrupted
+    monkeypatch.setattr(verifying, "walk_span", stopped)  # a fresh verify, stopped before any span was done
+    with pytest.raises(Interrupted):
+        audit.verify_chain(jobs=1, progress_path=path)
+    assert not path.exists()
 
 
 @pytest.mark.rule("SEC-1")
