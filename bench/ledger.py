@@ -7,7 +7,8 @@ Uses its own database (`bench`, dropped and re-created), never `test`. Prints:
 - pgbench calling the ledger's one-statement transfer (`SELECT ledger_apply(...)`, migration 0006)
   at the same client counts: the database's own floor for a transfer, with no Python at all;
 - posted transfers/s one per commit through `ledger.service.submit()` (the transfer is the
-  transaction: one round trip), through `transfer()` + `db.session.commit()` (how a business
+  transaction: one round trip), measured in turns with pgbench calling ledger_apply (`--rounds`,
+  the median of each: the machine is shared) and given as a ratio to it (issue 16: >= 0.8x), through `transfer()` + `db.session.commit()` (how a business
   operation moves money inside its own transaction: BEGIN, the transfer, COMMIT), and through
   `transfer_batch()` in batches of 1,000 per commit, at 1 and 8 clients (processes, not
   threads: the GIL would make 8 threads one CPU), with the ratios to pgbench;
@@ -20,6 +21,7 @@ import multiprocessing as mp
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,14 +88,16 @@ SELECT ledger_apply('pgb-' || :client_id || '-' || :k, 'posted', 1 + 2 * :client
                     'CNY', NULL, 'bench reward', 'referral:1', NULL, now(), repeat('0', 64));"""
 
 
-def pgbench_tps(url: str, clients: int, seconds: int, sql: str = "INSERT INTO pgb_insert (v) VALUES (1);") -> float:
+def pgbench_tps(url: str, clients: int, seconds: int, sql: str = "INSERT INTO pgb_insert (v) VALUES (1);",
+                mode: str = "simple") -> float:
     parts = _pg_parts(url)
     exe = shutil.which("pgbench") or (sorted(glob("/usr/lib/postgresql/*/bin/pgbench")) or [None])[-1]
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(sql + "\n")
         script = f.name
     out = subprocess.run([exe, "-n", "-h", parts["host"], "-p", parts["port"] or "5432", "-U", parts["user"],
-                          "-c", str(clients), "-j", str(clients), "-T", str(seconds), "-f", script, parts["db"]],
+                          "-c", str(clients), "-j", str(clients), "-T", str(seconds), "-M", mode, "-f", script,
+                          parts["db"]],
                          check=True, capture_output=True, text=True).stdout
     os.unlink(script)
     m = re.search(r"tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)", out)
@@ -226,35 +230,43 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="turns of pgbench/submit() per client count (median)")
     args = parser.parse_args()
     if args.url.rstrip("/").endswith("/test"):
         sys.exit("refusing to run on the test database")
     print(f"ledger bench on {args.url} ({os.cpu_count()} CPUs), {args.seconds} s per measurement")
     setup_database(args.url)
     rows = []
+    native_sql = PGBENCH_TRANSFER.replace("\n                    ", " ")
     for clients in (1, 8):
         pg = pgbench_tps(args.url, clients, args.seconds)
-        native = pgbench_tps(args.url, clients, args.seconds, PGBENCH_TRANSFER.replace("\n                    ", " "))
-        single = ledger_rate(args.url, clients, "single", args.seconds)
+        # the floor of the one-per-commit path, measured in turns with it (the machine is shared: a
+        # quiet or busy moment then falls on both); pgbench with prepared statements, as psycopg uses
+        natives, singles = [], []
+        for _ in range(args.rounds):
+            natives.append(pgbench_tps(args.url, clients, args.seconds, native_sql, mode="prepared"))
+            singles.append(ledger_rate(args.url, clients, "single", args.seconds))
+        native, single = statistics.median(natives), statistics.median(singles)
         session = ledger_rate(args.url, clients, "session", args.seconds)
         batch = ledger_rate(args.url, clients, "batch", args.seconds)
         rows.append((clients, pg, single, session, batch, native))
         print(f"  {clients} client(s): pgbench insert {pg:8.0f} TPS | pgbench calling ledger_apply {native:7.0f} TPS "
-              f"({native / pg:.2f}x) | submit() one per commit {single:7.0f}/s "
-              f"({single / pg:.2f}x) | transfer()+commit {session:7.0f}/s ({session / pg:.2f}x) | "
-              f"batches of 1,000 {batch:8.0f}/s ({batch / pg:.2f}x)", flush=True)
+              f"({'/'.join(f'{n:.0f}' for n in natives)}) | submit() one per commit {single:7.0f}/s "
+              f"({'/'.join(f'{n:.0f}' for n in singles)}; {single / native:.2f}x ledger_apply) | transfer()+commit "
+              f"{session:7.0f}/s ({session / native:.2f}x) | batches of 1,000 {batch:8.0f}/s | load average "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
     total, took, violations = check_million(args.url)
     print()
-    print("| clients | pgbench single-row insert TPS | pgbench calling ledger_apply (no Python) | ratio | "
-          "submit(), one per commit | ratio | transfer() + commit | ratio | batches of 1,000 | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| clients | pgbench single-row insert TPS | pgbench calling ledger_apply (no Python) | "
+          "submit(), one per commit | ratio to ledger_apply | transfer() + commit | ratio | batches of 1,000 |")
+    print("|---|---|---|---|---|---|---|---|")
     for clients, pg, single, session, batch, native in rows:
-        print(f"| {clients} | {pg:.0f} | {native:.0f} | {native / pg:.2f}x | {single:.0f} | {single / pg:.2f}x "
-              f"| {session:.0f} | {session / pg:.2f}x | {batch:.0f} | {batch / pg:.2f}x |")
+        print(f"| {clients} | {pg:.0f} | {native:.0f} | {single:.0f} | {single / native:.2f}x "
+              f"| {session:.0f} | {session / native:.2f}x | {batch:.0f} |")
     print()
     print(f"ledger check over {total:,} transfers: {took:.2f} s, {len(violations)} violation(s)")
-    targets = [("one per commit >= 0.5x pgbench at 1 client", rows[0][2] >= 0.5 * rows[0][1]),
-               ("one per commit >= 0.25x pgbench at 8 clients", rows[1][2] >= 0.25 * rows[1][1]),
+    targets = [("one per commit >= 0.8x pgbench calling ledger_apply at 1 client", rows[0][2] >= 0.8 * rows[0][5]),
+               ("one per commit >= 0.8x pgbench calling ledger_apply at 8 clients", rows[1][2] >= 0.8 * rows[1][5]),
                ("batched >= 10,000 transfers/s", max(r[4] for r in rows) >= 10_000),
                ("check <= 10 s over 1,000,000 transfers", took <= 10 and total >= 1_000_000)]
     for name, met in targets:

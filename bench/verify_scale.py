@@ -4,11 +4,19 @@ Builds (or reuses) a database with N audit events and N ledger transfers written
 app's own formats (each event sealed and linked by loyalty.audit.formats, each transfer signed by
 loyalty.ledger.digests), then times, side by side:
 
-- `flask audit verify` and `flask ledger check` (the real commands, progress bars on stderr);
-- a plain server-side SELECT stream of the same rows with no work per row (psycopg, Python);
-- the HMACs alone: the same number of messages hashed in Python with nothing read.
+- `flask audit verify` and `flask ledger check` (the real commands, progress bars on stderr) at
+  each `--jobs` value given (default 1 and 2);
+- the same SELECTs the commands' spans run, streamed to Python with no work per row (binary cursor);
+- PostgreSQL alone producing those rows (COPY to /dev/null: no client at all);
+- PostgreSQL computing the same HMACs with pgcrypto, no Python: for the ledger the very check
+  (each transfer's message, its HMAC under the digest key, compared), for the audit chain two
+  HMACs per event over text of the same size;
+- the HMACs alone in Python, nothing read.
 
-    python bench/verify_scale.py --url postgresql://postgres@127.0.0.1:5432/chain16_big --rows 1000000
+Each line gives the rate and 10M rows at that rate. On the shared 2-core machine the other
+workers' load moves every figure; the load average is printed before and after.
+
+    python bench/verify_scale.py --url postgresql://postgres@127.0.0.1:5432/chain16_big --rows 1000000 [--jobs 1,2]
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ import hmac
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -40,12 +49,16 @@ def env_for(url: str) -> dict:
     return env
 
 
-def flask(url: str, *args: str) -> tuple[float, str]:
+def flask(url: str, *args: str) -> tuple[float, str, float]:
+    """(wall seconds, the last line it printed, CPU seconds of the command and its worker processes)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env_for(url), cwd=ROOT,
                           capture_output=True, text=True)
     took = time.perf_counter() - started
-    return took, (done.stdout.strip() or done.stderr.strip()).splitlines()[-1]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return took, (done.stdout.strip() or done.stderr.strip()).splitlines()[-1], cpu
 
 
 def build(url: str, rows: int) -> None:
@@ -106,50 +119,101 @@ def build(url: str, rows: int) -> None:
 
 
 def stream_floor(url: str, sql: str) -> tuple[float, int]:
-    """A server-side cursor over `sql`, rows fetched and dropped."""
+    """A binary server-side cursor over `sql`, rows fetched and dropped (psycopg, Python, no work per row)."""
     import psycopg
     started, n = time.perf_counter(), 0
-    with psycopg.connect(url) as conn, conn.cursor(name="floor") as cur:
+    with psycopg.connect(url) as conn, conn.cursor(name="floor", binary=True) as cur:
         cur.execute(sql)
         while batch := cur.fetchmany(10_000):
             n += len(batch)
     return time.perf_counter() - started, n
 
 
-def hash_floor(rows: int) -> float:
-    """rows HMAC-SHA256s of a 200-byte message, nothing else."""
+def server_floor(url: str, sql: str, *setup: str) -> float:
+    """What PostgreSQL alone spends on `sql` (one backend, nothing sent to a client): COPY to /dev/null."""
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in ("SET jit = off", "SET max_parallel_workers_per_gather = 0", *setup):
+            conn.execute(statement)
+        started = time.perf_counter()
+        conn.execute(f"COPY ({sql}) TO '/dev/null'")
+        return time.perf_counter() - started
+
+
+def hash_floor(rows: int, per_row: int = 1) -> float:
+    """rows x per_row HMAC-SHA256s of a 200-byte message in Python, nothing else."""
     key, message = b"k" * 32, b"m" * 200
     started = time.perf_counter()
-    for _ in range(rows):
+    for _ in range(rows * per_row):
         hmac.digest(key, message, "sha256")
     return time.perf_counter() - started
+
+
+# No Python at all: PostgreSQL (pgcrypto's hmac) computes what the commands compute per row. For the
+# ledger that is the very check (each transfer's message, its HMAC under the digest key, compared);
+# for the audit chain, two HMACs per event over text of the same size (the sealed JSON's exact bytes
+# are Python's json.dumps, which SQL cannot rebuild; the row's own text stands in for them).
+_PG_AUDIT_HMACS = ("SELECT count(*) FILTER (WHERE hmac(convert_to(concat_ws('|', e.id, e.at, e.actor_id, e.actor, "
+                   "e.entity, e.entity_id, e.action, e.before, e.after), 'UTF8'), %(k)s, 'sha256') = "
+                   "hmac(convert_to('[\"audit-link\",' || e.seq || ',\"' || e.prev_hash || '\",\"' || e.mac || '\"]', "
+                   "'UTF8'), %(k)s, 'sha256')) FROM audit_events e")
+
+
+def pg_hmac_floor(url: str, sql: str, key: bytes) -> float:
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+        conn.execute("SET jit = off")
+        conn.execute("SET max_parallel_workers_per_gather = 0")
+        started = time.perf_counter()
+        conn.execute(sql, {"k": key})
+        return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/chain16_big")
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--jobs", default="1,2", help="the --jobs values to time, comma-separated")
     args = parser.parse_args()
     name = args.url.rsplit("/", 1)[-1]
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True)
-    took, out = flask(args.url, "db", "upgrade")
+    flask(args.url, "db", "upgrade")
     build(args.url, args.rows)
-    print(f"load average {os.getloadavg()[0]:.2f}")
+    from loyalty.audit import formats
+    from loyalty.audit.walking import _SPAN_SQL
+    from loyalty.ledger.digest_walk import _PG_DIGEST_ROWS
+    digest_key = formats.derive_key(ENV["AUDIT_HMAC_KEY"], "ledger-transfer")
+    digest_sql = _PG_DIGEST_ROWS % (1, 2**31 - 1)
+    audit_sql = _SPAN_SQL["postgresql"] % (1, 2**31 - 1)
     rows = []
-    for label, cmd in (("flask audit verify", ("audit", "verify")), ("flask ledger check", ("ledger", "check"))):
-        took, out = flask(args.url, *cmd)
-        rows.append((label, took, out.splitlines()[-1] if out else ""))
-    from loyalty.audit.service import _PG_CHAINED
-    from loyalty.ledger.digests import _PG_DIGEST_ROWS
-    for label, sql in (("the verify's SELECT, streamed, no work", _PG_CHAINED % {"low": 1, "high": 2**31 - 1}),
-                       ("the check's digest SELECT, streamed", _PG_DIGEST_ROWS)):
-        took, n = stream_floor(args.url, sql)
-        rows.append((label, took, f"{n:,} rows"))
-    rows.append((f"{args.rows:,} HMAC-SHA256 in Python", hash_floor(args.rows), ""))
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
+    for jobs in args.jobs.split(","):
+        for label, cmd in (("flask audit verify", ("audit", "verify")), ("flask ledger check", ("ledger", "check"))):
+            took, out, cpu = flask(args.url, *cmd, "--jobs", jobs)
+            rows.append((f"{label} --jobs {jobs}", took, f"Python CPU {cpu:.1f} s; {out}"))
+            print(f"  {rows[-1][0]}: {took:.1f} s, Python CPU {cpu:.1f} s, load {os.getloadavg()[0]:.1f}  {out[:70]}",
+                  flush=True)
+    rows.append(("audit rows streamed to Python, no work", *stream_floor(args.url, audit_sql)))
+    rows.append(("digest rows streamed to Python, no work", *stream_floor(args.url, digest_sql)))
+    rows.append(("audit rows, PostgreSQL alone (COPY to /dev/null)", server_floor(args.url, audit_sql), ""))
+    rows.append(("digest rows, PostgreSQL alone (COPY to /dev/null)", server_floor(args.url, digest_sql), ""))
+    rows.append(("audit: 2 HMACs per event in PostgreSQL, no Python",
+                 pg_hmac_floor(args.url, _PG_AUDIT_HMACS, formats.derive_key(ENV["AUDIT_HMAC_KEY"], "audit-chain")),
+                 ""))
+    rows.append(("ledger digests checked in PostgreSQL, no Python",
+                 pg_hmac_floor(args.url, f"SELECT count(*) FILTER (WHERE encode(hmac(m.msg, %(k)s, 'sha256'), 'hex') "
+                                         f"IS DISTINCT FROM m.digest) FROM ({digest_sql.replace('%', '%%')}) "
+                                         f"AS m(id, msg, digest)",
+                               digest_key), ""))
+    rows.append((f"{args.rows:,} x 2 HMAC-SHA256 in Python alone", hash_floor(args.rows, 2), ""))
     print(f"load average {os.getloadavg()[0]:.2f}")
+    print()
+    print(f"| what ({args.rows:,} rows) | s | rows/s | 10M at that rate | note |")
+    print("|---|---|---|---|---|")
     for label, took, note in rows:
         per_s = args.rows / took if took else 0
-        print(f"{label:40s} {took:8.1f} s  {per_s:>10,.0f}/s  -> 10M in {10_000_000 / per_s:6.0f} s   {note[:90]}")
+        print(f"| {label} | {took:.1f} | {per_s:,.0f} | {10_000_000 / per_s:.0f} s | {str(note)[:70]} |")
 
 
 if __name__ == "__main__":

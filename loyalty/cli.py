@@ -3,12 +3,15 @@ scheduler."""
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from loyalty.extensions import db
+from loyalty.scanning import cpus
 
 
 def register_cli(app: Flask) -> None:
@@ -62,30 +65,50 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 
 
 @audit_cli.command("verify")
-@click.option("--resume", is_flag=True, help="Walk only the events after the last checkpoint (which must still match).")
-def audit_verify(resume: bool) -> None:
+@click.option("--resume", is_flag=True, help="Start after the last checkpoint, or after where an interrupted verify "
+                                             "got, whichever is later (that event must still match).")
+@click.option("--jobs", type=click.IntRange(min=1), default=cpus(), show_default="CPUs available",
+              help="Processes walking the chain, each over its own spans of events.")
+def audit_verify(resume: bool, jobs: int) -> None:
     """Check the hash chain against its checkpoints; exit 1 naming the first broken event."""
-    from loyalty.audit.service import events_to_walk, read_checkpoints, settings, verify_chain
-    marks = read_checkpoints()[0] if resume else []
-    with click.progressbar(length=events_to_walk(marks[-1] if marks else None), label="audit events",
-                           file=sys.stderr) as bar:
-        report = verify_chain(progress=bar.update, resume=resume)
-    last = report.last_checkpoint
+    from loyalty.audit import service
+    path = Path(current_app.instance_path) / "audit-verify.progress"
+    since = service.starting_point(service.read_checkpoints()[0], resume, service.progress_record(path))
+    with _interrupted_says_resume(), click.progressbar(length=service.events_to_walk(since), label="audit events",
+                                                       file=sys.stderr) as bar:
+        report = service.verify_chain(progress=bar.update, resume=resume, jobs=jobs, progress_path=path)
+    click.echo(_chain_report(report, service.settings.checkpoint_path), err=not report.ok)
+    for bad in report.bad_checkpoints if not report.ok else ():
+        if f"line {bad.line}:" not in report.problem:
+            click.echo(f"  and checkpoint file line {bad.line}: {bad.problem}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@contextmanager
+def _interrupted_says_resume():
+    """Ctrl-C: what was walked is kept (a signed record in the instance folder); say how to go on."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: run it again with --resume to continue after the last span it finished",
+                   err=True)
+        sys.exit(130)
+
+
+def _chain_report(report, checkpoint_path: str | None) -> str:
+    last, since = report.last_checkpoint, report.resumed_after
     compared = (f"{report.checkpoints} checkpoint(s) compared, the last at seq {last.seq} ({last.at})" if last
-                else "no checkpoints yet" if settings.checkpoint_path else "no checkpoint file (AUDIT_CHECKPOINT_PATH)")
+                else "no checkpoints yet" if checkpoint_path else "no checkpoint file (AUDIT_CHECKPOINT_PATH)")
+    resumed = f" after seq {since.seq} (resumed from {since.at})" if since is not None else ""
     if report.ok:
         unkeyed = f", {report.unkeyed} written before the key (plain SHA-256)" if report.unkeyed else ""
         waiting = f", {report.unchained} more sealed and waiting to be chained" if report.unchained else ""
-        click.echo(f"audit chain OK: {report.events} events{unkeyed}{waiting}; {compared}")
-        return
+        return f"audit chain OK: {report.events} events{resumed}{unkeyed}{waiting}; {compared}"
     where = (f"event seq {report.broken_seq}" if report.broken_seq is not None
              else f"event id {report.broken_id} (not chained)" if report.broken_id else "the checkpoint file")
-    click.echo(f"audit chain BROKEN at {where}"
-               f"{f' (id {report.broken_id})' if report.broken_id else ''}: {report.problem}", err=True)
-    for bad in report.bad_checkpoints:
-        if f"line {bad.line}:" not in report.problem:
-            click.echo(f"  and checkpoint file line {bad.line}: {bad.problem}", err=True)
-    sys.exit(1)
+    return (f"audit chain BROKEN at {where}{f' (id {report.broken_id})' if report.broken_id else ''}: "
+            f"{report.problem}")
 
 
 @audit_cli.command("checkpoint")
@@ -112,15 +135,25 @@ ledger_cli = AppGroup("ledger", help="The ledger.")
 
 
 @ledger_cli.command("check")
-def ledger_check() -> None:
+@click.option("--resume", is_flag=True, help="Continue the digest pass of a check that was interrupted, after the "
+                                             "last span of transfers it finished.")
+@click.option("--jobs", type=click.IntRange(min=1), default=cpus(), show_default="CPUs available",
+              help="Processes computing the transfers' digests, each over its own spans of ids.")
+def ledger_check(resume: bool, jobs: int) -> None:
     """Verify the ledger's invariants, transfer digests and points lots; exit 1 naming each violation."""
     import time
 
-    from loyalty.ledger.digests import transfers_to_check
+    from loyalty.ledger import digests
     from loyalty.ledger.service import check
+    path = Path(current_app.instance_path) / "ledger-check.progress"
+    after, _, saved = digests.resume_point(digests.progress_record(path)) if resume else (0, None, None)
+    if saved is not None:
+        click.echo(f"resuming after transfer {after} (the interrupted check of "
+                   f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(saved))})", err=True)
     started = time.perf_counter()
-    with click.progressbar(length=transfers_to_check(), label="transfers", file=sys.stderr) as bar:
-        violations = check(progress=bar.update)
+    with _interrupted_says_resume(), click.progressbar(length=digests.transfers_to_check(after), label="transfers",
+                                                       file=sys.stderr) as bar:
+        violations = check(progress=bar.update, jobs=jobs, progress_path=path, resume=resume)
     took = time.perf_counter() - started
     if not violations:
         click.echo(f"ledger OK ({took:.2f} s)")

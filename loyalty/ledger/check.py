@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import case, func, select, union_all
 
 from loyalty.extensions import db
 from loyalty.ledger.accounts import PURPOSES
-from loyalty.ledger.digests import digest_violations
+from loyalty.ledger.digests import finish_digest_pass, progress_record, start_digest_pass
 from loyalty.ledger.models import Account, Transfer
 
 A = Account.__table__
@@ -36,7 +37,8 @@ def register_subledger(purpose: str, *, check: Callable[[], list[str]], adjust: 
     SUBLEDGERS[purpose] = SubLedger(check, adjust)
 
 
-def check(progress: Callable[[int], None] | None = None) -> list[str]:
+def check(progress: Callable[[int], None] | None = None, jobs: int = 1, progress_path: str | Path | None = None,
+          resume: bool = False) -> list[str]:
     """Every violation of the ledger's invariants, in words; [] when the ledger holds. The one
     check behind `flask ledger check`, GET /ledger/check and the test suite's after-test check:
 
@@ -48,9 +50,24 @@ def check(progress: Callable[[int], None] | None = None) -> list[str]:
     - every transfer matches its digest (SEC-1);
     - every registered sub-ledger holds (the points lots add up to the points accounts).
 
-    `progress(n)` is told as the digest pass (the one walk over every transfer in Python) goes.
+    `progress(n)` is told as the digest pass (the one walk over every transfer in Python) goes; it
+    runs in `jobs` processes, and with `progress_path` keeps how far it got there, so that with
+    `resume` a check that was interrupted continues after the last span it finished (the digests
+    are each transfer's own: the spans already checked need no second look; the sums below are
+    taken again in full). A check that completes removes that record.
     """
-    violations = _invariant_violations() + digest_violations(progress)
+    record = progress_record(progress_path) if progress_path else None
+    if record is not None and not resume:
+        record.clear()  # a fresh check: an older interrupted one's progress is not this one's
+    begun = start_digest_pass(jobs, record, resume)  # with more jobs, its processes hash while the sums run
+    try:
+        violations = _invariant_violations()
+    except BaseException:
+        begun.walked.close()
+        raise
+    violations += finish_digest_pass(begun, progress)
+    if record is not None:
+        record.clear()
     for keeper in SUBLEDGERS.values():
         violations += keeper.check()
     return violations

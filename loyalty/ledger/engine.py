@@ -16,6 +16,8 @@ On PostgreSQL a single transfer does all four in one statement, the stored funct
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import bindparam, case, select, update
@@ -115,13 +117,38 @@ def apply(specs: list[Spec], actor, batch: str | None = None) -> list[Transfer]:
     return created
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A transfer's columns, as submit() returns them: building an ORM object costs more than the
+    rest of the Python on that one-statement path (issue 16)."""
+    id: int
+    key: str
+    kind: str
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    unit: str
+    pending_id: int | None
+    reason: str
+    subject: str | None
+    batch: str | None
+    actor_id: int | None
+    at: datetime
+    digest: str | None
+
+    @classmethod
+    def of(cls, t: Transfer) -> Posted:
+        return cls(**{f.name: getattr(t, f.name) for f in fields(cls)})
+
+
 PG_APPLY = ("SELECT ledger_apply(%(key)s, %(kind)s, %(debit)s, %(credit)s, %(amount)s, %(unit)s, %(pending)s, "
              "%(reason)s, %(subject)s, %(actor)s, %(at)s, %(digest)s)")
 
 
-def apply_one_pg(execute, s: Spec, actor, attach: bool = True) -> Transfer:
+def apply_one_pg(execute, s: Spec, actor, attach: bool = True) -> Transfer | Posted:
     """One transfer in one statement (PostgreSQL's `ledger_apply`), run by `execute(params)`;
-    the same outcomes as the Python path below, which SQLite and batches take."""
+    the same outcomes as the Python path below, which SQLite and batches take. `attach`: the
+    Transfer in the session; else its columns as a Posted (no ORM object: submit()'s path)."""
     now, actor_id = clock.now(), getattr(actor, "id", None)
     digest = digest_of(s, None, actor_id, now)
     outcome = execute(dict(key=s.key, kind=s.kind, debit=s.debit, credit=s.credit, amount=s.amount, unit=s.unit,
@@ -132,11 +159,7 @@ def apply_one_pg(execute, s: Spec, actor, attach: bool = True) -> Transfer:
                    amount=s.amount, unit=s.unit, pending_id=s.pending_id, reason=s.reason, subject=s.subject,
                    batch=None, actor_id=actor_id, at=now, digest=digest)
         _expire_accounts((s.debit, s.credit))
-        if attach:
-            return _as_persistent(row)
-        t = Transfer(**row)
-        make_transient_to_detached(t)
-        return t
+        return _as_persistent(row) if attach else Posted(**row)
     if outcome in (-1, -2):
         field = "debit" if outcome == -1 else "credit"
         raise field_error(field, "No such account.", code="account_not_found")
@@ -144,9 +167,7 @@ def apply_one_pg(execute, s: Spec, actor, attach: bool = True) -> Transfer:
         raise field_error("unit", "Both accounts must be in the transfer's unit.", code="unit_mismatch")
     replay = replay_of([s])
     if replay is not None:
-        if not attach:
-            db.session.expunge(replay[0])
-        return replay[0]
+        return replay[0] if attach else Posted.of(replay[0])
     if outcome == 0:
         raise Conflict("This pending transfer was already posted or voided.", code="pending_already_resolved")
     acct = db.session.execute(select(A).where(A.c.id == (s.debit if outcome == -4 else s.credit))).mappings().one()

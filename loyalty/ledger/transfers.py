@@ -37,12 +37,13 @@ def transfer(*, debit: Account | int, credit: Account | int, amount: int, unit: 
 
 
 def submit(*, debit: Account | int, credit: Account | int, amount: int, unit: str, reason: str,
-           subject: str | None, key: str, pending: bool = False, actor=None) -> Transfer:
+           subject: str | None, key: str, pending: bool = False, actor=None) -> engine.Posted:
     """transfer() as its own transaction, committed when this returns (TigerBeetle's
     create_transfers): one round trip on PostgreSQL. For a transfer that is the whole of
     a piece of work (an import, an integration); a business operation whose other changes
     must commit with the money uses transfer(). Same idempotency and errors as transfer();
-    returns a detached Transfer. Refused inside a transaction, whose work it would commit."""
+    returns the transfer's columns (engine.Posted, not an ORM object). Refused inside a
+    transaction, whose work it would commit."""
     if db.session().in_transaction():
         raise RuntimeError("ledger.submit() commits: call it outside a transaction, or use transfer()")
     spec = spec_of(debit, credit, amount, unit, reason, subject, key, pending)
@@ -52,8 +53,7 @@ def submit(*, debit: Account | int, credit: Account | int, amount: int, unit: st
             # rides on the same round trip (a transaction would add BEGIN and COMMIT)
             t = engine.apply_one_pg(_autocommit_execute, spec, actor, attach=False)
         else:
-            t = engine.apply([spec], actor)[0]
-            db.session.expunge(t)  # keep its loaded values: commit would expire them
+            t = engine.Posted.of(engine.apply([spec], actor)[0])  # read before commit expires them
         if db.session().in_transaction():  # what the error paths read; on SQLite, the transfer itself
             db.session.commit()
     except BaseException:

@@ -12,7 +12,8 @@ import loyalty
 
 LEDGER = Path(loyalty.__file__).parent / "ledger"
 ROOT = LEDGER.parent
-ALLOWED_LOYALTY = {"loyalty.clock", "loyalty.errors", "loyalty.extensions", "loyalty.paging", "loyalty.types"}
+ALLOWED_LOYALTY = {"loyalty.clock", "loyalty.errors", "loyalty.extensions", "loyalty.paging", "loyalty.scanning",
+                   "loyalty.types"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,0 +1,234 @@
+"""Walking one span of the audit chain (SEC-1, issue 16): the per-event checks of `flask audit verify`,
+on a driver connection (psycopg's binary server-side cursor, or sqlite3), row tuples only.
+
+A span [low, high] of seqs reads the hash of the event just before it (seq low - 1), so the link
+across the boundary with the span before is checked too. Spans are walked in this process or in
+worker processes (loyalty.scanning); loyalty/audit/verifying.py puts their results together in
+seq order, so the findings are the ones a single walk from genesis would make.
+
+Per event the fast path builds the sealed bytes straight from the row (`formats._sealed`'s keys in
+their sorted order, the values by the same C JSON encoder json.dumps uses, set up once, not per
+call), and computes the seal and the link with the two keys' pads hashed once. It only ever says "this event holds": an event it does not accept (a
+seal or hash that does not match, an event from before the seals) is judged again by `problem`,
+the general code, which words the finding.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from psycopg.types.json import set_json_loads
+
+from loyalty.audit.formats import GENESIS, _digest, _event_mac, settings
+from loyalty.scanning import Hmac, Span, connect
+
+try:
+    from json.encoder import c_make_encoder
+    from json.encoder import encode_basestring as string  # a JSON string, as ensure_ascii=False writes it
+    from json.scanner import c_make_scanner
+except ImportError:  # pragma: no cover - CPython always has the C encoder
+    c_make_encoder = c_make_scanner = None
+
+FETCH = 5_000  # rows per round trip of the server-side cursor
+
+
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+if c_make_encoder is not None:
+    # json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")) builds this encoder anew on
+    # every call; building it once halves the cost of an event's canonical form
+    _ENCODER = c_make_encoder(None, _no_default, string, None, ":", ",", True, False, True)
+
+    def canonical(body: Any) -> str:
+        return "".join(_ENCODER(body, 0))
+else:  # pragma: no cover
+    canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
+_SCAN = c_make_scanner(json.JSONDecoder()) if c_make_scanner is not None else None
+
+
+def load_json(data: bytes) -> Any:
+    """psycopg's loader for json columns: the C scanner straight on the text (json.loads on bytes first
+    guesses their encoding, a quarter of a row's fetch); anything unusual goes to json.loads."""
+    try:
+        text = data.decode()
+        value, end = _SCAN(text, 0)
+        if end == len(text):
+            return value
+    except (StopIteration, ValueError, TypeError, UnicodeDecodeError):
+        pass
+    return json.loads(data)
+
+
+def problem(event: Any, keyed: bool) -> str | None:
+    """Why a chained event does not hold (None: it does): its seal, then its hash."""
+    if event.mac is not None:
+        if not keyed:
+            return "a sealed event inside the part of the chain from before the key (rewritten)"
+        if not hmac.compare_digest(_event_mac(event), event.mac):
+            return "content does not match its seal (edited, or copied under another id)"
+        if not hmac.compare_digest(_digest(event), event.hash or ""):
+            return "its hash does not match its place and seal (rehashed without the key)"
+        return None
+    if not hmac.compare_digest(_digest(event, keyed), event.hash or ""):
+        return ("content does not match its hash (edited, or rehashed without the key)" if keyed
+                else "content does not match its hash (edited)")
+    return None
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What every span of one verify needs (sent once to each worker process)."""
+    dialect: str
+    event_key: bytes
+    chain_key: bytes
+    keyed_from: int | None
+    marks: dict[int, list[tuple[str, str]]]  # seq -> [(hash, at)] of the checkpoints compared
+    start_seq: int  # the first seq walked, whose previous hash is `start_hash`
+    start_hash: str
+    base_mark: int  # the checkpoint matched before the walk (its seq; 0: genesis)
+
+
+@dataclass
+class SpanResult:
+    count: int = 0  # events walked, the broken one included
+    unkeyed: int = 0
+    last_seq: int = 0  # the last event that held, and its hash
+    last_hash: str | None = None
+    broken: tuple[int | None, int | None, str] | None = None  # (seq, id, problem); id None: look it up by seq
+    gap: bool = False  # the span ended before its last seq: the event after the last that held is missing
+    notes: list[str] = field(default_factory=list)
+
+
+_COLUMNS = "id, seq, {at}, actor_id, actor, entity, entity_id, action, before, after, prev_hash, hash, mac"
+_PG_AT = "at AT TIME ZONE 'UTC'"
+_SPAN_SQL = {
+    # the time as naive UTC: Python formats it (to_char on the server costs more than the whole row)
+    "postgresql": f"SELECT {_COLUMNS.format(at=_PG_AT)} FROM audit_events "
+                  "WHERE seq BETWEEN %s AND %s ORDER BY seq",
+    "sqlite": f"SELECT {_COLUMNS.format(at='at')} FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+}
+
+
+def _batches(conn: Any, dialect: str, span: Span):
+    if dialect == "postgresql":
+        with conn.cursor(name=f"audit_span_{span.index}", binary=True) as cursor:
+            set_json_loads(load_json, cursor)
+            cursor.execute(_SPAN_SQL[dialect], (span.low, span.high))
+            while rows := cursor.fetchmany(FETCH):
+                yield rows
+        return
+    cursor = conn.cursor()
+    try:
+        cursor.execute(_SPAN_SQL[dialect], (span.low, span.high))
+        while rows := cursor.fetchmany(FETCH):
+            yield [(*row[:2], row[2], *row[3:8], _json(row[8]), _json(row[9]), *row[10:]) for row in rows]
+    finally:
+        cursor.close()
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _iso(at: Any) -> str:
+    """An event's time as its seal and hash cover it (`formats._iso`), from naive UTC: a datetime
+    (psycopg) or SQLite's stored text."""
+    if isinstance(at, str):
+        if len(at) == 26 and at[10] == " ":
+            return f"{at[:10]}T{at[11:]}+00:00"
+        from datetime import UTC, datetime
+        return datetime.fromisoformat(at).replace(tzinfo=UTC).isoformat(timespec="microseconds")
+    return at.isoformat(timespec="microseconds") + "+00:00"
+
+
+def hash_before(conn: Any, dialect: str, seq: int) -> str | None:
+    cursor = conn.cursor()
+    try:
+        cursor.execute("SELECT hash FROM audit_events WHERE seq = " + ("%s" if dialect == "postgresql" else "?"),
+                       (seq,))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return row[0] if row else None
+
+
+def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
+    """Check every event of the span in seq order, up to the first that does not hold."""
+    out = SpanResult(last_seq=span.low - 1)
+    prev = walk.start_hash if span.low == walk.start_seq else (
+        GENESIS if span.low == 1 else hash_before(conn, walk.dialect, span.low - 1))
+    out.last_hash = prev
+    marks, keyed_from = walk.marks, walk.keyed_from
+    good = max((seq for seq in marks if seq < span.low), default=walk.base_mark)
+    first_after = None  # the id of event seq good + 1, once walked
+    seal, link = Hmac(walk.event_key).digest, Hmac(walk.chain_key).digest
+    expected, count, unkeyed = span.low, 0, 0
+    for rows in _batches(conn, walk.dialect, span):
+        for row in rows:
+            event_id, seq, at, actor_id, actor, entity, entity_id, action, before, after, prev_hash, digest, mac = row
+            count += 1
+            if seq != expected:
+                out.count, out.unkeyed = count, unkeyed
+                out.broken = (expected, event_id, f"event seq {expected} is missing (next found: {seq})")
+                return out
+            if seq == good + 1:
+                first_after = event_id
+            if prev_hash != prev:
+                out.count, out.unkeyed = count, unkeyed
+                out.broken = (seq, event_id, "previous-hash link broken (an event was removed or reordered)")
+                return out
+            keyed = keyed_from is not None and seq >= keyed_from
+            at = _iso(at)
+            if not (mac is not None and keyed
+                    and seal(f'{{"action":{string(action)},"actor":{string(actor)},"actor_id":'
+                             f'{"null" if actor_id is None else actor_id},"after":{canonical(after)},"at":"{at}",'
+                             f'"before":{canonical(before)},"entity":{string(entity)},"entity_id":{string(entity_id)},'
+                             f'"id":{event_id},"v":2}}'.encode()).hex() == mac
+                    and link(f'["audit-link",{seq},"{prev_hash}","{mac}"]'.encode()).hex() == digest):
+                found = problem(SimpleNamespace(id=event_id, seq=seq, at=at, actor_id=actor_id, actor=actor,
+                                                entity=entity, entity_id=entity_id, action=action, before=before,
+                                                after=after, prev_hash=prev_hash, hash=digest, mac=mac), keyed)
+                if found is not None:
+                    out.count, out.unkeyed = count, unkeyed
+                    out.broken = (seq, event_id, found)
+                    return out
+            unkeyed += not keyed
+            for mark_hash, mark_at in marks.get(seq, ()):
+                if mark_hash != digest:
+                    out.count, out.unkeyed = count, unkeyed
+                    out.broken = (good + 1, first_after, f"event seq {seq} does not match the checkpoint of "
+                                                         f"{mark_at}: events {good + 1}..{seq} were rewritten since")
+                    return out
+            if seq in marks:
+                good, first_after = seq, None
+            prev, expected = digest, expected + 1
+    out.count, out.unkeyed, out.last_seq, out.last_hash = count, unkeyed, expected - 1, prev
+    out.gap = expected <= span.high
+    return out
+
+
+# ---- in a worker process -------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def start_worker(walk: Walk, target: str) -> None:
+    """ProcessPoolExecutor initializer: the walk's parameters and a connection of this process's own,
+    and the keys for `problem` (a spawned process has not run the app factory)."""
+    settings.event_key, settings.chain_key = walk.event_key, walk.chain_key
+    _WORKER.update(walk=walk, conn=connect(walk.dialect, target))
+
+
+def walk_remote(span: Span) -> SpanResult:
+    conn = _WORKER["conn"]
+    try:
+        return walk_span(conn, _WORKER["walk"], span)
+    finally:
+        conn.rollback()  # read only: end the span's transaction, and its snapshot
