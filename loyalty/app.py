@@ -141,12 +141,13 @@ def _register_jobs() -> None:
     """Every background job, in this one place (loyalty.scheduler runs them, one commit per item)."""
     from loyalty import scheduler
     from loyalty.audit import jobs as audit_jobs
+    from loyalty.payouts import jobs as payout_jobs
     from loyalty.points import jobs as points_jobs
     from verification.callbacks import jobs as callback_jobs
     from verification.referrals import jobs as referral_jobs
     from verification.rings import jobs as ring_jobs
     scheduler.register(audit_jobs.CHECKPOINT, points_jobs.EXPIRY, *referral_jobs.JOBS, *callback_jobs.JOBS,
-                       *ring_jobs.JOBS)
+                       *ring_jobs.JOBS, *payout_jobs.JOBS)
 
 
 def _register_verification(app: Flask) -> None:
@@ -221,6 +222,7 @@ def _fresh_request_state():
     a CLI) keeps one app context around several requests, start each request clean."""
     g.pop("rollback", None)
     g.pop(app_csrf_field(), None)
+    g.pop("_flask_babel", None)  # the language is chosen per request (flask-babel caches it in g)
 
 
 # Our deepest real body is three levels ({"answers": [{...}]}); Python's parser recurses once

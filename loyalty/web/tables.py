@@ -82,5 +82,14 @@ def stream_download(chunks: Iterator[bytes], filename: str, mimetype: str) -> Re
     return response
 
 
+def file_download(path, filename: str, mimetype: str = "text/csv; charset=utf-8") -> Response:
+    """`download` of a file on disk (a background export), streamed from it by Flask, never cached."""
+    response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=filename,
+                         etag=False, conditional=False)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def csv_response(header: list[str], rows: list[list], filename: str) -> Response:
     return download(csv_bytes(header, rows), filename, "text/csv; charset=utf-8")

@@ -1,0 +1,89 @@
+"""Writing a background payout export to disk (issue 16): keyset batches, constant memory.
+
+The payouts are read BATCH rows at a time by their (requested_at, id) key, the index the finance
+queue pages by, each batch a short query of its own; after each batch the job's progress is
+committed (so a status poll sees it move), and no transaction stays open for the whole file. The
+bytes are export.csv_pieces', the direct export's. The file is written under a temporary name
+(`.payouts-N.csv.part`) and renamed only once complete, so a file under its final name is always
+whole; its size and SHA-256 are recorded with the done export.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Select, func, literal, select, tuple_
+
+from loyalty.extensions import db
+from loyalty.payouts import export
+from loyalty.payouts.models import Payout
+from loyalty.settings import settings
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Written:
+    name: str
+    size: int
+    sha256: str
+
+
+def directory() -> Path:
+    path = Path(settings.export_dir or "exports")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def final_path(export_id: int) -> Path:
+    return directory() / f"payouts-{export_id}.csv"
+
+
+def part_path(export_id: int) -> Path:
+    return directory() / f".payouts-{export_id}.csv.part"
+
+
+def count(query: Select) -> int:
+    ids = query.with_only_columns(Payout.id).order_by(None).subquery()
+    return db.session.execute(select(func.count()).select_from(ids)).scalar_one()
+
+
+def keyset_batches(query: Select, progress: Callable[[int], None], size: int | None = None) -> Iterator[list[Payout]]:
+    """The payouts of `query` (ordered by requested_at, id), `size` at a time; `progress(rows so
+    far)` after each batch has been written (it commits, ending the batch's transaction)."""
+    columns = (Payout.requested_at, Payout.id)
+    last, done = None, 0
+    while True:
+        page = export.lean(query).limit(size or BATCH)
+        if last is not None:
+            page = page.where(tuple_(*columns) > tuple_(*[literal(v, type_=c.type) for c, v in zip(columns, last)]))
+        batch = list(db.session.execute(page).unique().scalars())
+        if not batch:
+            return
+        last = (batch[-1].requested_at, batch[-1].id)
+        yield batch
+        done += len(batch)
+        progress(done)
+
+
+def write(export_id: int, query: Select, progress: Callable[[int], None]) -> Written:
+    """The CSV of `query` to `payouts-<id>.csv`, through a temporary file renamed at the end."""
+    part, final = part_path(export_id), final_path(export_id)
+    digest, size = hashlib.sha256(), 0
+    with open(part, "wb") as out:
+        for piece in export.csv_pieces(query, keyset_batches(query, progress)):
+            out.write(piece)
+            digest.update(piece)
+            size += len(piece)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(part, final)  # atomic: a reader sees no file or the whole file
+    return Written(final.name, size, digest.hexdigest())
+
+
+def remove(export_id: int) -> None:
+    for path in (part_path(export_id), final_path(export_id)):
+        path.unlink(missing_ok=True)
