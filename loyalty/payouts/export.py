@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, String, cast, func, literal, select
+from sqlalchemy import Select, String, case, cast, func, literal, select
 from sqlalchemy.orm import defer
 
 from loyalty import clock
@@ -90,10 +90,13 @@ def _ledger_totals_of(query: Select | None) -> LedgerTotals:
     totals.reward_posted = int(db.session.execute(select(func.coalesce(func.sum(Transfer.amount), 0)).where(
         Transfer.kind == "post", Transfer.subject.in_(select(chosen.c.subject)))).scalar_one())
     own = select(literal("payout:") + cast(chosen.c.id, String))
-    for key, amount in db.session.execute(select(Transfer.key, Transfer.amount).where(Transfer.subject.in_(own))):
-        attr = SUFFIXES.get(key.rsplit(":", 1)[1])
-        if attr is not None:
-            setattr(totals, attr, getattr(totals, attr) + amount)
+    # summed by the database per key suffix: one row back however many payouts (fetching every
+    # transfer's key and amount cost the export 40 MB at 450k payouts, issue 16)
+    sums = [func.coalesce(func.sum(case((Transfer.key.like(f"%:{suffix}"), Transfer.amount), else_=0)), 0)
+            for suffix in SUFFIXES]
+    row = db.session.execute(select(*sums).where(Transfer.subject.in_(own))).one()
+    for attr, amount in zip(SUFFIXES.values(), row):
+        setattr(totals, attr, int(amount))
     return totals
 
 
