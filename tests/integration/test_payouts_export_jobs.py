@@ -19,6 +19,7 @@ from loyalty.payouts.models import Payout, PayoutExport
 from loyalty.settings import settings
 from tests.flows import new_referee, payout_of, post, read_csv, verified_referral
 from tests.helpers import PASSWORD, count_rows
+from tests.web import browser_as, csrf_of, text
 
 
 @pytest.fixture
@@ -258,3 +259,41 @@ def test_the_file_speaks_the_language_it_was_asked_in(api, two_payouts, small_bo
     jobs.run_exports()
     rows = read_csv(fetch(api, "finance", asked["url"] + "/payouts.csv"))
     assert rows[0][:3] == ["Payout", "Referral", "Store"]
+
+
+@pytest.mark.rule("LED-6")
+def test_the_payouts_page_starts_a_background_export_shows_its_progress_and_the_file(app, api, two_payouts,
+                                                                                     small_bound):
+    browser = browser_as(app, "finance")
+    page = text(browser.get("/payouts?status=paid"))
+    assert "导出（后台）" in page and "我的导出" in page and "暂无导出" in page
+    asked = browser.post("/payouts/exports", data={"csrf_token": csrf_of(browser, "/payouts"), "status": "paid",
+                                                   "next": "/payouts?status=paid"})
+    assert asked.status_code == 302 and asked.headers["Location"] == "/payouts?status=paid"
+    job = db.session.execute(select(PayoutExport)).scalar_one()
+    assert job.filters["status"] == "paid" and "date_from" not in job.filters  # no period on the page: all
+    page = text(browser.get("/payouts?status=paid"))
+    assert "已开始后台导出" in page and f'data-test="export-{job.id}"' in page and "data-poll=" in page
+    state = browser.get(f"/payouts/exports/{job.id}.json").get_json()
+    assert (state["status"], state["label"], state["download"], state["finished"]) == ("queued", "排队中", None, False)
+    assert jobs.run_exports() == 1
+    state = browser.get(f"/payouts/exports/{job.id}.json").get_json()
+    assert (state["label"], state["percent"], state["finished"]) == ("可下载", 100, True)
+    file = browser.get(state["download"])
+    assert [r[0] for r in read_csv(file)[1:] if r and r[0].isdigit()] == [str(two_payouts[0]["id"])]
+    file.close()
+    assert "可下载" in text(browser.get("/payouts")) and "data-poll=" not in text(browser.get("/payouts"))
+    other = browser_as(app, "finance2")
+    assert other.get(f"/payouts/exports/{job.id}.json").status_code == 404
+    assert other.get(state["download"]).status_code == 404
+    big = browser.get("/payouts/export.csv?status=all")  # two rows, above the bound: a job, back to the queue
+    assert big.status_code == 302 and count_rows(PayoutExport) == 2
+    assert "数据行数过多" in text(browser.get(big.headers["Location"]))
+
+
+def test_a_bad_period_on_the_page_queues_nothing(app, world):
+    browser = browser_as(app, "finance")
+    resp = browser.post("/payouts/exports", data={"csrf_token": csrf_of(browser, "/payouts"), "from": "2026-05-02",
+                                                  "to": "2026-05-01"})
+    assert resp.status_code == 302 and count_rows(PayoutExport) == 0
+    assert "期间的结束日期早于开始日期" in text(browser.get(resp.headers["Location"]))
