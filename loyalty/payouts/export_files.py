@@ -3,9 +3,9 @@
 The payouts are read BATCH rows at a time by their (requested_at, id) key, the index the finance
 queue pages by, each batch a short query of its own; after each batch the job's progress is
 committed (so a status poll sees it move), and no transaction stays open for the whole file. The
-bytes are export.csv_pieces', the direct export's. The file is written under a temporary name
-(`.payouts-N.csv.part`) and renamed only once complete, so a file under its final name is always
-whole; its size and SHA-256 are recorded with the done export.
+bytes are export.csv_pieces', the direct export's. The file is written under a temporary name of
+its attempt (`.payouts-N-A.csv.part`) and renamed (`publish`) only once complete, so a file under its
+final name is always whole; its size and SHA-256 are recorded with the done export.
 """
 from __future__ import annotations
 
@@ -42,8 +42,10 @@ def final_path(export_id: int) -> Path:
     return directory() / f"payouts-{export_id}.csv"
 
 
-def part_path(export_id: int) -> Path:
-    return directory() / f".payouts-{export_id}.csv.part"
+def part_path(export_id: int, attempt: int) -> Path:
+    """The file an attempt writes: its own, so an attempt taken for dead that still runs never
+    writes into its successor's file."""
+    return directory() / f".payouts-{export_id}-{attempt}.csv.part"
 
 
 def count(query: Select) -> int:
@@ -69,9 +71,9 @@ def keyset_batches(query: Select, progress: Callable[[int], None], size: int | N
         progress(done)
 
 
-def write(export_id: int, query: Select, progress: Callable[[int], None]) -> Written:
-    """The CSV of `query` to `payouts-<id>.csv`, through a temporary file renamed at the end."""
-    part, final = part_path(export_id), final_path(export_id)
+def write(export_id: int, attempt: int, query: Select, progress: Callable[[int], None]) -> Written:
+    """The CSV of `query` to the attempt's temporary file (`publish` gives it its final name)."""
+    part = part_path(export_id, attempt)
     digest, size = hashlib.sha256(), 0
     with open(part, "wb") as out:
         for piece in export.csv_pieces(query, keyset_batches(query, progress)):
@@ -80,10 +82,16 @@ def write(export_id: int, query: Select, progress: Callable[[int], None]) -> Wri
             size += len(piece)
         out.flush()
         os.fsync(out.fileno())
-    os.replace(part, final)  # atomic: a reader sees no file or the whole file
-    return Written(final.name, size, digest.hexdigest())
+    return Written(final_path(export_id).name, size, digest.hexdigest())
 
 
-def remove(export_id: int) -> None:
-    for path in (part_path(export_id), final_path(export_id)):
+def publish(export_id: int, attempt: int) -> None:
+    os.replace(part_path(export_id, attempt), final_path(export_id))  # atomic: no file, or the whole file
+
+
+def remove(export_id: int, attempt: int | None = None) -> None:
+    """An attempt's temporary file; without `attempt`, every file of the export."""
+    parts = [part_path(export_id, attempt)] if attempt else [*directory().glob(f".payouts-{export_id}-*.csv.part"),
+                                                             final_path(export_id)]
+    for path in parts:
         path.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ from loyalty.settings import settings
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+MAX_WAITING = 5  # queued or running exports per requester
 BOOKS = ("finance", "admin")
 FIELDS = ("status", "rows_done", "rows_total", "file_name", "size_bytes", "sha256", "error", "attempts")
 
@@ -57,17 +58,21 @@ def request_export(actor, *, locale: str = "zh_CN", everything: bool = False,
                    **filters) -> PayoutExport:
     """Queue an export of the payouts `actor` may see matching `filters`: without a period the last
     export.DEFAULT_DAYS days, or every payout with `everything`. The same request while an
-    identical one of the same requester is still queued or running answers that one."""
+    identical one of the same requester is still queued or running answers that one; more than
+    MAX_WAITING of his waiting is a 409."""
     _check(actor, everything, filters)
     if not everything:
         filters = export.default_period(filters)
     upto = db.session.execute(select(func.max(Payout.id))).scalar_one() or 0
     wanted = {**{k: _iso(v) for k, v in filters.items() if v is not None}, "upto_id": upto}
-    for open_one in db.session.execute(select(PayoutExport).where(
-            PayoutExport.requested_by_id == actor.id, PayoutExport.status.in_((QUEUED, RUNNING)))).scalars():
+    waiting = db.session.execute(select(PayoutExport).where(
+        PayoutExport.requested_by_id == actor.id, PayoutExport.status.in_((QUEUED, RUNNING)))).scalars().all()
+    for open_one in waiting:
         if {k: v for k, v in open_one.filters.items() if k != "upto_id"} == \
                 {k: v for k, v in wanted.items() if k != "upto_id"}:
             return open_one
+    if len(waiting) >= MAX_WAITING:
+        raise Conflict("You have exports waiting already; ask again when one is done.", code="too_many_exports")
     job = PayoutExport(requested_by_id=actor.id, filters=wanted, locale=locale[:10], status=QUEUED,
                        requested_at=clock.now(), rows_done=0, attempts=0)
     db.session.add(job)
@@ -147,23 +152,47 @@ def claim_next() -> PayoutExport | None:
 
 
 def run(job: PayoutExport) -> None:
-    """Write the claimed export's file, committing progress per batch; done, or failed and raised."""
-    export_id = job.id
+    """Write the claimed export's file, committing progress per batch; done, or failed and raised.
+    An attempt that finds the export no longer its own (taken for dead and queued again) stops
+    and leaves it to its successor."""
+    export_id, attempt = job.id, job.attempts
     try:
         actor = _requester(job)
         query = service.payouts_query(actor, **_filters(job)).where(Payout.id <= job.filters.get("upto_id", 0))
         job.rows_total = export_files.count(query)
         db.session.commit()
         with force_locale(job.locale):
-            written = export_files.write(export_id, query, lambda n: _progress(export_id, n))
-        _finish(db.session.get(PayoutExport, export_id), written)
+            written = export_files.write(export_id, attempt, query, lambda n: _progress(export_id, attempt, n))
+        job = _own(export_id, attempt)
+        export_files.publish(export_id, attempt)
+        _finish(job, written)
         db.session.commit()
+    except Superseded:
+        db.session.rollback()
+        export_files.remove(export_id, attempt)
+        log.warning("payout export %s: attempt %s was taken for dead; its successor goes on", export_id, attempt)
     except Exception as exc:
         db.session.rollback()
-        export_files.remove(export_id)
-        _fail(db.session.get(PayoutExport, export_id), str(exc) or type(exc).__name__)
-        db.session.commit()
+        export_files.remove(export_id, attempt)
+        try:
+            _fail(_own(export_id, attempt), str(exc) or type(exc).__name__)
+            db.session.commit()
+        except Superseded:
+            db.session.rollback()
         raise
+
+
+class Superseded(Exception):
+    """This attempt was taken for dead and the export queued again (or failed) meanwhile."""
+
+
+def _own(export_id: int, attempt: int) -> PayoutExport:
+    """The export, locked, if this attempt still runs it."""
+    job = db.session.execute(select(PayoutExport).where(PayoutExport.id == export_id).with_for_update()
+                             .execution_options(populate_existing=True)).scalar_one()
+    if job.status != RUNNING or job.attempts != attempt:
+        raise Superseded(export_id)
+    return job
 
 
 def _requester(job: PayoutExport) -> Staff:
@@ -173,8 +202,8 @@ def _requester(job: PayoutExport) -> Staff:
     return staff
 
 
-def _progress(export_id: int, rows: int) -> None:
-    job = db.session.get(PayoutExport, export_id)
+def _progress(export_id: int, attempt: int, rows: int) -> None:
+    job = _own(export_id, attempt)
     job.rows_done, job.heartbeat_at = rows, clock.now()
     db.session.commit()
 
@@ -200,7 +229,7 @@ def requeue_stale() -> int:
                                                           PayoutExport.heartbeat_at < since)
                                .with_for_update(skip_locked=True)).scalars().all()
     for job in stale:
-        export_files.remove(job.id)
+        export_files.remove(job.id, job.attempts)  # if it still runs, it finds itself superseded
         log.warning("payout export %s stopped after %s rows (attempt %s)", job.id, job.rows_done, job.attempts)
         if job.attempts >= MAX_ATTEMPTS:
             _fail(job, f"stopped {job.attempts} times")

@@ -27,6 +27,7 @@ DOMAIN_MESSAGES = (
     N_('The export is not finished yet.'),
     N_('The export failed; ask for it again.'),
     N_("The export's file has expired; ask for it again."),
+    N_('You have exports waiting already; ask again when one is done.'),
     # a required JSON body missing (app.py)
     N_('The request needs a JSON body.'),
     N_('A JSON body is required.'),

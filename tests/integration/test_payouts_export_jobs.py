@@ -78,7 +78,7 @@ def test_a_large_export_is_queued_moves_and_downloads_the_direct_exports_bytes(a
     assert api.as_("finance").get(url).json["rows_done"] == 0
     seen = []
     real = export_jobs._progress
-    monkeypatch.setattr(export_jobs, "_progress", lambda i, n: (real(i, n), seen.append(
+    monkeypatch.setattr(export_jobs, "_progress", lambda i, a, n: (real(i, a, n), seen.append(
         (db.session.get(PayoutExport, i).rows_done, db.session.get(PayoutExport, i).rows_total))))
     assert jobs.run_exports() == 1
     assert seen == [(1, 2), (2, 2)]  # committed after each batch (of one row here)
@@ -171,7 +171,7 @@ def test_a_crash_mid_way_leaves_no_done_export_and_the_job_is_run_again(api, two
                                                                         monkeypatch):
     asked = api.as_("finance").post("payouts/exports", json={"all": True}).json
 
-    def die(export_id, rows):
+    def die(export_id, attempt, rows):
         raise Crash()
     monkeypatch.setattr(export_jobs, "_progress", die)
     with pytest.raises(Crash):
@@ -179,7 +179,7 @@ def test_a_crash_mid_way_leaves_no_done_export_and_the_job_is_run_again(api, two
     db.session.rollback()
     job = db.session.get(PayoutExport, asked["id"])
     assert job.status == "running" and job.file_name is None
-    assert export_files.part_path(job.id).exists() and not export_files.final_path(job.id).exists()
+    assert export_files.part_path(job.id, 1).exists() and not export_files.final_path(job.id).exists()
     assert fetch(api, "finance", asked["url"] + "/payouts.csv").json["code"] == "export_not_ready"
     monkeypatch.undo()
     monkeypatch.setattr(settings, "export_direct_max_rows", 1)
@@ -188,7 +188,7 @@ def test_a_crash_mid_way_leaves_no_done_export_and_the_job_is_run_again(api, two
         assert jobs.run_exports() == 1  # silent too long: queued again and written whole
     done = api.as_("finance").get(asked["url"]).json
     assert done["status"] == "done" and done["rows_done"] == 2
-    assert not export_files.part_path(asked["id"]).exists()
+    assert not export_files.part_path(asked["id"], 1).exists() and not export_files.part_path(asked["id"], 2).exists()
     assert len(ids_in(fetch(api, "finance", done["download"]))) == 2
     assert db.session.get(PayoutExport, asked["id"]).attempts == 2
 
@@ -208,14 +208,14 @@ def test_an_error_fails_the_export_removes_its_file_and_is_logged(app, api, two_
                                                                    monkeypatch):
     asked = api.as_("finance").post("payouts/exports", json={"all": True}).json
 
-    def broken(export_id, rows):
+    def broken(export_id, attempt, rows):
         raise OSError("disk full")
     monkeypatch.setattr(export_jobs, "_progress", broken)
     from loyalty import scheduler
     assert scheduler.run_job(app, "payout_exports") == scheduler.JobRun(done=0, failed=1)
     job = db.session.get(PayoutExport, asked["id"])
     assert job.status == "failed" and "disk full" in job.error and job.file_name is None
-    assert not export_files.part_path(job.id).exists() and not export_files.final_path(job.id).exists()
+    assert not export_files.part_path(job.id, 1).exists() and not export_files.final_path(job.id).exists()
     actions = db.session.execute(select(AuditEvent.action).where(AuditEvent.entity == "payout_export")
                                  .order_by(AuditEvent.id)).scalars().all()
     assert actions == ["requested", "failed"]
@@ -297,3 +297,30 @@ def test_a_bad_period_on_the_page_queues_nothing(app, world):
                                                   "to": "2026-05-01"})
     assert resp.status_code == 302 and count_rows(PayoutExport) == 0
     assert "期间的结束日期早于开始日期" in text(browser.get(resp.headers["Location"]))
+
+
+def test_an_attempt_taken_for_dead_that_still_runs_leaves_the_export_to_its_successor(api, two_payouts,
+                                                                                     small_bound, monkeypatch):
+    asked = api.as_("finance").post("payouts/exports", json={"all": True}).json
+    real = export_jobs._progress
+
+    def successor_claims(export_id, attempt, rows):  # meanwhile another scheduler queued it again and took it
+        job = db.session.get(PayoutExport, export_id)
+        job.attempts, job.rows_done = attempt + 1, 0
+        db.session.commit()
+        real(export_id, attempt, rows)
+    monkeypatch.setattr(export_jobs, "_progress", successor_claims)
+    assert jobs.run_next_export() is True  # stops quietly: not a failure of the export
+    job = db.session.get(PayoutExport, asked["id"])
+    assert (job.status, job.attempts, job.rows_done, job.file_name) == ("running", 2, 0, None)
+    assert not export_files.part_path(job.id, 1).exists() and not export_files.final_path(job.id).exists()
+
+
+def test_a_requester_has_at_most_five_exports_waiting(api, world):
+    for year in range(2020, 2025):
+        assert api.as_("finance").post("payouts/exports", json={"from": f"{year}-01-01"}).status_code == 202
+    sixth = api.as_("finance").post("payouts/exports", json={"from": "2025-01-01"})
+    assert sixth.status_code == 409 and sixth.json["code"] == "too_many_exports"
+    assert api.as_("finance").post("payouts/exports", json={"from": "2020-01-01"}).status_code == 202  # the same
+    assert api.as_("finance2").post("payouts/exports", json={"from": "2025-01-01"}).status_code == 202
+    assert count_rows(PayoutExport) == 6
