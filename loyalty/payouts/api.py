@@ -92,8 +92,8 @@ def mark_paid(body, payout_id):
                      "`from` and `to`, the payouts requested in the last 90 days. Above the direct bound "
                      "(`EXPORT_DIRECT_MAX_ROWS`, default 20,000 rows) the answer is 202 and a background export.")
 def export_csv(query):
-    actor, filters = current_actor(), export.default_period(_filters(query))
-    if export_jobs.is_large(actor, **filters):
+    actor, filters = current_actor(), _filters(query)
+    if export_jobs.is_large(actor, **export.default_period(filters)):
         return _queued(export_jobs.request_export(actor, locale=str(get_locale()), **filters))
     return stream_download(export.stream_csv(actor, **filters), "payouts.csv", "text/csv; charset=utf-8")
 

@@ -61,15 +61,15 @@ def request_export(actor, *, locale: str = "zh_CN", everything: bool = False,
     identical one of the same requester is still queued or running answers that one; more than
     MAX_WAITING of his waiting is a 409."""
     _check(actor, everything, filters)
-    if not everything:
-        filters = export.default_period(filters)
+    recent = not everything and filters.get("date_from") is None and filters.get("date_to") is None
+    if recent:
+        filters = {**export.default_period(filters), "recent": True}  # the last DEFAULT_DAYS days
     upto = db.session.execute(select(func.max(Payout.id))).scalar_one() or 0
     wanted = {**{k: _iso(v) for k, v in filters.items() if v is not None}, "upto_id": upto}
     waiting = db.session.execute(select(PayoutExport).where(
         PayoutExport.requested_by_id == actor.id, PayoutExport.status.in_((QUEUED, RUNNING)))).scalars().all()
     for open_one in waiting:
-        if {k: v for k, v in open_one.filters.items() if k != "upto_id"} == \
-                {k: v for k, v in wanted.items() if k != "upto_id"}:
+        if _same(open_one.filters, wanted):
             return open_one
     if len(waiting) >= MAX_WAITING:
         raise Conflict("You have exports waiting already; ask again when one is done.", code="too_many_exports")
@@ -93,6 +93,12 @@ def _check(actor, everything: bool, filters: dict) -> None:
         raise field_error("store_id", "No such store.")
 
 
+def _same(asked: dict, wanted: dict) -> bool:
+    """The same export: the same filters, "the last 90 days" whenever it was asked."""
+    ignored = {"upto_id"} | ({"date_from"} if asked.get("recent") and wanted.get("recent") else set())
+    return {k: v for k, v in asked.items() if k not in ignored} == {k: v for k, v in wanted.items() if k not in ignored}
+
+
 def _iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -100,6 +106,7 @@ def _iso(value):
 def _filters(job: PayoutExport) -> dict:
     f = dict(job.filters)
     f.pop("upto_id", None)
+    f.pop("recent", None)
     for key in ("date_from", "date_to"):
         if f.get(key):
             f[key] = datetime.fromisoformat(f[key])
