@@ -143,6 +143,7 @@ def _register_jobs() -> None:
     """Every background job, in this one place (loyalty.scheduler runs them, one commit per item)."""
     from loyalty import scheduler
     from loyalty.audit import jobs as audit_jobs
+    from loyalty.payouts import jobs as payout_jobs
     from loyalty.points import jobs as points_jobs
     from loyalty.reports import jobs as money_report_jobs
     from verification.callbacks import jobs as callback_jobs
@@ -150,7 +151,7 @@ def _register_jobs() -> None:
     from verification.reports import jobs as report_jobs
     from verification.rings import jobs as ring_jobs
     scheduler.register(audit_jobs.CHECKPOINT, points_jobs.EXPIRY, *referral_jobs.JOBS, *callback_jobs.JOBS,
-                       *ring_jobs.JOBS, *report_jobs.JOBS, *money_report_jobs.JOBS)
+                       *ring_jobs.JOBS, *report_jobs.JOBS, *money_report_jobs.JOBS, *payout_jobs.JOBS)
 
 
 def _register_verification(app: Flask) -> None:
@@ -193,8 +194,7 @@ def _register_verification(app: Flask) -> None:
 
 
 def _tune_engine(engine) -> None:
-    """SQLite: WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE so concurrent
-    writers queue for the write lock instead of failing with SQLITE_BUSY."""
+    """SQLite: WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE (writers queue, no SQLITE_BUSY)."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -229,6 +229,7 @@ def _fresh_request_state():
     a CLI) keeps one app context around several requests, start each request clean."""
     g.pop("rollback", None)
     g.pop(app_csrf_field(), None)
+    g.pop("_flask_babel", None)  # the language is chosen per request (flask-babel caches it in g)
 
 
 # Our deepest real body is three levels ({"answers": [{...}]}); Python's parser recurses once

@@ -76,6 +76,13 @@ class Config:
         self.RATELIMIT_SWALLOW_ERRORS = True
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        # Payout exports (issue 16): larger than EXPORT_DIRECT_MAX_ROWS rows, a background job writes the
+        # CSV into EXPORT_DIR, polled every EXPORT_POLL_SECONDS; files are removed after EXPORT_KEEP_DAYS.
+        self.EXPORT_DIRECT_MAX_ROWS = int(os.environ.get("EXPORT_DIRECT_MAX_ROWS", "20000"))
+        self.EXPORT_DIR = os.environ.get("EXPORT_DIR") or str(instance / "exports")
+        self.EXPORT_KEEP_DAYS = int(os.environ.get("EXPORT_KEEP_DAYS", "7"))
+        self.EXPORT_POLL_SECONDS = int(os.environ.get("EXPORT_POLL_SECONDS", "5"))
+        self.EXPORT_STALE_SECONDS = int(os.environ.get("EXPORT_STALE_SECONDS", "300"))
         self.SCHEDULER_EMBEDDED = os.environ.get("SCHEDULER_EMBEDDED", "0") == "1"
         self.DEFAULT_PHONE_REGION = "CN"
         # flask-smorest / OpenAPI

@@ -1,14 +1,16 @@
 """/api/v1/payouts: the finance queue, approve / reject / paid (Idempotency-Key), the export."""
 from __future__ import annotations
 
+from flask import url_for
+from flask_babel import get_locale
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
-from loyalty.payouts import export, service
+from loyalty.payouts import export, export_jobs, service
 from loyalty.payouts import schemas as s
 from loyalty.schemas import paged_body
 from loyalty.web.idempotency import current_key, idempotent
-from loyalty.web.tables import download, period, stream_download
+from loyalty.web.tables import download, file_download, period, stream_download
 
 blp = Blueprint("payouts", __name__, url_prefix="/api/v1/payouts", description="Reward payouts and approvals")
 
@@ -83,12 +85,63 @@ def mark_paid(body, payout_id):
 @blp.route("/export.csv", methods=["GET"])
 @allow(*BOOKS)
 @blp.arguments(s.ExportQuery, location="query")
+@blp.response(202, s.PayoutExportSchema, description="Too many rows for one request: a background export was "
+              "queued (or the same one still running answered); `Location` is its progress.")
 @blp.doc(summary="Export payouts (CSV)",
          description="The payouts matching the filters as CSV (UTF-8 with a BOM, for Excel), streamed. Without "
-                     "`from` and `to`, the payouts requested in the last 90 days.")
+                     "`from` and `to`, the payouts requested in the last 90 days. Above the direct bound "
+                     "(`EXPORT_DIRECT_MAX_ROWS`, default 20,000 rows) the answer is 202 and a background export.")
 def export_csv(query):
-    return stream_download(export.stream_csv(current_actor(), **_filters(query)), "payouts.csv",
-                           "text/csv; charset=utf-8")
+    actor, filters = current_actor(), _filters(query)
+    if export_jobs.is_large(actor, **export.default_period(filters)):
+        return _queued(export_jobs.request_export(actor, locale=str(get_locale()), **filters))
+    return stream_download(export.stream_csv(actor, **filters), "payouts.csv", "text/csv; charset=utf-8")
+
+
+def _queued(job):
+    return job, 202, {"Location": url_for("payouts.get_export", export_id=job.id)}
+
+
+@blp.route("/exports", methods=["POST"])
+@allow(*BOOKS)
+@blp.arguments(s.ExportRequestSchema)
+@blp.response(202, s.PayoutExportSchema)
+@blp.doc(summary="Ask for a background export (CSV)",
+         description="Queues an export of the payouts matching the filters (the caller's stores only), written by "
+                     "the scheduler; `Location` and `url` give its progress, `download` the file once done. Without "
+                     "`from`/`to` the last 90 days; `all: true` every payout. Asking again while the same export is "
+                     "queued or running answers that one. Audited.")
+def request_export(body):
+    everything = body.pop("everything")
+    return _queued(export_jobs.request_export(current_actor(), locale=str(get_locale()), everything=everything,
+                                              **_filters(body)))
+
+
+@blp.route("/exports", methods=["GET"])
+@allow(*BOOKS)
+@blp.response(200, s.PayoutExportList)
+@blp.doc(summary="My background exports", description="The caller's 20 newest exports, the newest first.")
+def list_exports():
+    return {"items": export_jobs.my_exports(current_actor())}
+
+
+@blp.route("/exports/<int:export_id>", methods=["GET"])
+@allow(*BOOKS)
+@blp.response(200, s.PayoutExportSchema)
+@blp.doc(summary="A background export's progress",
+         description="Status (queued, running, done, failed, expired), rows done of rows total. Only the caller's "
+                     "own exports (an admin's: any); others are 404.")
+def get_export(export_id):
+    return export_jobs.get_export(current_actor(), export_id)
+
+
+@blp.route("/exports/<int:export_id>/payouts.csv", methods=["GET"])
+@allow(*BOOKS)
+@blp.doc(summary="Download a background export",
+         description="The file, read from disk (UTF-8 with a BOM, for Excel). 409 while the export is queued or "
+                     "running, when it failed, or once its file expired. Only the requester (or an admin); audited.")
+def export_file(export_id):
+    return file_download(*export_jobs.file_of(current_actor(), export_id))
 
 
 @blp.route("/export.xlsx", methods=["GET"])

@@ -21,6 +21,19 @@ METHOD_LABELS = {
 }
 
 
+EXPORT_LABELS = {
+    "queued": _l("Export queued"),
+    "running": _l("Exporting"),
+    "done": _l("Ready to download"),
+    "failed": _l("Export failed"),
+    "expired": _l("File expired"),
+}
+
+
+def export_label(status: str | None) -> str:
+    return label_of(EXPORT_LABELS, status)
+
+
 def status_label(status: str | None) -> str:
     return label_of(STATUS_LABELS, status)
 

@@ -121,3 +121,46 @@ class PayoutApproval(db.Model):
 
     payout: Mapped[Payout] = relationship(back_populates="approvals")
     approver: Mapped[Staff] = relationship(lazy="select")
+
+
+# A payout export written by a background job (issue 16): who asked, for what, how far it got.
+QUEUED, RUNNING, DONE, FAILED, EXPIRED = "queued", "running", "done", "failed", "expired"
+EXPORT_STATUSES = (QUEUED, RUNNING, DONE, FAILED, EXPIRED)
+
+
+class PayoutExport(db.Model):
+    """A CSV of payouts (发放明细导出) too large for one request. The job reads the payouts as the
+    requester may see them (`requested_by`'s store scope, applied when it runs), writes the file
+    under a temporary name and renames it when complete: `file_name` is set only on a done export."""
+    __tablename__ = "payout_exports"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'expired')", name="status_known"),
+        CheckConstraint("rows_done >= 0", name="rows_done_not_negative"),
+        Index("ix_payout_exports_status_id", "status", "id"),  # the next queued one, the running ones
+        Index("ix_payout_exports_requested_by_id", "requested_by_id", "id"),  # "my exports", newest first
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)  # status, store_id, date_from, date_to (ISO)
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")  # the file's headers and labels
+    status: Mapped[str] = mapped_column(String(10), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    rows_total: Mapped[int | None] = mapped_column()
+    file_name: Mapped[str | None] = mapped_column(String(120))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(500))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # each batch written; stale = died
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    requested_by: Mapped[Staff] = relationship(lazy="select")
+
+    @property
+    def percent(self) -> int:
+        if self.status == DONE:
+            return 100
+        return min(99, self.rows_done * 100 // self.rows_total) if self.rows_total else 0

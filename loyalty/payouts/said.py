@@ -62,3 +62,14 @@ def age(since: datetime | None, now: datetime) -> str:
     if seconds >= 3600:
         return _("%(n)s h", n=seconds // 3600)
     return _("%(n)s min", n=seconds // 60)
+
+
+def export_state(job) -> dict:
+    """A background export's progress as the page's poll reads it (static/js/progress.js)."""
+    from flask import url_for
+
+    from loyalty.payouts.labels import export_label
+    from loyalty.payouts.models import DONE, QUEUED, RUNNING
+    return {"id": job.id, "status": job.status, "label": export_label(job.status), "rows_done": job.rows_done,
+            "rows_total": job.rows_total, "percent": job.percent, "finished": job.status not in (QUEUED, RUNNING),
+            "download": url_for("payouts_web.export_file", export_id=job.id) if job.status == DONE else None}

@@ -1,10 +1,11 @@
 """What the payout API accepts and shows (the evidence never holds a callback's answer key)."""
 from __future__ import annotations
 
+from flask import url_for
 from marshmallow import Schema, fields, validate
 
-from loyalty.payouts.models import METHODS, STATUSES
-from loyalty.schemas import InputSchema, KeysetQuery, QuerySchema, page_of
+from loyalty.payouts.models import DONE, EXPORT_STATUSES, METHODS, STATUSES
+from loyalty.schemas import InputSchema, KeysetQuery, QuerySchema, StrictBoolean, page_of
 
 
 class ApprovalSchema(Schema):
@@ -76,3 +77,38 @@ class RejectInSchema(InputSchema):
 class PaidInSchema(InputSchema):
     method = fields.String(required=True, validate=validate.OneOf(METHODS))
     external_reference = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class ExportRequestSchema(InputSchema):
+    """A background export: the direct export's filters, or `all` for every payout."""
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    store_id = fields.Integer()
+    date_from = fields.Date(data_key="from", metadata={"description": "requested on or after (YYYY-MM-DD)"})
+    date_to = fields.Date(data_key="to", metadata={"description": "requested on or before (YYYY-MM-DD)"})
+    everything = StrictBoolean(data_key="all", load_default=False,
+                               metadata={"description": "every payout (no period); without it and without "
+                                                        "`from`/`to`, the last 90 days"})
+
+
+class PayoutExportSchema(Schema):
+    """A background export's progress; `download` once its file is written."""
+    id = fields.Integer()
+    status = fields.String(metadata={"enum": list(EXPORT_STATUSES)})
+    rows_done = fields.Integer()
+    rows_total = fields.Integer(allow_none=True)
+    percent = fields.Integer()
+    filters = fields.Dict(metadata={"description": "as asked (instants in ISO 8601), and `upto_id`: the newest "
+                                                   "payout when it was asked for"})
+    requested_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True)
+    size_bytes = fields.Integer(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+    url = fields.Function(lambda e: url_for("payouts.get_export", export_id=e.id))
+    download = fields.Function(lambda e: url_for("payouts.export_file", export_id=e.id) if e.status == DONE else None,
+                               allow_none=True)
+
+
+class PayoutExportList(Schema):
+    items = fields.List(fields.Nested(PayoutExportSchema))

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, g, render_template, request, url_for
+from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from loyalty import clock
 from loyalty.auth.access import allow
 from loyalty.directory.service import list_stores
-from loyalty.payouts import bulk, export, labels, said, service
+from loyalty.payouts import bulk, export, export_jobs, labels, said, service
 from loyalty.payouts.forms import BulkApproveForm, PaidForm, RejectForm
 from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, STATUSES
 from loyalty.schemas import parse_day
 from loyalty.web.forms import EmptyForm
 from loyalty.web.listing import list_filters
 from loyalty.web.once import act_once, form_token
-from loyalty.web.pages import expired
-from loyalty.web.tables import download, period
+from loyalty.web.pages import act, expired
+from loyalty.web.tables import download, file_download, period, stream_download
 
 bp = Blueprint("payouts_web", __name__, template_folder="templates")
 
@@ -39,11 +40,11 @@ def evidence_time(iso: str | None, zone: str = "Asia/Shanghai") -> str:
 @bp.app_context_processor
 def _labels():
     return {"payout_status_label": labels.status_label, "payout_status_tone": labels.status_tone,
-            "method_label": labels.method_label, "payout_age": said.age}
+            "method_label": labels.method_label, "payout_age": said.age, "export_label": labels.export_label}
 
 
 def _filters() -> dict:
-    args = request.args
+    args = request.values  # the query string, or a background export's form
 
     start, end = period(parse_day(args.get("from"), "from"), parse_day(args.get("to"), "to"))
     status = args.get("status")
@@ -59,7 +60,8 @@ def _queue_page() -> dict:
     actions = {p.id: service.actions(g.actor, p) for p in page.items}
     return {"page": page, "payouts": page.items, "actions": actions, "errors": errors, "statuses": STATUSES,
             "stores": list_stores(g.actor) if g.actor.store_id is None else [], "args": request.args,
-            "now": clock.now(), "selectable": [p.id for p in page.items if "approve" in actions[p.id]]}
+            "now": clock.now(), "selectable": [p.id for p in page.items if "approve" in actions[p.id]],
+            "exports": export_jobs.my_exports(g.actor, limit=10)}
 
 
 @bp.route("/payouts")
@@ -124,7 +126,42 @@ def mark_paid(payout_id: int):
 @bp.route("/payouts/export.csv")
 @allow(*BOOKS)
 def export_csv():
-    return download(export.to_csv(export.build(g.actor, **_filters())), "payouts.csv", "text/csv; charset=utf-8")
+    """Streamed; above the direct bound a background export instead (no period given: every payout)."""
+    filters = _filters()
+    if export_jobs.is_large(g.actor, **filters):
+        return _start_export(filters, _("Too many rows for one download: the export runs in the background and "
+                                        "appears under My exports."), url_for("payouts_web.queue", **request.args))
+    return stream_download(export.csv_pieces(service.payouts_query(g.actor, **filters)), "payouts.csv",
+                           "text/csv; charset=utf-8")
+
+
+def _start_export(filters: dict, done: str, back: str | None = None):
+    everything = filters["date_from"] is None and filters["date_to"] is None
+    return act(lambda: export_jobs.request_export(g.actor, locale=str(get_locale()), everything=everything,
+                                                  **filters), done, back or _back(), labels=EXPORT_FIELDS)
+
+
+EXPORT_FIELDS = {"store_id": "Store", "to": "To", "all": "Period"}
+
+
+@bp.route("/payouts/exports", methods=["POST"])
+@allow(*BOOKS)
+def request_export():
+    if not EmptyForm().validate_on_submit():
+        return expired(_back())
+    return _start_export(_filters(), _("The export runs in the background and appears under My exports."))
+
+
+@bp.route("/payouts/exports/<int:export_id>.json")
+@allow(*BOOKS)
+def export_status(export_id: int):
+    return jsonify(said.export_state(export_jobs.get_export(g.actor, export_id)))
+
+
+@bp.route("/payouts/exports/<int:export_id>/payouts.csv")
+@allow(*BOOKS)
+def export_file(export_id: int):
+    return file_download(*export_jobs.file_of(g.actor, export_id))
 
 
 @bp.route("/payouts/export.xlsx")

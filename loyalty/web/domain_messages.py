@@ -23,6 +23,11 @@ def N_(message: str) -> str:
 
 
 DOMAIN_MESSAGES = (
+    # background payout exports (loyalty/payouts/export_jobs.py, issue 16)
+    N_('The export is not finished yet.'),
+    N_('The export failed; ask for it again.'),
+    N_("The export's file has expired; ask for it again."),
+    N_('You have exports waiting already; ask again when one is done.'),
     # a required JSON body missing (app.py)
     N_('The request needs a JSON body.'),
     N_('A JSON body is required.'),

@@ -39,6 +39,8 @@ RATE_LIMITED = {"auth.issue_token"}
 # Codes a service raises beyond what the markers above imply, per endpoint.
 EXTRA: dict[str, set[int]] = {
     "auth.issue_token": {401},  # wrong username or password
+    "payouts.export_file": {409},  # the export is not done, failed or expired
+    "payouts.export_csv": {409},  # too large for one request, and the caller has exports waiting already
 }
 
 

@@ -54,6 +54,8 @@ from loyalty.directory.models import Staff
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Transfer
+from loyalty.payouts import export_jobs
+from loyalty.payouts.jobs import run_exports as export_jobs_run
 from loyalty.payouts.models import Payout
 from tests.flows import AT_ONCE, LICENCE, plan_of, truthful, undecided
 from tests.helpers import PASSWORD
@@ -252,6 +254,13 @@ def matrix(app, api, world, monkeypatch):
     for objects, store in ((own, world.store), (other, world.other_store)):
         objects.ids["template_id"] = template_id  # the question bank is the group's, not a store's
         objects.staff = tuple(s.display_name for s in world.staff.values() if s.store_id == store.id)
+    # a background payout export of each store's finance side (issue 16), written: SH01's asked for by
+    # finance_a (bound to SH01), the other one by the group's finance; only its requester (or an admin)
+    # reads it, so another store's is a 404 like a missing one
+    for objects, requester in ((own, "finance_a"), (other, "finance")):
+        objects.ids["export_id"] = export_jobs.request_export(world.staff[requester], everything=True).id
+    db.session.commit()
+    export_jobs_run()
     for username, _role, _bound in CALLERS.values():
         if username:
             api.token(username)
@@ -706,7 +715,10 @@ REVIEWED_AUDIENCES = {
         "ledger.account_entries", "ledger.check", "ledger.create_adjustment", "ledger.get_account",
         "ledger.get_transfer", "ledger.list_accounts", "payouts.export_csv", "payouts.export_xlsx",
         "payouts.get_payout", "payouts.list_payouts", "payouts_web.export_csv", "payouts_web.export_xlsx",
-        "payouts_web.queue", "payouts_web.detail"],
+        "payouts_web.queue", "payouts_web.detail",
+        # issue 16: background exports (the requester's own, or an admin's)
+        "payouts.request_export", "payouts.list_exports", "payouts.get_export", "payouts.export_file",
+        "payouts_web.request_export", "payouts_web.export_status", "payouts_web.export_file"],
     ("finance",): ["payouts.approve", "payouts.mark_paid", "payouts.reject", "payouts_web.approve",
                    "payouts_web.mark_paid", "payouts_web.reject", "payouts_web.bulk_approve"],
 }

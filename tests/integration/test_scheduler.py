@@ -10,8 +10,9 @@ from loyalty.audit import service as audit
 from loyalty.audit.models import AuditEvent
 from loyalty.extensions import db
 
-ALL_JOBS = {"audit_checkpoint", "expire_referrals", "points_expiry", "release_callback_leases",
-            "retry_unreachable_callbacks", "refresh_ring_risk", "report_summaries", "payout_totals"}
+ALL_JOBS = {"audit_checkpoint", "expire_referrals", "points_expiry", "release_callback_leases", "payout_exports",
+            "payout_export_expiry", "retry_unreachable_callbacks", "refresh_ring_risk", "report_summaries",
+            "payout_totals"}
 
 
 def test_every_job_is_scheduled_and_runs(app):
