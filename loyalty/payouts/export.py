@@ -24,7 +24,7 @@ from loyalty.ledger.accounts import parse_owner
 from loyalty.ledger.models import Transfer
 from loyalty.payouts import labels, service
 from loyalty.payouts.models import Payout
-from loyalty.web.tables import csv_bytes, spreadsheet_text, yuan
+from loyalty.web.tables import csv_bytes, spreadsheet_text, xlsx_cell, yuan
 
 
 @dataclass
@@ -225,7 +225,7 @@ def to_xlsx(export: Export) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = _("Payouts")
-    sheet.append([spreadsheet_text(v) for v in header()])
+    sheet.append([xlsx_cell(v) for v in header()])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     rows = [_row(p, names) for p in export.payouts] + [[]] + _footer(export)
@@ -233,7 +233,7 @@ def to_xlsx(export: Export) -> bytes:
         for i in MONEY_COLUMNS:
             if i < len(row) and isinstance(row[i], int):
                 row[i] = Decimal(row[i]).scaleb(-2)  # exact yuan from fen, never a float in our code
-        sheet.append([spreadsheet_text(v) for v in row])  # text, never a formula (CSV injection)
+        sheet.append([xlsx_cell(v) for v in row])  # text, never a formula (CSV injection)
     for row in sheet.iter_rows(min_row=2):
         for i in MONEY_COLUMNS:
             if i < len(row):

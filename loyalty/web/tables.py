@@ -55,6 +55,17 @@ def spreadsheet_text(value):
     return value
 
 
+# what an XLSX cell cannot hold (XML 1.0 forbids these control characters): openpyxl refuses them
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_cell(value):
+    """A value for a worksheet cell: text as `spreadsheet_text` makes it, with the control
+    characters XML cannot carry shown as U+FFFD (a label typed with one exports; never a 500)."""
+    value = spreadsheet_text(value)
+    return _XML_ILLEGAL.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 def csv_bytes(header: list[str], rows: list[list]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -87,6 +87,19 @@ def test_payout_xlsx_holds_those_values_as_text_not_formulas(api, poisoned):
     assert round(body[0][6] * 100) == 50000
 
 
+@pytest.mark.rule("SEC-4")
+def test_a_control_character_in_a_name_still_exports_to_xlsx(api, world, poisoned):
+    """XML (so XLSX) cannot carry most control characters; a store named with one (the API took it,
+    as the schema probe found) exports with U+FFFD in its place instead of a 500."""
+    directory.update_store(None, world.store.id, {"name": "浦东\x07店\x1b"})
+    db.session.commit()
+    resp = api.as_("finance").get("payouts/export.xlsx")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    cells = [c for row in load_workbook(io.BytesIO(resp.get_data())).active.iter_rows(values_only=True)
+             for c in row if isinstance(c, str)]
+    assert any("浦东\ufffd店\ufffd" in c for c in cells), cells
+
+
 @pytest.mark.rule("LED-9")
 def test_report_csvs_cannot_start_a_formula(api, world, poisoned):
     directory.update_staff(None, world["consultant"].id, {"display_name": LINK})
