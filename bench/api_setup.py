@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "demo-pass-2026"
-ENDPOINTS = ("POST /referrals", "POST /customers/{id}/service-visits", "GET /customers/{id}",
+NEW_CONSULTANT = "POST /referrals (a consultant without history)"
+ENDPOINTS = ("POST /referrals", NEW_CONSULTANT, "POST /customers/{id}/service-visits", "GET /customers/{id}",
              "POST /callbacks/claim", "POST /callbacks/{id}/answers", "GET /referrals")
-WRITES = {"POST /referrals", "POST /customers/{id}/service-visits", "POST /callbacks/claim",
+WRITES = {"POST /referrals", NEW_CONSULTANT, "POST /customers/{id}/service-visits", "POST /callbacks/claim",
           "POST /callbacks/{id}/answers"}
 
 
@@ -48,12 +49,12 @@ def prepare(out: Path, count: int, writes: int, answers: int) -> dict:
     with app.app_context():
         store = db.session.execute(select(Store).where(Store.code == "SH01")).unique().scalar_one()
         staff = {s.username: s for s in db.session.execute(select(Staff)).unique().scalars()}
-        if "bench_agent2" not in staff:
-            staff["bench_agent2"] = directory.create_staff(staff["admin"], username="bench_agent2",
-                                                           display_name="回访二号", role="agent",
-                                                           store_id=store.id, password=PASSWORD + "-x")
+        for username, name, role in (("bench_agent2", "回访二号", "agent"), ("bench_consultant2", "新顾问", "consultant")):
+            if username not in staff:  # a second agent for the answers; a consultant without history
+                staff[username] = directory.create_staff(staff["admin"], username=username, display_name=name,
+                                                         role=role, store_id=store.id, password=PASSWORD + "-x")
         tokens = {who: issue_token(staff[who], 48)[0]
-                  for who in ("consultant", "service", "agent", "bench_agent2", "admin")}
+                  for who in ("consultant", "bench_consultant2", "service", "agent", "bench_agent2", "admin")}
         db.session.commit()
         free = db.session.execute(text(
             "SELECT c.id, c.name, c.phone FROM customers c WHERE c.store_id = :s AND NOT EXISTS "
@@ -66,12 +67,16 @@ def prepare(out: Path, count: int, writes: int, answers: int) -> dict:
             {"s": store.id, "n": count}).all()
         some = [r[0] for r in sample]
         held = _claim_for_answers(staff["bench_agent2"], answers, queue, Callback, truthful, db, text)
+        pairs = [(a, b) for a, b in zip(sample, free) if a[0] != b[0]]
+
+        def registrations(who, part):  # the loader gave every copied referral to `consultant`
+            return [("POST", "/api/v1/referrals", tokens[who], 0, {
+                "store_id": store.id, "referrer_id": a[0], "referee_id": b[0],
+                "claim": {"referrer_name": a[1], "referrer_phone": a[2], "referrer_model": "速腾",
+                          "referrer_colour": "白色"}}) for a, b in pairs[part::2]]
         rows = {
-            "POST /referrals": [
-                ("POST", "/api/v1/referrals", tokens["consultant"], 0, {
-                    "store_id": store.id, "referrer_id": a[0], "referee_id": b[0],
-                    "claim": {"referrer_name": a[1], "referrer_phone": a[2], "referrer_model": "速腾",
-                              "referrer_colour": "白色"}}) for a, b in zip(sample, free) if a[0] != b[0]],
+            "POST /referrals": registrations("consultant", 0),
+            NEW_CONSULTANT: registrations("bench_consultant2", 1),
             "POST /customers/{id}/service-visits": [
                 ("POST", f"/api/v1/customers/{cid}/service-visits", tokens["service"], 1,
                  {"store_id": store.id, "amount": random.randint(10_000, 500_000)}) for cid in some],
