@@ -224,7 +224,8 @@ def echo_row(name: str, r: dict, floor: dict | None) -> None:
 
 def steady(args, work: Path, prepared: dict) -> None:
     """The six calls interleaved at about args.steady requests/s in total."""
-    lines = {e: (work / f"{slug(e)}.tsv").read_text().splitlines() for e in ENDPOINTS if prepared["counts"].get(e)}
+    lines = {e: (work / f"{slug(e)}.tsv").read_text().splitlines() for e in ENDPOINTS
+             if prepared["counts"].get(e) and e not in (args.exclude or ())}
     mix = work / "mix.tsv"
     with mix.open("w") as f:
         for i in range(max(len(v) for v in lines.values())):
@@ -248,6 +249,8 @@ def steady(args, work: Path, prepared: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=10_000)
+    parser.add_argument("--exclude", action="append", help="with --steady: leave this call out of the mix "
+                        "(e.g. 'POST /referrals', the loader's consultant)")
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
