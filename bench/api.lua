@@ -38,11 +38,8 @@ function request()
   return wrk.format(item[1], item[2], headers, body)
 end
 
--- the pause before a connection's next request: exponential with mean delay_ms (arrivals like
--- people's, a Poisson stream), so the connections do not fire together every delay_ms
 function delay()
-  if delay_ms == 0 then return 0 end
-  return math.floor(-delay_ms * math.log(1 - math.random()))
+  return delay_ms
 end
 
 function response(status, headers, body)
