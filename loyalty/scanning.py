@@ -174,3 +174,27 @@ class ProgressRecord:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+# ---- in a worker process -------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def start_worker(walk_span: Callable[[Any, Any, Span], Any], walk: Any, target: str,
+                 prepare: Callable[[Any], None] | None = None) -> None:
+    """ProcessPoolExecutor initializer of a span walk (`in_order`'s `initargs`): `prepare(walk)`
+    first when given (a spawned process has not run the app factory), then a connection of this
+    process's own to `target`, kept with the walk's parameters and its `walk_span(conn, walk, span)`."""
+    if prepare is not None:
+        prepare(walk)
+    _WORKER.update(walk_span=walk_span, walk=walk, conn=connect(walk.dialect, target))
+
+
+def walk_remote(span: Span) -> Any:
+    """One span walked in a worker process (`in_order`'s `remote`)."""
+    conn = _WORKER["conn"]
+    try:
+        return _WORKER["walk_span"](conn, _WORKER["walk"], span)
+    finally:
+        conn.rollback()  # read only: end the span's transaction, and its snapshot

@@ -28,9 +28,9 @@ from loyalty.audit import checkpoints
 from loyalty.audit.checkpoints import BadLine, Checkpoint
 from loyalty.audit.formats import GENESIS, _event_mac, _head_mac, settings
 from loyalty.audit.models import AuditEvent, AuditHead
-from loyalty.audit.walking import Walk, problem, start_worker, walk_remote, walk_span
+from loyalty.audit.walking import Walk, problem, use_keys, walk_span
 from loyalty.extensions import db
-from loyalty.scanning import ProgressRecord, driver_target, here, in_order, spans
+from loyalty.scanning import ProgressRecord, driver_target, here, in_order, spans, start_worker, walk_remote
 
 
 @dataclass
@@ -173,7 +173,8 @@ def _verify(marks: list[Checkpoint], since: Checkpoint | None, progress: Callabl
     driver = here(conn.connection.driver_connection, conn.dialect.name)
     count, unkeyed, last, prev_hash = 0, 0, start_seq - 1, start_hash
     walked = in_order(lambda span: walk_span(driver, walk, span), spans(start_seq, high, jobs), jobs,
-                      initializer=start_worker, initargs=(walk, driver_target(conn.engine.url)[1]), remote=walk_remote)
+                      initializer=start_worker, initargs=(walk_span, walk, driver_target(conn.engine.url)[1], use_keys),
+                      remote=walk_remote)
     with closing(walked):
         for _span, result in walked:
             count, unkeyed = count + result.count, unkeyed + result.unkeyed

@@ -23,7 +23,7 @@ from typing import Any
 from psycopg.types.json import set_json_loads
 
 from loyalty.audit.formats import GENESIS, _digest, _event_mac, settings
-from loyalty.scanning import Hmac, Span, connect
+from loyalty.scanning import Hmac, Span
 
 try:
     from json.encoder import c_make_encoder
@@ -214,21 +214,6 @@ def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
     return out
 
 
-# ---- in a worker process -------------------------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def start_worker(walk: Walk, target: str) -> None:
-    """ProcessPoolExecutor initializer: the walk's parameters and a connection of this process's own,
-    and the keys for `problem` (a spawned process has not run the app factory)."""
+def use_keys(walk: Walk) -> None:
+    """A worker process's keys for `problem` (`loyalty.scanning.start_worker`'s `prepare`)."""
     settings.event_key, settings.chain_key = walk.event_key, walk.chain_key
-    _WORKER.update(walk=walk, conn=connect(walk.dialect, target))
-
-
-def walk_remote(span: Span) -> SpanResult:
-    conn = _WORKER["conn"]
-    try:
-        return walk_span(conn, _WORKER["walk"], span)
-    finally:
-        conn.rollback()  # read only: end the span's transaction, and its snapshot

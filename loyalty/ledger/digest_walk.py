@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Iterator
 
-from loyalty.scanning import Hmac, Span, connect
+from loyalty.scanning import Hmac, Span
 
 REPORTED = 1000  # violations of one kind named one by one; the rest are counted
 _EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
@@ -105,21 +105,3 @@ def walk_span(conn: Any, walk: DigestWalk, span: Span) -> Found:
                 changed.append(tid)
     changed.sort(), missing.sort()
     return Found(changed[:REPORTED], missing[:REPORTED], len(changed), len(missing), count)
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def start_worker(walk: DigestWalk, target: str) -> None:
-    """ProcessPoolExecutor initializer: the pass's parameters and a connection of this process's own."""
-    _WORKER.update(walk=walk, conn=connect(walk.dialect, target))
-
-
-def walk_remote(span: Span) -> Found:
-    conn = _WORKER["conn"]
-    try:
-        return walk_span(conn, _WORKER["walk"], span)
-    finally:
-        conn.rollback()  # read only: end the span's transaction, and its snapshot
-
-

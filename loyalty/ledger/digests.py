@@ -29,13 +29,11 @@ from loyalty.ledger.digest_walk import (  # noqa: F401 - the pass is read throug
     DigestWalk,
     Found,
     _message,
-    start_worker,
-    walk_remote,
     walk_span,
 )
 from loyalty.ledger.models import Transfer
 from loyalty.ledger.spec import Spec
-from loyalty.scanning import Hmac, ProgressRecord, driver_target, here, in_order, spans
+from loyalty.scanning import Hmac, ProgressRecord, driver_target, here, in_order, spans, start_worker, walk_remote
 
 T = Transfer.__table__
 
@@ -125,7 +123,8 @@ def start_digest_pass(jobs: int = 1, record: ProgressRecord | None = None, resum
     driver = here(conn.connection.driver_connection, conn.dialect.name)
     high = db.session.execute(select(func.coalesce(func.max(T.c.id), 0))).scalar_one()
     walked = in_order(lambda span: walk_span(driver, walk, span), spans(after + 1, high, jobs), jobs,
-                      initializer=start_worker, initargs=(walk, driver_target(conn.engine.url)[1]), remote=walk_remote)
+                      initializer=start_worker, initargs=(walk_span, walk, driver_target(conn.engine.url)[1]),
+                      remote=walk_remote)
     return DigestPass(walked, found, record)
 
 
