@@ -157,6 +157,23 @@ def test_the_same_pair_of_staff(world, split, checks):
     assert ("staff_pair" in kinds(referral(world, person(world), person(world), days=9))) is (not split)
 
 
+@pytest.mark.parametrize("fold", [False, True])
+def test_the_hook_reads_the_window_from_the_day_counts_as_they_change(world, fold):
+    """The hook reads the whole days of the consultant's window from the report counts (issue 16):
+    decisions and verdicts recorded after registration move them, folded by the job or not, and
+    both paths still agree."""
+    from verification.reports import counts
+    rows = [referral(world, person(world), person(world), days=n) for n in range(8)]
+    assert "staff_pair" not in kinds(referral(world, person(world), person(world), days=9))
+    for n, row in enumerate(rows):
+        row.acknowledged_by_id = world.staff["manager"].id
+        row.status, row.reason = ("rejected", "review_rejected") if n < 2 else ("registered", None)
+    db.session.flush()
+    if fold:
+        assert counts.compact()
+    assert {"staff_pair", "history"} <= kinds(referral(world, person(world), person(world), days=10))
+
+
 @pytest.mark.parametrize("earlier", ["fraudulent", "verified"])
 def test_verdict_history(world, earlier):
     referrer = person(world)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, String, and_, or_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty import clock
@@ -104,6 +104,17 @@ class Referral(db.Model):
     def reopened_check(self):
         """The delivery check whose rejection was reopened (at most one), or None."""
         return next((record for record in self.check_records if record.reopened_at is not None), None)
+
+
+def bad_outcome(status: str, reason: str | None) -> bool:
+    """A referral that counts against its consultant and referrer (the ring signals' history): found
+    fraudulent, or rejected by a manager's review."""
+    return status == FRAUDULENT or (status == REJECTED and reason == "review_rejected")
+
+
+def bad_outcome_sql():
+    """`bad_outcome` as a SQL condition on the referrals table."""
+    return or_(Referral.status == FRAUDULENT, and_(Referral.status == REJECTED, Referral.reason == "review_rejected"))
 
 
 class ReferrerFlag(db.Model):

@@ -17,8 +17,9 @@ from sqlalchemy import func, select, text, union_all
 from loyalty.auth import access
 from loyalty.extensions import db
 from loyalty.web.tables import GROUP_TZ
+from verification.referrals.models import STATUSES
 from verification.reports.models import ReportCount, ReportCountDelta
-from verification.reports.sources import COLUMNS, TIME_METRICS, families
+from verification.reports.sources import COLUMNS, RING_METRICS, TIME_METRICS, families
 
 Key = tuple[int, int, str, int]  # (store_id, staff_id, metric, bucket)
 
@@ -70,6 +71,25 @@ def counts(actor, start: datetime | None, end: datetime | None, metrics: tuple[s
                         times=any(m in TIME_METRICS for m in metrics)).subquery()
         _add(out, select(rows).where(rows.c.metric.in_(metrics)).subquery())
     return out
+
+
+class ConsultantDays:
+    """What the ring signals read of a consultant's window (verification.rings.load.use_day_counts):
+    its whole days from the counts and their deltas, so a registration costs the same whatever the
+    consultant's history (issue 16)."""
+
+    @staticmethod
+    def split(start: datetime, at: datetime):
+        days, _ = split(start, at)
+        return None if days is None else (*days, _midnight(days[0]), _midnight(days[1]))
+
+    @staticmethod
+    def rows(consultant, first, last):
+        parts = [select(t.metric, t.bucket.label("manager"), t.n).where(
+            t.staff_id == consultant, t.day >= first, t.day < last, t.metric.in_((*STATUSES, *RING_METRICS)))
+            for t in (ReportCount, ReportCountDelta)]
+        rows = union_all(*parts).subquery()
+        return select(rows.c.metric, rows.c.manager, func.sum(rows.c.n).label("n")).group_by(rows.c.metric, rows.c.manager)
 
 
 def _add(out: Counter[Key], rows) -> None:

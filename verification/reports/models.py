@@ -10,6 +10,9 @@ A row is (day, store, staff, metric, bucket) -> n:
   by that consultant (staff), now in that status;
 - `penalties` (fen), `reopened`, `held`: by the registering consultant;
 - `fact_changes`: by the staff member who made the change (0: nobody on record);
+- `ring_acknowledged` / `ring_checked` (bucket: the manager who acknowledged / delivery-checked it),
+  `ring_bad` (fraudulent or review-rejected): by the registering consultant, the ring signals'
+  view of his window (verification.rings.load);
 - `hours` (bucket: tenths of an hour from delivery to the verdict), `calls` (calls made),
   `first_call` (decided on the first call): per store (staff 0), referrals decided by a callback.
 """
@@ -25,6 +28,7 @@ from loyalty.extensions import db
 
 class ReportCount(db.Model):
     __tablename__ = "report_counts"
+    __table_args__ = (Index("ix_report_counts_staff_day", "staff_id", "day"),)  # a consultant's window
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     store_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     staff_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -19,11 +19,21 @@ from loyalty.reports import totals
 from loyalty.web.tables import GROUP_TZ
 from verification.callbacks.models import Callback, CallbackAttempt, Confirmation
 from verification.delivery.models import CheckRecord
-from verification.referrals.models import FRAUDULENT, STATUSES, UNVERIFIABLE, VERIFIED, FactChange, Referral
+from verification.referrals.models import (
+    FRAUDULENT,
+    STATUSES,
+    UNVERIFIABLE,
+    VERIFIED,
+    FactChange,
+    Referral,
+    bad_outcome_sql,
+)
 from verification.reports.models import ReportCount, ReportCountDelta
 
 VERDICTS = (VERIFIED, FRAUDULENT, UNVERIFIABLE)
 RATE_METRICS = (*STATUSES, "penalties", "reopened", "fact_changes", "held")
+# per registering consultant, what the ring signals read of his window (verification.rings.load)
+RING_METRICS = ("ring_acknowledged", "ring_checked", "ring_bad")
 TIME_METRICS = ("hours", "calls", "first_call")
 COLUMNS = ("day", "store_id", "staff_id", "metric", "bucket", "n")
 NOBODY = 0  # staff_id of counts kept per store only, and of fact changes with no staff on record
@@ -111,7 +121,13 @@ def _rates(day, zero, start, end, store_ids) -> list[Select]:
     held = _in(select(day, Referral.store_id, registrant, literal("held"), zero, func.count(Confirmation.id))
                .join(Confirmation, Confirmation.referral_id == Referral.id)
                .group_by(day, Referral.store_id, registrant), start, end, store_ids)
-    return [statuses, penalties, reopened, changes, held]
+    decided = [_in(select(day, Referral.store_id, registrant, literal(metric), manager, func.count())
+                   .where(manager.is_not(None)).group_by(day, Referral.store_id, registrant, manager), start, end, store_ids)
+               for metric, manager in (("ring_acknowledged", Referral.acknowledged_by_id),
+                                       ("ring_checked", Referral.delivery_checked_by_id))]
+    bad = _in(select(day, Referral.store_id, registrant, literal("ring_bad"), zero, func.count())
+              .where(bad_outcome_sql()).group_by(day, Referral.store_id, registrant), start, end, store_ids)
+    return [statuses, penalties, reopened, changes, held, *decided, bad]
 
 
 def _times(day, zero, dialect, start, end, store_ids) -> list[Select]:

@@ -20,16 +20,20 @@ from sqlalchemy.orm import Session
 from loyalty.ledger.models import Account, Transfer
 from verification.callbacks.models import Callback, CallbackAttempt, Confirmation
 from verification.delivery.models import CheckRecord
-from verification.referrals.models import FRAUDULENT, FactChange, Referral
+from verification.referrals.models import FRAUDULENT, FactChange, Referral, bad_outcome
+from verification.reports.counts import ConsultantDays
 from verification.reports.models import ReportCountDelta
 from verification.reports.sources import NOBODY, VERDICTS, group_day, tenths
+from verification.rings import load as ring_load
 
-FIELDS = ("status", "store_id", "registered_by_id", "registered_at", "delivered_at", "closed_at")
+FIELDS = ("status", "store_id", "registered_by_id", "registered_at", "delivered_at", "closed_at",
+          "acknowledged_by_id", "delivery_checked_by_id", "reason")
 _OLD = "report_summaries.old"  # session.info: referral id -> its counted fields before the flush
 
 
 def watch() -> None:
     """Called once by the composition root: every session's flushes keep the counts."""
+    ring_load.use_day_counts(ConsultantDays)  # the ring hook reads a consultant's window from the counts
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
@@ -89,8 +93,14 @@ def _decided(values: dict[str, Any]) -> bool:
 
 
 def _count(deltas: Counter, values: dict[str, Any], sign: int, calls: int) -> None:
-    day, store = group_day(values["registered_at"]), values["store_id"]
-    deltas[(day, store, values["registered_by_id"], values["status"], 0)] += sign
+    day, store, consultant = group_day(values["registered_at"]), values["store_id"], values["registered_by_id"]
+    deltas[(day, store, consultant, values["status"], 0)] += sign
+    for metric, manager in (("ring_acknowledged", values["acknowledged_by_id"]),
+                            ("ring_checked", values["delivery_checked_by_id"])):
+        if manager is not None:
+            deltas[(day, store, consultant, metric, manager)] += sign
+    if bad_outcome(values["status"], values["reason"]):
+        deltas[(day, store, consultant, "ring_bad", 0)] += sign
     if _decided(values):
         deltas[(day, store, NOBODY, "hours", tenths(values["delivered_at"], values["closed_at"]))] += sign
         deltas[(day, store, NOBODY, "calls", 0)] += sign * calls

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
 
-from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, text, union_all
+from sqlalchemy import Date, Integer, and_, bindparam, case, cast, func, literal, null, or_, select, text, union_all
 
 from loyalty.directory.models import Customer, FactVersion, Staff, StorePolicy
 from loyalty.extensions import db
 from loyalty.types import UTCDateTime
-from verification.referrals.models import Referral
+from verification.referrals.models import Referral, bad_outcome_sql
 from verification.rings.signals import LINKED_MAX, Person, Policy, Records, Row, WindowSummary
 
 ROW_COLUMNS = (Referral.id, Referral.store_id, Referral.referrer_id, Referral.referee_id,
                Referral.registered_by_id, Referral.acknowledged_by_id, Referral.delivery_checked_by_id,
                Referral.registered_at, Referral.status, Referral.reason)
 MANAGERS = ("manager",)
-# a bad referral (signals.Row.bad): fraudulent, or rejected after its review
-_BAD = or_(Referral.status == "fraudulent", and_(Referral.status == "rejected", Referral.reason == "review_rejected"))
+_BAD = bad_outcome_sql()  # signals.Row.bad
+# Whole days of a consultant's window counted ahead (issue 16): verification.reports, above this layer,
+# keeps per-day counts of each consultant's referrals and wires them here (summaries.watch);
+# without them the hook counts the whole window from the referrals.
+_day_counts = None
+
+
+def use_day_counts(days) -> None:
+    """`days.split(start, at)`: None, or (first, last, first midnight, last midnight): the whole days
+    [first, last) of the window [start, at) the counts hold; `days.rows(consultant, first, last)`: a
+    Select of (metric, manager, n) over those days, the metrics a referral status (one per referral),
+    `ring_acknowledged` / `ring_checked` (by that manager) and `ring_bad`."""
+    global _day_counts
+    _day_counts = days
 
 
 def _rows(query, raw: bool = False) -> list[Row]:
@@ -148,10 +160,14 @@ def around(referral: Referral) -> Records:
     at = referral.registered_at
     parties = {referral.referrer_id, referral.referee_id}
     since = at - timedelta(days=policy.fact_edit_days)
-    params = {"consultant": referral.registered_by_id, "start": at - timedelta(days=policy.window_days), "at": at,
-              "rid": referral.id or 2**31 - 1, "referrer": referral.referrer_id, "referee": referral.referee_id,
-              "since": since, "store": referral.store_id}
-    found, people_rows, decisions = _pipelined(_around_statements(db.engine.dialect.name), params)
+    start = at - timedelta(days=policy.window_days)
+    # the window's whole days from the counts, the rest (its two ends) from the referrals
+    days = _day_counts.split(start, at) if _day_counts is not None else None
+    first, last, first_mid, last_mid = days or (date.min, date.min, at, at)
+    params = {"consultant": referral.registered_by_id, "start": start, "at": at, "first": first, "last": last,
+              "first_mid": first_mid, "last_mid": last_mid, "rid": referral.id or 2**31 - 1, "since": since,
+              "referrer": referral.referrer_id, "referee": referral.referee_id, "store": referral.store_id}
+    found, people_rows, decisions = _pipelined(_around_statements(db.engine.dialect.name, _day_counts), params)
     found = [Row(*values) for values in found]
     rows = {r.id: r for r in found}
     frontier = {r.referee_id for r in found if r.referrer_id == referral.referee_id} - {referral.referrer_id}
@@ -176,18 +192,34 @@ def around(referral: Referral) -> Records:
         if cid == referral.referrer_id and edited:
             edits[cid] = [(last_edit, referral.registered_by_id)] * edited
         managers[referral.store_id] = in_store or 0
-    pairs: Counter[int] = Counter()
-    for acknowledged, checked, _bad, count in decisions:
-        for who in (acknowledged, checked):  # one manager may have done both: two decisions
-            if who is not None:
-                pairs[who] += count
-    summary = WindowSummary(sum(count for *_, count in decisions),
-                            sum(count for *_, bad, count in decisions if bad), pairs,
+    total, bad, pairs = _window_counts(decisions)
+    summary = WindowSummary(total, bad, pairs,
                             lambda manager: _newest(params, or_(Referral.acknowledged_by_id == manager,
                                                                 Referral.delivery_checked_by_id == manager)),
                             lambda: _newest(params, _BAD))
     return Records(list(rows.values()), people, phones, ids, edits, managers,
                    {referral.store_id: policy}, {referral.registered_by_id: summary})
+
+
+def _window_counts(decisions) -> tuple[int, int, Counter[int]]:
+    """(referrals, bad ones, decisions per manager) of the window from the rows of its statement:
+    ("live", acknowledged by, checked by, bad, n) counted from the referrals, (metric, manager, -, -, n)
+    from the day counts."""
+    total, bad, pairs = 0, 0, Counter()
+    for metric, manager, checked, is_bad, n in decisions:
+        n = int(n)
+        if metric == "live":
+            total, bad = total + n, bad + n * is_bad
+            for who in (manager, checked):  # one manager may have done both: two decisions
+                if who is not None:
+                    pairs[who] += n
+        elif metric in ("ring_acknowledged", "ring_checked"):
+            pairs[manager] += n
+        elif metric == "ring_bad":
+            bad += n
+        else:  # a status: every referral has one
+            total += n
+    return total, bad, pairs
 
 
 def _newest(params: dict, which) -> list[int]:
@@ -201,11 +233,12 @@ def _newest(params: dict, which) -> list[int]:
 
 
 @cache
-def _around_statements(dialect: str):
+def _around_statements(dialect: str, day_counts):
     """The registration hook's queries, built and compiled once (their values are parameters)."""
     consultant, store, referrer, referee = (bindparam(name, None, type_=Integer)
                                             for name in ("consultant", "store", "referrer", "referee"))
-    start, at, since = (bindparam(name, None, type_=UTCDateTime) for name in ("start", "at", "since"))
+    start, at, since, first_mid, last_mid = (bindparam(name, None, type_=UTCDateTime)
+                                             for name in ("start", "at", "since", "first_mid", "last_mid"))
     rid = bindparam("rid", None, type_=Integer)
     # the consultant's window before the referral (before its id at the same instant, as the full pass orders)
     window = and_(Referral.registered_by_id == consultant, Referral.registered_at >= start,
@@ -213,10 +246,17 @@ def _around_statements(dialect: str):
     # rows: the referrer's and the new customer's own referrals; the consultant's window is counted
     # by the database, never shipped
     rows = select(*ROW_COLUMNS).where(or_(Referral.referrer_id == referrer, Referral.referrer_id == referee))
-    # one scan: how many referrals per (acknowledged by, checked by) — a few combinations of managers
+    # the ends of the window outside the counted days (all of it without them): how many referrals per
+    # (acknowledged by, checked by), in one scan — a few combinations of managers
     bad = case((_BAD, 1), else_=0)
-    decisions = (select(Referral.acknowledged_by_id, Referral.delivery_checked_by_id, bad, func.count())
-                 .where(window).group_by(Referral.acknowledged_by_id, Referral.delivery_checked_by_id, bad))
+    decisions = (select(literal("live"), Referral.acknowledged_by_id, Referral.delivery_checked_by_id, bad, func.count())
+                 .where(window, or_(Referral.registered_at < first_mid, Referral.registered_at >= last_mid))
+                 .group_by(Referral.acknowledged_by_id, Referral.delivery_checked_by_id, bad))
+    if day_counts is not None:
+        counted = day_counts.rows(consultant, bindparam("first", None, type_=Date),
+                                  bindparam("last", None, type_=Date)).subquery()
+        decisions = union_all(decisions, select(counted.c.metric, counted.c.manager, cast(null(), Integer),
+                                                literal(0), counted.c.n))
     # the people the signals of this referral compare: its two parties and the referrer's other referees
     compared = union_all(select(Referral.referee_id).where(Referral.referrer_id == referrer),
                          select(referrer), select(referee))

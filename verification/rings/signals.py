@@ -39,10 +39,11 @@ from functools import cached_property
 from operator import itemgetter
 from typing import NamedTuple
 
+from verification.referrals.models import bad_outcome
+
 WEIGHTS = {"concentration": 35, "spread": 30, "cycle": 60, "staff_customer": 60, "shared": 40,
            "fact_edit": 40, "staff_pair": 25, "history": 50}
 KINDS = tuple(WEIGHTS)
-BAD = ("fraudulent", "review_rejected")  # a status or a rejection's reason that counts as history
 LINKED_MAX = 30
 
 
@@ -58,9 +59,7 @@ class Row(NamedTuple):
     status: str
     reason: str | None
 
-    @property
-    def bad(self) -> bool:
-        return self.status == "fraudulent" or (self.status == "rejected" and self.reason == "review_rejected")
+    bad = property(lambda self: bad_outcome(self.status, self.reason))  # counts as history
 
 
 class Person(NamedTuple):
