@@ -1,8 +1,7 @@
 -- wrk script of bench/api.py: requests from a prepared file, statuses counted, a JSON summary.
 -- BENCH_DATA: one request per line, "METHOD<TAB>PATH<TAB>TOKEN<TAB>IDEMPOTENT(0/1)<TAB>BODY";
 -- each thread takes every BENCH_THREADS-th line from its own offset, so no two requests share a line
--- (until the file runs out: then it wraps, and the statuses show it). BENCH_DELAY_MS: a pause before
--- each request of a connection (the --steady mode's fixed rate). BENCH_OUT: where done() writes.
+-- (until the file runs out: then it wraps, and the statuses show it). BENCH_OUT: where done() writes.
 local threads, counter = {}, 1
 
 function setup(thread)
@@ -20,7 +19,6 @@ function init(args)
   step = tonumber(os.getenv("BENCH_THREADS") or "1")
   first = ((id - 1) % #items) + 1
   pos = first
-  delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
   math.randomseed(os.time() * 100 + id)
   n = 0
 end
@@ -36,10 +34,6 @@ function request()
   local body = nil
   if item[5] ~= "" then body = item[5] end
   return wrk.format(item[1], item[2], headers, body)
-end
-
-function delay()
-  return delay_ms
 end
 
 function response(status, headers, body)
