@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 
 from loyalty.audit.models import AuditEvent, AuditHead
 from loyalty.extensions import db
-from tests.flows import CLAIM, answer, claim, delivered_referral, plan_of, truthful
+from tests.flows import CLAIM, answer, claim, delivered_referral, plan_of, register, truthful
 
 VERBOSE = __import__("os").environ.get("ROUND_TRIPS_SQL") == "1"
 
@@ -41,7 +41,8 @@ def round_trips(label: str):
             event.remove(engine, name, fn)
         counts["round_trips"] = sum(counts[k] for k in ("statements", "begins", "commits", "rollbacks"))
         sql = counts.pop("sql", [])
-        print(f"\n{label} [{engine.dialect.name}]: {dict(counts)}")
+        counts["all_sql"] = sql  # type: ignore[assignment]
+        print(f"\n{label} [{engine.dialect.name}]: { {k: v for k, v in counts.items() if k != 'all_sql'} }")
         if VERBOSE:
             print("\n".join(f"  {s}" for s in sql))
 
@@ -72,6 +73,17 @@ def test_a_read_commits_nothing(api, world, people):
         resp = api.as_("consultant").get(f"customers/{customer}")
     assert resp.status_code == 200, resp.json
     assert counts["commits"] == 0 and counts["statements"] <= 4
+
+
+def test_a_list_page_reads_the_parties_not_their_cars(api, world, people):
+    """GET /referrals loads the page, its two parties and its checks in a fixed number of statements,
+    and no vehicle (a list shows none; they were loaded per party before issue 16)."""
+    assert register(api, world, people).status_code == 201
+    with round_trips("GET /api/v1/referrals") as counts:
+        resp = api.as_("manager").get("referrals")
+    assert resp.status_code == 200 and resp.json["items"], resp.json
+    assert counts["statements"] <= 7 and counts["commits"] == 0  # SQLite: its BEGIN IMMEDIATE too
+    assert not any("FROM vehicles" in sql for sql in counts["all_sql"])
 
 
 def test_answering_a_callback_takes_few_round_trips(api, world, people, monkeypatch, due_at_once):
