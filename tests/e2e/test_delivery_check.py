@@ -125,6 +125,8 @@ def test_a_mismatch_is_confirmed_before_it_rejects(page, live_app, old_customer)
     assert asked and "确认驳回该推荐" in asked[0] and status_of(live_app, rid) == "registered"
     page.once("dialog", lambda dialog: dialog.accept())
     page.click('[data-test="confirm-reject"]')
+    # the confirmation page shows the status too (已报备): wait for the result page's
+    page.locator('[data-test="status"]', has_text="已驳回").wait_for()
     assert page.locator('[data-test="status"]').inner_text() == "已驳回"
     assert "行驶证与报备信息不符" in page.locator('[data-test="reason"]').inner_text()
     assert status_of(live_app, rid) == "rejected"
@@ -137,6 +139,8 @@ def test_a_second_manager_reopens_and_the_delivery_on_record_is_checked_again(pa
     fill_check(page, rid, "LSVAB2BR5NN700003", licence_model="大众汽车牌SVW7141BRD(捷达)")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click('[data-test="confirm-reject"]')
+    # the confirmation page shows the status too (已报备): wait for the result page's
+    page.locator('[data-test="status"]', has_text="已驳回").wait_for()
     assert page.locator('[data-test="status"]').inner_text() == "已驳回"
     page.goto(f"/referrals/{rid}")
     assert page.locator('[data-test="reopen-button"]').count() == 0  # not for the checker
