@@ -46,7 +46,8 @@ HISTORY = timedelta(days=730)
 # Rows that belong to the group, not to a referral: never copied (their ids stay as they are).
 WORLD = {"alembic_version", "audit_head", "stores", "store_policies", "staff", "question_templates",
          "api_tokens", "staff_sessions",
-         "report_count_deltas", "report_counts", "payout_total_deltas", "payout_totals"}  # derived: `flask reports rebuild` recomputes them at the end
+         "report_count_deltas", "report_counts", "payout_total_deltas", "payout_totals",
+         "ledger_total_deltas", "ledger_totals"}  # derived: `flask reports rebuild` recomputes them at the end
 WORLD_ENTITIES = {"store", "store_policy", "staff"}
 ENTITY_TABLE = {"customer": "customers", "vehicle": "vehicles", "referral": "referrals", "payout": "payouts",
                 "delivery": "deliveries", "delivery_check": "delivery_check_records", "callback": "callbacks"}

@@ -111,6 +111,11 @@ def build(url: str, rows: int) -> None:
                 copy.write_row((i, key, "posted", 1, 2, 500, "CNY", reason, subject, 2, at, digest))
         conn.execute("UPDATE ledger_accounts SET debits_posted = %s WHERE id = 1", (500 * rows,))
         conn.execute("UPDATE ledger_accounts SET credits_posted = %s WHERE id = 2", (500 * rows,))
+        # the kept posted totals per (purpose, unit) (issue 16), as the engine would have left them
+        conn.execute("DELETE FROM ledger_total_deltas")
+        conn.execute("DELETE FROM ledger_totals")
+        conn.execute("INSERT INTO ledger_totals (purpose, unit, n) VALUES ('referral_expense', 'CNY', %s), "
+                     "('reward_payable', 'CNY', %s)", (500 * rows, 500 * rows))
         conn.execute("SELECT setval(pg_get_serial_sequence('ledger_transfers', 'id'), %s)", (rows,))
         conn.execute("SELECT setval(pg_get_serial_sequence('ledger_accounts', 'id'), 2)")
         conn.execute("VACUUM ANALYZE audit_events")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, case, cast, func, select
 
 from loyalty.auth import access
 from loyalty.directory.models import Store
@@ -14,7 +14,7 @@ from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Account, Transfer
 from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, Payout
-from loyalty.reports.service import Liabilities, StoreLiability, _sum_balances
+from loyalty.reports.service import Liabilities, StoreLiability
 from loyalty.scoping import in_stores
 from verification.callbacks.models import Callback, CallbackAttempt, Confirmation
 from verification.delivery.models import CheckRecord
@@ -137,3 +137,13 @@ def liabilities(actor) -> Liabilities:
         report.ledger_payable = _sum_balances("reward_payable")
         report.ledger_receivable = _sum_balances("reward_receivable")
     return report
+
+
+def _sum_balances(purpose: str) -> int:
+    """The posted balances of every `purpose` account in CNY, summed over the accounts (what the report
+    summed before the kept totals, issue 16)."""
+    credit_normal = Account.normal == "credit"
+    posted = func.sum(case((credit_normal, Account.credits_posted - Account.debits_posted),
+                           else_=Account.debits_posted - Account.credits_posted))
+    return int(db.session.execute(select(func.coalesce(posted, 0)).where(
+        Account.purpose == purpose, Account.unit == "CNY")).scalar_one())

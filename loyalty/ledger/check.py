@@ -2,6 +2,7 @@
 the test suite's after-test check, and the registry of sub-ledgers it also runs."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Callable
 from sqlalchemy import case, func, select, union_all
 
 from loyalty.extensions import db
+from loyalty.ledger import totals
 from loyalty.ledger.accounts import PURPOSES
 from loyalty.ledger.digests import finish_digest_pass, progress_record, start_digest_pass
 from loyalty.ledger.models import Account, Transfer
@@ -45,6 +47,7 @@ def check(progress: Callable[[int], None] | None = None, jobs: int = 1, progress
     - every transfer balances: amount > 0, two distinct accounts, both in the transfer's unit;
       a post/void matches its pending (same accounts, amount, unit) and the pending is a pending;
     - each account's cached totals equal the sums of its transfers;
+    - the posted totals kept per (purpose, unit) equal the sum of those accounts' posted balances;
     - no account flagged against overdraw is overdrawn, pending included (from the sums);
     - no pending is resolved more than once;
     - every transfer matches its digest (SEC-1);
@@ -85,8 +88,10 @@ def _invariant_violations() -> list[str]:
         violations.append(f"pending transfer {pending_id} is resolved {n} times")
 
     sums = _sums_by_account()
+    posted: Counter[tuple[str, str]] = Counter()  # (purpose, unit) -> posted total, from the transfers
     for acct in db.session.execute(select(A).order_by(A.c.id)).mappings():
         want = sums.pop(acct["id"], (0, 0, 0, 0))
+        posted[(acct["purpose"], acct["unit"])] += want[1] - want[0] if acct["normal"] == "credit" else want[0] - want[1]
         have = (acct["debits_posted"], acct["credits_posted"], acct["debits_pending"], acct["credits_pending"])
         name = f"account {acct['id']} ({acct['owner']}/{acct['purpose']} {acct['unit']})"
         if have != want:
@@ -100,7 +105,18 @@ def _invariant_violations() -> list[str]:
             violations.append(f"{name}: overdrawn, credits {cp} + pending {cq} exceed debits {dp}")
     for account_id in sums:
         violations.append(f"transfers reference account {account_id}, which does not exist")
-    return violations
+    return violations + _kept_total_violations(posted)
+
+
+def _kept_total_violations(posted: Counter[tuple[str, str]]) -> list[str]:
+    """The posted totals kept per (purpose, unit) (loyalty.ledger.totals: totals + deltas) against the
+    sum of the accounts' posted balances. Taken from the transfers' sums, as the cached totals are
+    checked above, so an account whose cache alone was changed is reported once, as that account."""
+    kept = totals.all_kept()
+    return [f"posted total of {purpose} {unit}: kept {kept.get((purpose, unit), 0)} differs from its "
+            f"accounts' transfers {posted[(purpose, unit)]}"
+            for purpose, unit in sorted(set(kept) | {k for k, n in posted.items() if n})
+            if kept.get((purpose, unit), 0) != posted[(purpose, unit)]]
 
 
 def _fmt(t: tuple) -> str:

@@ -9,9 +9,10 @@ How a transfer is applied (one transaction, the caller's; we only flush):
 3. claim the key: INSERT ... ON CONFLICT DO NOTHING. Nothing inserted means the
    key (or, for post/void, the pending) is taken: replay the first transfer if
    its parameters are the same, else 409;
-4. move the cached totals in one UPDATE.
+4. move the cached totals in one UPDATE, and append what the transfer moved the posted total of
+   each (purpose, unit) by (`totals`: insert only, no row every transfer waits on).
 On PostgreSQL a single transfer does all four in one statement, the stored function
-`ledger_apply` (migration 0006): one round trip instead of four.
+`ledger_apply` (migration 0006; its posted-total deltas since 0013l): one round trip instead of four.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm.util import identity_key
 from loyalty import clock
 from loyalty.errors import Conflict, RuleViolation, field_error
 from loyalty.extensions import db
+from loyalty.ledger import totals as posted_totals
 from loyalty.ledger.accounts import LOCK_ACCOUNTS
 from loyalty.ledger.digests import digest_of
 from loyalty.ledger.models import Account, Transfer
@@ -114,6 +116,7 @@ def apply(specs: list[Spec], actor, batch: str | None = None) -> list[Transfer]:
             return replay
         raise Conflict("This pending transfer was already posted or voided.", code="pending_already_resolved")
     _move_totals(deltas)
+    posted_totals.append(rows, deltas)
     return created
 
 

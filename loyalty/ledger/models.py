@@ -107,3 +107,23 @@ class IdempotencyKey(db.Model):
     status_code: Mapped[int | None] = mapped_column()
     response: Mapped[dict | list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class PostedTotal(db.Model):
+    """The posted balance of every account of one purpose and unit, summed (issue 16: the
+    liabilities report's group line), each signed by its account's normal side, as far as the
+    `ledger_totals` job has folded; `PostedTotalDelta` holds what transfers appended since."""
+    __tablename__ = "ledger_totals"
+    purpose: Mapped[str] = mapped_column(String(40), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(3), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class PostedTotalDelta(db.Model):
+    """What one transfer (or batch) moved a (purpose, unit) total by, written in its own transaction:
+    insert only, so concurrent transfers never wait on a total's row."""
+    __tablename__ = "ledger_total_deltas"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(3))
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -14,6 +14,7 @@ the work is done in one module per idea:
 - `transfers`: transfer, submit, linked batches, post and void of a pending;
 - `engine`: the one path every transfer takes (locks, flags, key claim, totals);
 - `statements`: an account's statement with its running balance;
+- `totals`: the posted balance per (purpose, unit) of all accounts, kept by every transfer;
 - `digests`: each transfer's HMAC (SEC-1) and its check;
 - `check`: the invariants (LED-4) and the sub-ledgers they include;
 - `idempotency`: the claim of a request's idempotency key.
@@ -40,6 +41,7 @@ from loyalty.ledger.check import SUBLEDGERS, SubLedger, check, register_subledge
 from loyalty.ledger.digests import configure, settings, transfer_digest
 from loyalty.ledger.spec import MAX_AMOUNT
 from loyalty.ledger.statements import entries
+from loyalty.ledger.totals import kept as posted_totals
 from loyalty.ledger.transfers import (
                                      get_transfer,
                                      post_pending,
@@ -53,6 +55,6 @@ from loyalty.ledger.transfers import (
 __all__ = [
     "MAX_AMOUNT", "OWNER_KINDS", "PURPOSES", "SUBLEDGERS", "Purpose", "SubLedger", "account_for", "accounts_of",
     "balance", "balance_of", "check", "configure", "entries", "get_account", "get_transfer", "lock",
-    "parse_owner", "post_pending", "register_subledger", "settings", "submit", "transfer", "transfer_batch",
+    "parse_owner", "post_pending", "posted_totals", "register_subledger", "settings", "submit", "transfer", "transfer_batch",
     "transfer_by_key", "transfer_digest", "void_pending",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from loyalty.auth import access
 from loyalty.directory.models import Store
@@ -69,17 +69,7 @@ def liabilities(actor) -> Liabilities:
         else:
             stores[store_id].approved = int(total)
     report = Liabilities(list(stores.values()))
-    if ids is None:
-        report.ledger_payable = _sum_balances("reward_payable")
-        report.ledger_receivable = _sum_balances("reward_receivable")
+    if ids is None:  # the posted totals kept by every transfer (issue 16), not every referrer's account
+        kept = ledger.posted_totals(("reward_payable", "reward_receivable"), "CNY")
+        report.ledger_payable, report.ledger_receivable = kept["reward_payable"], kept["reward_receivable"]
     return report
-
-
-def _sum_balances(purpose: str) -> int:
-    """The posted balances of every `purpose` account in CNY, summed in the database (issue 16:
-    one row back, not one ORM object per customer)."""
-    credit_normal = Account.normal == "credit"
-    posted = func.sum(case((credit_normal, Account.credits_posted - Account.debits_posted),
-                           else_=Account.debits_posted - Account.credits_posted))
-    return int(db.session.execute(select(func.coalesce(posted, 0)).where(
-        Account.purpose == purpose, Account.unit == "CNY")).scalar_one())

@@ -5,6 +5,8 @@ Every flush that creates a payout, changes its status or moves it appends the di
 open gross per (store, status) to `payout_total_deltas`, in the writer's transaction (insert only,
 so concurrent approvals never wait on a store's total); the `payout_totals` job folds them into
 `payout_totals`; `open_payables` reads both in one statement. `rebuild` recomputes from the payouts.
+The ledger's posted totals per (purpose, unit) (loyalty.ledger.totals) are folded and rebuilt here
+the same way (`compact_posted`, `rebuild_posted`; job `ledger_totals`).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from sqlalchemy import delete, event, func, insert, inspect, select, text, union
 from sqlalchemy.orm import Session
 
 from loyalty.extensions import db
+from loyalty.ledger import totals as posted_totals
+from loyalty.ledger.models import PostedTotal, PostedTotalDelta
 from loyalty.payouts.models import OPEN, Payout
 from loyalty.reports.models import PayoutTotal, PayoutTotalDelta
 
@@ -70,34 +74,49 @@ def open_payables(store_ids: list[int]) -> dict[tuple[int, str], int]:
         select(rows.c.store_id, rows.c.status, func.sum(rows.c.n)).group_by(rows.c.store_id, rows.c.status)) if n}
 
 
-_FOLD_PG = """
+def _fold_sql(summary: str, deltas: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """The fold of `deltas` into `summary` by `keys` (as verification.reports.counts.compact): on PostgreSQL
+    one statement deletes the deltas it folds (rows locked, SKIP LOCKED: two schedulers never fold one
+    twice, a writer's delta not yet committed stays for the next run) and upserts their sums in key
+    order (no deadlock); on SQLite, which holds the write lock, the deltas up to :top."""
+    cols = ", ".join(keys)
+    return {"postgresql": f"""
 WITH moved AS (
-  DELETE FROM payout_total_deltas WHERE id IN (
-    SELECT id FROM payout_total_deltas ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
-  RETURNING store_id, status, n)
-INSERT INTO payout_totals AS t (store_id, status, n)
-SELECT store_id, status, sum(n) FROM moved GROUP BY store_id, status ORDER BY store_id, status
-ON CONFLICT (store_id, status) DO UPDATE SET n = t.n + excluded.n"""
+  DELETE FROM {deltas} WHERE id IN (
+    SELECT id FROM {deltas} ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+  RETURNING {cols}, n)
+INSERT INTO {summary} AS t ({cols}, n)
+SELECT {cols}, sum(n) FROM moved GROUP BY {cols} ORDER BY {cols}
+ON CONFLICT ({cols}) DO UPDATE SET n = t.n + excluded.n""", "sqlite": f"""
+INSERT INTO {summary} ({cols}, n)
+SELECT {cols}, sum(n) FROM {deltas} WHERE id <= :top GROUP BY {cols}
+ON CONFLICT ({cols}) DO UPDATE SET n = {summary}.n + excluded.n"""}
 
-_FOLD_SQLITE = """
-INSERT INTO payout_totals (store_id, status, n)
-SELECT store_id, status, sum(n) FROM payout_total_deltas WHERE id <= :top GROUP BY store_id, status
-ON CONFLICT (store_id, status) DO UPDATE SET n = payout_totals.n + excluded.n"""
+
+_PAYOUTS = _fold_sql("payout_totals", "payout_total_deltas", ("store_id", "status"))
+_POSTED = _fold_sql("ledger_totals", "ledger_total_deltas", ("purpose", "unit"))
+
+
+def _fold(sql: dict[str, str], deltas, limit: int) -> bool:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return bool(db.session.execute(text(sql["postgresql"]), {"limit": limit}).rowcount)
+    top = db.session.execute(select(deltas.id).order_by(deltas.id).offset(limit - 1).limit(1)).scalar() or \
+        db.session.execute(select(func.max(deltas.id))).scalar()
+    if top is None:
+        return False
+    db.session.execute(text(sql["sqlite"]), {"top": top})
+    db.session.execute(delete(deltas).where(deltas.id <= top))
+    return True
 
 
 def compact(limit: int = 50_000) -> bool:
-    """Fold up to `limit` deltas into the totals (as verification.reports.counts.compact); True when
-    some were folded."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return bool(db.session.execute(text(_FOLD_PG), {"limit": limit}).rowcount)
-    top = db.session.execute(select(PayoutTotalDelta.id).order_by(PayoutTotalDelta.id)
-                             .offset(limit - 1).limit(1)).scalar() or \
-        db.session.execute(select(func.max(PayoutTotalDelta.id))).scalar()
-    if top is None:
-        return False
-    db.session.execute(text(_FOLD_SQLITE), {"top": top})
-    db.session.execute(delete(PayoutTotalDelta).where(PayoutTotalDelta.id <= top))
-    return True
+    """Fold up to `limit` open-payable deltas into the totals; True when some were folded."""
+    return _fold(_PAYOUTS, PayoutTotalDelta, limit)
+
+
+def compact_posted(limit: int = 50_000) -> bool:
+    """Fold up to `limit` of the ledger's posted-total deltas (loyalty.ledger.totals); True when some were."""
+    return _fold(_POSTED, PostedTotalDelta, limit)
 
 
 def rebuild() -> int:
@@ -105,6 +124,12 @@ def rebuild() -> int:
     return replace_summary(PayoutTotal, PayoutTotalDelta, ["store_id", "status", "n"], select(
         Payout.store_id, Payout.status, func.sum(Payout.gross_amount))
         .where(Payout.status.in_(OPEN)).group_by(Payout.store_id, Payout.status))
+
+
+def rebuild_posted() -> int:
+    """The ledger's posted totals per (purpose, unit) recomputed from the accounts (one scan), replacing
+    totals and deltas. The caller commits."""
+    return replace_summary(PostedTotal, PostedTotalDelta, ["purpose", "unit", "n"], posted_totals.summed())
 
 
 def replace_summary(summary, deltas, columns: list[str], source) -> int:

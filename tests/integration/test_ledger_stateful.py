@@ -35,7 +35,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         for table in ("points_lot_uses", "points_redemptions", "catalog_items", "points_lots", "ledger_transfers",
-                      "ledger_accounts", "idempotency_keys"):
+                      "ledger_accounts", "idempotency_keys", "ledger_total_deltas", "ledger_totals"):
             db.session.execute(text(f"DELETE FROM {table}"))
         # redemptions name a catalog item (issue 15): n points are n units of a 1-point voucher
         catalog.create_item(None, code="VOUCHER", name_zh="代金券", price=1)

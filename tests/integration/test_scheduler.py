@@ -12,7 +12,7 @@ from loyalty.extensions import db
 
 ALL_JOBS = {"audit_checkpoint", "expire_referrals", "points_expiry", "release_callback_leases", "payout_exports",
             "payout_export_expiry", "retry_unreachable_callbacks", "refresh_ring_risk", "report_summaries",
-            "payout_totals"}
+            "payout_totals", "ledger_totals"}
 
 
 def test_every_job_is_scheduled_and_runs(app):

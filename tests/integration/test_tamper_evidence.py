@@ -15,13 +15,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 
 from loyalty.audit import service as audit
 from loyalty.audit.models import AuditEvent, AuditHead
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
-from loyalty.ledger.models import Transfer
+from loyalty.ledger.models import PostedTotalDelta, Transfer
 from tests.helpers import new_customer
 
 EVENTS = AuditEvent.__table__
@@ -418,8 +418,8 @@ def test_every_way_of_writing_a_transfer_leaves_a_digest_check_accepts(runner, a
 @pytest.mark.rule("SEC-1")
 @pytest.mark.parametrize("way", ["transfer", "pending", "post", "batch-1", "batch-2", "submit", "unicode"])
 def test_an_amount_changed_with_both_cached_totals_is_found(runner, accts, way):
-    """A consistent forgery: the amount and both accounts' totals (for a post, its pending too),
-    so every sum still adds up."""
+    """A consistent forgery: the amount and both accounts' totals (for a post, its pending too) and, for
+    a posted amount, the kept posted totals of the accounts' purposes (issue 16), so every sum still adds up."""
     expense, payable = accts
     tid = written_every_way(expense, payable)[way]
     t = db.session.get(Transfer, tid)
@@ -432,6 +432,9 @@ def test_an_amount_changed_with_both_cached_totals_is_found(runner, accts, way):
         for side, account in (("debits", expense), ("credits", payable)):
             db.session.execute(text(f"UPDATE ledger_accounts SET {side}_{column} = {side}_{column} + :d "
                                     f"WHERE id = :i"), {"d": delta, "i": account.id})
+        if column == "posted":  # both balances grow on their normal side (expense debit, payable credit)
+            db.session.execute(insert(PostedTotalDelta.__table__),
+                               [{"purpose": a.purpose, "unit": a.unit, "n": delta} for a in (expense, payable)])
     shift(1000)
     result = ledger_check(runner)
     assert result.exit_code == 1

@@ -1,5 +1,5 @@
 """`flask reports rebuild` / `flask reports compact`: the report summaries (issue 16), the referral
-counts and the open payables per store."""
+counts, the open payables per store and the ledger's posted totals per (purpose, unit)."""
 from __future__ import annotations
 
 import time
@@ -15,10 +15,11 @@ reports_cli = AppGroup("reports", help="The report summaries.")
 @reports_cli.command("rebuild")
 def rebuild_cmd() -> None:
     """Recompute the report summaries from the base rows (set-based SQL; safe while the service runs):
-    the referral counts, then the open payables per store, each in its own transaction."""
+    the referral counts, the open payables per store, the ledger's posted totals, each in its own transaction."""
     from loyalty.reports import totals
     from verification.reports import sources
-    for name, rebuild in (("report counts", sources.rebuild), ("payout totals", totals.rebuild)):
+    for name, rebuild in (("report counts", sources.rebuild), ("payout totals", totals.rebuild),
+                          ("ledger totals", totals.rebuild_posted)):
         started = time.perf_counter()
         try:
             rows = rebuild()
@@ -36,7 +37,7 @@ def compact_cmd() -> None:
     from verification.reports import counts
     batches = 0
     try:
-        for compact in (counts.compact, totals.compact):
+        for compact in (counts.compact, totals.compact, totals.compact_posted):
             while compact():
                 db.session.commit()
                 batches += 1
