@@ -10,7 +10,7 @@ Filled here from the accounts' cached totals, so an upgraded database reports th
 once; `flask reports rebuild` does it again.
 
 Revision ID: 0013l_ledger_totals
-Revises: 0012e_export_jobs
+Revises: 0012w_ring_window
 Create Date: 2026-12-01 06:30:00
 """
 import importlib.util
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013l_ledger_totals'
-down_revision = '0012e_export_jobs'
+down_revision = '0012w_ring_window'
 branch_labels = None
 depends_on = None
 

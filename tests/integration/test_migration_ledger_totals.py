@@ -24,7 +24,7 @@ def test_0013l_fills_the_posted_totals_from_the_accounts():
     from loyalty.extensions import db
     app = create_app(Config(f"sqlite:///{_TMP / 'ledger-0013l.sqlite3'}"))
     with app.app_context():
-        upgrade(revision="0012e_export_jobs")
+        upgrade(revision="0012w_ring_window")
         with db.engine.begin() as conn:
             for row in ACCOUNTS:
                 conn.execute(text(ACCOUNT.format(**row)))
@@ -34,7 +34,7 @@ def test_0013l_fills_the_posted_totals_from_the_accounts():
         # pending (dq) is not posted; a total of 0 (the PTS account) is not kept
         assert [tuple(r) for r in rows] == [("cash_clearing", "CNY", -300), ("referral_expense", "CNY", 800),
                                             ("reward_payable", "CNY", 900)]
-        downgrade(revision="0012e_export_jobs")
+        downgrade(revision="0012w_ring_window")
         with db.engine.connect() as conn:
             assert "ledger_totals" not in {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
         db.engine.dispose()
