@@ -102,13 +102,7 @@ def keyset(query: Select, columns: Sequence[Any], *, cursor: str | None, per_pag
     the id that breaks ties), newest first unless `newest_first` is False."""
     direction, values = _decode(cursor, columns) if cursor else ("n", None)
     forward = direction == "n"
-    descending = newest_first == forward  # the order this query reads in
-    key = tuple_(*columns)
-    paged = query
-    if values is not None:
-        bound = tuple_(*[literal(v, type_=c.type) for c, v in zip(columns, values)])
-        paged = paged.where(key < bound if descending else key > bound)
-    paged = paged.order_by(*[c.desc() if descending else c.asc() for c in columns]).limit(per_page + 1)
+    paged = after(query, columns, cursor, newest_first=newest_first).limit(per_page + 1)
     rows = list(db.session.execute(paged).unique().scalars())
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -120,6 +114,17 @@ def keyset(query: Select, columns: Sequence[Any], *, cursor: str | None, per_pag
     return Page(items=rows, per_page=per_page, cursor=cursor, count=total, count_exact=exact,
                 next=_encode("n", _key(rows[-1], columns)) if rows and has_after else None,
                 prev=_encode("p", _key(rows[0], columns)) if rows and has_before else None)
+
+
+def after(query: Select, columns: Sequence[Any], cursor: str | None, *, newest_first: bool = True) -> Select:
+    """`query` narrowed to the rows after (or, for a `prev` cursor, before) `cursor`, in the order
+    `keyset` reads them: its first per_page + 1 rows are the ones `keyset` pages."""
+    direction, values = _decode(cursor, columns) if cursor else ("n", None)
+    descending = newest_first == (direction == "n")  # the order this query reads in
+    if values is not None:
+        key, bound = tuple_(*columns), tuple_(*[literal(v, type_=c.type) for c, v in zip(columns, values)])
+        query = query.where(key < bound if descending else key > bound)
+    return query.order_by(*[c.desc() if descending else c.asc() for c in columns])
 
 
 def _key(row, columns: Sequence[Any]) -> list:
