@@ -126,15 +126,17 @@ def keyset(query: Select, columns: Sequence[Any], *, cursor: str | None, per_pag
                 prev=_encode("p", _key(rows[0], columns)) if rows and has_before else None)
 
 
-def after(query: Select, columns: Sequence[Any], cursor: str | None, *, newest_first: bool = True) -> Select:
+def after(query: Select, columns: Sequence[Any], cursor: str | None, *, newest_first: bool = True,
+          order: Sequence[Any] | None = None) -> Select:
     """`query` narrowed to the rows after (or, for a `prev` cursor, before) `cursor`, in the order
-    `keyset` reads them: its first per_page + 1 rows are the ones `keyset` pages."""
+    `keyset` reads them: its first per_page + 1 rows are the ones `keyset` pages. `order`: what to
+    sort by instead of `columns`, the same order (`id + 0` keeps the planner off the id's index)."""
     direction, values = _decode(cursor, columns) if cursor else ("n", None)
     descending = newest_first == (direction == "n")  # the order this query reads in
     if values is not None:
         key, bound = tuple_(*columns), tuple_(*[literal(v, type_=c.type) for c, v in zip(columns, values)])
         query = query.where(key < bound if descending else key > bound)
-    return query.order_by(*[c.desc() if descending else c.asc() for c in columns])
+    return query.order_by(*[c.desc() if descending else c.asc() for c in (order or columns)])
 
 
 def _key(row, columns: Sequence[Any]) -> list:

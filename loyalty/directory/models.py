@@ -104,6 +104,8 @@ class Customer(db.Model):
         # by a phone's last 4 digits in id order, and (admins) by 4 digits elsewhere in it (0012t;
         # loyalty.directory.tails), on PostgreSQL only
         Index("ix_customers_phone_tail", func.right(literal_column("phone"), 4), "id").ddl_if(dialect="postgresql"),
+        Index("ix_customers_store_phone_tail", "store_id", func.right(literal_column("phone"), 4),
+              "id").ddl_if(dialect="postgresql"),
         Index("ix_customers_phone_inner_quads", func.phone_inner_quads(literal_column("phone")),
               postgresql_using="gin").ddl_if(dialect="postgresql"),
     )

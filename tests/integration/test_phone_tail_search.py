@@ -126,10 +126,13 @@ def test_an_offset_page_and_its_total_are_the_plain_search_s(api, world, people,
         assert (body["total"], body["total_exact"]) == (len(expected), True)
 
 
-def test_many_numbers_holding_the_digits_inside_fall_back_to_the_plain_walk(api, world, people, monkeypatch):
-    """More than the bound of admin matches that are not tails: the plain query pages them (same rows)."""
+def test_many_others_count_as_the_bound_and_page_as_the_plain_search(api, world, people, monkeypatch):
+    """More than the bound of admin matches that are not tails (names, digits inside numbers):
+    the count is the bound at once; the pages are the plain query's rows."""
     monkeypatch.setattr(tails, "COUNT_BOUND", 1)
-    assert api.as_("admin").get("customers", query_string={"q": "8000"}).status_code == 200
+    body = api.as_("admin").get("customers", query_string={"q": "8000"}).json
+    n = len(plain_ids(world, "admin", "8000"))
+    assert (body["total"], body["total_exact"]) == ((1, False) if db.engine.dialect.name == "postgresql" else (n, True))
     got, _ = pages(api, "admin", "8000", 2)
     assert sum(got, []) == plain_ids(world, "admin", "8000")
 
@@ -138,7 +141,7 @@ def test_the_search_page_shows_a_bounded_total_as_names_do(app, world, people, m
     from tests.web import Browser, login
     monkeypatch.setattr(tails, "COUNT_BOUND", 2)
     browser = Browser(app)
-    login(browser, "manager")  # 7 tails past the bound, one name: "2+" (an admin's 5 others: the plain walk's count)
+    login(browser, "manager")  # 7 tails past the bound
     html = browser.get("/customers", query_string={"q": "8000"}).get_data(as_text=True)
     assert ("超过 2 条" in html) == (db.engine.dialect.name == "postgresql")  # "More than 2 found", as for names
 
@@ -170,12 +173,35 @@ def test_postgresql_reads_the_tail_from_its_indexes(app, pg_only, world):
     db.session.commit()
     db.session.execute(text("ANALYZE customers"))
     db.session.execute(text("SELECT gin_clean_pending_list('ix_customers_phone_inner_quads')"))  # as test_name_search
-    for who, full in (("admin", True), ("manager", False)):
+    for who, full, tail_index in (("admin", True, "ix_customers_phone_tail"),
+                                  ("manager", False, "ix_customers_store_phone_tail")):
         base = search.customers_query(world.staff[who])
         for query, index in ((base.where(tails.tail_match("1234", full)).with_only_columns(Customer.id)
-                              .order_by(Customer.id).limit(1001), "ix_customers_phone_tail"),
+                              .order_by(Customer.id).limit(1001), tail_index),
                              (base.where(tails.inner_match("1234")).with_only_columns(Customer.id).limit(1001),
                               "ix_customers_phone_inner_quads")):
             sql = str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
             plan = "\n".join(db.session.execute(text("EXPLAIN " + sql.replace("%%", "%"))).scalars())
             assert index in plan and "Seq Scan" not in plan, (who, plan)
+
+
+@pytest.mark.parametrize("common", [True, False], ids=["common-inside", "rare-inside"])
+def test_digits_inside_many_numbers_page_as_the_plain_search(api, pg_only, world, monkeypatch, common):
+    """2,000 numbers holding 1990 inside (+86199 0…): more than the bound of others. Common by the
+    statistics, the page is the plain walk's; counted rare (share bound raised), the page's others
+    come from the quads index sorted. Either way every page is the plain search's."""
+    from sqlalchemy import insert
+
+    from loyalty import clock
+    db.session.execute(insert(Customer), [{"store_id": world.store.id, "name": f"客{i}", "phone": f"+86199{i:08d}",
+                                           "created_at": clock.now()} for i in range(2000)])
+    db.session.commit()
+    db.session.execute(text("ANALYZE customers"))
+    if not common:
+        monkeypatch.setattr(tails, "COMMON_SHARE", 1.0)
+    assert tails._common("1990") is common
+    expected = plain_ids(world, "admin", "1990")
+    got, bodies = pages(api, "admin", "1990", 400)
+    assert sum(got, []) == expected and len(expected) == 2000
+    assert (bodies[0]["total"], bodies[0]["total_exact"]) == (1000, False)
+    assert sum(back(api, "admin", "1990", bodies[-1], 400)[::-1], []) == expected[:len(expected) - len(got[-1])]
