@@ -35,13 +35,23 @@ from loyalty.extensions import db
 COUNT_BOUND = 1000
 
 
-def page_of(query: Select, page: int, per_page: int) -> tuple[list, int]:
+def page_of(query: Select, page: int, per_page: int, *, key: Any = None) -> tuple[list, int]:
     """(the rows on `page`, how many rows in all) of an ordered query: Flask-SQLAlchemy's
     `db.paginate`, with the API's paging contract (SPEC: `items, total, page, per_page`):
     `per_page` as the caller validated it (no cap of 100) and an empty page past the end
-    (no 404). Rows are made unique, as a query with joined eager loads needs."""
-    found = db.paginate(query, page=page, per_page=per_page, max_per_page=None, error_out=False)
-    return found.items, found.total
+    (no 404). Rows are made unique, as a query with joined eager loads needs.
+
+    With `key` (the rows' id column) the skip is a deferred join: the page's ids are read with
+    OFFSET from `key` and the order's columns alone (an index-only scan of the list's index when
+    one holds them), then only those rows are loaded, in the same order; the OFFSET no longer
+    reads the wide rows it skips."""
+    if key is None:
+        found = db.paginate(query, page=page, per_page=per_page, max_per_page=None, error_out=False)
+        return found.items, found.total
+    ids = list(db.session.execute(query.with_only_columns(key).offset((page - 1) * per_page).limit(per_page)).scalars())
+    rows = list(db.session.execute(query.where(key.in_(ids))).unique().scalars()) if ids else []
+    counted = query.with_only_columns(key).order_by(None).subquery()
+    return rows, db.session.execute(func.count().select().select_from(counted)).scalar_one()
 
 
 @dataclass
@@ -102,13 +112,7 @@ def keyset(query: Select, columns: Sequence[Any], *, cursor: str | None, per_pag
     the id that breaks ties), newest first unless `newest_first` is False."""
     direction, values = _decode(cursor, columns) if cursor else ("n", None)
     forward = direction == "n"
-    descending = newest_first == forward  # the order this query reads in
-    key = tuple_(*columns)
-    paged = query
-    if values is not None:
-        bound = tuple_(*[literal(v, type_=c.type) for c, v in zip(columns, values)])
-        paged = paged.where(key < bound if descending else key > bound)
-    paged = paged.order_by(*[c.desc() if descending else c.asc() for c in columns]).limit(per_page + 1)
+    paged = after(query, columns, cursor, newest_first=newest_first).limit(per_page + 1)
     rows = list(db.session.execute(paged).unique().scalars())
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -120,6 +124,19 @@ def keyset(query: Select, columns: Sequence[Any], *, cursor: str | None, per_pag
     return Page(items=rows, per_page=per_page, cursor=cursor, count=total, count_exact=exact,
                 next=_encode("n", _key(rows[-1], columns)) if rows and has_after else None,
                 prev=_encode("p", _key(rows[0], columns)) if rows and has_before else None)
+
+
+def after(query: Select, columns: Sequence[Any], cursor: str | None, *, newest_first: bool = True,
+          order: Sequence[Any] | None = None) -> Select:
+    """`query` narrowed to the rows after (or, for a `prev` cursor, before) `cursor`, in the order
+    `keyset` reads them: its first per_page + 1 rows are the ones `keyset` pages. `order`: what to
+    sort by instead of `columns`, the same order (`id + 0` keeps the planner off the id's index)."""
+    direction, values = _decode(cursor, columns) if cursor else ("n", None)
+    descending = newest_first == (direction == "n")  # the order this query reads in
+    if values is not None:
+        key, bound = tuple_(*columns), tuple_(*[literal(v, type_=c.type) for c, v in zip(columns, values)])
+        query = query.where(key < bound if descending else key > bound)
+    return query.order_by(*[c.desc() if descending else c.asc() for c in (order or columns)])
 
 
 def _key(row, columns: Sequence[Any]) -> list:

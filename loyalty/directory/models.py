@@ -97,8 +97,16 @@ class Customer(db.Model):
         # search by any part of a phone (LIKE '%q%'): trigram GIN on PostgreSQL (issue 16)
         Index("ix_customers_phone_trgm", "phone", postgresql_using="gin", postgresql_ops={"phone": "gin_trgm_ops"}),
         # by any part of a name: its characters and pairs of characters (the function is migration
-        # 0012n's; loyalty.directory.search.name_contains), on PostgreSQL only
-        Index("ix_customers_name_grams", func.name_grams(literal_column("name")),
+        # 0012n's; loyalty.directory.search.name_contains), within a store too (btree_gin, 0012t),
+        # on PostgreSQL only
+        Index("ix_customers_store_name_grams", "store_id", func.name_grams(literal_column("name")),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
+        # by a phone's last 4 digits in id order, and (admins) by 4 digits elsewhere in it (0012t;
+        # loyalty.directory.tails), on PostgreSQL only
+        Index("ix_customers_phone_tail", func.right(literal_column("phone"), 4), "id").ddl_if(dialect="postgresql"),
+        Index("ix_customers_store_phone_tail", "store_id", func.right(literal_column("phone"), 4),
+              "id").ddl_if(dialect="postgresql"),
+        Index("ix_customers_phone_inner_quads", func.phone_inner_quads(literal_column("phone")),
               postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

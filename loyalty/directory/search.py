@@ -31,7 +31,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from loyalty.auth import access
-from loyalty.directory import identity
+from loyalty.directory import identity, tails
 from loyalty.directory.models import Customer
 from loyalty.errors import field_error
 from loyalty.extensions import db
@@ -165,8 +165,8 @@ def customers_query(actor, *, q: str | None = None, phone: str | None = None, st
 COMMON_SHARE, COMMON_ROWS = 0.01, 20_000
 _SHARES = sql_text("SELECT f.elem, f.share, f.share * c.reltuples FROM pg_stats s, pg_class c, "
                "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS f(elem, share) "
-               "WHERE s.schemaname = current_schema() AND s.tablename = 'ix_customers_name_grams' "
-               "AND c.oid = 'customers'::regclass AND f.elem = ANY(:grams)")
+               "WHERE s.schemaname = current_schema() AND s.tablename = 'ix_customers_store_name_grams' "
+               "AND s.attname = 'name_grams' AND c.oid = 'customers'::regclass AND f.elem = ANY(:grams)")
 
 
 def _common(q: str) -> bool:
@@ -182,13 +182,36 @@ def _common(q: str) -> bool:
                                               for share, rows in counted.values())
 
 
+def _tail(actor, filters: dict) -> tails.Tail | None:
+    """The probe of a phone's last 4 digits (loyalty.directory.tails), or None (not one, or not on PostgreSQL)."""
+    q = (filters.get("q") or "").strip()
+    if not tails.searched(q):
+        return None
+    base = customers_query(actor, **{**filters, "q": None})
+    return tails.probe(base, q, name_contains(q), access.can_see_full_phone(actor))
+
+
+def _scoped(actor, filters: dict) -> bool:
+    """Whether the search is within some stores (a store's staff, or a store asked for): then
+    ix_customers_store_name_grams answers a name from the store's own entries."""
+    return filters.get("store_id") is not None or access.visible_store_ids(actor) is not None
+
+
 def found(actor, **filters) -> tuple[Select, tuple[int, bool] | None]:
     """The customers query to page for `filters`, and (how many rows, exact?) when a text search
     has already told: the probe's ids when they are at most COUNT_BOUND, else the plain query
-    and "1,000+". Without text, or a common name part, the query as it is (keyset's bounded count)."""
+    and "1,000+". Without text, or a name part common in the group searched across the group, the
+    query as it is (keyset's bounded count). A phone's last 4 digits: loyalty.directory.tails."""
+    tail = _tail(actor, filters)
+    if tail is not None:
+        return tail.query(customers_query(actor, **filters)), tail.total
+    return _found(actor, filters)
+
+
+def _found(actor, filters: dict) -> tuple[Select, tuple[int, bool] | None]:
     query = customers_query(actor, **filters)
     q = (filters.get("q") or "").strip()
-    if not q or _common(q):
+    if not q or (_common(q) and not _scoped(actor, filters)):
         return query, None
     probe = customers_query(actor, **filters, indexed=True).with_only_columns(Customer.id).limit(COUNT_BOUND + 1)
     ids = list(db.session.execute(probe).scalars())
@@ -200,7 +223,12 @@ def found(actor, **filters) -> tuple[Select, tuple[int, bool] | None]:
 
 def customer_page(actor, *, cursor: str | None = None, per_page: int = 25, **filters) -> Page:
     """A keyset page of the customers `actor` finds (by id), with the probe's count when it has one."""
-    query, total = found(actor, **filters)
+    tail = _tail(actor, filters)
+    if tail is not None:
+        query = tail.page_query(customers_query(actor, **filters), cursor, per_page)
+        total = tail.total
+    else:
+        query, total = _found(actor, filters)
     page = keyset(query, (Customer.id,), cursor=cursor, per_page=per_page, newest_first=False, count=total is None)
     return page if total is None else replace(page, count=total[0], count_exact=total[1])
 

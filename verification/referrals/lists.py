@@ -85,6 +85,8 @@ def referral_page(actor, *, cursor: str | None = None, per_page: int = 50, oldes
 
 
 def list_referrals(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Referral], int]:
-    """OFFSET paging with an exact total (the API's `page` parameter)."""
+    """OFFSET paging with an exact total (the API's `page` parameter), the skip over the ids alone
+    (loyalty.paging.page_of's deferred join: ix_referrals_registered_id, or the store's or the
+    registrant's (…, registered_at, id) index, read index-only)."""
     return page_of(referral_query(actor, **filters).order_by(Referral.registered_at.desc(), Referral.id.desc()),
-                   page, per_page)
+                   page, per_page, key=Referral.id)
