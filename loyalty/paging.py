@@ -14,7 +14,8 @@ Two ways, the same rows in the same order:
   (`count_exact` False): a filter that makes the list small gets its exact count, and an
   unfiltered list of a million rows does not count the world.
 - `page_of` (short lists, and the API's `page` parameter kept for old callers): OFFSET paging
-  with an exact total.
+  with an exact total; `deep_page` (the referral list's `page`): the skip over the ids alone and
+  a total bounded to COUNT_BOUND rows past the page.
 
 It imports only the database handle, so the bank and the audit chain use it too.
 """
@@ -35,7 +36,7 @@ from loyalty.extensions import db
 COUNT_BOUND = 1000
 
 
-def page_of(query: Select, page: int, per_page: int, *, key: Any = None) -> tuple[list, int]:
+def page_of(query: Select, page: int, per_page: int, *, key: Any = None, count: bool = True) -> tuple[list, int]:
     """(the rows on `page`, how many rows in all) of an ordered query: Flask-SQLAlchemy's
     `db.paginate`, with the API's paging contract (SPEC: `items, total, page, per_page`):
     `per_page` as the caller validated it (no cap of 100) and an empty page past the end
@@ -50,8 +51,19 @@ def page_of(query: Select, page: int, per_page: int, *, key: Any = None) -> tupl
         return found.items, found.total
     ids = list(db.session.execute(query.with_only_columns(key).offset((page - 1) * per_page).limit(per_page)).scalars())
     rows = list(db.session.execute(query.where(key.in_(ids))).unique().scalars()) if ids else []
+    if not count:
+        return rows, 0
     counted = query.with_only_columns(key).order_by(None).subquery()
     return rows, db.session.execute(func.count().select().select_from(counted)).scalar_one()
+
+
+def deep_page(query: Select, page: int, per_page: int, *, key: Any) -> tuple[list, int, bool]:
+    """`page_of`'s deferred join with a bounded total: (rows, total, exact?). The rows up to the end
+    of the page and COUNT_BOUND beyond are counted, by `key` alone: exact when the list ends within
+    them, else a lower bound; a page costs what its depth costs, not the whole list (issue 16)."""
+    rows, _ = page_of(query, page, per_page, key=key, count=False)
+    total, exact = bounded_count(query, key, bound=page * per_page + COUNT_BOUND)
+    return rows, total, exact
 
 
 @dataclass

@@ -116,7 +116,7 @@ class KeysetQuery(PageQuery):
     """A list paged by a cursor (loyalty.paging.keyset): `cursor` is a response's `next` or `prev`."""
     cursor = fields.String(validate=validate.Length(max=300), metadata={
         "description": "`next` or `prev` of the previous response; without it, the first page (or `page`, "
-                       "an OFFSET page with an exact total, for old callers)"})
+                       "an OFFSET page for old callers; `total_exact` says whether its `total` is exact)"})
 
 
 def page_of(item_schema: type[Schema], name: str | None = None) -> type[Schema]:
@@ -135,11 +135,13 @@ def page_of(item_schema: type[Schema], name: str | None = None) -> type[Schema]:
 
 def paged_body(query: dict, keyset_page, offset_page, dump=lambda items: items) -> dict:
     """A list response from a query with `page`, `per_page` and `cursor`: the keyset page after the
-    cursor (page 1 when there is none), or an OFFSET page with an exact total when `page` > 1."""
+    cursor (page 1 when there is none), or an OFFSET page when `page` > 1, with its total (exact
+    unless `offset_page` says otherwise: a third value, loyalty.paging.deep_page)."""
     page, per_page, cursor = query.pop("page"), query.pop("per_page"), query.pop("cursor", None)
     if page > 1 and not cursor:
-        items, total = offset_page(page=page, per_page=per_page, **query)
-        return {**page_body(dump(items), total, page, per_page), "total_exact": True, "next": None, "prev": None}
+        items, total, *exact = offset_page(page=page, per_page=per_page, **query)  # (…, exact?) when bounded
+        return {**page_body(dump(items), total, page, per_page), "total_exact": exact[0] if exact else True,
+                "next": None, "prev": None}
     found = keyset_page(cursor=cursor, per_page=per_page, **query)
     return {"items": dump(found.items), "total": found.count, "total_exact": found.count_exact,
             "page": None if cursor else 1, "per_page": per_page, "next": found.next, "prev": found.prev}

@@ -24,14 +24,14 @@ SQLite keeps its plain LIKEs and gets none of these. The downgrade leaves btree_
 extension may serve others; dropping it is a superuser's decision).
 
 Revision ID: 0012t_phone_tails
-Revises: 0012e_export_jobs
+Revises: 0013l_ledger_totals
 Create Date: 2026-12-01 06:20:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012t_phone_tails'
-down_revision = '0012e_export_jobs'
+down_revision = '0013l_ledger_totals'
 branch_labels = None
 depends_on = None
 

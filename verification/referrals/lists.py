@@ -19,7 +19,7 @@ from sqlalchemy.orm import lazyload, selectinload
 
 from loyalty.directory import search
 from loyalty.directory.models import Customer, Vehicle
-from loyalty.paging import Page, keyset, page_of
+from loyalty.paging import Page, deep_page, keyset
 from loyalty.scoping import in_stores
 from verification.referrals.models import REGISTERED, UNDER_REVIEW, Referral
 
@@ -84,9 +84,10 @@ def referral_page(actor, *, cursor: str | None = None, per_page: int = 50, oldes
                   newest_first=not oldest_first, count=count)
 
 
-def list_referrals(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Referral], int]:
-    """OFFSET paging with an exact total (the API's `page` parameter), the skip over the ids alone
-    (loyalty.paging.page_of's deferred join: ix_referrals_registered_id, or the store's or the
-    registrant's (…, registered_at, id) index, read index-only)."""
-    return page_of(referral_query(actor, **filters).order_by(Referral.registered_at.desc(), Referral.id.desc()),
-                   page, per_page, key=Referral.id)
+def list_referrals(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Referral], int, bool]:
+    """OFFSET paging (the API's `page` parameter): (rows, total, exact?). The skip is over the ids
+    alone (loyalty.paging's deferred join: ix_referrals_registered_id, or the store's or the
+    registrant's (…, registered_at, id) index, read index-only), and the total counts at most
+    COUNT_BOUND rows past the page (exact when the list ends within them)."""
+    return deep_page(referral_query(actor, **filters).order_by(Referral.registered_at.desc(), Referral.id.desc()),
+                     page, per_page, key=Referral.id)

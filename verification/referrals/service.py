@@ -18,7 +18,6 @@ from loyalty.directory.models import Customer, Store, StorePolicy
 from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed, field_error
 from loyalty.extensions import db
 from loyalty.scoping import get_scoped
-from verification.referrals import lists
 from verification.referrals.models import (
     EXPIRED,
     LIVE,
@@ -270,13 +269,6 @@ def visible_fact_changes(actor, referral: Referral) -> list | None:
         return None
     from verification.referrals.fact_watch import changes_of
     return changes_of(referral.id)
-
-
-# ---- queries -----------------------------------------------------------------
-
-def list_referrals(actor, **filters) -> tuple[list[Referral], int]:
-    """OFFSET-paged list with an exact total; filters and search are verification/referrals/lists.py."""
-    return lists.list_referrals(actor, **filters)
 
 
 # ---- expiry (REG-6) ----------------------------------------------------------
