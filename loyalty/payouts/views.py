@@ -129,28 +129,18 @@ def mark_paid(payout_id: int):
 @allow(*BOOKS)
 def export_csv():
     """Streamed; above the direct bound a background export instead. Without from/to the last 90 days."""
-    out = _direct("csv")
+    out = _direct_csv(_filters())
     if out is None or out.queued is not None:
         return redirect(url_for("payouts_web.queue", **request.args))
     return stream_download(out.pieces, "payouts.csv", "text/csv; charset=utf-8")
 
 
-@bp.route("/payouts/export.xlsx")
-@allow(*BOOKS)
-def export_xlsx():
-    """Written in constant memory; above the direct bound refused (background exports are CSV only)."""
-    out = _direct("xlsx")
-    if out is None:
-        return redirect(url_for("payouts_web.queue", **request.args))
-    return temp_file_download(out.file, "payouts.xlsx", export_xlsx_file.MIME)
-
-
-def _direct(fmt: str) -> export_direct.Direct | None:
-    """The direct export's one door (the API's too); a background export queued instead is said on
-    the queue page, as is a refusal (None: nothing of this request is committed)."""
+def _direct_csv(filters: dict) -> export_direct.Direct | None:
+    """The direct export's one door (the API's too); the background export it becomes above the
+    bound is said on the queue page, as is its refusal (None: nothing is committed)."""
     try:
-        out = export_direct.direct_export(g.actor, fmt, locale=str(get_locale()), **_filters())
-    except DomainError as error:
+        out = export_direct.direct_export(g.actor, "csv", locale=str(get_locale()), **filters)
+    except DomainError as error:  # too many exports waiting, a period ending before it starts
         g.rollback = True
         flash_error(error, labels=EXPORT_FIELDS)
         return None
@@ -158,6 +148,14 @@ def _direct(fmt: str) -> export_direct.Direct | None:
         flash(_("Too many rows for one download: the export runs in the background and appears under My "
                 "exports."), "success")
     return out
+
+
+@bp.route("/payouts/export.xlsx")
+@allow(*BOOKS)
+def export_xlsx():
+    """Written in constant memory; above the direct bound a 409 (background exports are CSV only)."""
+    out = export_direct.direct_export(g.actor, "xlsx", locale=str(get_locale()), **_filters())
+    return temp_file_download(out.file, "payouts.xlsx", export_xlsx_file.MIME)
 
 
 def _start_export(filters: dict, done: str, back: str | None = None):
