@@ -6,7 +6,8 @@ asking for a job costs.
 On a database built by bench/load.py (or one holding its payouts, stores, staff and transfers).
 WRITES to it: export jobs (payout_exports), their audit events, and files under the instance
 folder's exports/ (removed at the end). Prints, for an export of every payout (`from=1970-01-01`):
-- the direct export (GET /api/v1/payouts/export.csv, the bound raised so it streams): time, peak RSS;
+- the direct exports (GET /api/v1/payouts/export.csv and .xlsx, the bound raised so they are direct): time,
+  peak RSS;
 - the background job (`flask payouts exports run` in its own process): time, peak RSS, rows, size, for
   every payout and for the last 90 days (the same memory for 8x fewer rows: constant memory);
 - asking for a job: POST /api/v1/payouts/exports and GET export.csv above the bound (202), p50 of
@@ -36,7 +37,7 @@ client = app.test_client()
 token = client.post("/api/v1/auth/tokens", json={"username": "finance", "password": "demo-pass-2026"}).json["token"]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # argon2 (the login) peaks at 64 MB
 start = time.perf_counter()
-resp = client.get("/api/v1/payouts/export.csv?from=1970-01-01", headers={"Authorization": "Bearer " + token})
+resp = client.get("/api/v1/payouts/export.FORMAT?from=1970-01-01", headers={"Authorization": "Bearer " + token})
 size = sum(len(chunk) for chunk in resp.response)
 print(resp.status_code, size, round(time.perf_counter() - start, 2), before)
 """
@@ -107,10 +108,11 @@ def main() -> None:
         conn.execute(text("DELETE FROM payout_exports"))
     print(f"payouts: {payouts:,}")
 
-    out, seconds, rss = child(env, [python, "-c", DIRECT])
-    status, size, inside, before = out.split()
-    print(f"direct export, everything: {inside} s ({seconds:.1f} s with the process), {int(size) / 1e6:.1f} MB, "
-          f"peak RSS {rss} MB, {before} MB before the export (HTTP {status})")
+    for fmt in ("csv", "xlsx"):
+        out, seconds, rss = child(env, [python, "-c", DIRECT.replace("FORMAT", fmt)])
+        status, size, inside, before = out.split()
+        print(f"direct export ({fmt}), everything: {inside} s ({seconds:.1f} s with the process), "
+              f"{int(size) / 1e6:.1f} MB, peak RSS {rss} MB, {before} MB before the export (HTTP {status})")
 
     out, seconds, rss = child(env, [python, "-c", "from loyalty.app import create_app; create_app()"])
     print(f"(a bare app process: peak RSS {rss} MB, {seconds:.1f} s)")

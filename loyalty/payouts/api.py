@@ -6,11 +6,12 @@ from flask_babel import get_locale
 from flask_smorest import Blueprint
 
 from loyalty.auth.access import allow, current_actor
-from loyalty.payouts import export, export_jobs, service
+from loyalty.payouts import export_direct, export_jobs, service
+from loyalty.payouts import export_xlsx as export_xlsx_file
 from loyalty.payouts import schemas as s
 from loyalty.schemas import paged_body
 from loyalty.web.idempotency import current_key, idempotent
-from loyalty.web.tables import download, file_download, period, stream_download
+from loyalty.web.tables import file_download, period, stream_download, temp_file_download
 
 blp = Blueprint("payouts", __name__, url_prefix="/api/v1/payouts", description="Reward payouts and approvals")
 
@@ -90,12 +91,13 @@ def mark_paid(body, payout_id):
 @blp.doc(summary="Export payouts (CSV)",
          description="The payouts matching the filters as CSV (UTF-8 with a BOM, for Excel), streamed. Without "
                      "`from` and `to`, the payouts requested in the last 90 days. Above the direct bound "
-                     "(`EXPORT_DIRECT_MAX_ROWS`, default 20,000 rows) the answer is 202 and a background export.")
+                     "(`EXPORT_DIRECT_MAX_ROWS`, default 20,000 rows) the answer is 202 and a background export. "
+                     "Audited.")
 def export_csv(query):
-    actor, filters = current_actor(), _filters(query)
-    if export_jobs.is_large(actor, **export.default_period(filters)):
-        return _queued(export_jobs.request_export(actor, locale=str(get_locale()), **filters))
-    return stream_download(export.stream_csv(actor, **filters), "payouts.csv", "text/csv; charset=utf-8")
+    out = export_direct.direct_export(current_actor(), "csv", locale=str(get_locale()), **_filters(query))
+    if out.queued is not None:
+        return _queued(out.queued)
+    return stream_download(out.pieces, "payouts.csv", "text/csv; charset=utf-8")
 
 
 def _queued(job):
@@ -148,7 +150,10 @@ def export_file(export_id):
 @allow(*BOOKS)
 @blp.arguments(s.ExportQuery, location="query")
 @blp.doc(summary="Export payouts (Excel)",
-         description="The payouts matching the filters as an Excel workbook.")
+         description="The payouts matching the filters as an Excel workbook, with the same totals as the CSV. "
+                     "Without `from` and `to`, the payouts requested in the last 90 days. Above the direct bound "
+                     "(`EXPORT_DIRECT_MAX_ROWS`) 409 `export_too_large`: choose a shorter period, or ask for a "
+                     "background export (CSV). Audited.")
 def export_xlsx(query):
-    return download(export.to_xlsx(export.build(current_actor(), **_filters(query))), "payouts.xlsx",
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    out = export_direct.direct_export(current_actor(), "xlsx", locale=str(get_locale()), **_filters(query))
+    return temp_file_download(out.file, "payouts.xlsx", export_xlsx_file.MIME)

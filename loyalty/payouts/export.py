@@ -1,4 +1,5 @@
-"""The payout export (发放明细导出): CSV for Excel (UTF-8 with BOM) and XLSX (openpyxl).
+"""The payout export (发放明细导出): its rows and footer, and the CSV for Excel (UTF-8 with BOM);
+the XLSX is export_xlsx.py's, the one door of a direct export export_direct.py's.
 
 Below the rows come the totals of the rows and the same totals read from the
 ledger (the reward each payout's subject posted, the cash and the offsets the
@@ -9,9 +10,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, String, case, cast, func, literal, select
@@ -22,9 +22,9 @@ from loyalty.directory.models import Staff
 from loyalty.extensions import db
 from loyalty.ledger.accounts import parse_owner
 from loyalty.ledger.models import Transfer
-from loyalty.payouts import labels, service
+from loyalty.payouts import labels
 from loyalty.payouts.models import Payout
-from loyalty.web.tables import csv_bytes, spreadsheet_text, xlsx_cell, yuan
+from loyalty.web.tables import spreadsheet_text, yuan
 
 
 @dataclass
@@ -46,22 +46,6 @@ class LedgerTotals:
     clawed_back: int = 0    # receivable raised after payment
 
 
-@dataclass
-class Export:
-    payouts: list[Payout]
-    totals: Totals = field(default_factory=Totals)
-    ledger: LedgerTotals = field(default_factory=LedgerTotals)
-
-
-def build(actor, **filters) -> Export:
-    payouts = service.all_payouts(actor, **filters)
-    export = Export(payouts)
-    for p in payouts:
-        _add(export.totals, p)
-    export.ledger = _ledger_totals(payouts)
-    return export
-
-
 def _add(t: Totals, p: Payout) -> None:
     t.count += 1
     t.gross += p.gross_amount
@@ -69,11 +53,6 @@ def _add(t: Totals, p: Payout) -> None:
     t.net += p.amount
     if p.paid_at is not None:
         t.paid += p.amount
-
-
-def _ledger_totals(payouts: list[Payout]) -> LedgerTotals:
-    return _ledger_totals_of(
-        select(Payout.subject).where(Payout.id.in_([p.id for p in payouts])) if payouts else None)
 
 
 SUFFIXES = {"paid": "paid_out", "offset": "offset", "reverse": "reversed", "clawback": "clawed_back"}
@@ -136,25 +115,14 @@ def _row(p: Payout, names: dict[int, str]) -> list:
 MONEY_COLUMNS = (6, 7, 8)
 
 
-def _footer(export: Export) -> list[list]:
+def _footer(t: Totals, led: LedgerTotals) -> list[list]:
     """Total of the rows; of them, what was paid; and the same figures read from the ledger:
     the rewards posted equal the total reward, the ledger's paid out equals the paid amount."""
-    t, led = export.totals, export.ledger
     total = [_("Total"), "", "", "", "", _("%(count)s payouts", count=t.count), t.gross, t.offset, t.net]
     paid = [_("Paid"), "", "", "", "", "", "", "", t.paid]
     books = [_("Ledger"), "", "", "", "", _("Rewards posted / offsets / paid out"), led.reward_posted,
              led.offset, led.paid_out]
     return [total, paid, books]
-
-
-def to_csv(export: Export) -> bytes:
-    names = _names(export.payouts)
-    rows = [_row(p, names) for p in export.payouts] + [[]] + _footer(export)
-    for row in rows:
-        for i in MONEY_COLUMNS:
-            if i < len(row) and isinstance(row[i], int):
-                row[i] = yuan(row[i])
-    return csv_bytes(header(), rows)
 
 
 BATCH = 500
@@ -182,16 +150,6 @@ def default_period(filters: dict) -> dict:
     return filters
 
 
-def stream_csv(actor, **filters) -> Iterator[bytes]:
-    """The CSV export in pieces (issue 16): the payouts are read BATCH at a time through a
-    server-side cursor and written as they come, the totals added up on the way, the ledger's
-    totals summed by the database at the end: memory stays flat however many rows there are.
-    The same bytes as to_csv(build(...)). Without a period, the last DEFAULT_DAYS days.
-    What needs the actor is settled here, before the first byte: the generator runs after the
-    view has returned, when the actor's session may be gone."""
-    return csv_pieces(service.payouts_query(actor, **default_period(filters)))
-
-
 def lean(query: Select) -> Select:
     """The evidence snapshots are the payouts' bulk and no column of the file: left in the database."""
     return query.options(defer(Payout.evidence), defer(Payout.evidence_rows), defer(Payout.blocked_approver_ids))
@@ -203,43 +161,23 @@ def _cursor_batches(query: Select) -> Iterator[list[Payout]]:
         yield from result.scalars().partitions()
 
 
-def csv_pieces(query: Select, batches: Iterable[list[Payout]] | None = None) -> Iterator[bytes]:
-    """The file of the payouts `query` selects, a batch at a time (`batches`, else a server-side
-    cursor over `query`), then the footer; the background export (export_files.py) hands its own
-    keyset batches, so both doors write the same bytes."""
+def row_batches(query: Select, batches: Iterable[list[Payout]] | None = None) -> Iterator[list[list]]:
+    """The file's rows (money in fen) of the payouts `query` selects, a batch at a time (`batches`,
+    else a server-side cursor over `query`), the totals added up on the way; then a blank row and
+    the footer, with the ledger's totals summed by the database. What every payout export writes:
+    the CSV (`csv_pieces`) and the XLSX (export_xlsx.py), direct or in the background."""
     totals = Totals()
-    yield ("\ufeff" + _csv_text([header()])).encode()
     for batch in _cursor_batches(query) if batches is None else batches:
         names = _names(batch)
         for p in batch:
             _add(totals, p)
-        yield _csv_text([_in_yuan(_row(p, names)) for p in batch]).encode()
-    export = Export([], totals, _ledger_totals_of(query))
-    yield _csv_text([[]] + [_in_yuan(row) for row in _footer(export)]).encode()
+        yield [_row(p, names) for p in batch]
+    yield [[]] + _footer(totals, _ledger_totals_of(query))
 
 
-def to_xlsx(export: Export) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    names = _names(export.payouts)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Payouts")
-    sheet.append([xlsx_cell(v) for v in header()])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    rows = [_row(p, names) for p in export.payouts] + [[]] + _footer(export)
-    for row in rows:
-        for i in MONEY_COLUMNS:
-            if i < len(row) and isinstance(row[i], int):
-                row[i] = Decimal(row[i]).scaleb(-2)  # exact yuan from fen, never a float in our code
-        sheet.append([xlsx_cell(v) for v in row])  # text, never a formula (CSV injection)
-    for row in sheet.iter_rows(min_row=2):
-        for i in MONEY_COLUMNS:
-            if i < len(row):
-                row[i].number_format = "#,##0.00"
-    for letter, width in zip("ABCDEFGHIJKLMN", (8, 10, 22, 14, 12, 12, 14, 14, 14, 18, 18, 18, 12, 24)):
-        sheet.column_dimensions[letter].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+def csv_pieces(query: Select, batches: Iterable[list[Payout]] | None = None) -> Iterator[bytes]:
+    """The CSV file of `row_batches` in pieces (constant memory); the background export
+    (export_files.py) hands its own keyset batches, so both doors write the same bytes."""
+    yield ("\ufeff" + _csv_text([header()])).encode()
+    for rows in row_batches(query, batches):
+        yield _csv_text([_in_yuan(row) for row in rows]).encode()

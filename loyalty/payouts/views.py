@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from loyalty import clock
 from loyalty.auth.access import allow
 from loyalty.directory.service import list_stores
-from loyalty.payouts import bulk, export, export_jobs, labels, said, service
+from loyalty.errors import DomainError
+from loyalty.payouts import bulk, export, export_direct, export_jobs, labels, said, service
+from loyalty.payouts import export_xlsx as export_xlsx_file
 from loyalty.payouts.forms import BulkApproveForm, PaidForm, RejectForm
 from loyalty.payouts.models import APPROVED, AWAITING_APPROVAL, STATUSES
 from loyalty.schemas import parse_day
 from loyalty.web.forms import EmptyForm
 from loyalty.web.listing import list_filters
 from loyalty.web.once import act_once, form_token
-from loyalty.web.pages import act, expired
-from loyalty.web.tables import download, file_download, period, stream_download
+from loyalty.web.pages import act, expired, flash_error
+from loyalty.web.tables import file_download, period, stream_download, temp_file_download
 
 bp = Blueprint("payouts_web", __name__, template_folder="templates")
 
@@ -61,7 +63,7 @@ def _queue_page() -> dict:
     return {"page": page, "payouts": page.items, "actions": actions, "errors": errors, "statuses": STATUSES,
             "stores": list_stores(g.actor) if g.actor.store_id is None else [], "args": request.args,
             "now": clock.now(), "selectable": [p.id for p in page.items if "approve" in actions[p.id]],
-            "exports": export_jobs.my_exports(g.actor, limit=10)}
+            "exports": export_jobs.my_exports(g.actor, limit=10), "export_days": export.DEFAULT_DAYS}
 
 
 @bp.route("/payouts")
@@ -126,13 +128,34 @@ def mark_paid(payout_id: int):
 @bp.route("/payouts/export.csv")
 @allow(*BOOKS)
 def export_csv():
-    """Streamed; above the direct bound a background export instead (no period given: every payout)."""
-    filters = _filters()
-    if export_jobs.is_large(g.actor, **filters):
-        return _start_export(filters, _("Too many rows for one download: the export runs in the background and "
-                                        "appears under My exports."), url_for("payouts_web.queue", **request.args))
-    return stream_download(export.csv_pieces(service.payouts_query(g.actor, **filters)), "payouts.csv",
-                           "text/csv; charset=utf-8")
+    """Streamed; above the direct bound a background export instead. Without from/to the last 90 days."""
+    out = _direct_csv(_filters())
+    if out is None or out.queued is not None:
+        return redirect(url_for("payouts_web.queue", **request.args))
+    return stream_download(out.pieces, "payouts.csv", "text/csv; charset=utf-8")
+
+
+def _direct_csv(filters: dict) -> export_direct.Direct | None:
+    """The direct export's one door (the API's too); the background export it becomes above the
+    bound is said on the queue page, as is its refusal (None: nothing is committed)."""
+    try:
+        out = export_direct.direct_export(g.actor, "csv", locale=str(get_locale()), **filters)
+    except DomainError as error:  # too many exports waiting, a period ending before it starts
+        g.rollback = True
+        flash_error(error, labels=EXPORT_FIELDS)
+        return None
+    if out.queued is not None:
+        flash(_("Too many rows for one download: the export runs in the background and appears under My "
+                "exports."), "success")
+    return out
+
+
+@bp.route("/payouts/export.xlsx")
+@allow(*BOOKS)
+def export_xlsx():
+    """Written in constant memory; above the direct bound a 409 (background exports are CSV only)."""
+    out = export_direct.direct_export(g.actor, "xlsx", locale=str(get_locale()), **_filters())
+    return temp_file_download(out.file, "payouts.xlsx", export_xlsx_file.MIME)
 
 
 def _start_export(filters: dict, done: str, back: str | None = None):
@@ -162,10 +185,3 @@ def export_status(export_id: int):
 @allow(*BOOKS)
 def export_file(export_id: int):
     return file_download(*export_jobs.file_of(g.actor, export_id))
-
-
-@bp.route("/payouts/export.xlsx")
-@allow(*BOOKS)
-def export_xlsx():
-    return download(export.to_xlsx(export.build(g.actor, **_filters())), "payouts.xlsx",
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

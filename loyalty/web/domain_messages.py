@@ -28,6 +28,8 @@ DOMAIN_MESSAGES = (
     N_('The export failed; ask for it again.'),
     N_("The export's file has expired; ask for it again."),
     N_('You have exports waiting already; ask again when one is done.'),
+    # direct payout exports (loyalty/payouts/export_direct.py, issue 16)
+    N_('Too many rows for an Excel download: choose a shorter period, or export CSV in the background.'),
     # a required JSON body missing (app.py)
     N_('The request needs a JSON body.'),
     N_('A JSON body is required.'),

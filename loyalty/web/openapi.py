@@ -41,6 +41,7 @@ EXTRA: dict[str, set[int]] = {
     "auth.issue_token": {401},  # wrong username or password
     "payouts.export_file": {409},  # the export is not done, failed or expired
     "payouts.export_csv": {409},  # too large for one request, and the caller has exports waiting already
+    "payouts.export_xlsx": {409},  # too large for one request (background exports are CSV only)
 }
 
 

@@ -108,8 +108,25 @@ def file_download(path, filename: str, mimetype: str = "text/csv; charset=utf-8"
 
 def _pieces_of(path, size: int = 256 * 1024) -> Iterator[bytes]:
     with open(path, "rb") as file:
+        yield from _read(file, size)
+
+
+def _read(file, size: int = 256 * 1024) -> Iterator[bytes]:
+    with file:
         while piece := file.read(size):
             yield piece
+
+
+def temp_file_download(file, filename: str, mimetype: str) -> Response:
+    """`file_download` of an open temporary file (written for this request, read from its start):
+    sent in pieces, closed (so removed) once sent, or when the response is closed unread."""
+    response = Response(_read(file), mimetype=mimetype)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Length"] = str(os.fstat(file.fileno()).st_size)
+    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+    response.headers["Cache-Control"] = "no-store"
+    response.call_on_close(file.close)  # also when the body was never read
+    return response
 
 
 def csv_response(header: list[str], rows: list[list], filename: str) -> Response:
