@@ -321,8 +321,3 @@ def payout_page(actor, *, cursor: str | None = None, per_page: int = 50, **filte
 def payouts_query(actor, **filters):
     """The payouts `actor` may see matching the filters, oldest request first (the export streams it)."""
     return _filtered(actor, **filters).order_by(Payout.requested_at, Payout.id)
-
-
-def all_payouts(actor, **filters) -> list[Payout]:
-    return list(db.session.execute(_filtered(actor, **filters).order_by(Payout.requested_at, Payout.id))
-                .unique().scalars())
