@@ -142,3 +142,18 @@ def at_once(calls: list) -> list:
     for t in threads:
         t.join()
     return results
+
+
+def in_threads(app, n: int, work) -> list:
+    """`work(i)` for i in range(n), each in its own thread and application context, released
+    together (at_once); returns the exceptions they raised, for the test to report."""
+    def guarded(i):
+        with app.app_context():
+            try:
+                work(i)
+            except Exception as exc:  # reported by the test
+                return exc
+            finally:
+                db.session.remove()
+        return None
+    return [error for error in at_once([lambda i=i: guarded(i) for i in range(n)]) if error is not None]

@@ -6,7 +6,18 @@ import pytest
 import time_machine
 
 from loyalty.extensions import db
-from tests.flows import AT_ONCE, CHECK_T0, ON_RECORD_SINCE, deliver, register, seed_people
+from tests.flows import (
+    AT_ONCE,
+    CHECK_T0,
+    ON_RECORD_SINCE,
+    deliver,
+    new_referee,
+    payout_of,
+    post,
+    register,
+    seed_people,
+    verified_referral,
+)
 
 
 @pytest.fixture
@@ -48,3 +59,15 @@ def sealed(api, world, people):
     resp = deliver(api, rid, licence={"owner_name": "张三", "plate": "沪a 12345", "model": "速腾", "colour": "白"})
     assert resp.json["reason"] == "licence_mismatch", resp.json  # 张三 is not 张叁
     return rid, resp
+
+
+@pytest.fixture
+def two_payouts(api, world, people, due_at_once, monkeypatch):
+    """Zhang San's two referrals: the first paid by WeChat Pay, the second awaiting approval."""
+    first = payout_of(api, verified_referral(api, world, people, monkeypatch))
+    assert post(api, "finance", f"payouts/{first['id']}/approve", "a1").status_code == 200
+    assert post(api, "finance", f"payouts/{first['id']}/paid", "p1", method="wechat_pay",
+                external_reference="微信-4200001").status_code == 200
+    people["n"] = new_referee(world, "王小二", "13512345679")
+    second = payout_of(api, verified_referral(api, world, people, monkeypatch, referee="n"))
+    return first, second

@@ -5,7 +5,6 @@ sum of the accounts' posted balances before and after the job folds the deltas a
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
 
 import pytest
@@ -20,6 +19,7 @@ from loyalty.reports import service as money
 from loyalty.reports import totals
 from tests import report_oracle as oracle
 from tests.flows import new_referee, payout_of, post, verified_referral
+from tests.helpers import in_threads
 
 PURPOSES = (("store:1", "referral_expense"), ("customer:1", "reward_payable"), ("customer:2", "reward_payable"),
             ("customer:1", "reward_receivable"), ("store:1", "cash_clearing"), ("store:1", "penalty_receivable"),
@@ -154,26 +154,6 @@ def test_check_reports_a_kept_total_that_differs(app, runner):
 N = 8
 
 
-def _in_threads(app, n: int, work) -> list:
-    barrier, errors = threading.Barrier(n), []
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                work(i)
-            except Exception as exc:  # reported by the test
-                errors.append(exc)
-            finally:
-                db.session.remove()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
-
-
 def test_concurrent_transfers_and_folds_keep_every_total(app, pg_only):
     pairs = [(ledger.account_for(f"store:{i}", "referral_expense", "CNY").id,
               ledger.account_for(f"customer:{i}", "reward_payable", "CNY").id) for i in range(N)]
@@ -192,7 +172,7 @@ def test_concurrent_transfers_and_folds_keep_every_total(app, pg_only):
             else:
                 ledger.transfer(debit=d, credit=c, amount=10 + k, unit="CNY", reason="t", subject=None, key=f"t{i}-{k}")
                 db.session.commit()
-    assert _in_threads(app, N + 1, write) == []
+    assert in_threads(app, N + 1, write) == []
     want = N * sum(10 + k for k in range(10))
     assert ledger.posted_totals(["reward_payable", "referral_expense"], "CNY") == \
         {"reward_payable": want, "referral_expense": want}
@@ -216,7 +196,7 @@ def test_a_transfer_open_in_one_transaction_holds_up_no_other_nor_the_fold(app, 
             assert totals.compact_posted()
         db.session.commit()
     for i in (0, 1):
-        assert _in_threads(app, 1, lambda _i, i=i: other(i)) == []
+        assert in_threads(app, 1, lambda _i, i=i: other(i)) == []
     db.session.commit()  # the open transfer, with its delta
     assert _deltas() >= 1  # what the fold could not see
     assert ledger.posted_totals(["reward_payable"], "CNY") == {"reward_payable": 145}

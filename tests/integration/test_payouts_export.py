@@ -10,18 +10,6 @@ from openpyxl import load_workbook
 from tests.flows import balances, new_referee, payout_of, post, read_csv, verified_referral
 
 
-@pytest.fixture
-def two_payouts(api, world, people, due_at_once, monkeypatch):
-    """Zhang San's two referrals: the first paid by WeChat Pay, the second awaiting approval."""
-    first = payout_of(api, verified_referral(api, world, people, monkeypatch))
-    assert post(api, "finance", f"payouts/{first['id']}/approve", "a1").status_code == 200
-    assert post(api, "finance", f"payouts/{first['id']}/paid", "p1", method="wechat_pay",
-                external_reference="微信-4200001").status_code == 200
-    people["n"] = new_referee(world, "王小二", "13512345679")
-    second = payout_of(api, verified_referral(api, world, people, monkeypatch, referee="n"))
-    return first, second
-
-
 def footer(rows, label):
     return next(r for r in rows if r and r[0] == label)
 

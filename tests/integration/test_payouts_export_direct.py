@@ -25,18 +25,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
-def two_payouts(api, world, people, due_at_once, monkeypatch):
-    """Zhang San's two referrals: the first paid, the second awaiting approval."""
-    first = payout_of(api, verified_referral(api, world, people, monkeypatch))
-    assert post(api, "finance", f"payouts/{first['id']}/approve", "a1").status_code == 200
-    assert post(api, "finance", f"payouts/{first['id']}/paid", "p1", method="wechat_pay",
-                external_reference="微信-4200001").status_code == 200
-    people["n"] = new_referee(world, "王小二", "13512345679")
-    second = payout_of(api, verified_referral(api, world, people, monkeypatch, referee="n"))
-    return first, second
-
-
-@pytest.fixture
 def one_old(two_payouts):
     """The first payout requested DEFAULT_DAYS + 1 days ago; `since` a day before it."""
     old = clock.now() - timedelta(days=export.DEFAULT_DAYS + 1)

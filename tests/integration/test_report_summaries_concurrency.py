@@ -3,7 +3,6 @@ counter never wait on one another nor lose a count, folds never fold a delta twi
 writer's delta not yet committed is neither lost nor folded early."""
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 from sqlalchemy import func, insert, select
@@ -11,31 +10,11 @@ from sqlalchemy import func, insert, select
 from loyalty.extensions import db
 from tests import report_oracle as oracle
 from tests.flows import CLAIM, new_referee
+from tests.helpers import in_threads
 from verification.reports import counts, service
 from verification.reports.models import ReportCount, ReportCountDelta
 
 N = 8
-
-
-def _in_threads(app, work, n: int) -> list:
-    barrier, errors = threading.Barrier(n), []
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                work(i)
-            except Exception as exc:  # reported to the test below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
 
 
 def _fold_all() -> None:
@@ -55,8 +34,8 @@ def test_concurrent_registrations_and_folds_count_every_referral_once(app, api, 
         resp = client.post("/api/v1/referrals", json=body, headers={"Authorization": f"Bearer {token}"})
         assert resp.status_code == 201, resp.get_json()
 
-    assert _in_threads(app, register, N // 2) == []  # the same counter (day, store, consultant, status)
-    assert _in_threads(app, lambda i: register(N // 2 + i) if i < N // 2 else _fold_all(), N) == []
+    assert in_threads(app, N // 2, register) == []  # the same counter (day, store, consultant, status)
+    assert in_threads(app, N, lambda i: register(N // 2 + i) if i < N // 2 else _fold_all()) == []
     db.session.expire_all()
     [row] = service.fraud_rates(world["admin"], by="consultant")
     assert row["registered"] == N
@@ -80,7 +59,7 @@ def test_two_folds_at_once_fold_each_delta_once(app, world, pg_only):
             db.session.commit()
         db.session.commit()
 
-    assert _in_threads(app, fold, 2) == []
+    assert in_threads(app, 2, fold) == []
     got = dict(db.session.execute(select(ReportCount.bucket, ReportCount.n)).all())
     want: dict[int, int] = {}
     for r in rows:
