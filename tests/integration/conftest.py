@@ -62,12 +62,18 @@ def sealed(api, world, people):
 
 
 @pytest.fixture
-def two_payouts(api, world, people, due_at_once, monkeypatch):
+def paid_reference() -> str:
+    """The payment reference `two_payouts` pays the first with (a module may override it)."""
+    return "微信-4200001"
+
+
+@pytest.fixture
+def two_payouts(api, world, people, due_at_once, monkeypatch, paid_reference):
     """Zhang San's two referrals: the first paid by WeChat Pay, the second awaiting approval."""
     first = payout_of(api, verified_referral(api, world, people, monkeypatch))
     assert post(api, "finance", f"payouts/{first['id']}/approve", "a1").status_code == 200
     assert post(api, "finance", f"payouts/{first['id']}/paid", "p1", method="wechat_pay",
-                external_reference="微信-4200001").status_code == 200
+                external_reference=paid_reference).status_code == 200
     people["n"] = new_referee(world, "王小二", "13512345679")
     second = payout_of(api, verified_referral(api, world, people, monkeypatch, referee="n"))
     return first, second
