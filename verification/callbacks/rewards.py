@@ -28,10 +28,6 @@ from verification.referrals.models import LIVE, UNWOUND, VERIFIED, Referral
 from verification.rings import service as rings
 
 
-def _name(staff: Staff | None) -> str | None:
-    return staff.display_name if staff is not None else None
-
-
 def _iso(instant) -> str | None:
     return instant.isoformat() if instant is not None else None
 
@@ -45,10 +41,14 @@ def evidence_of(referral: Referral, verdict: str, decided_at=None) -> dict:
     reviews = db.session.execute(select(AnswerReview).where(AnswerReview.referral_id == referral.id,
                                                             AnswerReview.decided_at.is_not(None))
                                  .order_by(AnswerReview.id)).unique().scalars().all()
+    # the staff named, read in one statement (not a lazy load per relationship)
+    ids = {referral.registered_by_id, referral.acknowledged_by_id, referral.delivery_checked_by_id,
+           deciding.answered_by_id if deciding is not None else None, *(r.reviewer_id for r in reviews)} - {None}
+    names = dict(db.session.execute(select(Staff.id, Staff.display_name).where(Staff.id.in_(ids))).all()) if ids else {}
     callback = None
     if deciding is not None:
         grades = deciding.grades or {}
-        callback = {"party": deciding.party, "agent": _name(db.session.get(Staff, deciding.answered_by_id)),
+        callback = {"party": deciding.party, "agent": names.get(deciding.answered_by_id),
                     "answered_at": _iso(deciding.answered_at), "attempts": attempts,
                     # in the order asked; the grade only, never the question or the fact behind it
                     "grades": [grades.get(q["key"]) for q in deciding.questions]}
@@ -61,14 +61,14 @@ def evidence_of(referral: Referral, verdict: str, decided_at=None) -> dict:
                     "phone": mask_phone(referral.referee.phone)},
         "claim": {"referrer_name": referral.claim_referrer_name, "referrer_model": referral.claim_referrer_model,
                   "referrer_colour": referral.claim_referrer_colour},
-        "registered_by": _name(referral.registered_by), "registered_at": _iso(referral.registered_at),
-        "acknowledged_by": _name(referral.acknowledged_by), "acknowledged_at": _iso(referral.acknowledged_at),
-        "delivery_checked_by": _name(referral.delivery_checked_by), "delivered_at": _iso(referral.delivered_at),
+        "registered_by": names.get(referral.registered_by_id), "registered_at": _iso(referral.registered_at),
+        "acknowledged_by": names.get(referral.acknowledged_by_id), "acknowledged_at": _iso(referral.acknowledged_at),
+        "delivery_checked_by": names.get(referral.delivery_checked_by_id), "delivered_at": _iso(referral.delivered_at),
         "delivery_checked_at": _iso(referral.delivery_checked_at),
         "checks": referral.delivery_checks or {},
         "verdict": verdict, "decided_at": _iso(decided_at or referral.closed_at or clock.now()),
         "callback": callback,
-        "reviews": [{"reviewer": _name(db.session.get(Staff, r.reviewer_id)), "decision": r.decision,
+        "reviews": [{"reviewer": names.get(r.reviewer_id), "decision": r.decision,
                      "at": _iso(r.decided_at)} for r in reviews],
     }
 
