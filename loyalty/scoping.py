@@ -39,7 +39,7 @@ def get_scoped(model: type[M], ident: int, actor, *, what: str, lock: bool = Fal
     if lock:
         # populate_existing: a copy the session already holds is overwritten by what the locked read
         # returned (one statement and its eager loads, where a refresh after it read them all again)
-        row = db.session.execute(select(model).where(model.id == ident).with_for_update(of=model)
+        row = db.session.execute(select(model).options(*options).where(model.id == ident).with_for_update(of=model)
                                  .execution_options(populate_existing=True)).unique().scalar_one_or_none()
     else:
         row = db.session.get(model, ident, options=options)

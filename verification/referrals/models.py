@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, and_, or_, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship, selectinload
 
 from loyalty import clock
 from loyalty.directory.models import Customer, Staff, Store
@@ -104,6 +104,14 @@ class Referral(db.Model):
     def reopened_check(self):
         """The delivery check whose rejection was reopened (at most one), or None."""
         return next((record for record in self.check_records if record.reopened_at is not None), None)
+
+
+def parties_without_cars() -> tuple:
+    """Loader options: a referral's two parties without their cars (selectin by default), for the
+    reads that show or decide without them (the lists, a callback's verdict; issue 16). A car read
+    anyway is loaded then."""
+    return (selectinload(Referral.referrer).options(lazyload(Customer.vehicles)),
+            selectinload(Referral.referee).options(lazyload(Customer.vehicles)))
 
 
 def bad_outcome(status: str, reason: str | None) -> bool:

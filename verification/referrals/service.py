@@ -91,9 +91,10 @@ def change_referral(actor, referral: Referral, action: str, *, extra: dict[str, 
                               extra_after=(lambda _r: extra) if extra else None)
 
 
-def lock(referral_id: int) -> Referral:
-    """The referral, row-locked for a state change (PostgreSQL; SQLite holds the write lock already)."""
-    return get_scoped(Referral, referral_id, None, what="referral", lock=True)
+def lock(referral_id: int, options=()) -> Referral:
+    """The referral, row-locked for a state change (PostgreSQL; SQLite holds the write lock already);
+    `options`: loader options of the read (models.parties_without_cars)."""
+    return get_scoped(Referral, referral_id, None, what="referral", lock=True, options=options)
 
 
 def get_referral(actor, referral_id: int, *, for_update: bool = False) -> Referral:
