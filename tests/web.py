@@ -71,6 +71,14 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
+def fresh_session(page) -> None:
+    """Log the browser out by dropping its cookies, once the page has settled: Chromium stores a
+    response's cookies asynchronously, and a session cookie of the page just left landing after the
+    clear made the next login fail its CSRF check (a 400, seen once in CI)."""
+    page.wait_for_load_state("networkidle")
+    page.context.clear_cookies()
+
+
 def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.goto("/login")
     page.fill("#username", username)

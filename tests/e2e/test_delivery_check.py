@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.web import log_in
+from tests.web import fresh_session, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -144,7 +144,7 @@ def test_a_second_manager_reopens_and_the_delivery_on_record_is_checked_again(pa
     assert page.locator('[data-test="status"]').inner_text() == "已驳回"
     page.goto(f"/referrals/{rid}")
     assert page.locator('[data-test="reopen-button"]').count() == 0  # not for the checker
-    page.context.clear_cookies()
+    fresh_session(page)
 
     log_in(page, "manager")
     page.goto(f"/referrals/{rid}")
@@ -155,7 +155,7 @@ def test_a_second_manager_reopens_and_the_delivery_on_record_is_checked_again(pa
     assert page.locator('[data-test="status"]').first.inner_text() == "已报备"
     assert "车型按行驶证录入有误" in page.locator('[data-test="reopened"]').inner_text()
     assert page.locator('[data-test="check-delivery"]').count() == 0  # the reopener does not check it
-    page.context.clear_cookies()
+    fresh_session(page)
 
     log_in(page, "manager2")
     page.goto(f"/referrals/{rid}")

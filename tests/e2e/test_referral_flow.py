@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.web import log_in
+from tests.web import fresh_session, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -80,14 +80,14 @@ def test_referral_from_registration_to_verified(page, live_app, seed_people):
     page.click('[data-test="register"]')
     assert page.locator('[data-test="status"]').inner_text() == "已报备"
     rid = _referral_id(live_app)
-    page.context.clear_cookies()
+    fresh_session(page)
 
     # 2. the duty manager acknowledges it
     log_in(page, "flow_manager")
     page.click('[data-test="nav-queue"]')
     page.click(f'[data-test="acknowledge-{rid}"]')
     assert "已确认" in page.locator(".flash.success").inner_text()
-    page.context.clear_cookies()
+    fresh_session(page)
 
     # 3. another manager checks the delivery against 张三's licence
     log_in(page, "flow_checker")
@@ -109,7 +109,7 @@ def test_referral_from_registration_to_verified(page, live_app, seed_people):
     for field in ("referrer_name", "referrer_phone", "plate", "model", "vin", "colour"):
         assert page.locator(f'[data-test="check-{field}"] td').nth(1).inner_text() == "一致", field
     assert page.locator('[data-test="status"]').inner_text() == "待回访"
-    page.context.clear_cookies()
+    fresh_session(page)
 
     # 4. the agent takes the call, reads the Chinese script and records truthful answers
     log_in(page, "flow_agent")
@@ -144,7 +144,7 @@ def test_referral_from_registration_to_verified(page, live_app, seed_people):
             page.fill(f'[data-test="{q["key"]}-text"]', q["true_value"])
     page.click('[data-test="submit-answers"]')
     page.locator(".flash.success").wait_for()
-    page.context.clear_cookies()
+    fresh_session(page)
 
     # 5. the consultant sees the referral verified
     log_in(page, "flow_consultant")
