@@ -40,11 +40,6 @@ from loyalty.scoping import in_stores
 from loyalty.settings import settings
 
 _PHONE_LIKE = re.compile(r"^\+?[\d\s\-().\uff10-\uff19\uff0b]+$")  # digits, +, spaces, dashes, full width
-_LAST_DIGITS = 4
-# Only phones whose mask shows the last four digits may be found by them: `mask_phone` shows
-# the last 4 of a national number longer than 7 digits, and `+` + a 3-digit country code +
-# 8 digits is 12 characters (shorter numbers are still found when typed in full).
-_MASK_SHOWS_LAST_4 = 12
 
 
 def _digits(text: str) -> str:
@@ -72,9 +67,9 @@ def phone_match(actor, text: str, region: str, *, strict: bool = False) -> Colum
         return or_(*conditions) if conditions else false()
     if whole:
         return Customer.phone == whole
-    if len(digits) == _LAST_DIGITS and len(text.strip()) == _LAST_DIGITS:
+    if len(digits) == tails.DIGITS and len(text.strip()) == tails.DIGITS:
         return Customer.phone.endswith(digits, autoescape=True) & \
-            (func.length(Customer.phone) >= _MASK_SHOWS_LAST_4)
+            (func.length(Customer.phone) >= tails.MASK_SHOWS_LAST_4)
     if strict:
         raise field_error("phone", "Type the whole phone number or its last 4 digits.")
     return false()

@@ -32,7 +32,11 @@ from loyalty.extensions import db
 from loyalty.paging import COUNT_BOUND, after
 
 DIGITS = 4
-MASK_SHOWS_LAST_4 = 12  # search._MASK_SHOWS_LAST_4: masked viewers find only phones this long by their tail
+# Only phones whose mask shows the last four digits may be found by them (here and in
+# search.text_match): `mask_phone` shows the last 4 of a national number longer than 7 digits, and
+# `+` + a 3-digit country code + 8 digits is 12 characters (shorter numbers are still found when
+# typed in full).
+MASK_SHOWS_LAST_4 = 12
 
 
 def searched(q: str) -> bool:
