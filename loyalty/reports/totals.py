@@ -74,11 +74,11 @@ def open_payables(store_ids: list[int]) -> dict[tuple[int, str], int]:
         select(rows.c.store_id, rows.c.status, func.sum(rows.c.n)).group_by(rows.c.store_id, rows.c.status)) if n}
 
 
-def _fold_sql(summary: str, deltas: str, keys: tuple[str, ...]) -> dict[str, str]:
+def fold_sql(summary: str, deltas: str, keys: tuple[str, ...]) -> dict[str, str]:
     """The fold of `deltas` into `summary` by `keys` (as verification.reports.counts.compact): on PostgreSQL
     one statement deletes the deltas it folds (rows locked, SKIP LOCKED: two schedulers never fold one
     twice, a writer's delta not yet committed stays for the next run) and upserts their sums in key
-    order (no deadlock); on SQLite, which holds the write lock, the deltas up to :top."""
+    order (no deadlock); on SQLite, which holds the write lock, the deltas up to :top. `fold` runs it."""
     cols = ", ".join(keys)
     return {"postgresql": f"""
 WITH moved AS (
@@ -93,11 +93,11 @@ SELECT {cols}, sum(n) FROM {deltas} WHERE id <= :top GROUP BY {cols}
 ON CONFLICT ({cols}) DO UPDATE SET n = {summary}.n + excluded.n"""}
 
 
-_PAYOUTS = _fold_sql("payout_totals", "payout_total_deltas", ("store_id", "status"))
-_POSTED = _fold_sql("ledger_totals", "ledger_total_deltas", ("purpose", "unit"))
+_PAYOUTS = fold_sql("payout_totals", "payout_total_deltas", ("store_id", "status"))
+_POSTED = fold_sql("ledger_totals", "ledger_total_deltas", ("purpose", "unit"))
 
 
-def _fold(sql: dict[str, str], deltas, limit: int) -> bool:
+def fold(sql: dict[str, str], deltas, limit: int) -> bool:
     if db.session.get_bind().dialect.name == "postgresql":
         return bool(db.session.execute(text(sql["postgresql"]), {"limit": limit}).rowcount)
     top = db.session.execute(select(deltas.id).order_by(deltas.id).offset(limit - 1).limit(1)).scalar() or \
@@ -111,12 +111,12 @@ def _fold(sql: dict[str, str], deltas, limit: int) -> bool:
 
 def compact(limit: int = 50_000) -> bool:
     """Fold up to `limit` open-payable deltas into the totals; True when some were folded."""
-    return _fold(_PAYOUTS, PayoutTotalDelta, limit)
+    return fold(_PAYOUTS, PayoutTotalDelta, limit)
 
 
 def compact_posted(limit: int = 50_000) -> bool:
     """Fold up to `limit` of the ledger's posted-total deltas (loyalty.ledger.totals); True when some were."""
-    return _fold(_POSTED, PostedTotalDelta, limit)
+    return fold(_POSTED, PostedTotalDelta, limit)
 
 
 def rebuild() -> int:

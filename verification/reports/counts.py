@@ -12,10 +12,11 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, union_all
+from sqlalchemy import func, select, union_all
 
 from loyalty.auth import access
 from loyalty.extensions import db
+from loyalty.reports import totals
 from loyalty.web.tables import GROUP_TZ
 from verification.referrals.models import STATUSES
 from verification.reports.models import ReportCount, ReportCountDelta
@@ -102,39 +103,15 @@ def _add(out: Counter[Key], rows) -> None:
 
 # ---- the job --------------------------------------------------------------------------------
 
-_FOLD_PG = """
-WITH moved AS (
-  DELETE FROM report_count_deltas WHERE id IN (
-    SELECT id FROM report_count_deltas ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
-  RETURNING day, store_id, staff_id, metric, bucket, n)
-INSERT INTO report_counts AS c (day, store_id, staff_id, metric, bucket, n)
-SELECT day, store_id, staff_id, metric, bucket, sum(n) FROM moved
-GROUP BY day, store_id, staff_id, metric, bucket ORDER BY day, store_id, staff_id, metric, bucket
-ON CONFLICT (day, store_id, staff_id, metric, bucket) DO UPDATE SET n = c.n + excluded.n"""
-
-_FOLD_SQLITE = """
-INSERT INTO report_counts (day, store_id, staff_id, metric, bucket, n)
-SELECT day, store_id, staff_id, metric, bucket, sum(n) FROM report_count_deltas WHERE id <= :top
-GROUP BY day, store_id, staff_id, metric, bucket
-ON CONFLICT (day, store_id, staff_id, metric, bucket) DO UPDATE SET n = report_counts.n + excluded.n"""
+_FOLD = totals.fold_sql("report_counts", "report_count_deltas", COLUMNS[:-1])
 
 
 def compact(limit: int = 50_000) -> bool:
-    """Fold up to `limit` deltas into the summary; True when some were folded.
-
-    PostgreSQL: one statement deletes the deltas it folds (rows locked, SKIP LOCKED) and upserts
-    their sums in key order, so two schedulers never fold a delta twice nor deadlock, and a
-    writer's delta not yet committed stays for the next run. SQLite holds the write lock."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        folded = db.session.execute(text(_FOLD_PG), {"limit": limit}).rowcount
-    else:
-        top = db.session.execute(select(ReportCountDelta.id).order_by(ReportCountDelta.id)
-                                 .offset(limit - 1).limit(1)).scalar() or \
-            db.session.execute(select(func.max(ReportCountDelta.id))).scalar()
-        if top is None:
-            return False
-        folded = db.session.execute(text(_FOLD_SQLITE), {"top": top}).rowcount
-        db.session.execute(ReportCountDelta.__table__.delete().where(ReportCountDelta.id <= top))
+    """Fold up to `limit` deltas into the summary (loyalty.reports.totals.fold: SKIP LOCKED and key
+    order on PostgreSQL, so two schedulers never fold a delta twice nor deadlock, and a writer's
+    delta not yet committed stays for the next run), then drop the counts gone to zero; True when
+    some were folded."""
+    folded = totals.fold(_FOLD, ReportCountDelta, limit)
     if folded:
         db.session.execute(ReportCount.__table__.delete().where(ReportCount.n == 0))
-    return bool(folded)
+    return folded
