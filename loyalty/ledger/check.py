@@ -91,7 +91,7 @@ def _invariant_violations() -> list[str]:
     posted: Counter[tuple[str, str]] = Counter()  # (purpose, unit) -> posted total, from the transfers
     for acct in db.session.execute(select(A).order_by(A.c.id)).mappings():
         want = sums.pop(acct["id"], (0, 0, 0, 0))
-        posted[(acct["purpose"], acct["unit"])] += want[1] - want[0] if acct["normal"] == "credit" else want[0] - want[1]
+        posted[(acct["purpose"], acct["unit"])] += totals.on_normal_side(acct["normal"], want[0], want[1])
         have = (acct["debits_posted"], acct["credits_posted"], acct["debits_pending"], acct["credits_pending"])
         name = f"account {acct['id']} ({acct['owner']}/{acct['purpose']} {acct['unit']})"
         if have != want:

@@ -30,7 +30,7 @@ def changes(rows: Mapping[int, Mapping], deltas: Mapping[int, list[int]]) -> Cou
     out: Counter[tuple[str, str]] = Counter()
     for account_id, (dp, cp, *_pending) in deltas.items():
         row = rows[account_id]
-        out[(row["purpose"], row["unit"])] += cp - dp if row["normal"] == "credit" else dp - cp
+        out[(row["purpose"], row["unit"])] += on_normal_side(row["normal"], dp, cp)
     return out
 
 
@@ -42,13 +42,9 @@ def append(rows: Mapping[int, Mapping], deltas: Mapping[int, list[int]]) -> None
 
 
 def kept(purposes: Iterable[str], unit: str) -> dict[str, int]:
-    """purpose -> posted total of its `unit` accounts, from the totals and the deltas in one statement."""
-    wanted = list(purposes)
-    parts = [select(t.purpose, t.n).where(t.purpose.in_(wanted), t.unit == unit) for t in (PostedTotal, PostedTotalDelta)]
-    rows = union_all(*parts).subquery()
-    found = {p: int(n) for p, n in db.session.execute(
-        select(rows.c.purpose, func.sum(rows.c.n)).group_by(rows.c.purpose))}
-    return {p: found.get(p, 0) for p in wanted}
+    """purpose -> posted total of its `unit` accounts (from all_kept, summed by the database)."""
+    everything = all_kept()
+    return {p: everything.get((p, unit), 0) for p in purposes}
 
 
 def all_kept() -> dict[tuple[str, str], int]:
@@ -56,6 +52,11 @@ def all_kept() -> dict[tuple[str, str], int]:
     rows = union_all(*(select(t.purpose, t.unit, t.n) for t in (PostedTotal, PostedTotalDelta))).subquery()
     return {(p, u): int(n) for p, u, n in db.session.execute(
         select(rows.c.purpose, rows.c.unit, func.sum(rows.c.n)).group_by(rows.c.purpose, rows.c.unit)) if n}
+
+
+def on_normal_side(normal: str, debits: int, credits: int) -> int:
+    """An account's balance on its normal side, in Python (`signed` is the SQL of it)."""
+    return credits - debits if normal == "credit" else debits - credits
 
 
 def signed(debits, credits, normal):
