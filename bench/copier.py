@@ -10,7 +10,6 @@ change (seq, time, entity id, previous hash) and only the HMAC is computed per c
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,8 @@ from itertools import chain, repeat
 from types import SimpleNamespace
 
 from psycopg.copy import QueuedLibpqWriter
+
+from loyalty.types import canonical_json
 
 BLOCK = 500  # copies made and written at a time
 _SPECIAL = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -34,7 +35,7 @@ def const(value) -> str:
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, (dict, list)):
-        return esc(json.dumps(value, ensure_ascii=False))
+        return esc(canonical_json(value))
     if isinstance(value, datetime):
         return value.isoformat()
     return esc(str(value))
@@ -59,7 +60,7 @@ class Plan:
         if col in self.time_cols and value is not None:
             return lambda rs: [(value + c.step * r).isoformat(timespec="microseconds") for r in rs]
         if col in self.json_cols:
-            return "\\N" if value is None else esc(json.dumps(value, ensure_ascii=False))
+            return "\\N" if value is None else esc(canonical_json(value))
         if col in self.str_cols and isinstance(value, str):
             return self.text(value)
         return const(value)

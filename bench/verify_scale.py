@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hmac
 import io
-import json
 import os
 import resource
 import subprocess
@@ -66,6 +65,7 @@ def build(url: str, rows: int) -> None:
 
     from loyalty.audit import formats
     from loyalty.ledger import digests
+    from loyalty.types import canonical_json
     formats.configure(ENV["AUDIT_HMAC_KEY"])
     digests.configure(digest_key=formats.derive_key(ENV["AUDIT_HMAC_KEY"], "ledger-transfer"),
                       unsigned_up_to=lambda: 0)
@@ -91,7 +91,7 @@ def build(url: str, rows: int) -> None:
                 event.hash = formats._digest(event)
                 tip = event.hash
                 copy.write_row((i, i, event.at, 2, "consultant", "referral", event.entity_id, "registered",
-                                json.dumps(event.before) if event.before else None, json.dumps(event.after),
+                                canonical_json(event.before) if event.before else None, canonical_json(event.after),
                                 event.prev_hash, event.hash, event.mac))
         conn.execute("UPDATE audit_head SET seq = %s, hash = %s, keyed_from = %s, mac = %s WHERE id = 1",
                      (rows, tip, keyed_from, formats._head_mac(rows, tip, keyed_from)))

@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from loyalty.types import canonical_json
+
 
 def _instance_dir() -> Path:
     path = Path(os.environ.get("INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance"))
@@ -44,7 +46,9 @@ class Config:
         # clients retry; DB_POOL_PRE_PING=1 brings the ping back where connections die silently.
         self.SQLALCHEMY_ENGINE_OPTIONS: dict = {
             "pool_pre_ping": os.environ.get("DB_POOL_PRE_PING", "0") == "1",
-            "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800"))}
+            "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
+            # every JSON column holds its value's canonical text, which the audit seal covers
+            "json_serializer": canonical_json}
         # Keyed hash of national IDs: its own key if given, else derived from SECRET_KEY.
         self.PII_HASH_KEY = os.environ.get("PII_HASH_KEY") or self.SECRET_KEY
         # SEC-1: the HMAC key of the audit chain, its checkpoints and the ledger's transfer digests

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from loyalty.types import canonical_json
+
 GENESIS = "0" * 64
 
 
@@ -59,7 +61,7 @@ def _canonical(event: Any) -> bytes:
         "entity_id": event.entity_id, "action": event.action,
         "before": event.before, "after": event.after, "prev_hash": event.prev_hash,
     }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return canonical_json(body).encode()
 
 
 def _sealed(event: Any) -> bytes:
@@ -69,7 +71,7 @@ def _sealed(event: Any) -> bytes:
         "actor_id": event.actor_id, "actor": event.actor, "entity": event.entity,
         "entity_id": event.entity_id, "action": event.action, "before": event.before, "after": event.after,
     }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return canonical_json(body).encode()
 
 
 def _event_mac(event: Any) -> str:

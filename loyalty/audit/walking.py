@@ -7,8 +7,11 @@ worker processes (loyalty.scanning); loyalty/audit/verifying.py puts their resul
 seq order, so the findings are the ones a single walk from genesis would make.
 
 Per event the fast path builds the sealed bytes straight from the row (`formats._sealed`'s keys in
-their sorted order, the values by the same C JSON encoder json.dumps uses, set up once, not per
-call), and computes the seal and the link with the two keys' pads hashed once. It only ever says "this event holds": an event it does not accept (a
+their sorted order) and computes the seal and the link with the two keys' pads hashed once. The
+JSON columns are read as the text they hold: the engine writes them in the canonical form the seal
+covers (`loyalty.types.canonical_json`), so on PostgreSQL that text goes into the sealed bytes as it
+is, neither parsed nor encoded again. Text written otherwise (events from before that, rows written
+behind the service, SQLite) is parsed and encoded canonically, as every event was before. It only ever says "this event holds": an event it does not accept (a
 seal or hash that does not match, an event from before the seals) is judged again by `problem`,
 the general code, which words the finding.
 """
@@ -20,50 +23,12 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from psycopg.types.json import set_json_loads
-
 from loyalty.audit.formats import GENESIS, _digest, _event_mac, settings
 from loyalty.scanning import Hmac, Span
-
-try:
-    from json.encoder import c_make_encoder
-    from json.encoder import encode_basestring as string  # a JSON string, as ensure_ascii=False writes it
-    from json.scanner import c_make_scanner
-except ImportError:  # pragma: no cover - CPython always has the C encoder
-    c_make_encoder = c_make_scanner = None
+from loyalty.types import canonical_json as canonical
+from loyalty.types import json_string as string
 
 FETCH = 5_000  # rows per round trip of the server-side cursor
-
-
-def _no_default(value: Any) -> Any:
-    raise TypeError(f"not JSON: {type(value).__name__}")
-
-
-if c_make_encoder is not None:
-    # json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")) builds this encoder anew on
-    # every call; building it once halves the cost of an event's canonical form
-    _ENCODER = c_make_encoder(None, _no_default, string, None, ":", ",", True, False, True)
-
-    def canonical(body: Any) -> str:
-        return "".join(_ENCODER(body, 0))
-else:  # pragma: no cover
-    canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-
-
-_SCAN = c_make_scanner(json.JSONDecoder()) if c_make_scanner is not None else None
-
-
-def load_json(data: bytes) -> Any:
-    """psycopg's loader for json columns: the C scanner straight on the text (json.loads on bytes first
-    guesses their encoding, a quarter of a row's fetch); anything unusual goes to json.loads."""
-    try:
-        text = data.decode()
-        value, end = _SCAN(text, 0)
-        if end == len(text):
-            return value
-    except (StopIteration, ValueError, TypeError, UnicodeDecodeError):
-        pass
-    return json.loads(data)
 
 
 def problem(event: Any, keyed: bool) -> str | None:
@@ -106,20 +71,21 @@ class SpanResult:
     notes: list[str] = field(default_factory=list)
 
 
-_COLUMNS = "id, seq, {at}, actor_id, actor, entity, entity_id, action, before, after, prev_hash, hash, mac"
+_COLUMNS = "id, seq, {at}, actor_id, actor, entity, entity_id, action, {before}, {after}, prev_hash, hash, mac"
 _PG_AT = "at AT TIME ZONE 'UTC'"
 _SPAN_SQL = {
-    # the time as naive UTC: Python formats it (to_char on the server costs more than the whole row)
-    "postgresql": f"SELECT {_COLUMNS.format(at=_PG_AT)} FROM audit_events "
-                  "WHERE seq BETWEEN %s AND %s ORDER BY seq",
-    "sqlite": f"SELECT {_COLUMNS.format(at='at')} FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+    # the time as naive UTC: Python formats it (to_char on the server costs more than the whole row);
+    # a json column's text is the text it was given
+    "postgresql": f"SELECT {_COLUMNS.format(at=_PG_AT, before='before::text', after='after::text')} "
+                  "FROM audit_events WHERE seq BETWEEN %s AND %s ORDER BY seq",
+    "sqlite": f"SELECT {_COLUMNS.format(at='at', before='before', after='after')} FROM audit_events "
+              "WHERE seq BETWEEN ? AND ? ORDER BY seq",
 }
 
 
 def _batches(conn: Any, dialect: str, span: Span):
     if dialect == "postgresql":
         with conn.cursor(name=f"audit_span_{span.index}", binary=True) as cursor:
-            set_json_loads(load_json, cursor)
             cursor.execute(_SPAN_SQL[dialect], (span.low, span.high))
             while rows := cursor.fetchmany(FETCH):
                 yield rows
@@ -128,13 +94,26 @@ def _batches(conn: Any, dialect: str, span: Span):
     try:
         cursor.execute(_SPAN_SQL[dialect], (span.low, span.high))
         while rows := cursor.fetchmany(FETCH):
-            yield [(*row[:2], row[2], *row[3:8], _json(row[8]), _json(row[9]), *row[10:]) for row in rows]
+            yield rows
     finally:
         cursor.close()
 
 
 def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    """A JSON column's value from its text (text that is not JSON stands for itself: it matches no seal)."""
+    try:
+        return None if text is None else json.loads(text)
+    except ValueError:
+        return text
+
+
+def _as_stored(text: str | None) -> str | None:
+    """A JSON column's text if it can be the canonical text of its value (None: parse it first).
+    json.dumps' default form puts a space after every key's colon; canonical text has none outside
+    its strings (a string holding '": ' just takes the longer way)."""
+    if text is None:
+        return "null"  # SQL NULL: the seal covers None
+    return None if '": ' in text else text
 
 
 def _iso(at: Any) -> str:
@@ -159,6 +138,31 @@ def hash_before(conn: Any, dialect: str, seq: int) -> str | None:
     return row[0] if row else None
 
 
+def _seal_holds(seal: Any, as_stored: bool) -> Any:
+    """Whether an event's row matches the seal it carries (`formats._sealed` built from the row):
+    with `as_stored`, with the JSON columns' stored text when that can be canonical, else (or when
+    that does not match) with the canonical text of their parsed values.
+
+    Only PostgreSQL's text is taken as stored: its json type holds valid JSON only, and a valid JSON
+    value ends where it ends, so sealed bytes equal to the ones sealed mean each column's text is
+    the canonical text sealed. SQLite keeps any text, which could be cut to fit; it is parsed."""
+    def sealed(event_id, at, actor_id, actor, entity, entity_id, action, before: str, after: str) -> str:
+        return seal(f'{{"action":{string(action)},"actor":{string(actor)},"actor_id":'
+                    f'{"null" if actor_id is None else actor_id},"after":{after},"at":"{at}",'
+                    f'"before":{before},"entity":{string(entity)},"entity_id":{string(entity_id)},'
+                    f'"id":{event_id},"v":2}}'.encode()).hex()
+
+    def holds(mac, event_id, at, actor_id, actor, entity, entity_id, action, before, after) -> bool:
+        fields = (event_id, at, actor_id, actor, entity, entity_id, action)
+        if as_stored:
+            stored_before, stored_after = _as_stored(before), _as_stored(after)
+            if stored_before is not None and stored_after is not None and \
+                    sealed(*fields, stored_before, stored_after) == mac:
+                return True
+        return sealed(*fields, canonical(_json(before)), canonical(_json(after))) == mac
+    return holds
+
+
 def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
     """Check every event of the span in seq order, up to the first that does not hold."""
     out = SpanResult(last_seq=span.low - 1)
@@ -168,7 +172,8 @@ def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
     marks, keyed_from = walk.marks, walk.keyed_from
     good = max((seq for seq in marks if seq < span.low), default=walk.base_mark)
     first_after = None  # the id of event seq good + 1, once walked
-    seal, link = Hmac(walk.event_key).digest, Hmac(walk.chain_key).digest
+    link = Hmac(walk.chain_key).digest
+    holds = _seal_holds(Hmac(walk.event_key).digest, as_stored=walk.dialect == "postgresql")
     expected, count, unkeyed = span.low, 0, 0
     for rows in _batches(conn, walk.dialect, span):
         for row in rows:
@@ -187,14 +192,12 @@ def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
             keyed = keyed_from is not None and seq >= keyed_from
             at = _iso(at)
             if not (mac is not None and keyed
-                    and seal(f'{{"action":{string(action)},"actor":{string(actor)},"actor_id":'
-                             f'{"null" if actor_id is None else actor_id},"after":{canonical(after)},"at":"{at}",'
-                             f'"before":{canonical(before)},"entity":{string(entity)},"entity_id":{string(entity_id)},'
-                             f'"id":{event_id},"v":2}}'.encode()).hex() == mac
-                    and link(f'["audit-link",{seq},"{prev_hash}","{mac}"]'.encode()).hex() == digest):
+                    and link(f'["audit-link",{seq},"{prev_hash}","{mac}"]'.encode()).hex() == digest
+                    and holds(mac, event_id, at, actor_id, actor, entity, entity_id, action, before, after)):
                 found = problem(SimpleNamespace(id=event_id, seq=seq, at=at, actor_id=actor_id, actor=actor,
-                                                entity=entity, entity_id=entity_id, action=action, before=before,
-                                                after=after, prev_hash=prev_hash, hash=digest, mac=mac), keyed)
+                                                entity=entity, entity_id=entity_id, action=action,
+                                                before=_json(before), after=_json(after), prev_hash=prev_hash,
+                                                hash=digest, mac=mac), keyed)
                 if found is not None:
                     out.count, out.unkeyed = count, unkeyed
                     out.broken = (seq, event_id, found)
