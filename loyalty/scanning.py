@@ -40,7 +40,11 @@ class Hmac:
         return outer.digest()
 
     def hexdigest(self, message: bytes) -> str:
-        return self.digest(message).hex()
+        inner = self.inner.copy()
+        inner.update(message)
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def driver_target(url: Any) -> tuple[str, str]:
     return "sqlite", url.database or ""
 
 
-SPAN_SETTINGS = ("jit = off", "max_parallel_workers_per_gather = 0")
+SPAN_SETTINGS = ("jit = off", "max_parallel_workers_per_gather = 0", "DateStyle = ISO")  # times as text: ISO
 
 
 def here(conn: Any, dialect: str) -> Any:

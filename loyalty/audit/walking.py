@@ -72,10 +72,11 @@ class SpanResult:
 
 
 _COLUMNS = "id, seq, {at}, actor_id, actor, entity, entity_id, action, {before}, {after}, prev_hash, hash, mac"
-_PG_AT = "at AT TIME ZONE 'UTC'"
+_PG_AT = "(at AT TIME ZONE 'UTC')::text"
 _SPAN_SQL = {
-    # the time as naive UTC: Python formats it (to_char on the server costs more than the whole row);
-    # a json column's text is the text it was given
+    # the time as naive UTC text in ISO form (loyalty.scanning.SPAN_SETTINGS sets DateStyle), which
+    # _iso pads: a third of the cost of a datetime decoded and formatted again, and to_char on the
+    # server costs more than the whole row; a json column's text is the text it was given
     "postgresql": f"SELECT {_COLUMNS.format(at=_PG_AT, before='before::text', after='after::text')} "
                   "FROM audit_events WHERE seq BETWEEN %s AND %s ORDER BY seq",
     "sqlite": f"SELECT {_COLUMNS.format(at='at', before='before', after='after')} FROM audit_events "
@@ -107,21 +108,19 @@ def _json(text: str | None) -> Any:
         return text
 
 
-def _as_stored(text: str | None) -> str | None:
-    """A JSON column's text if it can be the canonical text of its value (None: parse it first).
-    json.dumps' default form puts a space after every key's colon; canonical text has none outside
-    its strings (a string holding '": ' just takes the longer way)."""
-    if text is None:
-        return "null"  # SQL NULL: the seal covers None
-    return None if '": ' in text else text
 
 
 def _iso(at: Any) -> str:
-    """An event's time as its seal and hash cover it (`formats._iso`), from naive UTC: a datetime
-    (psycopg) or SQLite's stored text."""
+    """An event's time as its seal and hash cover it (`formats._iso`), from naive UTC: SQLite's stored
+    text (always six digits of microseconds), PostgreSQL's ISO text (trailing zeros of the fraction
+    left off, none when it is whole) or a datetime."""
     if isinstance(at, str):
         if len(at) == 26 and at[10] == " ":
             return f"{at[:10]}T{at[11:]}+00:00"
+        if len(at) == 19 and at[10] == " ":
+            return f"{at[:10]}T{at[11:]}.000000+00:00"
+        if 21 <= len(at) < 26 and at[10] == " " and at[19] == ".":
+            return f"{at[:10]}T{at[11:]:0<15}+00:00"
         from datetime import UTC, datetime
         return datetime.fromisoformat(at).replace(tzinfo=UTC).isoformat(timespec="microseconds")
     return at.isoformat(timespec="microseconds") + "+00:00"
@@ -138,29 +137,13 @@ def hash_before(conn: Any, dialect: str, seq: int) -> str | None:
     return row[0] if row else None
 
 
-def _seal_holds(seal: Any, as_stored: bool) -> Any:
-    """Whether an event's row matches the seal it carries (`formats._sealed` built from the row):
-    with `as_stored`, with the JSON columns' stored text when that can be canonical, else (or when
-    that does not match) with the canonical text of their parsed values.
-
-    Only PostgreSQL's text is taken as stored: its json type holds valid JSON only, and a valid JSON
-    value ends where it ends, so sealed bytes equal to the ones sealed mean each column's text is
-    the canonical text sealed. SQLite keeps any text, which could be cut to fit; it is parsed."""
-    def sealed(event_id, at, actor_id, actor, entity, entity_id, action, before: str, after: str) -> str:
-        return seal(f'{{"action":{string(action)},"actor":{string(actor)},"actor_id":'
-                    f'{"null" if actor_id is None else actor_id},"after":{after},"at":"{at}",'
-                    f'"before":{before},"entity":{string(entity)},"entity_id":{string(entity_id)},'
-                    f'"id":{event_id},"v":2}}'.encode()).hex()
-
-    def holds(mac, event_id, at, actor_id, actor, entity, entity_id, action, before, after) -> bool:
-        fields = (event_id, at, actor_id, actor, entity, entity_id, action)
-        if as_stored:
-            stored_before, stored_after = _as_stored(before), _as_stored(after)
-            if stored_before is not None and stored_after is not None and \
-                    sealed(*fields, stored_before, stored_after) == mac:
-                return True
-        return sealed(*fields, canonical(_json(before)), canonical(_json(after))) == mac
-    return holds
+def _sealed_text(event_id, at, actor_id, actor, entity, entity_id, action, before: str, after: str) -> bytes:
+    """What an event's seal covers (`formats._sealed`, its keys in their sorted order), from its row,
+    with the JSON columns' canonical text."""
+    return (f'{{"action":{string(action)},"actor":{string(actor)},"actor_id":'
+            f'{"null" if actor_id is None else actor_id},"after":{after},"at":"{at}",'
+            f'"before":{before},"entity":{string(entity)},"entity_id":{string(entity_id)},'
+            f'"id":{event_id},"v":2}}').encode()
 
 
 def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
@@ -172,8 +155,11 @@ def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
     marks, keyed_from = walk.marks, walk.keyed_from
     good = max((seq for seq in marks if seq < span.low), default=walk.base_mark)
     first_after = None  # the id of event seq good + 1, once walked
-    link = Hmac(walk.chain_key).digest
-    holds = _seal_holds(Hmac(walk.event_key).digest, as_stored=walk.dialect == "postgresql")
+    link, seal = Hmac(walk.chain_key).hexdigest, Hmac(walk.event_key).hexdigest
+    # Only PostgreSQL's JSON text is sealed as stored: its json type holds valid JSON only, and a valid
+    # JSON value ends where it ends, so sealed bytes equal to the ones sealed mean each column's text is
+    # the canonical text sealed. SQLite keeps any text, which could be cut to fit: it is parsed.
+    as_stored = walk.dialect == "postgresql"
     expected, count, unkeyed = span.low, 0, 0
     for rows in _batches(conn, walk.dialect, span):
         for row in rows:
@@ -192,8 +178,14 @@ def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
             keyed = keyed_from is not None and seq >= keyed_from
             at = _iso(at)
             if not (mac is not None and keyed
-                    and link(f'["audit-link",{seq},"{prev_hash}","{mac}"]'.encode()).hex() == digest
-                    and holds(mac, event_id, at, actor_id, actor, entity, entity_id, action, before, after)):
+                    and link(f'["audit-link",{seq},"{prev_hash}","{mac}"]'.encode()) == digest
+                    and ((as_stored and (before is None or '": ' not in before)
+                          and (after is None or '": ' not in after)
+                          and seal(_sealed_text(event_id, at, actor_id, actor, entity, entity_id, action,
+                                                "null" if before is None else before,
+                                                "null" if after is None else after)) == mac)
+                         or seal(_sealed_text(event_id, at, actor_id, actor, entity, entity_id, action,
+                                              canonical(_json(before)), canonical(_json(after)))) == mac)):
                 found = problem(SimpleNamespace(id=event_id, seq=seq, at=at, actor_id=actor_id, actor=actor,
                                                 entity=entity, entity_id=entity_id, action=action,
                                                 before=_json(before), after=_json(after), prev_hash=prev_hash,

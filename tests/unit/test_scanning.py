@@ -82,3 +82,17 @@ def test_an_old_record_is_ignored_and_clear_removes_it(tmp_path):
     kept.clear()
     assert not kept.path.exists()
     kept.clear()  # nothing to remove: no error
+
+
+@pytest.mark.parametrize("text", ["2025-01-06 18:53:20", "2025-01-06 18:53:20.5", "2025-01-06 18:53:20.12",
+                                  "2025-01-06 18:53:20.12345", "2025-01-06 18:53:20.123456",
+                                  "2025-01-06 18:53:20.000001", "2025-01-06 00:00:00.100000"])
+def test_an_events_time_as_text_is_what_its_seal_covers(text):
+    """audit verify reads PostgreSQL's ISO text (trailing zeros of the fraction left off) or SQLite's
+    (six digits): either gives the form the seal covers (formats._iso of the aware datetime)."""
+    from datetime import UTC, datetime
+
+    from loyalty.audit import formats
+    from loyalty.audit.walking import _iso
+    at = datetime.fromisoformat(text)
+    assert _iso(text) == formats._iso(at.replace(tzinfo=UTC)) == _iso(at)
