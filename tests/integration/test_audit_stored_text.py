@@ -106,3 +106,23 @@ def test_text_of_another_value_is_named(app, runner, events, seq, after):
     assert "does not match its seal" in result.output
     event_id = db.session.execute(select(EVENTS.c.id).where(EVENTS.c.seq == seq)).scalar_one()
     assert str(event_id) in result.output
+
+
+@pytest.mark.rule("SEC-1")
+def test_verify_reads_event_times_whatever_date_style_the_server_gives(app, runner, events, pg_only, monkeypatch):
+    """The walk reads each event's time as text: its worker processes' connections ask for ISO
+    whatever the server's default (here DMY, as libpq's PGOPTIONS gives every new connection)."""
+    from loyalty import scanning
+    monkeypatch.setattr(scanning, "LEAST", 2)
+    monkeypatch.setattr(scanning, "MOST", 2)
+    monkeypatch.setenv("PGOPTIONS", "-c DateStyle=SQL,DMY")
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify", "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    assert f"audit chain OK: {events} events" in result.output
+    import psycopg
+    target = scanning.driver_target(db.engine.url)[1]
+    with psycopg.connect(target) as plain:  # what a connection gets without the walk's settings
+        assert plain.execute("SHOW DateStyle").fetchone()[0] == "SQL, DMY"
+    with scanning.connect("postgresql", target) as walking_conn:
+        assert walking_conn.execute("SHOW DateStyle").fetchone()[0].startswith("ISO")
