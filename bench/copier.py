@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 from psycopg.copy import QueuedLibpqWriter
 
-from loyalty.types import canonical_json
+from loyalty.canonical import canonical_json
 
 BLOCK = 500  # copies made and written at a time
 _SPECIAL = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -64,8 +64,8 @@ def build(url: str, rows: int) -> None:
     import psycopg
 
     from loyalty.audit import formats
+    from loyalty.canonical import canonical_json
     from loyalty.ledger import digests
-    from loyalty.types import canonical_json
     formats.configure(ENV["AUDIT_HMAC_KEY"])
     digests.configure(digest_key=formats.derive_key(ENV["AUDIT_HMAC_KEY"], "ledger-transfer"),
                       unsigned_up_to=lambda: 0)

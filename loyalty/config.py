@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-from loyalty.types import canonical_json
+from loyalty.canonical import canonical_json
 
 
 def _instance_dir() -> Path:

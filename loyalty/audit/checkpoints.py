@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
 
+from loyalty.canonical import canonical_json
+
 VERSION = 1
 
 
@@ -39,7 +41,7 @@ class BadLine:
 
 
 def _canonical(body: dict) -> bytes:
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return canonical_json(body).encode()
 
 
 def _signature(body: dict, key: bytes) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from loyalty.types import canonical_json
+from loyalty.canonical import canonical_json
 
 GENESIS = "0" * 64
 

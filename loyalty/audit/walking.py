@@ -24,9 +24,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from loyalty.audit.formats import GENESIS, _digest, _event_mac, settings
+from loyalty.canonical import canonical_json as canonical
+from loyalty.canonical import json_string as string
 from loyalty.scanning import Hmac, Span
-from loyalty.types import canonical_json as canonical
-from loyalty.types import json_string as string
 
 FETCH = 5_000  # rows per round trip of the server-side cursor
 

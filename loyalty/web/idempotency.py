@@ -35,6 +35,7 @@ from typing import Callable
 
 from flask import after_this_request, current_app, g, request
 
+from loyalty.canonical import canonical_json
 from loyalty.errors import ValidationFailed
 from loyalty.ledger.idempotency import FirstResponse, claim_key, store_response
 
@@ -49,8 +50,7 @@ def current_key() -> str:
 def fingerprint() -> str:
     body = request.get_json(silent=True)
     actor = getattr(g.get("actor"), "id", None)
-    canonical = json.dumps({"method": request.method, "path": request.path, "actor": actor, "body": body},
-                           sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = canonical_json({"method": request.method, "path": request.path, "actor": actor, "body": body})
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

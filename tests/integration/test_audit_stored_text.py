@@ -12,8 +12,8 @@ from sqlalchemy import select, text
 from loyalty.audit import service as audit
 from loyalty.audit import walking
 from loyalty.audit.models import AuditEvent
+from loyalty.canonical import canonical_json
 from loyalty.extensions import db
-from loyalty.types import canonical_json
 
 EVENTS = AuditEvent.__table__
 VALUES = [{"n": 1, "名": "张三", "nested": {"b": [1, 2], "a": None}}, {"note": 'says ": here'}, {}, None,
