@@ -1,6 +1,8 @@
 """Migration 0008d: deliveries learn their source and referral; checks decided before it get a record."""
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 
 from loyalty.config import TestConfig as Config
@@ -48,7 +50,7 @@ def test_0008d_links_deliveries_records_earlier_checks_and_downgrades_keeping_de
             records = conn.execute(text("SELECT referral_id, delivery_id, outcome, checks, checked_by_id "
                                         "FROM delivery_check_records ORDER BY referral_id")).all()
         assert [(r[0], r[1], r[2], r[4]) for r in records] == [(1, 1, "passed", 1), (2, None, "licence_mismatch", 1)]
-        assert '"model": "mismatch"' in records[1][3]
+        assert json.loads(records[1][3])["model"] == "mismatch"
         downgrade(revision="0007_occupation")
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM deliveries")).scalar() == 1
