@@ -185,11 +185,14 @@ def main() -> None:
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True)
     flask(args.url, "db", "upgrade")
     build(args.url, args.rows)
+    import psycopg
+
     from loyalty.audit import formats
     from loyalty.audit.walking import _SPAN_SQL
-    from loyalty.ledger.digest_walk import _PG_DIGEST_ROWS
+    from loyalty.ledger.digest_walk import pg_digest_rows
     digest_key = formats.derive_key(ENV["AUDIT_HMAC_KEY"], "ledger-transfer")
-    digest_sql = _PG_DIGEST_ROWS % (1, 2**31 - 1)
+    with psycopg.connect(args.url) as conn:
+        digest_sql = pg_digest_rows(conn.info.server_version) % (1, 2**31 - 1)
     audit_sql = _SPAN_SQL["postgresql"] % (1, 2**31 - 1)
     rows = []
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)

@@ -14,7 +14,7 @@ _EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=
 
 
 def _message(key, kind, debit, credit, amount, unit, pending_key, reason, subject, batch, actor_id, at_us) -> str:
-    """What the digest covers; _PG_DIGEST_ROWS builds the same text in SQL."""
+    """What the digest covers; pg_digest_rows() builds the same text in SQL."""
     return (f"ledger-transfer/1|{len(key)}:{key}|{len(kind)}:{kind}|{debit}|{credit}|{amount}|{len(unit)}:{unit}|"
             f"{'-' if pending_key is None else f'{len(pending_key)}:{pending_key}'}|{len(reason)}:{reason}|"
             f"{'-' if subject is None else f'{len(subject)}:{subject}'}|"
@@ -22,25 +22,37 @@ def _message(key, kind, debit, credit, amount, unit, pending_key, reason, subjec
 
 
 # PostgreSQL builds each transfer's message itself (the same text as _message(): length() counts
-# characters as Python's len() does in a UTF8 database; the time in whole microseconds, exact
-# on every version) and streams (id, message as UTF-8 bytes, digest) through a binary server-side
-# cursor: Python only computes the HMAC, with no decoding or encoding of the message on the way.
-# The pending's key by a lookup per row (most have none), not a join: a span must not hash the table.
-_PG_DIGEST_ROWS = """
+# characters as Python's len() does in a UTF8 database; the time in whole microseconds, exact:
+# PostgreSQL 14 and later extract the epoch as an exact numeric, earlier ones as a double, whose
+# whole seconds and microseconds are taken apart) and streams (id, message as UTF-8 bytes, digest)
+# through a binary server-side cursor: Python only computes the HMAC, with no decoding or encoding
+# of the message on the way.
+# The pending's key by a lookup per row that has one, not a join: a span must not hash the table.
+_PG_AT_US = {14: "(extract(epoch FROM t.at) * 1000000)::bigint",
+             0: "(extract(epoch FROM date_trunc('second', t.at))::bigint * 1000000 "
+                "+ extract(microseconds FROM t.at)::bigint %% 1000000)"}
+_PG_DIGEST_ROWS_SQL = """
 SELECT t.id, convert_to(
        'ledger-transfer/1|' || length(t.key) || ':' || t.key || '|' || length(t.kind) || ':' || t.kind
        || '|' || t.debit_account_id || '|' || t.credit_account_id || '|' || t.amount
        || '|' || length(t.unit) || ':' || t.unit
-       || '|' || coalesce((SELECT length(p.key) || ':' || p.key FROM ledger_transfers p WHERE p.id = t.pending_id), '-')
+       || '|' || CASE WHEN t.pending_id IS NULL THEN '-' ELSE coalesce(
+                   (SELECT length(p.key) || ':' || p.key FROM ledger_transfers p WHERE p.id = t.pending_id), '-') END
        || '|' || length(t.reason) || ':' || t.reason
        || '|' || coalesce(length(t.subject) || ':' || t.subject, '-')
        || '|' || coalesce(length(t.batch) || ':' || t.batch, '-')
        || '|' || coalesce(t.actor_id::text, '-')
-       || '|' || (extract(epoch FROM date_trunc('second', t.at))::bigint * 1000000
-                  + extract(microseconds FROM t.at)::bigint %% 1000000), 'UTF8'),
+       || '|' || {at_us}, 'UTF8'),
        t.digest
   FROM ledger_transfers t
  WHERE t.id BETWEEN %s AND %s"""
+
+
+def pg_digest_rows(server_version: int) -> str:
+    """The digest pass's SELECT for a PostgreSQL server (`server_version` as libpq gives it: 150004)."""
+    return _PG_DIGEST_ROWS_SQL.format(at_us=_PG_AT_US[14 if server_version >= 140000 else 0])
+
+
 _SQLITE_DIGEST_ROWS = """
 SELECT t.id, t.key, t.kind, t.debit_account_id, t.credit_account_id, t.amount, t.unit, p.key, t.reason, t.subject,
        t.batch, t.actor_id, t.at, t.digest
@@ -53,7 +65,7 @@ def _digest_rows(conn: Any, dialect: str, span: Span) -> Iterator[list[tuple[int
     """(id, the message its digest covers, the digest it carries) of the span's transfers, a list at a time."""
     if dialect == "postgresql":
         with conn.cursor(name=f"ledger_digests_{span.index}", binary=True) as cursor:
-            cursor.execute(_PG_DIGEST_ROWS, (span.low, span.high))
+            cursor.execute(pg_digest_rows(conn.info.server_version), (span.low, span.high))
             while rows := cursor.fetchmany(10_000):
                 yield rows
         return

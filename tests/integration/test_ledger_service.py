@@ -178,6 +178,30 @@ def test_check_names_each_violation(accts):
     assert ledger.check() == []
 
 
+@pytest.mark.rule("LED-4")
+@pytest.mark.parametrize("change, named", [
+    ("UPDATE ledger_transfers SET unit = 'PTS' WHERE key = 'b'", "b"),  # not its accounts' unit
+    ("UPDATE ledger_transfers SET amount = 99 WHERE key = 'a'", "a:post"),  # the post no longer matches its pending
+    ("UPDATE ledger_transfers SET debit_account_id = credit_account_id, credit_account_id = debit_account_id "
+     "WHERE key = 'a'", "a:post"),
+    ("UPDATE ledger_transfers SET pending_id = (SELECT id FROM ledger_transfers WHERE key = 'b') "
+     "WHERE key = 'a:post'", "a:post"),  # it resolves a transfer that is not a pending
+])
+def test_check_names_each_transfer_that_does_not_balance(accts, change, named):
+    expense, payable, _ = accts
+    p = ledger.transfer(debit=expense, credit=payable, amount=100, unit="CNY", reason="r", subject=None, key="a",
+                        pending=True)
+    ledger.transfer(debit=expense, credit=payable, amount=100, unit="CNY", reason="r", subject=None, key="b")
+    ledger.post_pending(p.id, reason="posted", key="a:post")
+    db.session.commit()
+    assert ledger.check() == []
+    db.session.execute(text(change))
+    tid = db.session.execute(text("SELECT id FROM ledger_transfers WHERE key = :k"), {"k": named}).scalar_one()
+    unbalanced = [v for v in ledger.check() if "does not balance" in v]
+    assert len(unbalanced) == 1 and unbalanced[0].startswith(f"transfer {tid} does not balance")
+    db.session.rollback()
+
+
 @pytest.mark.rule("LED-3")
 def test_submit_is_its_own_committed_transaction(app, accts):
     expense, payable, clearing = accts

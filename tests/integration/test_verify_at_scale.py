@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from loyalty import scanning
 from loyalty.audit import service as audit
@@ -284,3 +284,34 @@ def test_a_transfer_count_reaches_the_progress_bar(app, transfers):
     told = []
     assert ledger.check(progress=told.append, jobs=1) == []
     assert sum(told) == len(transfers) and db.session.get(Transfer, transfers[0]) is not None
+
+
+@pytest.mark.rule("LED-4")
+@pytest.mark.rule("SEC-1")
+def test_the_digest_message_is_the_same_from_either_sql_form_and_from_python(app, transfers, pg_only):
+    """PostgreSQL 14+ takes an event's epoch microseconds in one exact numeric; earlier servers take
+    whole seconds and microseconds apart: both give the text Python's _message builds, at any time."""
+    from datetime import UTC, datetime
+
+    from loyalty.ledger import digest_walk
+    times = ["1999-12-31 23:59:59.999999", "2026-01-01 00:00:00", "2026-06-30 12:34:56.000001",
+             "2026-11-30 23:59:59.5", "2038-01-19 03:14:08.123456"]
+    for tid, at in zip(transfers, times):
+        db.session.execute(text("UPDATE ledger_transfers SET at = CAST(:at AS timestamptz) WHERE id = :i"),
+                           {"at": at + "+00", "i": tid})
+    p = ledger.transfer(debit=ledger.account_for("store:1", "referral_expense", "CNY"),
+                        credit=ledger.account_for("customer:7", "reward_payable", "CNY"), amount=5, unit="CNY",
+                        reason="r", subject=None, key="held", pending=True)
+    ledger.post_pending(p.id, reason="posted", key="held:post")  # a message naming its pending's key
+    conn = db.session.connection().connection.driver_connection
+    high = db.session.execute(select(Transfer.id).order_by(Transfer.id.desc()).limit(1)).scalar_one()
+    new, old = ({row[0]: bytes(row[1]) for row in conn.execute(digest_walk.pg_digest_rows(version), (1, high))}
+                for version in (150000, 130000))
+    assert new == old and len(new) == len(transfers) + 2
+    for t in db.session.execute(select(Transfer)).scalars():
+        pending_key = db.session.get(Transfer, t.pending_id).key if t.pending_id else None
+        at_us = (t.at - datetime(1970, 1, 1, tzinfo=UTC)) // digest_walk._MICROSECOND
+        assert new[t.id] == digest_walk._message(t.key, t.kind, t.debit_account_id, t.credit_account_id, t.amount,
+                                                 t.unit, pending_key, t.reason, t.subject, t.batch, t.actor_id,
+                                                 at_us).encode()
+    db.session.rollback()  # the times were changed behind the digests
