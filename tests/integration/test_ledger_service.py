@@ -202,6 +202,32 @@ def test_check_names_each_transfer_that_does_not_balance(accts, change, named):
     db.session.rollback()
 
 
+@pytest.mark.rule("LED-4")
+@pytest.mark.parametrize("change, constraint", [
+    ("UPDATE ledger_transfers SET amount = 0 WHERE key = 'b'", "amount_positive"),
+    ("UPDATE ledger_transfers SET amount = -5 WHERE key = 'b'", "amount_positive"),
+    ("UPDATE ledger_transfers SET credit_account_id = debit_account_id WHERE key = 'b'", "two_accounts"),
+])
+def test_check_names_a_transfer_whose_amount_or_accounts_the_database_let_through(accts, change, constraint):
+    """What the CHECK constraints forbid is still checked: a database restored without them, or
+    changed with them dropped, must not pass."""
+    expense, payable, _ = accts
+    ledger.transfer(debit=expense, credit=payable, amount=100, unit="CNY", reason="r", subject=None, key="b")
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"ALTER TABLE ledger_transfers DROP CONSTRAINT ck_ledger_transfers_{constraint}"))
+    else:
+        db.session.execute(text("PRAGMA ignore_check_constraints = 1"))
+    try:
+        db.session.execute(text(change))
+        tid = db.session.execute(text("SELECT id FROM ledger_transfers WHERE key = 'b'")).scalar_one()
+        assert any(v.startswith(f"transfer {tid} does not balance") for v in ledger.check())
+    finally:
+        db.session.rollback()  # the constraint's drop too (PostgreSQL's DDL is transactional)
+        db.session.execute(text("PRAGMA ignore_check_constraints = 0")) if db.engine.dialect.name == "sqlite" else None
+        db.session.commit()
+
+
 @pytest.mark.rule("LED-3")
 def test_submit_is_its_own_committed_transaction(app, accts):
     expense, payable, clearing = accts
