@@ -9,7 +9,7 @@ seq order, so the findings are the ones a single walk from genesis would make.
 Per event the fast path builds the sealed bytes straight from the row (`formats._sealed`'s keys in
 their sorted order) and computes the seal and the link with the two keys' pads hashed once. The
 JSON columns are read as the text they hold: the engine writes them in the canonical form the seal
-covers (`loyalty.types.canonical_json`), so on PostgreSQL that text goes into the sealed bytes as it
+covers (`loyalty.canonical.canonical_json`), so on PostgreSQL that text goes into the sealed bytes as it
 is, neither parsed nor encoded again. Text written otherwise (events from before that, rows written
 behind the service, SQLite) is parsed and encoded canonically, as every event was before. It only ever says "this event holds": an event it does not accept (a
 seal or hash that does not match, an event from before the seals) is judged again by `problem`,
@@ -101,13 +101,16 @@ def _batches(conn: Any, dialect: str, span: Span):
 
 
 def _json(text: str | None) -> Any:
-    """A JSON column's value from its text (text that is not JSON stands for itself: it matches no seal)."""
+    """A JSON column's value from its text; ValueError when the text is not JSON (SQLite keeps any)."""
+    return None if text is None else json.loads(text)
+
+
+def _parsed_seal(seal: Any, fields: tuple, before: str | None, after: str | None) -> str | None:
+    """The seal over the canonical text of the JSON columns' parsed values (None: one is not JSON)."""
     try:
-        return None if text is None else json.loads(text)
+        return seal(_sealed_text(*fields, canonical(_json(before)), canonical(_json(after))))
     except ValueError:
-        return text
-
-
+        return None
 
 
 def _iso(at: Any) -> str:
@@ -122,7 +125,9 @@ def _iso(at: Any) -> str:
         if 21 <= len(at) < 26 and at[10] == " " and at[19] == ".":
             return f"{at[:10]}T{at[11:]:0<15}+00:00"
         from datetime import UTC, datetime
-        return datetime.fromisoformat(at).replace(tzinfo=UTC).isoformat(timespec="microseconds")
+        read = datetime.fromisoformat(at)  # as the app reads it (loyalty.types.UTCDateTime): naive is UTC
+        read = read.replace(tzinfo=UTC) if read.tzinfo is None else read.astimezone(UTC)
+        return read.isoformat(timespec="microseconds")
     return at.isoformat(timespec="microseconds") + "+00:00"
 
 
@@ -184,12 +189,15 @@ def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
                           and seal(_sealed_text(event_id, at, actor_id, actor, entity, entity_id, action,
                                                 "null" if before is None else before,
                                                 "null" if after is None else after)) == mac)
-                         or seal(_sealed_text(event_id, at, actor_id, actor, entity, entity_id, action,
-                                              canonical(_json(before)), canonical(_json(after)))) == mac)):
-                found = problem(SimpleNamespace(id=event_id, seq=seq, at=at, actor_id=actor_id, actor=actor,
-                                                entity=entity, entity_id=entity_id, action=action,
-                                                before=_json(before), after=_json(after), prev_hash=prev_hash,
-                                                hash=digest, mac=mac), keyed)
+                         or _parsed_seal(seal, (event_id, at, actor_id, actor, entity, entity_id, action),
+                                         before, after) == mac)):
+                try:
+                    found = problem(SimpleNamespace(id=event_id, seq=seq, at=at, actor_id=actor_id, actor=actor,
+                                                    entity=entity, entity_id=entity_id, action=action,
+                                                    before=_json(before), after=_json(after), prev_hash=prev_hash,
+                                                    hash=digest, mac=mac), keyed)
+                except ValueError:
+                    found = "its before or after is not JSON (written behind the service's back)"
                 if found is not None:
                     out.count, out.unkeyed = count, unkeyed
                     out.broken = (seq, event_id, found)

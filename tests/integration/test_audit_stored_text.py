@@ -126,3 +126,33 @@ def test_verify_reads_event_times_whatever_date_style_the_server_gives(app, runn
         assert plain.execute("SHOW DateStyle").fetchone()[0] == "SQL, DMY"
     with scanning.connect("postgresql", target) as walking_conn:
         assert walking_conn.execute("SHOW DateStyle").fetchone()[0].startswith("ISO")
+
+
+@pytest.mark.rule("SEC-1")
+def test_sqlite_text_that_is_not_json_is_named(app, runner):
+    """SQLite keeps any text: a string value's column with its quotes taken off is no longer the
+    value sealed (the app cannot even read it), and verify names it (review finding)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's json type refuses text that is not JSON")
+    audit.record(None, "probe", "1", "tick", after="approved")
+    db.session.commit()
+    set_text(1, "approved")
+    result = verify(runner)
+    assert result.exit_code == 1, result.output
+    assert "seq 1" in result.output and "not JSON" in result.output
+
+
+@pytest.mark.rule("SEC-1")
+def test_sqlite_time_given_an_offset_is_the_instant_the_app_reads(app, runner, events):
+    """SQLite keeps times as text: the same digits with an offset are another instant to the app
+    (loyalty.types.UTCDateTime), so they must not match the seal (review finding)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps times as timestamptz")
+    stored = db.session.execute(text("SELECT at FROM audit_events WHERE seq = 2")).scalar_one()
+    for forged, holds in ((stored.replace(" ", "T") + "+09:00", False), (stored.replace(" ", "T") + "+00:00", True)):
+        db.session.execute(text("UPDATE audit_events SET at = :t WHERE seq = 2"), {"t": forged})
+        db.session.commit()
+        result = verify(runner)
+        assert (result.exit_code == 0) is holds, result.output
+        if not holds:
+            assert "seq 2" in result.output
