@@ -1,6 +1,7 @@
 """`flask ledger check` and `flask audit verify` at scale (issue 16), beside the machine's floor.
 
-Builds (or reuses) a database with N audit events and N ledger transfers written in bulk with the
+Builds (or reuses) a database with N audit events and N ledger transfers (spread over --accounts
+customer accounts, default N / 16, and 16 store accounts) written in bulk with the
 app's own formats (each event sealed and linked by loyalty.audit.formats, each transfer signed by
 loyalty.ledger.digests), then times, side by side:
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import hmac
-import io
 import os
 import resource
 import subprocess
@@ -60,11 +60,10 @@ def flask(url: str, *args: str) -> tuple[float, str, float]:
     return took, (done.stdout.strip() or done.stderr.strip()).splitlines()[-1], cpu
 
 
-def build(url: str, rows: int) -> None:
+def build(url: str, rows: int, accounts: int) -> None:
     import psycopg
 
     from loyalty.audit import formats
-    from loyalty.canonical import canonical_json
     from loyalty.ledger import digests
     formats.configure(ENV["AUDIT_HMAC_KEY"])
     digests.configure(digest_key=formats.derive_key(ENV["AUDIT_HMAC_KEY"], "ledger-transfer"),
@@ -73,54 +72,82 @@ def build(url: str, rows: int) -> None:
         have = conn.execute("SELECT count(*) FROM audit_events").fetchone()[0]
         if have >= rows:
             print(f"reusing {url}: {have:,} audit events")
-            return
-        conn.execute("TRUNCATE audit_events, ledger_transfers RESTART IDENTITY CASCADE")
-        conn.execute("DELETE FROM ledger_accounts")
-        started = time.perf_counter()
-        tip, keyed_from = formats.GENESIS, 1
-        buf = io.StringIO()
-        with conn.cursor().copy("COPY audit_events (id, seq, at, actor_id, actor, entity, entity_id, action, "
-                                "before, after, prev_hash, hash, mac) FROM STDIN") as copy:
-            for i in range(1, rows + 1):
-                event = SimpleNamespace(id=i, seq=i, at=T0 + timedelta(seconds=i), actor_id=2, actor="consultant",
-                                        entity="referral", entity_id=str(i // 3), action="registered",
-                                        before=None if i % 2 else {"status": "acknowledged"},
-                                        after={"status": "registered", "store_id": 1, "referee_id": i},
-                                        prev_hash=tip)
-                event.mac = formats._event_mac(event)
-                event.hash = formats._digest(event)
-                tip = event.hash
-                copy.write_row((i, i, event.at, 2, "consultant", "referral", event.entity_id, "registered",
-                                canonical_json(event.before) if event.before else None, canonical_json(event.after),
-                                event.prev_hash, event.hash, event.mac))
-        conn.execute("UPDATE audit_head SET seq = %s, hash = %s, keyed_from = %s, mac = %s WHERE id = 1",
-                     (rows, tip, keyed_from, formats._head_mac(rows, tip, keyed_from)))
-        conn.execute("SELECT setval('audit_events_id_seq', %s)", (rows,))
-        print(f"  {rows:,} audit events in {time.perf_counter() - started:.1f} s")
-        del buf
-        started = time.perf_counter()
-        conn.execute("INSERT INTO ledger_accounts (id, owner, purpose, unit, normal, debits_must_not_exceed_credits, "
-                     "credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending, credits_pending, "
-                     "created_at) VALUES (1, 'store:1', 'referral_expense', 'CNY', 'debit', false, false, 0, 0, 0, 0, "
-                     "now()), (2, 'customer:1', 'reward_payable', 'CNY', 'credit', false, false, 0, 0, 0, 0, now())")
-        with conn.cursor().copy("COPY ledger_transfers (id, key, kind, debit_account_id, credit_account_id, amount, "
-                                "unit, reason, subject, actor_id, at, digest) FROM STDIN") as copy:
-            for i in range(1, rows + 1):
-                key, reason, subject, at = f"r{i}", f"Referral {i} reward", f"referral:{i}", T0 + timedelta(seconds=i)
-                digest = digests.transfer_digest(key, "posted", 1, 2, 500, "CNY", None, reason, subject, None, 2, at)
-                copy.write_row((i, key, "posted", 1, 2, 500, "CNY", reason, subject, 2, at, digest))
-        conn.execute("UPDATE ledger_accounts SET debits_posted = %s WHERE id = 1", (500 * rows,))
-        conn.execute("UPDATE ledger_accounts SET credits_posted = %s WHERE id = 2", (500 * rows,))
-        # the kept posted totals per (purpose, unit) (issue 16), as the engine would have left them
-        conn.execute("DELETE FROM ledger_total_deltas")
-        conn.execute("DELETE FROM ledger_totals")
-        conn.execute("INSERT INTO ledger_totals (purpose, unit, n) VALUES ('referral_expense', 'CNY', %s), "
-                     "('reward_payable', 'CNY', %s)", (500 * rows, 500 * rows))
-        conn.execute("SELECT setval(pg_get_serial_sequence('ledger_transfers', 'id'), %s)", (rows,))
-        conn.execute("SELECT setval(pg_get_serial_sequence('ledger_accounts', 'id'), 2)")
-        conn.execute("VACUUM ANALYZE audit_events")
-        conn.execute("VACUUM ANALYZE ledger_transfers")
-        print(f"  {rows:,} transfers in {time.perf_counter() - started:.1f} s")
+        else:
+            build_events(conn, rows, formats)
+        have = conn.execute("SELECT count(*) FROM ledger_transfers").fetchone()[0]
+        held = conn.execute("SELECT count(*) FROM ledger_accounts").fetchone()[0]
+        if have >= rows and held == accounts + STORES:
+            print(f"reusing {url}: {have:,} transfers between {held:,} accounts")
+        else:
+            build_transfers(conn, rows, accounts, digests)
+
+
+def build_events(conn, rows: int, formats) -> None:
+    from loyalty.canonical import canonical_json
+    conn.execute("TRUNCATE audit_events RESTART IDENTITY CASCADE")
+    started = time.perf_counter()
+    tip, keyed_from = formats.GENESIS, 1
+    with conn.cursor().copy("COPY audit_events (id, seq, at, actor_id, actor, entity, entity_id, action, "
+                            "before, after, prev_hash, hash, mac) FROM STDIN") as copy:
+        for i in range(1, rows + 1):
+            event = SimpleNamespace(id=i, seq=i, at=T0 + timedelta(seconds=i), actor_id=2, actor="consultant",
+                                    entity="referral", entity_id=str(i // 3), action="registered",
+                                    before=None if i % 2 else {"status": "acknowledged"},
+                                    after={"status": "registered", "store_id": 1, "referee_id": i},
+                                    prev_hash=tip)
+            event.mac = formats._event_mac(event)
+            event.hash = formats._digest(event)
+            tip = event.hash
+            copy.write_row((i, i, event.at, 2, "consultant", "referral", event.entity_id, "registered",
+                            canonical_json(event.before) if event.before else None, canonical_json(event.after),
+                            event.prev_hash, event.hash, event.mac))
+    conn.execute("UPDATE audit_head SET seq = %s, hash = %s, keyed_from = %s, mac = %s WHERE id = 1",
+                 (rows, tip, keyed_from, formats._head_mac(rows, tip, keyed_from)))
+    conn.execute("SELECT setval('audit_events_id_seq', %s)", (rows,))
+    conn.execute("VACUUM ANALYZE audit_events")
+    print(f"  {rows:,} audit events in {time.perf_counter() - started:.1f} s")
+
+
+STORES = 16  # expense accounts: one per store
+
+
+def build_transfers(conn, rows: int, accounts: int, digests) -> None:
+    """`rows` posted rewards from STORES store expense accounts to `accounts` customer payables, as a
+    group's ledger spreads them (one account for every 16 transfers by default); the accounts'
+    cached totals and the kept totals per (purpose, unit) as the engine would have left them."""
+    conn.execute("TRUNCATE ledger_transfers RESTART IDENTITY CASCADE")
+    conn.execute("DELETE FROM ledger_accounts")
+    started = time.perf_counter()
+    with conn.cursor().copy("COPY ledger_accounts (id, owner, purpose, unit, normal, debits_must_not_exceed_credits, "
+                            "credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending, "
+                            "credits_pending, created_at) FROM STDIN") as copy:
+        for i in range(1, STORES + accounts + 1):
+            owner, purpose, normal = ((f"store:{i}", "referral_expense", "debit") if i <= STORES
+                                      else (f"customer:{i}", "reward_payable", "credit"))
+            copy.write_row((i, owner, purpose, "CNY", normal, False, False, 0, 0, 0, 0, T0))
+    with conn.cursor().copy("COPY ledger_transfers (id, key, kind, debit_account_id, credit_account_id, amount, "
+                            "unit, reason, subject, actor_id, at, digest) FROM STDIN") as copy:
+        for i in range(1, rows + 1):
+            key, reason, subject, at = f"r{i}", f"Referral {i} reward", f"referral:{i}", T0 + timedelta(seconds=i)
+            debit, credit, amount = 1 + i % STORES, STORES + 1 + i % accounts, 500 + i % 7 * 100
+            digest = digests.transfer_digest(key, "posted", debit, credit, amount, "CNY", None, reason, subject,
+                                             None, 2, at)
+            copy.write_row((i, key, "posted", debit, credit, amount, "CNY", reason, subject, 2, at, digest))
+    conn.execute("UPDATE ledger_accounts a SET debits_posted = s.n FROM (SELECT debit_account_id AS id, sum(amount) "
+                 "AS n FROM ledger_transfers GROUP BY 1) s WHERE a.id = s.id")
+    conn.execute("UPDATE ledger_accounts a SET credits_posted = s.n FROM (SELECT credit_account_id AS id, "
+                 "sum(amount) AS n FROM ledger_transfers GROUP BY 1) s WHERE a.id = s.id")
+    # the kept posted totals per (purpose, unit) (issue 16), as the engine would have left them
+    total = conn.execute("SELECT sum(amount) FROM ledger_transfers").fetchone()[0]
+    conn.execute("DELETE FROM ledger_total_deltas")
+    conn.execute("DELETE FROM ledger_totals")
+    conn.execute("INSERT INTO ledger_totals (purpose, unit, n) VALUES ('referral_expense', 'CNY', %s), "
+                 "('reward_payable', 'CNY', %s)", (total, total))
+    conn.execute("SELECT setval(pg_get_serial_sequence('ledger_transfers', 'id'), %s)", (rows,))
+    conn.execute("SELECT setval(pg_get_serial_sequence('ledger_accounts', 'id'), %s)", (STORES + accounts,))
+    conn.execute("VACUUM ANALYZE ledger_transfers")
+    conn.execute("VACUUM ANALYZE ledger_accounts")
+    print(f"  {rows:,} transfers between {STORES + accounts:,} accounts in {time.perf_counter() - started:.1f} s")
 
 
 def stream_floor(url: str, sql: str) -> tuple[float, int]:
@@ -180,11 +207,13 @@ def main() -> None:
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/chain16_big")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--jobs", default="1,2", help="the --jobs values to time, comma-separated")
+    parser.add_argument("--accounts", type=int, default=None,
+                        help="customer accounts the transfers are spread over (default: one per 16 transfers)")
     args = parser.parse_args()
     name = args.url.rsplit("/", 1)[-1]
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True)
     flask(args.url, "db", "upgrade")
-    build(args.url, args.rows)
+    build(args.url, args.rows, args.accounts or max(1, args.rows // 16))
     import psycopg
 
     from loyalty.audit import formats
