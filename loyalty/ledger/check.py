@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import bindparam, case, exists, func, select, union, union_all
+from sqlalchemy import bindparam, case, exists, func, select, text, union, union_all
 
 from loyalty.extensions import db
 from loyalty.ledger import totals
@@ -98,21 +98,27 @@ def _account_violations(sums: Sums) -> tuple[list[str], Counter[tuple[str, str]]
     from those sums; whether any account has transfers in a unit not its own."""
     violations: list[str] = []
     posted: Counter[tuple[str, str]] = Counter()  # (purpose, unit) -> posted total, from the transfers
-    other_units = False
-    for acct in db.session.execute(select(A).order_by(A.c.id)).mappings():
-        want = sums.totals.pop(acct["id"], (0, 0, 0, 0))
-        other_units = other_units or bool(sums.units.get(acct["id"], set()) - {acct["unit"]})
-        posted[(acct["purpose"], acct["unit"])] += totals.on_normal_side(acct["normal"], want[0], want[1])
-        have = (acct["debits_posted"], acct["credits_posted"], acct["debits_pending"], acct["credits_pending"])
-        name = f"account {acct['id']} ({acct['owner']}/{acct['purpose']} {acct['unit']})"
-        if have != want:
-            violations.append(f"{name}: cached totals {_fmt(have)} differ from its transfers {_fmt(want)}")
+    other_units = bool(sums.mixed)
+    nothing = (0, 0, 0, 0)
+    for (aid, owner, purpose, unit, normal, *have, debits_capped, credits_capped) in db.session.execute(
+            select(A.c.id, A.c.owner, A.c.purpose, A.c.unit, A.c.normal, A.c.debits_posted, A.c.credits_posted,
+                   A.c.debits_pending, A.c.credits_pending, A.c.debits_must_not_exceed_credits,
+                   A.c.credits_must_not_exceed_debits).order_by(A.c.id)):
+        want = sums.totals.pop(aid, nothing)
+        other_units = other_units or sums.units.get(aid, unit) != unit
         dp, cp, dq, cq = want
+        posted[(purpose, unit)] += totals.on_normal_side(normal, dp, cp)
+        if (tuple(have) == want and min(want) >= 0 and not (debits_capped and dp + dq > cp)
+                and not (credits_capped and cp + cq > dp)):
+            continue  # nearly every account: nothing to say
+        name = f"account {aid} ({owner}/{purpose} {unit})"
+        if tuple(have) != want:
+            violations.append(f"{name}: cached totals {_fmt(tuple(have))} differ from its transfers {_fmt(want)}")
         if min(want) < 0:
             violations.append(f"{name}: negative total from its transfers {_fmt(want)}")
-        if acct["debits_must_not_exceed_credits"] and dp + dq > cp:
+        if debits_capped and dp + dq > cp:
             violations.append(f"{name}: overdrawn, debits {dp} + pending {dq} exceed credits {cp}")
-        if acct["credits_must_not_exceed_debits"] and cp + cq > dp:
+        if credits_capped and cp + cq > dp:
             violations.append(f"{name}: overdrawn, credits {cp} + pending {cq} exceed debits {dp}")
     for account_id in sums.totals:
         violations.append(f"transfers reference account {account_id}, which does not exist")
@@ -192,15 +198,26 @@ def _sums_query():
 @dataclass
 class Sums:
     totals: dict[int, tuple[int, int, int, int]]  # account -> its transfers' sums (dp, cp, dq, cq)
-    units: dict[int, set[str]]  # account -> the units its transfers are in
+    units: dict[int, str]  # account -> the unit of its transfers (the first seen, when several)
+    mixed: set[int]  # accounts whose transfers are in more than one unit
     faulty: bool  # a transfer with a bad amount or one account on both sides exists
 
 
+SUMS_WORK_MEM = "256MB"  # PostgreSQL: the sums' hash of every account in memory, not in batches on disk
+
+
 def _sums_by_account() -> Sums:
-    sums = Sums({}, {}, False)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'"))  # this check's transaction only
+    sums = Sums({}, {}, set(), False)
+    totals_of, units = sums.totals, sums.units
     for aid, unit, dp, cp, dq, cq, faulty in db.session.execute(_sums_query()):
-        was = sums.totals.get(aid, (0, 0, 0, 0))
-        sums.totals[aid] = (was[0] + int(dp), was[1] + int(cp), was[2] + int(dq), was[3] + int(cq))
-        sums.units.setdefault(aid, set()).add(unit)
-        sums.faulty = sums.faulty or int(faulty) > 0
+        if aid in totals_of:  # the account's transfers are in several units: one row per unit
+            was = totals_of[aid]
+            totals_of[aid] = (was[0] + int(dp), was[1] + int(cp), was[2] + int(dq), was[3] + int(cq))
+            sums.mixed.add(aid)
+        else:
+            totals_of[aid] = (int(dp), int(cp), int(dq), int(cq))
+            units[aid] = unit
+        sums.faulty = sums.faulty or faulty > 0
     return sums
