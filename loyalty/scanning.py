@@ -32,19 +32,18 @@ class Hmac:
         self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
         self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
-    def digest(self, message: bytes) -> bytes:
+    def _outer(self, message: bytes) -> Any:
         inner = self.inner.copy()
         inner.update(message)
         outer = self.outer.copy()
         outer.update(inner.digest())
-        return outer.digest()
+        return outer
+
+    def digest(self, message: bytes) -> bytes:
+        return self._outer(message).digest()
 
     def hexdigest(self, message: bytes) -> str:
-        inner = self.inner.copy()
-        inner.update(message)
-        outer = self.outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        return self._outer(message).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,15 @@ def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _stored_seal(seal: Any, fields: tuple, before: str | None, after: str | None) -> str | None:
+    """The seal over the JSON columns' text as stored (None: it cannot be canonical: json.dumps' default
+    form puts a space after every key's colon, canonical text has none outside its strings, and a
+    string holding '": ' just takes the parsed way). SQL NULL is sealed as null."""
+    if (before is not None and '": ' in before) or (after is not None and '": ' in after):
+        return None
+    return seal(_sealed_text(*fields, "null" if before is None else before, "null" if after is None else after))
+
+
 def _parsed_seal(seal: Any, fields: tuple, before: str | None, after: str | None) -> str | None:
     """The seal over the canonical text of the JSON columns' parsed values (None: one is not JSON)."""
     try:
@@ -184,11 +193,8 @@ def walk_span(conn: Any, walk: Walk, span: Span) -> SpanResult:
             at = _iso(at)
             if not (mac is not None and keyed
                     and link(f'["audit-link",{seq},"{prev_hash}","{mac}"]'.encode()) == digest
-                    and ((as_stored and (before is None or '": ' not in before)
-                          and (after is None or '": ' not in after)
-                          and seal(_sealed_text(event_id, at, actor_id, actor, entity, entity_id, action,
-                                                "null" if before is None else before,
-                                                "null" if after is None else after)) == mac)
+                    and ((as_stored and _stored_seal(seal, (event_id, at, actor_id, actor, entity, entity_id,
+                                                            action), before, after) == mac)
                          or _parsed_seal(seal, (event_id, at, actor_id, actor, entity, entity_id, action),
                                          before, after) == mac)):
                 try:

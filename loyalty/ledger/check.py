@@ -104,22 +104,21 @@ def _account_violations(sums: Sums) -> tuple[list[str], Counter[tuple[str, str]]
             select(A.c.id, A.c.owner, A.c.purpose, A.c.unit, A.c.normal, A.c.debits_posted, A.c.credits_posted,
                    A.c.debits_pending, A.c.credits_pending, A.c.debits_must_not_exceed_credits,
                    A.c.credits_must_not_exceed_debits).order_by(A.c.id)):
-        want = sums.totals.pop(aid, nothing)
+        want, have = sums.totals.pop(aid, nothing), tuple(have)
         other_units = other_units or sums.units.get(aid, unit) != unit
         dp, cp, dq, cq = want
         posted[(purpose, unit)] += totals.on_normal_side(normal, dp, cp)
-        if (tuple(have) == want and min(want) >= 0 and not (debits_capped and dp + dq > cp)
-                and not (credits_capped and cp + cq > dp)):
-            continue  # nearly every account: nothing to say
-        name = f"account {aid} ({owner}/{purpose} {unit})"
-        if tuple(have) != want:
-            violations.append(f"{name}: cached totals {_fmt(tuple(have))} differ from its transfers {_fmt(want)}")
+        said = []
+        if have != want:
+            said.append(f"cached totals {_fmt(have)} differ from its transfers {_fmt(want)}")
         if min(want) < 0:
-            violations.append(f"{name}: negative total from its transfers {_fmt(want)}")
+            said.append(f"negative total from its transfers {_fmt(want)}")
         if debits_capped and dp + dq > cp:
-            violations.append(f"{name}: overdrawn, debits {dp} + pending {dq} exceed credits {cp}")
+            said.append(f"overdrawn, debits {dp} + pending {dq} exceed credits {cp}")
         if credits_capped and cp + cq > dp:
-            violations.append(f"{name}: overdrawn, credits {cp} + pending {cq} exceed debits {dp}")
+            said.append(f"overdrawn, credits {cp} + pending {cq} exceed debits {dp}")
+        if said:  # the name only for an account that does not hold (nearly none)
+            violations += [f"account {aid} ({owner}/{purpose} {unit}): {what}" for what in said]
     for account_id in sums.totals:
         violations.append(f"transfers reference account {account_id}, which does not exist")
     return violations, posted, other_units
