@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import bindparam, case, exists, func, select, text, union, union_all
+from sqlalchemy import and_, bindparam, case, exists, func, literal_column, null, or_, select, text, union, union_all
 
 from loyalty.extensions import db
 from loyalty.ledger import totals
@@ -78,11 +78,10 @@ def check(progress: Callable[[int], None] | None = None, jobs: int = 1, progress
 
 
 def _invariant_violations() -> list[str]:
-    sums = _sums_by_account()
-    by_account, posted, other_units = _account_violations(sums)
+    by_account, posted, suspect = _account_violations()
     # the scan for a transfer's own faults runs only when the sums saw one (issue 16: a full scan
     # joined to the accounts, at 10M transfers); a post or void is always held against its pending
-    ids = db.session.execute(_unbalanced_ids_query(own=other_units or sums.faulty)).scalars().all()
+    ids = db.session.execute(_unbalanced_ids_query(own=suspect)).scalars().all()
     bad = db.session.execute(_unbalanced_query(), {"ids": ids}).all() if ids else []
     violations = [f"transfer {row[0]} does not balance ({row[3]} {row[1]} {row[2]}: accounts "
                   f"{row[6]}[{row[4]}] -> {row[7]}[{row[5]}]"
@@ -93,35 +92,43 @@ def _invariant_violations() -> list[str]:
     return violations + by_account + _kept_total_violations(posted)
 
 
-def _account_violations(sums: Sums) -> tuple[list[str], Counter[tuple[str, str]], bool]:
-    """Each account against the sums of its transfers; the posted totals per (purpose, unit) taken
-    from those sums; whether any account has transfers in a unit not its own."""
+SUMS_WORK_MEM = "256MB"  # PostgreSQL: the sums' hash of every account in memory, not in batches on disk
+
+
+def _account_violations() -> tuple[list[str], Counter[tuple[str, str]], bool]:
+    """Each account against the sums of its transfers, compared by the database, which sends back
+    only the accounts that may not hold (issue 16: not every account of a group, 600,000 at 10M
+    transfers); the posted totals per (purpose, unit) taken from those sums; and whether a
+    transfer's own faults must be looked for (a bad amount or one account on both sides was
+    summed, a transfer is in a unit not its account's, or names an account that does not exist)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'"))  # this check's transaction only
     violations: list[str] = []
     posted: Counter[tuple[str, str]] = Counter()  # (purpose, unit) -> posted total, from the transfers
-    other_units = bool(sums.mixed)
-    nothing = (0, 0, 0, 0)
-    for (aid, owner, purpose, unit, normal, *have, debits_capped, credits_capped) in db.session.execute(
-            select(A.c.id, A.c.owner, A.c.purpose, A.c.unit, A.c.normal, A.c.debits_posted, A.c.credits_posted,
-                   A.c.debits_pending, A.c.credits_pending, A.c.debits_must_not_exceed_credits,
-                   A.c.credits_must_not_exceed_debits).order_by(A.c.id)):
-        want, have = sums.totals.pop(aid, nothing), tuple(have)
-        other_units = other_units or sums.units.get(aid, unit) != unit
-        dp, cp, dq, cq = want
-        posted[(purpose, unit)] += totals.on_normal_side(normal, dp, cp)
+    suspect = False
+    for (tag, aid, owner, purpose, unit, _normal, *have, debits_capped, credits_capped, dp, cp, dq, cq,
+         low_unit, high_unit, faulty) in db.session.execute(_account_check_query()):
+        if tag == "t":  # one row per (purpose, unit): its accounts' posted total
+            posted[(purpose, unit)] = int(dp)
+            suspect = suspect or faulty > 0
+            continue
+        if tag == "o":
+            violations.append(f"transfers reference account {aid}, which does not exist")
+            suspect = True
+            continue
+        want, have = (int(dp), int(cp), int(dq), int(cq)), tuple(have)
+        suspect = suspect or (low_unit or unit) != unit or (high_unit or unit) != unit
         said = []
         if have != want:
             said.append(f"cached totals {_fmt(have)} differ from its transfers {_fmt(want)}")
         if min(want) < 0:
             said.append(f"negative total from its transfers {_fmt(want)}")
-        if debits_capped and dp + dq > cp:
-            said.append(f"overdrawn, debits {dp} + pending {dq} exceed credits {cp}")
-        if credits_capped and cp + cq > dp:
-            said.append(f"overdrawn, credits {cp} + pending {cq} exceed debits {dp}")
-        if said:  # the name only for an account that does not hold (nearly none)
-            violations += [f"account {aid} ({owner}/{purpose} {unit}): {what}" for what in said]
-    for account_id in sums.totals:
-        violations.append(f"transfers reference account {account_id}, which does not exist")
-    return violations, posted, other_units
+        if debits_capped and want[0] + want[2] > want[1]:
+            said.append(f"overdrawn, debits {want[0]} + pending {want[2]} exceed credits {want[1]}")
+        if credits_capped and want[1] + want[3] > want[0]:
+            said.append(f"overdrawn, credits {want[1]} + pending {want[3]} exceed debits {want[0]}")
+        violations += [f"account {aid} ({owner}/{purpose} {unit}): {what}" for what in said]
+    return violations, posted, suspect
 
 
 def _kept_total_violations(posted: Counter[tuple[str, str]]) -> list[str]:
@@ -176,47 +183,49 @@ def _twice_resolved_query():
 
 
 @cache
-def _sums_query():
-    """One pass over the transfers: per account and unit, each side's posted and (net) pending sums,
-    and how many transfers have a bad amount or one account on both sides."""
+def _account_check_query():
+    """One statement (issue 16): the transfers summed per account and unit, each side grouped by
+    kind in its own scan; the sums joined to the accounts. Rows tagged `a` are the accounts that
+    may not hold (a cache that differs, a negative sum, an overdraw, a transfer in another unit),
+    `o` the accounts transfers name that do not exist, `t` each (purpose, unit)'s posted total and
+    count of bad transfers."""
     kind, amt = T.c.kind, T.c.amount
-    zero = func.cast(0, T.c.amount.type)
-    posted = case((kind.in_(("posted", "post")), amt), else_=zero)
+    faulty = func.sum(case(((amt <= 0) | (T.c.debit_account_id == T.c.credit_account_id), 1), else_=0))
+    sides = union_all(*(
+        select(account.label("aid"), literal_column(f"'{side}'").label("side"), kind.label("kind"),
+               T.c.unit.label("unit"), func.sum(amt).label("n"), (faulty if side == "d" else literal_column("0"))
+               .label("faulty")).group_by(account, kind, T.c.unit)
+        for side, account in (("d", T.c.debit_account_id), ("c", T.c.credit_account_id)))).subquery()
+    posted = case((sides.c.kind.in_(("posted", "post")), sides.c.n), else_=0)
     # a pending adds to the reservation; its post or void takes it away again
-    pending = case((kind == "pending", amt), (kind == "posted", zero), else_=-amt)
-    faulty = case(((amt <= 0) | (T.c.debit_account_id == T.c.credit_account_id), 1), else_=0)
-    legs = union_all(
-        select(T.c.debit_account_id.label("aid"), T.c.unit.label("unit"), posted.label("dp"), zero.label("cp"),
-               pending.label("dq"), zero.label("cq"), faulty.label("faulty")),
-        select(T.c.credit_account_id.label("aid"), T.c.unit, zero, posted, zero, pending, zero),
-    ).subquery()
-    return select(legs.c.aid, legs.c.unit, func.sum(legs.c.dp), func.sum(legs.c.cp), func.sum(legs.c.dq),
-                  func.sum(legs.c.cq), func.sum(legs.c.faulty)).group_by(legs.c.aid, legs.c.unit)
+    pending = case((sides.c.kind == "pending", sides.c.n), (sides.c.kind == "posted", 0), else_=-sides.c.n)
 
-
-@dataclass
-class Sums:
-    totals: dict[int, tuple[int, int, int, int]]  # account -> its transfers' sums (dp, cp, dq, cq)
-    units: dict[int, str]  # account -> the unit of its transfers (the first seen, when several)
-    mixed: set[int]  # accounts whose transfers are in more than one unit
-    faulty: bool  # a transfer with a bad amount or one account on both sides exists
-
-
-SUMS_WORK_MEM = "256MB"  # PostgreSQL: the sums' hash of every account in memory, not in batches on disk
-
-
-def _sums_by_account() -> Sums:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'"))  # this check's transaction only
-    sums = Sums({}, {}, set(), False)
-    totals_of, units = sums.totals, sums.units
-    for aid, unit, dp, cp, dq, cq, faulty in db.session.execute(_sums_query()):
-        if aid in totals_of:  # the account's transfers are in several units: one row per unit
-            was = totals_of[aid]
-            totals_of[aid] = (was[0] + int(dp), was[1] + int(cp), was[2] + int(dq), was[3] + int(cq))
-            sums.mixed.add(aid)
-        else:
-            totals_of[aid] = (int(dp), int(cp), int(dq), int(cq))
-            units[aid] = unit
-        sums.faulty = sums.faulty or faulty > 0
-    return sums
+    def on(side, amount):
+        return func.coalesce(func.sum(case((sides.c.side == side, amount), else_=0)), 0)
+    per = (select(sides.c.aid, on("d", posted).label("dp"), on("c", posted).label("cp"), on("d", pending).label("dq"),
+                  on("c", pending).label("cq"), func.min(sides.c.unit).label("low_unit"),
+                  func.max(sides.c.unit).label("high_unit"), func.sum(sides.c.faulty).label("faulty"))
+           .group_by(sides.c.aid).cte("per"))
+    zero = func.cast(0, T.c.amount.type)
+    dp, cp, dq, cq = (func.coalesce(per.c[c], zero) for c in ("dp", "cp", "dq", "cq"))
+    joined = (select(A.c.id, A.c.owner, A.c.purpose, A.c.unit, A.c.normal, A.c.debits_posted, A.c.credits_posted,
+                     A.c.debits_pending, A.c.credits_pending, A.c.debits_must_not_exceed_credits,
+                     A.c.credits_must_not_exceed_debits, dp.label("dp"), cp.label("cp"), dq.label("dq"),
+                     cq.label("cq"), per.c.low_unit, per.c.high_unit, func.coalesce(per.c.faulty, 0).label("faulty"))
+              .select_from(A.outerjoin(per, per.c.aid == A.c.id)).cte("joined"))
+    j = joined.c
+    may_not_hold = or_(j.debits_posted != j.dp, j.credits_posted != j.cp, j.debits_pending != j.dq,
+                       j.credits_pending != j.cq, j.dp < 0, j.cp < 0, j.dq < 0, j.cq < 0,
+                       and_(j.debits_must_not_exceed_credits, j.dp + j.dq > j.cp),
+                       and_(j.credits_must_not_exceed_debits, j.cp + j.cq > j.dp),
+                       j.low_unit != j.unit, j.high_unit != j.unit)
+    none = null()
+    accounts = select(literal_column("'a'").label("tag"), *joined.c).where(may_not_hold)
+    missing = (select(literal_column("'o'"), per.c.aid, none, none, none, none, none, none, none, none, none, none,
+                      per.c.dp, per.c.cp, per.c.dq, per.c.cq, per.c.low_unit, per.c.high_unit, per.c.faulty)
+               .where(~exists().where(A.c.id == per.c.aid)))
+    totals_ = (select(literal_column("'t'"), none, none, j.purpose, j.unit, none, none, none, none, none, none, none,
+                      func.sum(totals.signed(j.dp, j.cp, j.normal)), none, none, none, none, none, func.sum(j.faulty))
+               .group_by(j.purpose, j.unit))
+    both = union_all(accounts, missing, totals_).subquery()
+    return select(both).order_by(both.c.tag, both.c.id)
