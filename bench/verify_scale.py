@@ -215,10 +215,14 @@ def main() -> None:
     flask(args.url, "db", "upgrade")
     build(args.url, args.rows, args.accounts or max(1, args.rows // 16))
     import psycopg
+    from sqlalchemy.dialects import postgresql
 
     from loyalty.audit import formats
     from loyalty.audit.walking import _SPAN_SQL
+    from loyalty.ledger.check import SUMS_WORK_MEM, _account_check_query
     from loyalty.ledger.digest_walk import pg_digest_rows
+    accounts_sql = str(_account_check_query().compile(dialect=postgresql.dialect(),
+                                                      compile_kwargs={"literal_binds": True}))
     digest_key = formats.derive_key(ENV["AUDIT_HMAC_KEY"], "ledger-transfer")
     with psycopg.connect(args.url) as conn:
         digest_sql = pg_digest_rows(conn.info.server_version) % (1, 2**31 - 1)
@@ -235,6 +239,8 @@ def main() -> None:
     rows.append(("digest rows streamed to Python, no work", *stream_floor(args.url, digest_sql)))
     rows.append(("audit rows, PostgreSQL alone (COPY to /dev/null)", server_floor(args.url, audit_sql), ""))
     rows.append(("digest rows, PostgreSQL alone (COPY to /dev/null)", server_floor(args.url, digest_sql), ""))
+    rows.append(("ledger check's accounts statement, PostgreSQL alone",
+                 server_floor(args.url, accounts_sql, f"SET work_mem = '{SUMS_WORK_MEM}'"), ""))
     rows.append(("audit: 2 HMACs per event in PostgreSQL, no Python",
                  pg_hmac_floor(args.url, _PG_AUDIT_HMACS, formats.derive_key(ENV["AUDIT_HMAC_KEY"], "audit-chain")),
                  ""))

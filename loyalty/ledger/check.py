@@ -106,8 +106,8 @@ def _account_violations() -> tuple[list[str], Counter[tuple[str, str]], bool]:
     violations: list[str] = []
     posted: Counter[tuple[str, str]] = Counter()  # (purpose, unit) -> posted total, from the transfers
     suspect = False
-    for (tag, aid, owner, purpose, unit, _normal, *have, debits_capped, credits_capped, dp, cp, dq, cq,
-         low_unit, high_unit, faulty) in db.session.execute(_account_check_query()):
+    for (tag, aid, owner, purpose, unit, _normal, *have, debits_capped, credits_capped, dp, cp, dq, cq, other_unit,
+         faulty) in db.session.execute(_account_check_query()):
         if tag == "t":  # one row per (purpose, unit): its accounts' posted total
             posted[(purpose, unit)] = int(dp)
             suspect = suspect or faulty > 0
@@ -117,7 +117,7 @@ def _account_violations() -> tuple[list[str], Counter[tuple[str, str]], bool]:
             suspect = True
             continue
         want, have = (int(dp), int(cp), int(dq), int(cq)), tuple(have)
-        suspect = suspect or (low_unit or unit) != unit or (high_unit or unit) != unit
+        suspect = suspect or other_unit == 1
         said = []
         if have != want:
             said.append(f"cached totals {_fmt(have)} differ from its transfers {_fmt(want)}")
@@ -184,48 +184,46 @@ def _twice_resolved_query():
 
 @cache
 def _account_check_query():
-    """One statement (issue 16): the transfers summed per account and unit, each side grouped by
-    kind in its own scan; the sums joined to the accounts. Rows tagged `a` are the accounts that
-    may not hold (a cache that differs, a negative sum, an overdraw, a transfer in another unit),
-    `o` the accounts transfers name that do not exist, `t` each (purpose, unit)'s posted total and
-    count of bad transfers."""
-    kind, amt = T.c.kind, T.c.amount
-    faulty = func.sum(case(((amt <= 0) | (T.c.debit_account_id == T.c.credit_account_id), 1), else_=0))
-    sides = union_all(*(
-        select(account.label("aid"), literal_column(f"'{side}'").label("side"), kind.label("kind"),
-               T.c.unit.label("unit"), func.sum(amt).label("n"), (faulty if side == "d" else literal_column("0"))
-               .label("faulty")).group_by(account, kind, T.c.unit)
-        for side, account in (("d", T.c.debit_account_id), ("c", T.c.credit_account_id)))).subquery()
-    posted = case((sides.c.kind.in_(("posted", "post")), sides.c.n), else_=0)
+    """One statement (issue 16): the transfers summed in one scan per (debit account, credit account,
+    kind, unit), a few pairs per account in a real ledger; those sums per account on each side, both
+    sides joined to the accounts. Rows tagged `a` are the accounts that may not hold (a cache that
+    differs, a negative sum, an overdraw, a transfer in another unit), `o` the accounts transfers
+    name that do not exist, `t` each (purpose, unit)'s posted total and count of bad transfers."""
+    pairs = (select(T.c.debit_account_id.label("debit"), T.c.credit_account_id.label("credit"), T.c.kind, T.c.unit,
+                    func.sum(T.c.amount).label("n"), func.min(T.c.amount).label("low"))
+             .group_by(T.c.debit_account_id, T.c.credit_account_id, T.c.kind, T.c.unit).cte("pairs"))
+    kind, n = pairs.c.kind, pairs.c.n
+    posted = func.sum(case((kind.in_(("posted", "post")), n), else_=0))
     # a pending adds to the reservation; its post or void takes it away again
-    pending = case((sides.c.kind == "pending", sides.c.n), (sides.c.kind == "posted", 0), else_=-sides.c.n)
-
-    def on(side, amount):
-        return func.coalesce(func.sum(case((sides.c.side == side, amount), else_=0)), 0)
-    per = (select(sides.c.aid, on("d", posted).label("dp"), on("c", posted).label("cp"), on("d", pending).label("dq"),
-                  on("c", pending).label("cq"), func.min(sides.c.unit).label("low_unit"),
-                  func.max(sides.c.unit).label("high_unit"), func.sum(sides.c.faulty).label("faulty"))
-           .group_by(sides.c.aid).cte("per"))
+    pending = func.sum(case((kind == "pending", n), (kind == "posted", 0), else_=-n))
+    faulty = func.sum(case(((pairs.c.low <= 0) | (pairs.c.debit == pairs.c.credit), 1), else_=0))
+    debits, credits = (select(account.label("aid"), posted.label("posted"), pending.label("pending"),
+                              func.min(pairs.c.unit).label("low_unit"), func.max(pairs.c.unit).label("high_unit"),
+                              (faulty if account is pairs.c.debit else literal_column("0")).label("faulty"))
+                       .group_by(account).cte(name) for name, account in (("debits", pairs.c.debit),
+                                                                           ("credits", pairs.c.credit)))
     zero = func.cast(0, T.c.amount.type)
-    dp, cp, dq, cq = (func.coalesce(per.c[c], zero) for c in ("dp", "cp", "dq", "cq"))
-    joined = (select(A.c.id, A.c.owner, A.c.purpose, A.c.unit, A.c.normal, A.c.debits_posted, A.c.credits_posted,
-                     A.c.debits_pending, A.c.credits_pending, A.c.debits_must_not_exceed_credits,
-                     A.c.credits_must_not_exceed_debits, dp.label("dp"), cp.label("cp"), dq.label("dq"),
-                     cq.label("cq"), per.c.low_unit, per.c.high_unit, func.coalesce(per.c.faulty, 0).label("faulty"))
-              .select_from(A.outerjoin(per, per.c.aid == A.c.id)).cte("joined"))
-    j = joined.c
+    dp, cp, dq, cq = (func.coalesce(side.c[c], zero) for c in ("posted", "pending") for side in (debits, credits))
+    other_unit = or_(*(side.c[u] != A.c.unit for side in (debits, credits) for u in ("low_unit", "high_unit")))
+    joined = (select(A.c.id, func.coalesce(debits.c.aid, credits.c.aid).label("aid"), A.c.owner, A.c.purpose,
+                     A.c.unit, A.c.normal, A.c.debits_posted, A.c.credits_posted, A.c.debits_pending,
+                     A.c.credits_pending, A.c.debits_must_not_exceed_credits, A.c.credits_must_not_exceed_debits,
+                     dp.label("dp"), cp.label("cp"), dq.label("dq"), cq.label("cq"),
+                     case((other_unit, 1), else_=0).label("other_unit"),
+                     func.coalesce(debits.c.faulty, 0).label("faulty"))
+              .select_from(A.outerjoin(debits, debits.c.aid == A.c.id, full=True)
+                           .outerjoin(credits, credits.c.aid == func.coalesce(A.c.id, debits.c.aid), full=True))
+              .cte("joined"))
+    j, none = joined.c, null()
     may_not_hold = or_(j.debits_posted != j.dp, j.credits_posted != j.cp, j.debits_pending != j.dq,
                        j.credits_pending != j.cq, j.dp < 0, j.cp < 0, j.dq < 0, j.cq < 0,
                        and_(j.debits_must_not_exceed_credits, j.dp + j.dq > j.cp),
-                       and_(j.credits_must_not_exceed_debits, j.cp + j.cq > j.dp),
-                       j.low_unit != j.unit, j.high_unit != j.unit)
-    none = null()
-    accounts = select(literal_column("'a'").label("tag"), *joined.c).where(may_not_hold)
-    missing = (select(literal_column("'o'"), per.c.aid, none, none, none, none, none, none, none, none, none, none,
-                      per.c.dp, per.c.cp, per.c.dq, per.c.cq, per.c.low_unit, per.c.high_unit, per.c.faulty)
-               .where(~exists().where(A.c.id == per.c.aid)))
-    totals_ = (select(literal_column("'t'"), none, none, j.purpose, j.unit, none, none, none, none, none, none, none,
-                      func.sum(totals.signed(j.dp, j.cp, j.normal)), none, none, none, none, none, func.sum(j.faulty))
-               .group_by(j.purpose, j.unit))
+                       and_(j.credits_must_not_exceed_debits, j.cp + j.cq > j.dp), j.other_unit == 1)
+    columns = [c for c in joined.c if c.name != "aid"]
+    accounts = select(literal_column("'a'").label("tag"), *columns).where(j.id.is_not(None), may_not_hold)
+    missing = select(literal_column("'o'"), j.aid, *(none for _ in columns[1:])).where(j.id.is_(None))
+    totals_ = (select(literal_column("'t'"), none, none, j.purpose, j.unit, *(none for _ in range(7)),
+                      func.sum(totals.signed(j.dp, j.cp, j.normal)), none, none, none, none, func.sum(j.faulty))
+               .where(j.id.is_not(None)).group_by(j.purpose, j.unit))
     both = union_all(accounts, missing, totals_).subquery()
     return select(both).order_by(both.c.tag, both.c.id)
