@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import datetime
 from typing import Sequence
+from weakref import WeakSet
 
 import psycopg
+from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus
 from sqlalchemy import select
 
 from loyalty.errors import NotFound, RuleViolation, field_error
@@ -64,21 +67,56 @@ def submit(*, debit: Account | int, credit: Account | int, amount: int, unit: st
 
 _local = threading.local()
 
+# submit()'s statement, prepared once on each held connection and run through libpq itself
+# (PQexecPrepared): psycopg's cursor machinery (a cursor per call, twelve parameters adapted, its
+# wait loop) took about twice the client CPU of this call (bench/ledger.py), and with eight
+# clients on two cores that CPU is taken from the database (issue 16).
+_APPLY = b"loyalty_ledger_apply"
+_APPLY_SQL = (b"SELECT ledger_apply($1, $2, $3::integer, $4::integer, $5::bigint, $6, $7::bigint, $8, $9, $10::integer, "
+              b"$11::timestamptz, $12)")
+_APPLY_ORDER = ("key", "kind", "debit", "credit", "amount", "unit", "pending", "reason", "subject", "actor", "at",
+                "digest")
+
 
 def _autocommit_execute(params: dict) -> int:
     """ledger_apply on this thread's own autocommit connection (kept open: a pool checkout
     with its ping, and a transaction's BEGIN and COMMIT, would triple the round trips)."""
+    conn = _held_connection()
     try:
-        return _held_connection().execute(engine.PG_APPLY, params).fetchone()[0]
-    except psycopg.OperationalError:  # the connection dropped: once more on a new one (the key makes it safe)
-        _held_connection(renew=True)
-        return _held_connection().execute(engine.PG_APPLY, params).fetchone()[0]
+        return _apply(conn, params)
+    except psycopg.OperationalError:
+        if conn.pgconn.status == ConnStatus.OK:  # the statement failed (a lock timeout, a cancel): the caller's
+            raise
+        return _apply(_held_connection(renew=True), params)  # the connection dropped: once more (the key makes it safe)
 
 
-def _held_connection(renew: bool = False):
+def _apply(conn: psycopg.Connection, params: dict) -> int:
+    pgconn, encoding = conn.pgconn, conn.info.encoding
+    values = [None if v is None else (v.isoformat() if isinstance(v, datetime) else str(v)).encode(encoding)
+              for v in map(params.__getitem__, _APPLY_ORDER)]
+    if pgconn not in _local.prepared:
+        _check(pgconn, pgconn.prepare(_APPLY, _APPLY_SQL), encoding)
+        _local.prepared.add(pgconn)
+    result = pgconn.exec_prepared(_APPLY, values)
+    if result.error_field(DiagnosticField.SQLSTATE) == b"26000":  # the statement was deallocated: prepare it again
+        _local.prepared.discard(pgconn)
+        return _apply(conn, params)
+    return int(_check(pgconn, result, encoding).get_value(0, 0))
+
+
+def _check(pgconn, result, encoding: str):
+    if result.status in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK):
+        return result
+    if pgconn.status != ConnStatus.OK:
+        raise psycopg.OperationalError(pgconn.get_error_message(encoding))
+    raise psycopg.errors.error_from_result(result, encoding=encoding)
+
+
+def _held_connection(renew: bool = False) -> psycopg.Connection:
     held = getattr(_local, "conns", None)
     if held is None:
         held = _local.conns = {}
+        _local.prepared = WeakSet()  # the libpq connections submit()'s statement is prepared on
     conn = held.get(db.engine)
     if renew and conn is not None:
         conn.invalidate()
