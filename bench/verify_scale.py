@@ -221,7 +221,7 @@ def main() -> None:
     from loyalty.audit.walking import _SPAN_SQL
     from loyalty.ledger.check import SUMS_WORK_MEM, _account_check_query
     from loyalty.ledger.digest_walk import pg_digest_rows
-    accounts_sql = str(_account_check_query().compile(dialect=postgresql.dialect(),
+    accounts_sql = str(_account_check_query("postgresql").compile(dialect=postgresql.dialect(),
                                                       compile_kwargs={"literal_binds": True}))
     digest_key = formats.derive_key(ENV["AUDIT_HMAC_KEY"], "ledger-transfer")
     with psycopg.connect(args.url) as conn:

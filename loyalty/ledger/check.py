@@ -106,14 +106,17 @@ def _account_violations() -> tuple[list[str], Counter[tuple[str, str]], bool]:
     violations: list[str] = []
     posted: Counter[tuple[str, str]] = Counter()  # (purpose, unit) -> posted total, from the transfers
     suspect = False
-    for (tag, aid, owner, purpose, unit, _normal, *have, debits_capped, credits_capped, dp, cp, dq, cq, other_unit,
-         faulty) in db.session.execute(_account_check_query()):
-        if tag == "t":  # one row per (purpose, unit): its accounts' posted total
-            posted[(purpose, unit)] = int(dp)
+    missing: set[int | None] = set()
+    for (tag, aid, owner, purpose, unit, normal, *have, debits_capped, credits_capped, dp, cp, dq, cq, other_unit,
+         faulty) in db.session.execute(_account_check_query(db.session.get_bind().dialect.name)):
+        if tag == "t":  # its accounts' posted debits and credits, summed by (purpose, unit, normal side)
+            posted[(purpose, unit)] += totals.on_normal_side(normal, int(dp), int(cp))
             suspect = suspect or faulty > 0
             continue
         if tag == "o":
-            violations.append(f"transfers reference account {aid}, which does not exist")
+            if aid not in missing:  # (transfers with no account ids at all: a NULL meets no NULL in the joins)
+                violations.append(f"transfers reference account {aid}, which does not exist")
+            missing.add(aid)
             suspect = True
             continue
         want, have = (int(dp), int(cp), int(dq), int(cq)), tuple(have)
@@ -183,12 +186,13 @@ def _twice_resolved_query():
 
 
 @cache
-def _account_check_query():
+def _account_check_query(dialect: str):
     """One statement (issue 16): the transfers summed in one scan per (debit account, credit account,
     kind, unit), a few pairs per account in a real ledger; those sums per account on each side, both
     sides joined to the accounts. Rows tagged `a` are the accounts that may not hold (a cache that
     differs, a negative sum, an overdraw, a transfer in another unit), `o` the accounts transfers
-    name that do not exist, `t` each (purpose, unit)'s posted total and count of bad transfers."""
+    name that do not exist, `t` each (purpose, unit, normal side)'s debits and credits (on SQLite each
+    account's: Python sums them, exactly) and count of bad transfers."""
     pairs = (select(T.c.debit_account_id.label("debit"), T.c.credit_account_id.label("credit"), T.c.kind, T.c.unit,
                     func.sum(T.c.amount).label("n"), func.min(T.c.amount).label("low"))
              .group_by(T.c.debit_account_id, T.c.credit_account_id, T.c.kind, T.c.unit).cte("pairs"))
@@ -215,15 +219,19 @@ def _account_check_query():
                            .outerjoin(credits, credits.c.aid == func.coalesce(A.c.id, debits.c.aid), full=True))
               .cte("joined"))
     j, none = joined.c, null()
-    may_not_hold = or_(j.debits_posted != j.dp, j.credits_posted != j.cp, j.debits_pending != j.dq,
-                       j.credits_pending != j.cq, j.dp < 0, j.cp < 0, j.dq < 0, j.cq < 0,
+    may_not_hold = or_(j.debits_posted.is_distinct_from(j.dp), j.credits_posted.is_distinct_from(j.cp),
+                       j.debits_pending.is_distinct_from(j.dq), j.credits_pending.is_distinct_from(j.cq),
+                       j.dp < 0, j.cp < 0, j.dq < 0, j.cq < 0,
                        and_(j.debits_must_not_exceed_credits, j.dp + j.dq > j.cp),
                        and_(j.credits_must_not_exceed_debits, j.cp + j.cq > j.dp), j.other_unit == 1)
     columns = [c for c in joined.c if c.name != "aid"]
     accounts = select(literal_column("'a'").label("tag"), *columns).where(j.id.is_not(None), may_not_hold)
     missing = select(literal_column("'o'"), j.aid, *(none for _ in columns[1:])).where(j.id.is_(None))
-    totals_ = (select(literal_column("'t'"), none, none, j.purpose, j.unit, *(none for _ in range(7)),
-                      func.sum(totals.signed(j.dp, j.cp, j.normal)), none, none, none, none, func.sum(j.faulty))
-               .where(j.id.is_not(None)).group_by(j.purpose, j.unit))
+    totals_ = select(literal_column("'t'"), none, none, j.purpose, j.unit, j.normal, *(none for _ in range(6)),
+                     j.dp, j.cp, none, none, none, j.faulty).where(j.id.is_not(None))
+    if dialect != "sqlite":  # summed by (purpose, unit, side) here; SQLite's integer sum() would overflow
+        totals_ = (select(literal_column("'t'"), none, none, j.purpose, j.unit, j.normal, *(none for _ in range(6)),
+                          func.sum(j.dp), func.sum(j.cp), none, none, none, func.sum(j.faulty))
+                   .where(j.id.is_not(None)).group_by(j.purpose, j.unit, j.normal))
     both = union_all(accounts, missing, totals_).subquery()
     return select(both).order_by(both.c.tag, both.c.id)

@@ -76,18 +76,26 @@ def as_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise field_error("reason", "Say what this transfer is for (LED-7).")
-    return reason[:200]
+    return _without_nul("reason", reason[:200])
+
+
+def _without_nul(field: str, value: str) -> str:
+    """A NUL ends a text parameter on its way to PostgreSQL (libpq: submit()'s path), which would
+    store less than the digest covers; no database text column holds one anyway."""
+    if "\x00" in value:
+        raise field_error(field, "Text may not contain a NUL character.")
+    return value
 
 
 def as_key(key: str) -> str:
     key = (key or "").strip()
     if not key or len(key) > 160:
         raise field_error("key", "An idempotency key of 1 to 160 characters.")
-    return key
+    return _without_nul("key", key)
 
 
 def as_subject(subject: str | None) -> str | None:
     subject = (subject or "").strip() or None
     if subject is not None and len(subject) > 60:
         raise field_error("subject", "At most 60 characters.")
-    return subject
+    return subject if subject is None else _without_nul("subject", subject)

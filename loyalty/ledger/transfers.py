@@ -74,6 +74,7 @@ _local = threading.local()
 _APPLY = b"loyalty_ledger_apply"
 _APPLY_SQL = (b"SELECT ledger_apply($1, $2, $3::integer, $4::integer, $5::bigint, $6, $7::bigint, $8, $9, $10::integer, "
               b"$11::timestamptz, $12)")
+_PREPARED: WeakSet = WeakSet()  # the libpq connections it is prepared on (a pooled one outlives its thread)
 _APPLY_ORDER = ("key", "kind", "debit", "credit", "amount", "unit", "pending", "reason", "subject", "actor", "at",
                 "digest")
 
@@ -94,12 +95,14 @@ def _apply(conn: psycopg.Connection, params: dict) -> int:
     pgconn, encoding = conn.pgconn, conn.info.encoding
     values = [None if v is None else (v.isoformat() if isinstance(v, datetime) else str(v)).encode(encoding)
               for v in map(params.__getitem__, _APPLY_ORDER)]
-    if pgconn not in _local.prepared:
-        _check(pgconn, pgconn.prepare(_APPLY, _APPLY_SQL), encoding)
-        _local.prepared.add(pgconn)
+    if pgconn not in _PREPARED:
+        made = pgconn.prepare(_APPLY, _APPLY_SQL)
+        if made.error_field(DiagnosticField.SQLSTATE) != b"42P05":  # 42P05: prepared on it already
+            _check(pgconn, made, encoding)  # (the connection was another thread's, back from the pool)
+        _PREPARED.add(pgconn)
     result = pgconn.exec_prepared(_APPLY, values)
     if result.error_field(DiagnosticField.SQLSTATE) == b"26000":  # the statement was deallocated: prepare it again
-        _local.prepared.discard(pgconn)
+        _PREPARED.discard(pgconn)
         return _apply(conn, params)
     return int(_check(pgconn, result, encoding).get_value(0, 0))
 
@@ -116,7 +119,6 @@ def _held_connection(renew: bool = False) -> psycopg.Connection:
     held = getattr(_local, "conns", None)
     if held is None:
         held = _local.conns = {}
-        _local.prepared = WeakSet()  # the libpq connections submit()'s statement is prepared on
     conn = held.get(db.engine)
     if renew and conn is not None:
         conn.invalidate()

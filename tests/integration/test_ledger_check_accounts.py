@@ -183,3 +183,64 @@ def test_the_posted_totals_are_taken_from_the_transfers(app):
     assert {k: n for k, n in posted.items() if n} == {("reward_payable", "CNY"): 340, ("referral_expense", "CNY"): 300,
                                                      ("cash_clearing", "CNY"): 40}
     db.session.rollback()
+
+
+def _pair_with_a_transfer():
+    (expense, *_), (payable, *_), *_ = _accounts()["CNY"]
+    ledger.transfer(debit=expense, credit=payable, amount=10, unit="CNY", reason="r", subject=None, key="k1")
+    db.session.commit()
+    return expense, payable
+
+
+@pytest.mark.rule("LED-4")
+def test_a_cached_total_made_null_is_named(app, pg_only):
+    """A NULL compares as unknown in SQL: the statement must still send the account back."""
+    expense, _ = _pair_with_a_transfer()
+    _without_constraints()
+    try:
+        db.session.execute(text("ALTER TABLE ledger_accounts ALTER COLUMN debits_posted DROP NOT NULL"))
+        db.session.execute(text("UPDATE ledger_accounts SET debits_posted = NULL WHERE id = :i"), {"i": expense})
+        assert [v for v in _of_accounts(ledger.check()) if v.startswith(f"account {expense} ")] == [
+            f"account {expense} (store:1/referral_expense CNY): cached totals debits_posted=None credits_posted=0 "
+            f"debits_pending=0 credits_pending=0 differ from its transfers debits_posted=10 credits_posted=0 "
+            f"debits_pending=0 credits_pending=0"]
+    finally:
+        db.session.rollback()
+
+
+@pytest.mark.rule("LED-4")
+def test_a_transfer_without_account_ids_is_named_once(app, pg_only):
+    _pair_with_a_transfer()
+    _without_constraints()
+    try:
+        for side in ("debit", "credit"):
+            db.session.execute(text(f"ALTER TABLE ledger_transfers ALTER COLUMN {side}_account_id DROP NOT NULL"))
+        db.session.execute(text(
+            "INSERT INTO ledger_transfers (key, kind, debit_account_id, credit_account_id, amount, unit, reason, at) "
+            "SELECT 'nn', 'posted', NULL, NULL, 5, 'CNY', 'x', at FROM ledger_transfers LIMIT 1"))
+        assert [v for v in ledger.check() if v.startswith("transfers reference")] == [
+            "transfers reference account None, which does not exist"]
+    finally:
+        db.session.rollback()
+
+
+@pytest.mark.rule("LED-4")
+def test_a_purpose_total_beyond_bigint_is_reported_not_raised(app):
+    """Two transfers of 5 * 10**18 written behind the service into two payables: their purpose's total
+    is beyond a 64-bit integer (SQLite's sum() would raise), and is still compared exactly."""
+    made = _accounts()
+    (expense, clearing, _), (first, second, _), *_ = made["CNY"]
+    ledger.transfer(debit=expense, credit=first, amount=1, unit="CNY", reason="r", subject=None, key="a")
+    db.session.commit()
+    try:
+        for n, (debit, credit) in enumerate(((expense, first), (clearing, second))):
+            db.session.execute(text(
+                "INSERT INTO ledger_transfers (key, kind, debit_account_id, credit_account_id, amount, unit, reason, "
+                "at) SELECT :k, 'posted', :d, :c, :a, 'CNY', 'x', at FROM ledger_transfers LIMIT 1"),
+                {"k": f"big{n}", "d": debit, "c": credit, "a": 5 * 10**18})
+        found = ledger.check()
+        assert ("posted total of reward_payable CNY: kept 1 differs from its accounts' transfers "
+                "10000000000000000001") in found
+        assert len([v for v in found if v.startswith(f"account {second} ")]) == 1
+    finally:
+        db.session.rollback()

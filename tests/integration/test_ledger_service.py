@@ -312,3 +312,20 @@ def test_a_flagged_account_is_not_overdrawn_on_its_credit_side(accts):
     paid = ledger.submit(debit=clearing_id, credit=cash_id, amount=300, unit="CNY", reason="all of it",
                          subject=None, key="out3")
     assert paid.amount == 300 and ledger.balance(cash_id) == {"posted": 0, "pending": 0, "available": 0}
+
+
+@pytest.mark.rule("LED-7")
+@pytest.mark.parametrize("field", ["reason", "key", "subject"])
+@pytest.mark.parametrize("how", ["transfer", "submit"])
+def test_text_with_a_nul_is_refused_and_nothing_written(accts, field, how):
+    """No text column holds a NUL, and on submit()'s path (libpq) one would end the value early:
+    the reason stored would be shorter than the one its digest covers."""
+    expense, payable, _ = accts
+    args = dict(debit=expense.id, credit=payable.id, amount=5, unit="CNY", reason="r", subject="s", key="k")
+    args[field] = "before\x00after"
+    db.session.rollback()
+    with pytest.raises(ValidationFailed) as err:
+        getattr(ledger, how)(**args)
+    assert field in err.value.fields
+    db.session.rollback()
+    assert db.session.query(Transfer).count() == 0

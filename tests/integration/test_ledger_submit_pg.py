@@ -2,6 +2,9 @@
 connection that drops, a statement deallocated under it, and an error of the statement itself."""
 from __future__ import annotations
 
+import gc
+import threading
+
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -64,4 +67,48 @@ def test_an_error_of_the_statement_is_raised_and_the_connection_kept(pair):
     conn.execute("RESET lock_timeout")
     assert _submit(pair, "b").amount == 100
     assert ledger.balance(pair[1])["posted"] == 200
+    db.session.rollback()
+
+
+def _in_a_thread(app, fn):
+    out = []
+
+    def run():
+        with app.app_context():
+            try:
+                out.append(fn())
+            except Exception as exc:  # noqa: BLE001 - the test reads what the thread met
+                out.append(exc)
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+@pytest.mark.rule("LED-3")
+@pytest.mark.parametrize("closes", [False, True])
+def test_a_connection_another_thread_held_is_used_as_it_is(pair, app, closes):
+    """A request thread that submitted and ended leaves its connection, statement prepared on it, to
+    the pool (dropped with the thread, or closed); the next thread to hold it submits all the same."""
+    def one(key):
+        try:
+            return ledger.submit(debit=pair[0], credit=pair[1], amount=1, unit="CNY", reason="r", subject=None,
+                                 key=key).amount
+        finally:
+            if closes:
+                for conn in transfers._local.conns.values():
+                    conn.close()
+            transfers._local.conns.clear()
+            gc.collect()
+    assert [_in_a_thread(app, lambda n=n: one(f"request-{n}")) for n in range(4)] == [1, 1, 1, 1]
+    assert ledger.balance(pair[1])["posted"] == 4
+    db.session.rollback()
+
+
+@pytest.mark.rule("LED-3")
+def test_a_statement_prepared_already_is_used(pair):
+    """The statement is on the connection though this process lost track of it (SQLSTATE 42P05)."""
+    _submit(pair, "a")
+    transfers._PREPARED.clear()
+    assert _submit(pair, "b", amount=5).amount == 5
     db.session.rollback()
