@@ -11,6 +11,7 @@ business operations use `transfer()` so the money moves with their own changes.
 """
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from datetime import datetime
@@ -72,11 +73,10 @@ _local = threading.local()
 # wait loop) took about twice the client CPU of this call (bench/ledger.py), and with eight
 # clients on two cores that CPU is taken from the database (issue 16).
 _APPLY = b"loyalty_ledger_apply"
-_APPLY_SQL = (b"SELECT ledger_apply($1, $2, $3::integer, $4::integer, $5::bigint, $6, $7::bigint, $8, $9, $10::integer, "
-              b"$11::timestamptz, $12)")
+# engine.PG_APPLY with its named parameters numbered for libpq ($1 ...), in the same order
+_APPLY_ORDER = tuple(re.findall(r"%\((\w+)\)s", engine.PG_APPLY))
+_APPLY_SQL = re.sub(r"%\((\w+)\)s", lambda m: f"${_APPLY_ORDER.index(m.group(1)) + 1}", engine.PG_APPLY).encode()
 _PREPARED: WeakSet = WeakSet()  # the libpq connections it is prepared on (a pooled one outlives its thread)
-_APPLY_ORDER = ("key", "kind", "debit", "credit", "amount", "unit", "pending", "reason", "subject", "actor", "at",
-                "digest")
 
 
 def _autocommit_execute(params: dict) -> int:
