@@ -174,6 +174,42 @@ def test_the_hook_reads_the_window_from_the_day_counts_as_they_change(world, fol
     assert {"staff_pair", "history"} <= kinds(referral(world, person(world), person(world), days=10))
 
 
+def test_the_hook_counts_the_ends_of_the_window_to_the_microsecond(world):
+    """The hook counts the consultant's whole days from the report counts and the two partial days at
+    the window's ends from the referrals (issue 16): a referral at either end, at either midnight that
+    bounds a partial day, or one microsecond to either side, is counted once or not at all, as the
+    window [start, the target) says."""
+    from zoneinfo import ZoneInfo
+    at = T0 + timedelta(days=200)  # 10:00 in Shanghai
+    start = at - timedelta(days=load.Policy.of(db.session.get(load.StorePolicy, world.store.id)).window_days)
+    shanghai = ZoneInfo("Asia/Shanghai")
+
+    def midnight(t):
+        return t.astimezone(shanghai).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    first_mid, last_mid = midnight(start) + timedelta(days=1), midnight(at)
+    tick = timedelta(microseconds=1)
+    instants = [start - tick, start, start + tick, first_mid - tick, first_mid, first_mid + tick,
+                first_mid + timedelta(days=3), last_mid - tick, last_mid, last_mid + tick, at - tick, at]
+    managers = ["manager", "manager2", None]
+    for n, instant in enumerate(instants):
+        row = referral(world, person(world), person(world), acknowledged_by=managers[n % 3],
+                       status="fraudulent" if n % 4 == 0 else "registered")
+        row.registered_at = instant
+    target = referral(world, person(world), person(world))
+    target.registered_at = at
+    referral(world, person(world), person(world)).registered_at = at + tick  # after the target
+    db.session.flush()
+    counted = [r for r in db.session.query(Referral).filter(Referral.registered_by_id == world.staff["consultant"].id)
+               if start <= r.registered_at and (r.registered_at, r.id) < (at, target.id)]
+    assert len(counted) == len(instants) - 1  # all but the one before the window
+    summary = load.around(target).summaries[world.staff["consultant"].id]
+    assert summary.total == len(counted)
+    assert summary.bad == sum(r.status == "fraudulent" for r in counted)
+    expected = {world.staff[m].id: sum(r.acknowledged_by_id == world.staff[m].id for r in counted)
+                for m in ("manager", "manager2")}
+    assert {k: v for k, v in summary.pairs.items() if v} == expected
+
+
 @pytest.mark.parametrize("earlier", ["fraudulent", "verified"])
 def test_verdict_history(world, earlier):
     referrer = person(world)
