@@ -102,16 +102,37 @@ def wrk(port: int, data: Path, clients: int, seconds: int, out: Path) -> dict:
     return json.loads(out.read_text())
 
 
-def pgbench(url: str, script: Path, clients: int, seconds: int) -> dict:
-    done = subprocess.run(["pgbench", "-n", "-M", "simple", "-c", str(clients), "-j", str(THREADS),
-                           "-T", str(seconds), "-f", str(script), _pg(url)], capture_output=True, text=True)
-    said = done.stdout + done.stderr
+def _pgbench_args(url: str, script: Path, clients: int, threads: int, seconds: int) -> list[str]:
+    return ["pgbench", "-n", "-M", "simple", "-c", str(clients), "-j", str(threads), "-T", str(seconds),
+            "-f", str(script), _pg(url)]
+
+
+def _pgbench_said(said: str, code: int) -> dict:
     tps = next((float(line.split("=")[1].split()[0]) for line in said.splitlines() if line.startswith("tps =")), None)
     lat = next((float(line.split("=")[1].split()[0]) for line in said.splitlines()
                 if line.startswith("latency average")), None)
     failed = next((line.strip() for line in said.splitlines() if "failed" in line and "transactions" in line), "")
-    return {"tps": tps, "latency_ms": lat, "failed": failed, "exit": done.returncode,
-            "error": "" if tps else said.strip()[-300:]}
+    return {"tps": tps, "latency_ms": lat, "failed": failed, "exit": code, "error": "" if tps else said.strip()[-300:]}
+
+
+def pgbench(url: str, script: Path, clients: int, seconds: int) -> dict:
+    done = subprocess.run(_pgbench_args(url, script, clients, THREADS, seconds), capture_output=True, text=True)
+    return _pgbench_said(done.stdout + done.stderr, done.returncode)
+
+
+def pgbench_each(url: str, scripts: list[Path], clients: int, seconds: int) -> dict:
+    """`clients` pgbench processes at once, one client each, each running a request of its own (a
+    write's captures, bench/api_setup.py): the sum of their tps and the mean of their latencies."""
+    procs = [subprocess.Popen(_pgbench_args(url, scripts[n % len(scripts)], 1, 1, seconds),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for n in range(clients)]
+    runs = [_pgbench_said(proc.communicate()[0], proc.returncode) for proc in procs]
+    done = [r for r in runs if r["tps"]]
+    if len(done) < len(runs):
+        return {**runs[next(i for i, r in enumerate(runs) if not r["tps"])], "tps": None}
+    failed = [r["failed"] for r in runs if r["failed"] and not r["failed"].startswith("number of failed transactions: 0 ")]
+    return {"tps": sum(r["tps"] for r in done), "latency_ms": sum(r["latency_ms"] for r in done) / len(done),
+            "failed": "; ".join(failed[:3]), "exit": max(r["exit"] for r in runs), "error": "",
+            "scripts": len(scripts)}
 
 
 class LeaseLapser:
@@ -137,10 +158,10 @@ class LeaseLapser:
         self.thread.join()
 
 
-def prepare(url: str, work: Path, count: int, writes: int, answers: int) -> dict:
+def prepare(url: str, work: Path, count: int, writes: int, answers: int, scripts: int = 1) -> dict:
     env = bench_env(url)
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "api_setup.py"), str(work), str(count), str(writes),
-                           str(answers)],
+                           str(answers), str(scripts)],
                           env=env, cwd=ROOT, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr[-3000:])
@@ -180,7 +201,9 @@ def load_runs(args, work: Path, prepared: dict) -> None:
     floor_sql.write_text("INSERT INTO floor_hits (n) VALUES (2) RETURNING id;\n")
     pg = {"floor": pgbench(floor_url, floor_sql, args.clients, args.seconds)}
     for endpoint in chosen:
-        pg[endpoint] = pgbench(args.url, work / f"{slug(endpoint)}.sql", args.clients, args.seconds)
+        own = sorted(work.glob(f"{slug(endpoint)}.*.sql"), key=lambda p: int(p.suffixes[-2][1:]))
+        pg[endpoint] = (pgbench_each(args.url, own, args.clients, args.seconds) if own
+                        else pgbench(args.url, work / f"{slug(endpoint)}.sql", args.clients, args.seconds))
     results = {}
     floor_data = work / "floor.tsv"
     floor_data.write_text("POST\t/hit\t\t0\t{}\n")
@@ -268,14 +291,15 @@ def main() -> None:
     count = args.per_second * args.seconds
     answers = args.answers if args.answers is not None else 20 * args.seconds
     writes = args.registrations if args.registrations is not None else 40 * args.seconds
-    prepared = prepare(args.url, work, count, writes, answers)
+    prepared = prepare(args.url, work, count, writes, answers, 1 if args.steady else args.clients)
     print(f"{have:,} referrals; prepared {prepared['counts']} in {time.perf_counter() - started:.0f} s "
           f"(files in {work}); load average {os.getloadavg()[0]:.2f}", flush=True)
     if args.steady:
         steady(args, work, prepared)
     else:
         print(f"\n{args.clients} clients, {args.seconds} s each, gunicorn {args.workers} sync workers; pgbench: "
-              f"the SQL of one request, {args.clients} clients (writes end in ROLLBACK)\n")
+              f"the SQL of one request, {args.clients} clients; a write's clients each a request of its own, "
+              f"ending in ROLLBACK\n")
         print("| call | throughput (× floor) | p50 | p95 | p99 | non-2xx / errors | statements | pgbench |")
         print("|---|---|---|---|---|---|---|---|", flush=True)
         load_runs(args, work, prepared)

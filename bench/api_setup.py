@@ -1,14 +1,21 @@
 """What bench/api.py sends, prepared in-process against the bench database (run in its environment).
 
-    python bench/api_setup.py OUTDIR COUNT REGISTRATIONS ANSWERS   # prints a JSON summary; writes OUTDIR/*.tsv|.sql
+    python bench/api_setup.py OUTDIR COUNT REGISTRATIONS ANSWERS [SCRIPTS]   # prints a JSON summary; writes OUTDIR/*.tsv|.sql
 
 For each endpoint: COUNT requests (REGISTRATIONS, ANSWERS for those two), one a line, each with data of
 its own (a referee never referred, made through the service when the database has too few; a
 customer for a visit; a callback this agent holds for an answer), and
-the SQL one such request runs, captured from the app (the first request of each file, sent here
-through the test client with an engine listener, its commits turned into rollbacks so that its rows
-can be inserted again by pgbench; statements a request runs after its commit, such as reloading what
-it wrote, are then cut short) and written as a pgbench script. Tokens are issued
+the SQL such a request runs, captured from the app and written as a pgbench script: the request is
+sent here through the test client, every statement the driver's cursors run is recorded (the ORM's
+and those sent on the connection itself, such as the ring hook's pipelined queries; an executemany
+as one statement per row), and its commits are turned into rollbacks so that its rows can be
+inserted again by pgbench (statements a request runs after its commit, such as the audit chain's
+step or reloading what it wrote, are then cut short). A read is captured once: every pgbench client
+runs the same script. A write is captured SCRIPTS times (default 1), one request each, so that each
+pgbench client can run a request of its own: one script run by 50 clients inserts the same unique
+keys 50 times, and each client would wait on another's rollback, which no client of the app does.
+A claim's captures hold the callbacks taken so far (FOR UPDATE on a side connection), so that each
+takes another. Tokens are issued
 by the auth service (no password hashing per login). Callbacks for the answers are claimed through
 the queue by a second agent (`bench_agent2`), so the first agent's claims never find one it holds.
 """
@@ -34,7 +41,7 @@ def slug(endpoint: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in endpoint).strip("_").replace("__", "_")
 
 
-def prepare(out: Path, count: int, writes: int, answers: int) -> dict:
+def prepare(out: Path, count: int, writes: int, answers: int, scripts: int = 1) -> dict:
     from sqlalchemy import select, text
 
     from loyalty.app import create_app
@@ -92,14 +99,19 @@ def prepare(out: Path, count: int, writes: int, answers: int) -> dict:
             if not items:
                 summary["counts"][endpoint] = 0
                 continue
-            sql, status = _capture(app, client, db, items[0])
-            (out / f"{slug(endpoint)}.sql").write_text(_pgbench_script(sql, endpoint in WRITES), encoding="utf-8")
+            write = endpoint in WRITES
+            captured = _captures(app, client, db, items[:max(scripts, 1) if write else 1],
+                                 hold="callbacks" if endpoint == "POST /callbacks/claim" else None)
+            for n, (sql, _status) in enumerate(captured):
+                name = f"{slug(endpoint)}.{n}.sql" if write else f"{slug(endpoint)}.sql"
+                (out / name).write_text(_pgbench_script(sql, write), encoding="utf-8")
             with (out / f"{slug(endpoint)}.tsv").open("w", encoding="utf-8") as f:
-                for method, path, token, idem, body in items[1:] or items:
+                for method, path, token, idem, body in items[len(captured):] or items:
                     f.write(f"{method}\t{path}\t{token}\t{idem}\t"
                             f"{'' if body is None else json.dumps(body, ensure_ascii=False)}\n")
-            summary["counts"][endpoint] = len(items) - 1
-            summary["captured"][endpoint] = {"statements": len(sql), "status": status}
+            summary["counts"][endpoint] = len(items) - len(captured)
+            summary["captured"][endpoint] = {"statements": len(captured[0][0]), "scripts": len(captured),
+                                             "status": sorted({status for _, status in captured})}
     return summary
 
 
@@ -136,16 +148,45 @@ def _claim_for_answers(agent, n, queue, Callback, truthful, db, text) -> list:
     return held
 
 
-def _capture(app, client, db, item) -> tuple[list[str], int]:
-    """The statements one request runs, with their parameters inlined (psycopg's client-side mogrify)."""
+def _captures(app, client, db, items, hold: str | None) -> list[tuple[list[str], int]]:
+    """Each item's statements and status. `hold`: a table whose rows each capture updated (by id)
+    are locked on a side connection until the last, so that the next request's SKIP LOCKED takes others."""
+    import re
+
     import psycopg
-    from sqlalchemy import event
+    if hold is None:
+        return [_capture(app, client, db, item) for item in items]
+    out = []
+    with psycopg.connect(db.engine.url.render_as_string(hide_password=False).replace("+psycopg", "")) as side:
+        for item in items:
+            out.append(_capture(app, client, db, item))
+            ids = [int(i) for stmt in out[-1][0] if stmt.startswith(f"UPDATE {hold} ")
+                   for i in re.findall(rf"WHERE {hold}\.id = (\d+)", stmt)]
+            if ids:
+                side.execute(f"SELECT 1 FROM {hold} WHERE id = ANY(%s) FOR UPDATE", (ids,))
+        side.rollback()
+    return out
+
+
+def _capture(app, client, db, item) -> tuple[list[str], int]:
+    """The statements one request runs through the driver's cursors, with their parameters inlined
+    (psycopg's client-side mogrify): the ORM's, and those a service sends on the connection itself."""
+    import psycopg
     method, path, token, idem, body = item
     seen: list[str] = []
+    execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
 
-    def listen(conn, cursor, statement, parameters, context, executemany):
-        raw = conn.connection.dbapi_connection
-        seen.append(psycopg.ClientCursor(raw).mogrify(statement, parameters))
+    def mogrify(cursor, query, params):
+        return psycopg.ClientCursor(cursor.connection).mogrify(query, params)
+
+    def recording(self, query, params=None, **kwargs):
+        seen.append(mogrify(self, query, params))
+        return execute(self, query, params, **kwargs)
+
+    def recording_many(self, query, params_seq, **kwargs):
+        params_seq = list(params_seq)
+        seen.extend(mogrify(self, query, params) for params in params_seq)
+        return executemany(self, query, params_seq, **kwargs)
     headers = {"Authorization": f"Bearer {token}"}
     if idem:
         headers["Idempotency-Key"] = f"bench-capture-{random.getrandbits(64)}"
@@ -156,13 +197,13 @@ def _capture(app, client, db, item) -> tuple[list[str], int]:
         self.flush()
         seen.append("-- the request's COMMIT (rolled back while capturing)")
         self.rollback()
-    event.listen(db.engine, "before_cursor_execute", listen)
+    psycopg.Cursor.execute, psycopg.Cursor.executemany = recording, recording_many
     Session.commit = rolled_back
     try:
         resp = client.open(path, method=method, json=body, headers=headers)
     finally:
         Session.commit = commit
-        event.remove(db.engine, "before_cursor_execute", listen)
+        psycopg.Cursor.execute, psycopg.Cursor.executemany = execute, executemany
     return seen, resp.status_code
 
 
@@ -177,4 +218,4 @@ def _pgbench_script(statements: list[str], write: bool) -> str:
 
 
 if __name__ == "__main__":
-    print(json.dumps(prepare(Path(sys.argv[1]), *map(int, sys.argv[2:5]))))
+    print(json.dumps(prepare(Path(sys.argv[1]), *map(int, sys.argv[2:6]))))
