@@ -6,7 +6,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 
 from loyalty.audit import service as audit
 from loyalty.auth import access
@@ -331,10 +331,11 @@ def _clean(value: str | None) -> str | None:
 
 
 def get_customer(actor, customer_id: int, *, vehicles: bool = True) -> Customer:
-    """The customer if `actor` may see him; `vehicles=False` leaves his cars unread until used (a
-    registration compares people, not cars: two statements fewer)."""
+    """The customer if `actor` may see him, with his cars in the same statement (a join: the
+    relationship's own select-in load would be a second round trip and half the read's CPU);
+    `vehicles=False` leaves them unread until used (a registration compares people, not cars)."""
     return get_scoped(Customer, customer_id, actor, what="customer",
-                      options=() if vehicles else (lazyload(Customer.vehicles),))
+                      options=(joinedload(Customer.vehicles),) if vehicles else (lazyload(Customer.vehicles),))
 
 
 def list_customers(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Customer], int]:
