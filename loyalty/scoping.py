@@ -3,6 +3,7 @@ member of staff may see, and the locked, scoped get of one row.
 
     query = in_stores(select(Payout), actor, Payout.store_id, store_id=wanted)
     payout = get_scoped(Payout, payout_id, actor, what="payout", lock=True)
+    referrer, referee = get_scoped_many(Customer, (referrer_id, referee_id), actor)
 
 Who sees which stores is `loyalty.auth.access`; this applies it to a query.
 """
@@ -47,3 +48,11 @@ def get_scoped(model: type[M], ident: int, actor, *, what: str, lock: bool = Fal
         raise NotFound(code=f"{what}_not_found")
     access.ensure_store(actor, row.store_id, what=what)
     return row
+
+
+def get_scoped_many(model: type[M], idents, actor, *, options=()) -> list[M | None]:
+    """The `model` rows `idents` in one statement, in their order: None where a row does not exist
+    or lies in a store `actor` may not see (the caller words each as get_scoped's NotFound would)."""
+    found = {row.id: row for row in db.session.scalars(
+        in_stores(select(model).options(*options).where(model.id.in_(set(idents))), actor, model.store_id)).unique()}
+    return [found.get(ident) for ident in idents]

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload
 
 from loyalty import clock, transitions
 from loyalty.auth import access
@@ -17,7 +18,7 @@ from loyalty.directory import service as directory
 from loyalty.directory.models import Customer, Store, StorePolicy
 from loyalty.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed, field_error
 from loyalty.extensions import db
-from loyalty.scoping import get_scoped
+from loyalty.scoping import get_scoped, get_scoped_many
 from verification.referrals.models import (
     EXPIRED,
     LIVE,
@@ -119,11 +120,14 @@ def _claim_phone(raw: str, region: str) -> str:
         raise field_error("claim.referrer_phone", "Not a valid phone number.") from None
 
 
-def _customer_in_scope(actor, customer_id: int, field: str) -> Customer:
-    try:
-        return directory.get_customer(actor, customer_id, vehicles=False)
-    except NotFound:
-        raise ValidationFailed(code="customer_not_found", fields={field: ["No such customer."]}) from None
+def _parties_in_scope(actor, referrer_id: int, referee_id: int) -> tuple[Customer, Customer]:
+    """Both parties, in one statement, without their cars (a registration compares people); one
+    that does not exist or is another store's is a field error, the referrer's first."""
+    parties = get_scoped_many(Customer, (referrer_id, referee_id), actor, options=(lazyload(Customer.vehicles),))
+    for found, field in zip(parties, ("referrer_id", "referee_id")):
+        if found is None:
+            raise ValidationFailed(code="customer_not_found", fields={field: ["No such customer."]})
+    return parties[0], parties[1]
 
 
 def _is_self_referral(referrer: Customer, referee: Customer, claim_phone: str) -> bool:
@@ -145,12 +149,14 @@ def live_conflict(existing: Referral) -> Conflict:
 
 def _review_reason(referrer: Customer, policy: StorePolicy) -> str | None:
     """Why a registration must go to a manager (REG-5), or None."""
-    if db.session.execute(select(ReferrerFlag.id).where(
-            ReferrerFlag.customer_id == referrer.id, ReferrerFlag.cleared_at.is_(None))).first():
-        return "referrer_flagged"
     since = clock.now() - timedelta(days=policy.velocity_window_days)
-    recent = db.session.execute(select(func.count(Referral.id)).where(
-        Referral.referrer_id == referrer.id, Referral.registered_at >= since)).scalar_one()
+    flagged, recent = db.session.execute(select(  # one round trip for both
+        select(ReferrerFlag.id).where(ReferrerFlag.customer_id == referrer.id, ReferrerFlag.cleared_at.is_(None))
+        .exists(),
+        select(func.count(Referral.id)).where(Referral.referrer_id == referrer.id, Referral.registered_at >= since)
+        .scalar_subquery())).one()
+    if flagged:
+        return "referrer_flagged"
     if recent >= policy.velocity_limit:
         return "velocity"
     return None
@@ -160,12 +166,11 @@ def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int
                       claim: dict[str, str], phone_region: str = PHONE_REGION) -> Referral:
     """Record a referral before the sale (REG-1..REG-5). `registered_at` is server time; the claimed
     phone is read as a number of `phone_region` when it has no country code (DEFAULT_PHONE_REGION)."""
-    store = db.session.get(Store, store_id)
+    store = db.session.get(Store, store_id, options=(joinedload(Store.policy),))  # _policy() reads it from the session
     if store is None:
         raise field_error("store_id", "No such store.")
     access.ensure_store(actor, store_id)
-    referrer = _customer_in_scope(actor, referrer_id, "referrer_id")
-    referee = _customer_in_scope(actor, referee_id, "referee_id")
+    referrer, referee = _parties_in_scope(actor, referrer_id, referee_id)
     claim_phone = _claim_phone(claim["referrer_phone"], phone_region)
     if _is_self_referral(referrer, referee, claim_phone):
         raise RuleViolation("A customer cannot refer themselves.", code="self_referral",
