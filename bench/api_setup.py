@@ -105,11 +105,12 @@ def prepare(out: Path, count: int, writes: int, answers: int, scripts: int = 1) 
             for n, (sql, _status) in enumerate(captured):
                 name = f"{slug(endpoint)}.{n}.sql" if write else f"{slug(endpoint)}.sql"
                 (out / name).write_text(_pgbench_script(sql, write), encoding="utf-8")
+            sent = items[len(captured):] or items  # the captures were rolled back: wrk may send them again
             with (out / f"{slug(endpoint)}.tsv").open("w", encoding="utf-8") as f:
-                for method, path, token, idem, body in items[len(captured):] or items:
+                for method, path, token, idem, body in sent:
                     f.write(f"{method}\t{path}\t{token}\t{idem}\t"
                             f"{'' if body is None else json.dumps(body, ensure_ascii=False)}\n")
-            summary["counts"][endpoint] = len(items) - len(captured)
+            summary["counts"][endpoint] = len(sent)
             summary["captured"][endpoint] = {"statements": len(captured[0][0]), "scripts": len(captured),
                                              "status": sorted({status for _, status in captured})}
     return summary
@@ -170,7 +171,8 @@ def _captures(app, client, db, items, hold: str | None) -> list[tuple[list[str],
 
 def _capture(app, client, db, item) -> tuple[list[str], int]:
     """The statements one request runs through the driver's cursors, with their parameters inlined
-    (psycopg's client-side mogrify): the ORM's, and those a service sends on the connection itself."""
+    (psycopg's client-side mogrify): the ORM's, and those a service sends on the connection itself
+    (not a server-side cursor's: no request here streams)."""
     import psycopg
     method, path, token, idem, body = item
     seen: list[str] = []
@@ -180,7 +182,8 @@ def _capture(app, client, db, item) -> tuple[list[str], int]:
         return psycopg.ClientCursor(cursor.connection).mogrify(query, params)
 
     def recording(self, query, params=None, **kwargs):
-        seen.append(mogrify(self, query, params))
+        if str(query).strip(" ;"):  # not a pool's pre-ping
+            seen.append(mogrify(self, query, params))
         return execute(self, query, params, **kwargs)
 
     def recording_many(self, query, params_seq, **kwargs):
