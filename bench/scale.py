@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # --code: the app of another checkout first (before/after), this one for bench.load
 sys.path[:0] = [os.environ.get("BENCH_CODE", str(ROOT))] + ([str(ROOT)] if os.environ.get("BENCH_CODE") else [])
 
-from bench.load import bench_env, ensure  # noqa: E402
+from bench.load import _pg, bench_env, ensure  # noqa: E402
 
 SMALL = "postgresql://postgres@127.0.0.1:5432/wt_perf_10k"
 LARGE = "postgresql://postgres@127.0.0.1:5432/wt_perf_big"
@@ -182,6 +182,23 @@ def run(url: str, repeat: int, code: Path = ROOT) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def busy_today(url: str) -> str | None:
+    """A warning when `url` holds more referrals registered in the last 24 hours than 3 of its
+    average days: writes of a load run (bench/api.py) or of earlier scale runs, which the ring hook
+    and the reports read live (the current day), so the ratios would measure them, not history."""
+    import psycopg
+    with psycopg.connect(_pg(url)) as conn:
+        today, per_day = conn.execute(
+            "SELECT count(*) FILTER (WHERE registered_at > now() - interval '1 day'), "
+            "count(*) / greatest(extract(epoch FROM max(registered_at) - min(registered_at)) / 86400, 1) "
+            "FROM referrals").fetchone()
+    if today > 3 * per_day + 100:
+        return (f"warning: {url.rsplit('/', 1)[-1]} holds {today:,} referrals registered in the last 24 hours, "
+                f"{today / max(per_day, 1):.0f}x its average day: a load run's writes, which the ring hook and the "
+                f"reports read live; rebuild it (bench/load.py --force) to compare history alone")
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", default=SMALL)
@@ -203,6 +220,9 @@ def main() -> None:
         return
     have_small = ensure(args.small, args.small_n)
     have_large = ensure(args.large, args.large_n)
+    for url in (args.small, args.large):
+        if warning := busy_today(url):
+            print(warning, flush=True)
     small, large = run(args.small, args.repeat, args.code), run(args.large, args.repeat, args.code)
     print(f"\np50 of {args.repeat} calls each (statements per call), {have_small:,} vs {have_large:,} referrals\n")
     print(f"| call | {have_small // 1000}k | {have_large // 1000}k | ratio |")
