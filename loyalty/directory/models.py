@@ -132,6 +132,9 @@ class Vehicle(db.Model):
         CheckConstraint("transmission IN ('automatic', 'manual')", name="transmission_known"),
         CheckConstraint("desk IN ('sales', 'service', 'import', 'admin')", name="desk_known"),
         UniqueConstraint("vin", name="uq_vehicles_vin"),
+        # a customer search by a whole plate (search.plate_match; migration 0014v)
+        Index("ix_vehicles_plate_key", func.upper(func.replace(func.replace(literal_column("plate"), " ", ""), "·", "")))
+        .ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
