@@ -126,6 +126,12 @@ class Customer(db.Model):
         back_populates="customer", order_by="Vehicle.id", lazy="selectin")
 
 
+def plate_key_of(plate):
+    """A plate as a search by a whole plate compares it: spaces and '·' left out, upper case
+    (search.plate_match); ix_vehicles_plate_key indexes this very expression."""
+    return func.upper(func.replace(func.replace(plate, " ", ""), "·", ""))
+
+
 class Vehicle(db.Model):
     __tablename__ = "vehicles"
     __table_args__ = (
@@ -133,8 +139,7 @@ class Vehicle(db.Model):
         CheckConstraint("desk IN ('sales', 'service', 'import', 'admin')", name="desk_known"),
         UniqueConstraint("vin", name="uq_vehicles_vin"),
         # a customer search by a whole plate (search.plate_match; migration 0014v)
-        Index("ix_vehicles_plate_key", func.upper(func.replace(func.replace(literal_column("plate"), " ", ""), "·", "")))
-        .ddl_if(dialect="postgresql"),
+        Index("ix_vehicles_plate_key", plate_key_of(literal_column("plate"))).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)

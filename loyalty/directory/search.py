@@ -87,10 +87,8 @@ def plate_key(text: str) -> str:
 
 
 def plate_match(text: str) -> ColumnElement:
-    from loyalty.directory.models import Vehicle
-    key = plate_key(text)
-    plate = func.upper(func.replace(func.replace(Vehicle.plate, " ", ""), "·", ""))
-    return Customer.id.in_(select(Vehicle.customer_id).where(plate == key))
+    from loyalty.directory.models import Vehicle, plate_key_of
+    return Customer.id.in_(select(Vehicle.customer_id).where(plate_key_of(Vehicle.plate) == plate_key(text)))
 
 
 def name_grams(text: str) -> list[str]:
