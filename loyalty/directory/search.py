@@ -86,9 +86,34 @@ def plate_key(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum() or "\u4e00" <= ch <= "\u9fff")
 
 
-def plate_match(text: str) -> ColumnElement:
+def plate_match(text: str, *, indexed: bool = False) -> ColumnElement:
+    """Customers with a vehicle whose plate is `text` (plate_key). `indexed`: in a form whose OR
+    with the name's index condition PostgreSQL answers from both indexes (`_among`)."""
     from loyalty.directory.models import Vehicle, plate_key_of
-    return Customer.id.in_(select(Vehicle.customer_id).where(plate_key_of(Vehicle.plate) == plate_key(text)))
+    owners = select(Vehicle.customer_id).where(plate_key_of(Vehicle.plate) == plate_key(text))
+    return _among(Customer.id, owners.scalar_subquery()) if indexed else Customer.id.in_(owners)
+
+
+class _among(FunctionElement):
+    """`column IN (subquery)`, which PostgreSQL is given as `column = ANY(ARRAY(subquery))`: the
+    subquery runs once, first, and its ids become an index condition, so an OR of it with the
+    name's index condition is read as a BitmapOr of the two indexes. As `IN (subquery)` the OR is a
+    filter on a walk of the store's customers (issue 16: a plate search at 1M, 3.2 s of 3.8)."""
+    type = Boolean()
+    inherit_cache = True
+    name = "among"
+
+
+@compiles(_among)
+def _in_elsewhere(element, compiler, **kw):
+    column, subquery = element.clauses
+    return f"{compiler.process(column, **kw)} IN {compiler.process(subquery, **kw)}"
+
+
+@compiles(_among, "postgresql")
+def _any_array_on_postgresql(element, compiler, **kw):
+    column, subquery = element.clauses
+    return f"{compiler.process(column, **kw)} = ANY(ARRAY{compiler.process(subquery, **kw)})"
 
 
 def name_grams(text: str) -> list[str]:
@@ -139,7 +164,7 @@ def text_match(actor, q: str, region: str, *, indexed: bool = False) -> ColumnEl
     if _PHONE_LIKE.match(q) and _digits(q):
         return or_(by_name, phone_match(actor, q, region))
     if getattr(actor, "role", None) in PLATE_SEARCHERS and _PLATE_LIKE.match(q):
-        return or_(by_name, plate_match(q))
+        return or_(by_name, plate_match(q, indexed=indexed))
     return by_name
 
 
