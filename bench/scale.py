@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 # --code: the app of another checkout first (before/after), this one for bench.load
@@ -107,6 +108,13 @@ def measure(repeat: int) -> dict:
         matches = {few: few_n, sample.phone[-4:]: db.session.execute(
             select(func.count()).where(by_tail == sample.phone[-4:])).scalar_one()}
 
+        # a plate held by one car (the loader's plates are copies of the template's, 50,000 cars each at
+        # 1M): the service desk's lookup of the car in front of it
+        owner = directory.create_customer(admin, store_id=store.id, name="车主甲", phone=f"165{int(time.time()) % 10**8:08d}")
+        plate = f"沪Z{int(time.time() * 1000) % 10**5:05d}"
+        directory.add_vehicle(admin, owner.id, model="速腾", colour="白色", transmission="automatic", plate=plate)
+        db.session.commit()
+
         def register(who="consultant", at=store):
             """A registration by `who` (the loader gave every copied referral to `consultant`: his
             180-day window holds a quarter of the group at 1M; `consultant_b` has no history)."""
@@ -150,6 +158,9 @@ def measure(repeat: int) -> dict:
             "GET /customers?q= phone tail (admin: tails and digits inside)": get("admin", f"/api/v1/customers?q={sample.phone[-4:]}"),
             "GET /customers?q= phone tail, manager, as many matches at both sizes":
                 get("manager", f"/api/v1/customers?q={few}"),
+            "GET /customers?q= a whole plate (service desk)": get("service", f"/api/v1/customers?q={quote(plate)}"),
+            "GET /referrals?q= name (admin)": get("admin", "/api/v1/referrals?q=%E7%8E%8B%E4%BC%9F"),
+            "GET /referrals?q= name (manager)": get("manager", "/api/v1/referrals?q=%E7%8E%8B%E4%BC%9F"),
             "GET /customers/{id}": get("consultant", f"/api/v1/customers/{sample.id}"),
             "fraud report (by store)": get("admin", "/api/v1/reports/fraud?by=store"),
             "fraud report (by consultant)": get("admin", "/api/v1/reports/fraud?by=consultant"),
