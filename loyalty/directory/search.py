@@ -148,22 +148,26 @@ def _grams_on_postgresql(element, compiler, **kw):
     return compiler.process(and_(func.name_grams(column).op("@>")(grams), like), **kw)
 
 
-def name_contains(q: str) -> ColumnElement:
-    """Customer.name contains `q` (LIKE '%q%', `q` as typed), served by an index on PostgreSQL."""
-    like = Customer.name.contains(q, autoescape=True)
+def name_contains(q: str, column=Customer.name) -> ColumnElement:
+    """`column` (a name: Customer.name unless told) contains `q` (LIKE '%q%', `q` as typed),
+    served by a name_grams index on PostgreSQL (the column's must exist)."""
+    like = column.contains(q, autoescape=True)
     if not q:  # LIKE '%%': every name, which no gram stands for
         return like
-    return _grams_cover(Customer.name, bindparam(None, name_grams(q), type_=ARRAY(Text), literal_execute=True), like)
+    return _grams_cover(column, bindparam(None, name_grams(q), type_=ARRAY(Text), literal_execute=True), like)
 
 
-def text_match(actor, q: str, region: str, *, indexed: bool = False) -> ColumnElement:
-    """`q` from a search box: a name (anywhere in it), a phone as `phone_match` allows, or for
-    PLATE_SEARCHERS a whole plate. `indexed`: the name through its index (`name_contains`)."""
+def text_match(actor, q: str, region: str, *, indexed: bool = False, plates: bool | None = None) -> ColumnElement:
+    """`q` from a search box: a name (anywhere in it), a phone as `phone_match` allows, or a whole
+    plate when `plates` (by default for PLATE_SEARCHERS). `indexed`: in the forms PostgreSQL reads
+    from their indexes (`name_contains`, `plate_match`), for a probe of few rows."""
     q = q.strip()
     by_name = name_contains(q) if indexed else Customer.name.contains(q, autoescape=True)
     if _PHONE_LIKE.match(q) and _digits(q):
         return or_(by_name, phone_match(actor, q, region))
-    if getattr(actor, "role", None) in PLATE_SEARCHERS and _PLATE_LIKE.match(q):
+    if plates is None:
+        plates = getattr(actor, "role", None) in PLATE_SEARCHERS
+    if plates and _PLATE_LIKE.match(q):
         return or_(by_name, plate_match(q, indexed=indexed))
     return by_name
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, and_, or_, text
+from sqlalchemy import JSON, ForeignKey, Index, String, and_, func, literal_column, or_, text
 from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship, selectinload
 
 from loyalty import clock
@@ -52,6 +52,9 @@ class Referral(db.Model):
         Index("ix_referrals_registered_id", "registered_at", "id"),
         Index("ix_referrals_store_registered_id", "store_id", "registered_at", "id"),
         Index("ix_referrals_registrant_registered_id", "registered_by_id", "registered_at", "id"),
+        # a list searched by the claimed referrer's name, as customers' names are (0015c; PostgreSQL)
+        Index("ix_referrals_store_claim_name_grams", "store_id", func.name_grams(literal_column("claim_referrer_name")),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))

@@ -1,0 +1,125 @@
+"""A referral list searched by `q` (verification.referrals.lists.searched, issue 16): a probe of the
+names', phones' and plates' indexes finds at most COUNT_BOUND + 1 matches; when they are all, the
+list is read among them, else the plain query is walked and the count is "bound+". Whatever the
+bound, role, search or page, the rows and their order are the plain search's (referral_query with
+`q`, every row tested: the oracle), and the count is exact when the matches are within the bound."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, text
+
+from loyalty.directory import service as directory
+from loyalty.extensions import db
+from tests.helpers import new_customer
+from verification.referrals import lists
+from verification.referrals.models import Referral
+
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+# (store 0 = world.store, 1 = other_store; name; phone; plate or None)
+REFEREES = [(0, "王小明", "13911119000", "沪B12345"), (0, "王小红", "13922229000", None),
+            (0, "李四", "13933330001", "沪C 54321"), (1, "王大", "13944449000", "沪B12345"),
+            (1, "赵六", "13955550002", None)]
+CLAIMS = ["老张", "王老五", "李四", "老张三"]
+SEARCHES = ["王", "王小", "李四", "老张", "9000", "13911119000", "沪b12345", "沪C54321", "无此人"]
+
+
+@pytest.fixture
+def listed(app, world):
+    """30 referrals over the referees above, registered in each one's store by three registrants at
+    five instants (ties on time), with the claimed names above."""
+    stores = (world.store, world.other_store)
+    made = []
+    for store, name, phone, plate in REFEREES:
+        customer = new_customer(stores[store].id, name, phone)
+        if plate:
+            directory.add_vehicle(None, customer.id, model="速腾", colour="白色", transmission="automatic",
+                                  plate=plate, desk="import")
+        made.append((stores[store], customer))
+    referrer = new_customer(world.store.id, "推荐人", "13966660003")
+    for i in range(30):
+        store, referee = made[i % len(made)]
+        who = ("consultant", "manager")[i % 2] if store is world.store else "consultant_b"
+        db.session.add(Referral(store_id=store.id, referrer_id=referrer.id, referee_id=referee.id,
+                                registered_by_id=world.staff[who].id, status="verified",
+                                claim_referrer_name=CLAIMS[i % len(CLAIMS)], claim_referrer_phone="+8613800138000",
+                                claim_referrer_model="速腾", claim_referrer_colour="白色",
+                                registered_at=T0 + timedelta(minutes=i % 5)))
+    db.session.commit()
+
+
+ORDER = (Referral.registered_at.desc(), Referral.id.desc())
+
+
+def oracle(actor, q: str) -> list[int]:
+    query = lists.referral_query(actor, q=q).with_only_columns(Referral.id).order_by(*ORDER)
+    return list(db.session.execute(query).scalars())
+
+
+def cursor_pages(actor, q: str, per_page: int) -> tuple[list[int], tuple[int, bool]]:
+    ids, cursor, first = [], None, None
+    while True:
+        page = lists.referral_page(actor, q=q, cursor=cursor, per_page=per_page)
+        first = first or (page.count, page.count_exact)
+        ids += [r.id for r in page.items]
+        if not page.next:
+            return ids, first
+        cursor = page.next
+
+
+@pytest.mark.rule("SEC-5")
+@pytest.mark.parametrize("bound", [1, 4, 1000])
+def test_a_searched_list_is_the_plain_search_s_whatever_the_bound(app, world, listed, monkeypatch, bound):
+    monkeypatch.setattr(lists, "COUNT_BOUND", bound)
+    found_any = set()
+    for who in ("admin", "manager", "consultant", "consultant_b"):
+        actor = world.staff[who]
+        for q in SEARCHES:
+            want = oracle(actor, q)
+            found_any.add((who, q)) if want else None
+            ids, count = cursor_pages(actor, q, per_page=3)
+            assert ids == want, (who, q, bound)
+            assert count == ((len(want), True) if len(want) <= bound else (bound, False)), (who, q, bound)
+            for number in range(1, len(want) // 4 + 3):  # and past the end
+                items, total, exact = lists.list_referrals(actor, q=q, page=number, per_page=4)
+                assert [r.id for r in items] == want[(number - 1) * 4:number * 4], (who, q, bound, number)
+                assert exact == (len(want) <= bound) and total == (len(want) if exact else max(
+                    bound, (number - 1) * 4 + len(items) if items else 0)), (who, q, bound, number)
+    # the oracle is not empty where it must not be: names of new customers and of claimed referrers,
+    # phone tails, whole phones and plates (managers and admins only: SEC-5), in the searcher's scope
+    for case in [("admin", "王"), ("admin", "老张"), ("manager", "李四"), ("admin", "9000"),
+                 ("manager", "13911119000"), ("manager", "沪b12345"), ("admin", "沪C54321"), ("consultant_b", "王")]:
+        assert case in found_any, case
+    for case in [("consultant", "沪b12345"), ("consultant", "沪C54321"), ("manager", "无此人")]:
+        assert case not in found_any, case
+
+
+def test_the_probe_reads_the_claimed_names_through_their_index(app, pg_only, world, listed):
+    """On PostgreSQL the claims' probe is an index read of ix_referrals_store_claim_name_grams
+    (migration 0015c): the index is on the very expression the probe compares. Among 30,000
+    referrals of the store, scans off, so the plan shows what the form allows."""
+    db.session.execute(text(
+        "INSERT INTO referrals (store_id, referrer_id, referee_id, registered_by_id, status, claim_referrer_name, "
+        "claim_referrer_phone, claim_referrer_model, claim_referrer_colour, registered_at, updated_at) "
+        "SELECT store_id, referrer_id, referee_id, registered_by_id, status, '客' || n, claim_referrer_phone, "
+        "claim_referrer_model, claim_referrer_colour, registered_at, updated_at "
+        "FROM referrals, generate_series(1, 1000) AS n WHERE store_id = :store"), {"store": world.store.id})
+    db.session.commit()
+    db.session.execute(text("ANALYZE referrals"))
+    sent = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        lists.referral_page(world.staff["manager"], q="老张")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    probes = [(s, p) for s, p in sent if "name_grams(referrals.claim_referrer_name)" in s]
+    assert len(probes) == 1, sent
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor.execute("EXPLAIN " + probes[0][0], probes[0][1])
+    plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ix_referrals_store_claim_name_grams" in plan, plan
