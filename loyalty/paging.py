@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import Select, func, literal, tuple_
+from sqlalchemy import Select, bindparam, func, literal, tuple_
 
 from loyalty.errors import field_error
 from loyalty.extensions import db
@@ -118,10 +118,27 @@ def bounded_count(query: Select, key: Any, bound: int | None = None) -> tuple[in
     return (bound, False) if n > bound else (n, True)
 
 
+def probed(query: Select, key: Any, probes: Sequence[Select]) -> tuple[Select, tuple[int, bool] | None]:
+    """A search in two steps (issue 16): `probes`, selects of `key` that read the matches through
+    their indexes (a name's grams, a plate, a reference), each read in turn up to COUNT_BOUND + 1.
+    When together they find at most COUNT_BOUND, `query` (the plain search) among them and (how
+    many, exact): a page then costs a few rows read by id, not a walk of the list testing every row
+    for a rare name. Else `query` as it is and "1,000+": many matches, which its ordered walk meets
+    soon."""
+    ids: set = set()
+    for probe in probes:
+        ids.update(db.session.execute(probe.limit(COUNT_BOUND + 1)).scalars())
+        if len(ids) > COUNT_BOUND:
+            return query, (COUNT_BOUND, False)
+    return query.where(key.in_(bindparam("probed_ids", sorted(ids), expanding=True, literal_execute=True))), \
+        (len(ids), True)
+
+
 def keyset(query: Select, columns: Sequence[Any], *, cursor: str | None, per_page: int,
-           newest_first: bool = True, count: bool = True) -> Page:
+           newest_first: bool = True, count: bool = True, known: tuple[int, bool] | None = None) -> Page:
     """The page of `query` after/before `cursor` in the order of `columns` (a time column, then
-    the id that breaks ties), newest first unless `newest_first` is False."""
+    the id that breaks ties), newest first unless `newest_first` is False. `known`: the count
+    (how many, exact?) when a search's probe has told it (`probed`), instead of counting."""
     direction, values = _decode(cursor, columns) if cursor else ("n", None)
     forward = direction == "n"
     paged = after(query, columns, cursor, newest_first=newest_first).limit(per_page + 1)
@@ -132,7 +149,10 @@ def keyset(query: Select, columns: Sequence[Any], *, cursor: str | None, per_pag
         rows.reverse()
     has_after = more if forward else values is not None
     has_before = values is not None if forward else more
-    total, exact = bounded_count(query, columns[-1]) if count else (len(rows), False)
+    if not count:
+        total, exact = len(rows), False
+    else:
+        total, exact = known if known is not None else bounded_count(query, columns[-1])
     return Page(items=rows, per_page=per_page, cursor=cursor, count=total, count_exact=exact,
                 next=_encode("n", _key(rows[-1], columns)) if rows and has_after else None,
                 prev=_encode("p", _key(rows[0], columns)) if rows and has_before else None)

@@ -22,7 +22,6 @@ bounded count are near then.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from sqlalchemy import ARRAY, Boolean, Select, Text, and_, bindparam, false, func, or_, select
 from sqlalchemy import text as sql_text
@@ -35,7 +34,7 @@ from loyalty.directory import identity, tails
 from loyalty.directory.models import Customer
 from loyalty.errors import field_error
 from loyalty.extensions import db
-from loyalty.paging import COUNT_BOUND, Page, keyset, page_of
+from loyalty.paging import Page, keyset, page_of, probed
 from loyalty.scoping import in_stores
 from loyalty.settings import settings
 
@@ -187,19 +186,20 @@ def customers_query(actor, *, q: str | None = None, phone: str | None = None, st
 COMMON_SHARE, COMMON_ROWS = 0.01, 20_000
 _SHARES = sql_text("SELECT f.elem, f.share, f.share * c.reltuples FROM pg_stats s, pg_class c, "
                "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS f(elem, share) "
-               "WHERE s.schemaname = current_schema() AND s.tablename = 'ix_customers_store_name_grams' "
-               "AND s.attname = 'name_grams' AND c.oid = 'customers'::regclass AND f.elem = ANY(:grams)")
+               "WHERE s.schemaname = current_schema() AND s.tablename = :index "
+               "AND s.attname = 'name_grams' AND c.oid = CAST(:table AS regclass) AND f.elem = ANY(:grams)")
 
 
-def _common(q: str) -> bool:
-    """Whether every gram of name part `q` is in more than COMMON_SHARE of the customers and more
-    than COMMON_ROWS of them, by the statistics PostgreSQL keeps of ix_customers_name_grams
-    (none: not known to be common). Then an id-ordered walk meets 1,001 matches within a
-    hundred thousand rows, while the probe would list all of them."""
+def common_name(q: str, index: str = "ix_customers_store_name_grams", table: str = "customers") -> bool:
+    """Whether every gram of name part `q` is in more than COMMON_SHARE of `table`'s rows and more
+    than COMMON_ROWS of them, by the statistics PostgreSQL keeps of its name_grams `index` (none:
+    not known to be common). Then an ordered walk meets 1,001 matches within a hundred thousand
+    rows, while the probe would list all of them."""
     if db.session.get_bind().dialect.name != "postgresql":
         return False
     grams = name_grams(q)
-    counted = {elem: (share, rows) for elem, share, rows in db.session.execute(_SHARES, {"grams": grams})}
+    counted = {elem: (share, rows) for elem, share, rows in
+               db.session.execute(_SHARES, {"grams": grams, "index": index, "table": table})}
     return len(counted) == len(grams) and all(share > COMMON_SHARE and rows > COMMON_ROWS
                                               for share, rows in counted.values())
 
@@ -233,14 +233,9 @@ def found(actor, **filters) -> tuple[Select, tuple[int, bool] | None]:
 def _found(actor, filters: dict) -> tuple[Select, tuple[int, bool] | None]:
     query = customers_query(actor, **filters)
     q = (filters.get("q") or "").strip()
-    if not q or (_common(q) and not _scoped(actor, filters)):
+    if not q or (common_name(q) and not _scoped(actor, filters)):
         return query, None
-    probe = customers_query(actor, **filters, indexed=True).with_only_columns(Customer.id).limit(COUNT_BOUND + 1)
-    ids = list(db.session.execute(probe).scalars())
-    if len(ids) > COUNT_BOUND:
-        return query, (COUNT_BOUND, False)
-    return query.where(Customer.id.in_(bindparam("found_ids", ids, expanding=True, literal_execute=True))), \
-        (len(ids), True)
+    return probed(query, Customer.id, [customers_query(actor, **filters, indexed=True).with_only_columns(Customer.id)])
 
 
 def customer_page(actor, *, cursor: str | None = None, per_page: int = 25, **filters) -> Page:
@@ -251,8 +246,7 @@ def customer_page(actor, *, cursor: str | None = None, per_page: int = 25, **fil
         total = tail.total
     else:
         query, total = _found(actor, filters)
-    page = keyset(query, (Customer.id,), cursor=cursor, per_page=per_page, newest_first=False, count=total is None)
-    return page if total is None else replace(page, count=total[0], count_exact=total[1])
+    return keyset(query, (Customer.id,), cursor=cursor, per_page=per_page, newest_first=False, known=total)
 
 
 def customer_list(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Customer], int]:

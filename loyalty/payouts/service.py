@@ -27,12 +27,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty import clock, transitions
+from loyalty.auth.access import visible_store_ids
 from loyalty.directory.models import StorePolicy
+from loyalty.directory.search import common_name, name_contains
 from loyalty.errors import Conflict, Forbidden, field_error
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
 from loyalty.ledger.models import Account
-from loyalty.paging import Page, keyset, page_of
+from loyalty.paging import Page, keyset, page_of, probed
 from loyalty.payouts.models import (
     APPROVED,
     AWAITING_APPROVAL,
@@ -294,9 +296,8 @@ def _filtered(actor, *, status: str | list[str] | None = None, store_id: int | N
               date_from: datetime | None = None, date_to: datetime | None = None,
               reference: int | None = None, q: str | None = None):
     query = in_stores(select(Payout), actor, Payout.store_id, store_id=store_id)
-    if q:  # the finance queue's search: the payee's name, or the subject's reference number
-        by_name = Payout.payee_name.contains(q, autoescape=True)
-        query = query.where(or_(by_name, Payout.reference == int(q)) if q.isdigit() and len(q) < 16 else by_name)
+    if q:
+        query = query.where(_matches(q))
     if status:
         query = query.where(Payout.status.in_([status] if isinstance(status, str) else status))
     if date_from is not None:
@@ -308,14 +309,35 @@ def _filtered(actor, *, status: str | list[str] | None = None, store_id: int | N
     return query
 
 
+def _matches(q: str, *, indexed: bool = False):
+    """The finance queue's search: the payee's name (`indexed`: through migration 0016p's index),
+    or the subject's reference number."""
+    by_name = name_contains(q, Payout.payee_name) if indexed else Payout.payee_name.contains(q, autoescape=True)
+    return or_(by_name, Payout.reference == int(q)) if q.isdigit() and len(q) < 16 else by_name
+
+
+def _searched(actor, **filters):
+    """`_filtered`, and the count when a search's probe has told it (loyalty.paging.probed): a rare
+    payee is a few index rows, not a walk of every payout (0.75 s at 450,000). A name common in the
+    group, searched across it, is walked (the search of customers' names does the same)."""
+    query = _filtered(actor, **filters)
+    q = filters.get("q")
+    if not q or (filters.get("store_id") is None and visible_store_ids(actor) is None
+                 and common_name(q, "ix_payouts_store_payee_name_grams", "payouts")):
+        return query, None
+    probe = _filtered(actor, **{**filters, "q": None}).where(_matches(q, indexed=True))
+    return probed(query, Payout.id, [probe.with_only_columns(Payout.id)])
+
+
 def list_payouts(actor, *, page: int = 1, per_page: int = 50, **filters) -> tuple[list[Payout], int]:
-    return page_of(_filtered(actor, **filters).order_by(Payout.requested_at, Payout.id), page, per_page)
+    return page_of(_searched(actor, **filters)[0].order_by(Payout.requested_at, Payout.id), page, per_page)
 
 
 def payout_page(actor, *, cursor: str | None = None, per_page: int = 50, **filters) -> Page:
     """The finance queue's page: the oldest first by (requested_at, id), keyset-paged, no cap."""
-    return keyset(_filtered(actor, **filters), (Payout.requested_at, Payout.id), cursor=cursor,
-                  per_page=per_page, newest_first=False)
+    query, known = _searched(actor, **filters)
+    return keyset(query, (Payout.requested_at, Payout.id), cursor=cursor, per_page=per_page, newest_first=False,
+                  known=known)
 
 
 def payouts_query(actor, **filters):

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 
-from loyalty import clock
+from loyalty import clock, paging
 from loyalty.directory import search
 from loyalty.directory.models import Customer
 from loyalty.extensions import db
@@ -57,7 +57,7 @@ def api_ids(api, who: str, q: str, per_page: int = 2, **params) -> list[int]:
 
 @pytest.mark.parametrize("bound", [1000, 1], ids=["few-matches", "many-matches"])
 def test_every_query_finds_what_the_plain_like_finds(api, people, monkeypatch, bound):
-    monkeypatch.setattr(search, "COUNT_BOUND", bound)
+    monkeypatch.setattr(paging, "COUNT_BOUND", bound)
     for q in QUERIES:
         assert api_ids(api, "admin", q) == like_ids(q), q
 
@@ -80,7 +80,7 @@ def test_the_like_itself_matches_as_typed(app, people):
 @pytest.mark.rule("SEC-2")
 @pytest.mark.parametrize("bound", [1000, 1], ids=["few-matches", "many-matches"])
 def test_a_store_manager_finds_only_his_stores_customers(api, world, people, monkeypatch, bound):
-    monkeypatch.setattr(search, "COUNT_BOUND", bound)
+    monkeypatch.setattr(paging, "COUNT_BOUND", bound)
     for q in ("王", "明", "王明", "张三丰", "tom"):
         assert api_ids(api, "manager", q) == like_ids(q, [world.store.id]), q
         assert api_ids(api, "manager_b", q) == like_ids(q, [world.other_store.id]), q
@@ -94,7 +94,7 @@ def test_the_total_is_exact_when_the_probe_found_them_all(api, people):
 
 
 def test_past_the_bound_the_total_is_the_bound(api, people, monkeypatch):
-    monkeypatch.setattr(search, "COUNT_BOUND", 2)
+    monkeypatch.setattr(paging, "COUNT_BOUND", 2)
     assert len(like_ids("王")) > 2
     body = api.as_("admin").get("customers", query_string={"q": "王"}).json
     assert (body["total"], body["total_exact"]) == (2, False)
@@ -103,7 +103,7 @@ def test_past_the_bound_the_total_is_the_bound(api, people, monkeypatch):
 
 
 def test_an_offset_page_and_its_total_are_the_like_s(api, people, monkeypatch):
-    monkeypatch.setattr(search, "COUNT_BOUND", 1)
+    monkeypatch.setattr(paging, "COUNT_BOUND", 1)
     expected = like_ids("王")
     body = api.as_("admin").get("customers", query_string={"q": "王", "page": 2, "per_page": 3}).json
     assert [c["id"] for c in body["items"]] == expected[3:6]
@@ -124,7 +124,7 @@ def test_a_search_longer_than_a_name_is_a_field_error(api, people):
 
 def test_the_search_page_finds_as_the_api_does(app, people, monkeypatch):
     from tests.web import Browser, login
-    monkeypatch.setattr(search, "COUNT_BOUND", 1)
+    monkeypatch.setattr(paging, "COUNT_BOUND", 1)
     browser = Browser(app)
     login(browser, "admin")
     html = browser.get("/customers", query_string={"q": "王明"}).get_data(as_text=True)
@@ -177,9 +177,9 @@ def test_postgresql_reads_the_grams_index_for_a_short_name(api, pg_only, world, 
         assert "ix_customers_store_name_grams" in plan, (q, plan)
         expected = db.session.execute(select(func.count()).where(Customer.name.contains(q))).scalar_one()
         assert len(db.session.execute(probe).all()) == min(expected, 1001), q
-    assert not search._common("王")  # 200 customers: the probe lists them at once
+    assert not search.common_name("王")  # 200 customers: the probe lists them at once
     monkeypatch.setattr(search, "COMMON_ROWS", 100)
-    assert search._common("王") and not search._common("王伟") and not search._common("王伟芳")
+    assert search.common_name("王") and not search.common_name("王伟") and not search.common_name("王伟芳")
     for q in ("王", "王伟"):
         body = api.as_("admin").get("customers", query_string={"q": q, "per_page": 500}).json
         assert [c["id"] for c in body["items"]] == like_ids(q), q
@@ -199,7 +199,7 @@ def test_a_store_s_manager_finds_a_name_common_elsewhere_from_his_store_s_index_
     db.session.execute(text("ANALYZE customers"))
     db.session.execute(text("SELECT gin_clean_pending_list('ix_customers_store_name_grams')"))
     monkeypatch.setattr(search, "COMMON_ROWS", 100)
-    assert search._common("王")
+    assert search.common_name("王")
     manager = world.staff["manager"]
     probe = search.customers_query(manager, q="王", indexed=True).with_only_columns(Customer.id).limit(1001)
     sql = str(probe.compile(db.engine, compile_kwargs={"literal_binds": True}))

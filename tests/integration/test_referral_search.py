@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, text
 
+from loyalty import paging
 from loyalty.directory import service as directory
 from loyalty.extensions import db
 from tests.helpers import new_customer
@@ -71,7 +72,7 @@ def cursor_pages(actor, q: str, per_page: int) -> tuple[list[int], tuple[int, bo
 @pytest.mark.rule("SEC-5")
 @pytest.mark.parametrize("bound", [1, 4, 1000])
 def test_a_searched_list_is_the_plain_search_s_whatever_the_bound(app, world, listed, monkeypatch, bound):
-    monkeypatch.setattr(lists, "COUNT_BOUND", bound)
+    monkeypatch.setattr(paging, "COUNT_BOUND", bound)
     found_any = set()
     for who in ("admin", "manager", "consultant", "consultant_b"):
         actor = world.staff[who]
