@@ -31,8 +31,7 @@ def referral_query(actor, *, status: str | None = None, mine: bool = False, queu
                    store_id: int | None = None, consultant_id: int | None = None,
                    date_from: datetime | None = None, date_to: datetime | None = None,
                    q: str | None = None, region: str = PHONE_REGION) -> Select:
-    """The referrals `actor` may list, narrowed by every filter given (unordered). A search `q`
-    joins the new customer (`_matches`)."""
+    """The referrals `actor` may list, narrowed by every filter given (unordered)."""
     query = in_stores(select(Referral).options(*parties_joined_without_cars()), actor, Referral.store_id, store_id=store_id)
     if actor.role == "consultant" or mine:
         query = query.where(Referral.registered_by_id == actor.id)
@@ -51,14 +50,19 @@ def referral_query(actor, *, status: str | None = None, mine: bool = False, queu
     elif queue == "delivery":
         query = query.where(Referral.status == REGISTERED, Referral.acknowledged_at.is_not(None))
     if q and q.strip():
-        query = query.join(Customer, Customer.id == Referral.referee_id).where(_matches(actor, q.strip(), region))
+        query = query.where(_matches(actor, q.strip(), region))
     return query
 
 
 def _matches(actor, q: str, region: str):
     """The new customer's name or phone (as `actor` may search it), the claimed referrer's name,
-    or (managers, admins) a plate of the new customer's cars; `Customer` is the new customer."""
-    return or_(_referee_matches(actor, q, region), Referral.claim_referrer_name.contains(q, autoescape=True))
+    or (managers, admins) a plate of the new customer's cars. The new customer is looked up per
+    referral by a scalar subquery, which PostgreSQL neither joins nor hashes: a list walked newest
+    first (many matches, `searched`) tests the rows it reads and stops at the page. As a join or an
+    EXISTS, the planner guessed few matches from the LIKEs and read every referral instead (a merge
+    join over 1M and a sort: 1.1-1.8 s for an admin's 4 digits on 3,000 new customers' phones)."""
+    referee = select(_referee_matches(actor, q, region)).where(Customer.id == Referral.referee_id)
+    return or_(referee.scalar_subquery(), Referral.claim_referrer_name.contains(q, autoescape=True))
 
 
 def _referee_matches(actor, q: str, region: str, *, indexed: bool = False):
