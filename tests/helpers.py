@@ -157,3 +157,25 @@ def in_threads(app, n: int, work) -> list:
                 db.session.remove()
         return None
     return [error for error in at_once([lambda i=i: guarded(i) for i in range(n)]) if error is not None]
+
+
+def plan_of_the_probe(call, marker: str) -> str:
+    """PostgreSQL's plan, sequential scans off, of the one statement `call()` sends that holds
+    `marker` (a search's probe): what the probe's form lets the planner read, not what a small
+    test table makes cheap."""
+    from sqlalchemy import event, text
+    sent = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    probes = [(statement, parameters) for statement, parameters in sent if marker in statement]
+    assert len(probes) == 1, sent
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor.execute("EXPLAIN " + probes[0][0], probes[0][1])
+    return "\n".join(row[0] for row in cursor.fetchall())

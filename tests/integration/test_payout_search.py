@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from loyalty import paging
 from loyalty.extensions import db
 from loyalty.payouts import service as payouts
 from loyalty.payouts.models import Payout
+from tests.helpers import plan_of_the_probe
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 PAYEES = ["王小明", "王小红", "李四", "收款人12", "赵六"]
@@ -88,19 +89,5 @@ def test_the_probe_reads_the_payees_names_through_their_index(app, pg_only, worl
         "requested_at, updated_at FROM payouts, generate_series(1, 1000) AS n"))
     db.session.commit()
     db.session.execute(text("ANALYZE payouts"))
-    sent = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        sent.append((statement, parameters))
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        payouts.payout_page(world.staff["finance"], q="李四")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
-    probes = [(s, p) for s, p in sent if "name_grams(payouts.payee_name)" in s]
-    assert len(probes) == 1, sent
-    db.session.execute(text("SET LOCAL enable_seqscan = off"))
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    cursor.execute("EXPLAIN " + probes[0][0], probes[0][1])
-    plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of_the_probe(lambda: payouts.payout_page(world.staff["finance"], q="李四"), "name_grams(payouts.payee_name)")
     assert "ix_payouts_store_payee_name_grams" in plan, plan

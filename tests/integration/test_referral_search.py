@@ -9,12 +9,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from loyalty import paging
 from loyalty.directory import service as directory
 from loyalty.extensions import db
-from tests.helpers import new_customer
+from tests.helpers import new_customer, plan_of_the_probe
 from verification.referrals import lists
 from verification.referrals.models import Referral
 
@@ -109,21 +109,7 @@ def test_the_probe_reads_the_claimed_names_through_their_index(app, pg_only, wor
         "FROM referrals, generate_series(1, 1000) AS n WHERE store_id = :store"), {"store": world.store.id})
     db.session.commit()
     db.session.execute(text("ANALYZE referrals"))
-    sent = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        sent.append((statement, parameters))
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        lists.referral_page(world.staff["manager"], q="老张")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
-    probes = [(s, p) for s, p in sent if "name_grams(referrals.claim_referrer_name)" in s]
-    assert len(probes) == 1, sent
-    db.session.execute(text("SET LOCAL enable_seqscan = off"))
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    cursor.execute("EXPLAIN " + probes[0][0], probes[0][1])
-    plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of_the_probe(lambda: lists.referral_page(world.staff["manager"], q="老张"), "name_grams(referrals.claim_referrer_name)")
     assert "ix_referrals_store_claim_name_grams" in plan, plan
 
 
