@@ -126,10 +126,16 @@ class Customer(db.Model):
         back_populates="customer", order_by="Vehicle.id", lazy="selectin")
 
 
+PLATE_SEPARATORS = " ·.-"  # how a plate's letters and digits are set apart when typed (沪A·12345, 沪A-12345)
+
+
 def plate_key_of(plate):
-    """A plate as a search by a whole plate compares it: spaces and '·' left out, upper case
-    (search.plate_match); ix_vehicles_plate_key indexes this very expression."""
-    return func.upper(func.replace(func.replace(plate, " ", ""), "·", ""))
+    """A plate as a search by a whole plate compares it: PLATE_SEPARATORS left out, upper case
+    (search.plate_key is the same in Python); ix_vehicles_plate_key indexes this very expression
+    (migration 0017k)."""
+    for separator in PLATE_SEPARATORS:
+        plate = func.replace(plate, separator, "")
+    return func.upper(plate)
 
 
 class Vehicle(db.Model):

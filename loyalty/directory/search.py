@@ -31,7 +31,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from loyalty.auth import access
 from loyalty.directory import identity, tails
-from loyalty.directory.models import Customer
+from loyalty.directory.models import PLATE_SEPARATORS, Customer, Vehicle, plate_key_of
 from loyalty.errors import field_error
 from loyalty.extensions import db
 from loyalty.paging import Page, keyset, page_of, probed
@@ -78,17 +78,18 @@ def phone_match(actor, text: str, region: str, *, strict: bool = False) -> Colum
 # admins. Only the whole plate matches (spaces, dots and case ignored), so a search reveals
 # nothing the searcher did not already hold; the showroom never searches by plate (SEC-5).
 PLATE_SEARCHERS = ("service", "admin")
-_PLATE_LIKE = re.compile(r"^[\u4e00-\u9fffA-Za-z][A-Za-z0-9·.\s-]{4,9}$")
+# a province (or a letter), 5-10 letters, digits and separators, and the suffix of some plates (港, 学, 挂...)
+_PLATE_LIKE = re.compile(r"^[\u4e00-\u9fffA-Za-z][A-Za-z0-9·.\s-]{4,9}[\u4e00-\u9fff]?$")
 
 
 def plate_key(text: str) -> str:
-    return "".join(ch for ch in text.upper() if ch.isalnum() or "\u4e00" <= ch <= "\u9fff")
+    """`text` as models.plate_key_of keys a stored plate: whitespace and separators left out, upper case."""
+    return "".join(ch for ch in text.upper() if not ch.isspace() and ch not in PLATE_SEPARATORS)
 
 
 def plate_match(text: str, *, indexed: bool = False) -> ColumnElement:
     """Customers with a vehicle whose plate is `text` (plate_key). `indexed`: in a form whose OR
     with the name's index condition PostgreSQL answers from both indexes (`_among`)."""
-    from loyalty.directory.models import Vehicle, plate_key_of
     owners = select(Vehicle.customer_id).where(plate_key_of(Vehicle.plate) == plate_key(text))
     return _among(Customer.id, owners.scalar_subquery()) if indexed else Customer.id.in_(owners)
 

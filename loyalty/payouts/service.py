@@ -313,7 +313,8 @@ def _matches(q: str, *, indexed: bool = False):
     """The finance queue's search: the payee's name (`indexed`: through migration 0016p's index),
     or the subject's reference number."""
     by_name = name_contains(q, Payout.payee_name) if indexed else Payout.payee_name.contains(q, autoescape=True)
-    return or_(by_name, Payout.reference == int(q)) if q.isdigit() and len(q) < 16 else by_name
+    # decimal digits (full width too, as int() reads them); '²' and '①' are digits to str.isdigit() only
+    return or_(by_name, Payout.reference == int(q)) if q.isdecimal() and len(q) < 16 else by_name
 
 
 def _searched(actor, **filters):

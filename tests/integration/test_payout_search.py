@@ -14,6 +14,7 @@ from loyalty.extensions import db
 from loyalty.payouts import service as payouts
 from loyalty.payouts.models import Payout
 from tests.helpers import plan_of_the_probe
+from tests.web import Browser, login
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 PAYEES = ["王小明", "王小红", "李四", "收款人12", "赵六"]
@@ -91,3 +92,16 @@ def test_the_probe_reads_the_payees_names_through_their_index(app, pg_only, worl
     db.session.execute(text("ANALYZE payouts"))
     plan = plan_of_the_probe(lambda: payouts.payout_page(world.staff["finance"], q="李四"), "name_grams(payouts.payee_name)")
     assert "ix_payouts_store_payee_name_grams" in plan, plan
+
+
+@pytest.mark.parametrize("q, reference", [("²", None), ("12²", None), ("①", None), ("１２", 12)])
+def test_digits_int_cannot_read_search_names_not_references(app, world, queue, q, reference):
+    """str.isdigit() holds for '²' and '①', which int() refuses: the search compares them with names
+    only, and the page answers (it was a 500). Full-width digits are a reference, as typed in ASCII."""
+    finance = world.staff["finance"]
+    found = [p.id for p in payouts.payout_page(finance, q=q).items]
+    by_reference = [pid for pid in oracle(finance, str(reference)) if db.session.get(Payout, pid).reference == reference]
+    assert found == oracle(finance, q) == (by_reference if reference else []) and (by_reference or not reference)
+    browser = Browser(app)
+    login(browser, "finance")
+    assert browser.get("/payouts", query_string={"q": q}).status_code == 200

@@ -106,9 +106,6 @@ def list_referrals(actor, *, page: int = 1, per_page: int = 50, **filters) -> tu
     COUNT_BOUND rows past the page (exact when the list ends within them)."""
     query, total = searched(actor, **filters)
     ordered = query.order_by(Referral.registered_at.desc(), Referral.id.desc())
-    if total is None:
+    if total is None or not total[1]:  # no search, or more matches than the probe's bound: counted past the page
         return deep_page(ordered, page, per_page, key=Referral.id)
-    rows, _ = page_of(ordered, page, per_page, key=Referral.id, count=False)
-    if total[1] or not rows:  # exact; or past the end of a list known to be longer than the bound
-        return rows, total[0], total[1]
-    return rows, max(total[0], (page - 1) * per_page + len(rows)), False  # at least this page's end
+    return page_of(ordered, page, per_page, key=Referral.id, count=False)[0], total[0], True
