@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from loyalty.audit.models import AuditEvent
 from loyalty.directory.models import Customer, Vehicle
@@ -239,3 +240,25 @@ def test_two_imports_of_one_export_at_once_record_each_vin_once(app, api, world,
     assert sorted((r["created"], r["on_record"]) for _, r in results) == [(0, 2), (2, 0)]
     db.session.expire_all()
     assert count_rows(Delivery) == 2
+
+
+@pytest.mark.rule("REG-2")
+def test_a_delivery_since_the_window_s_start_counts_to_the_microsecond(api, world, people):
+    """`delivered_within` (the registration's late-claim check, one statement): a delivery on record
+    at `since` or after counts, one a microsecond before does not; and a referral checked before
+    deliveries were recorded (its delivery time only on the referral, before migration 0008) counts
+    the same way."""
+    from verification.delivery import records
+    from verification.referrals.models import Referral
+    li, zhang = people["li"], people["zhang"]
+    assert post(api, **body(world)).status_code == 201
+    at = db.session.execute(select(Delivery.delivered_at).where(Delivery.customer_id == li.id)).scalar_one()
+    assert records.delivered_within(li.id, at) and not records.delivered_within(li.id, at + timedelta(microseconds=1))
+    old = Referral(store_id=world.store.id, referrer_id=li.id, referee_id=zhang.id,
+                   registered_by_id=world.staff["consultant"].id, status="rejected", reason="late_claim",
+                   claim_referrer_name="李四", claim_referrer_phone="+8613900139000", claim_referrer_model="速腾",
+                   claim_referrer_colour="白色", registered_at=NOW - timedelta(days=3), delivered_at=NOW - timedelta(days=2))
+    db.session.add(old)
+    db.session.commit()
+    assert records.delivered_within(zhang.id, NOW - timedelta(days=2))
+    assert not records.delivered_within(zhang.id, NOW - timedelta(days=2) + timedelta(microseconds=1))

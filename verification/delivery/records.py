@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 
 from loyalty import clock
 from loyalty.audit import service as audit
@@ -48,12 +48,9 @@ def delivered_within(customer_id: int, since: datetime) -> bool:
 
     Referrals checked before deliveries were recorded on rejection (before migration 0008)
     carry their delivery time only on the referral: those count too."""
-    on_record = db.session.execute(select(Delivery.id).where(
-        Delivery.customer_id == customer_id, Delivery.delivered_at >= since).limit(1)).first()
-    if on_record:
-        return True
-    return db.session.execute(select(Referral.id).where(
-        Referral.referee_id == customer_id, Referral.delivered_at >= since).limit(1)).first() is not None
+    on_record = exists().where(Delivery.customer_id == customer_id, Delivery.delivered_at >= since)
+    on_referral = exists().where(Referral.referee_id == customer_id, Referral.delivered_at >= since)
+    return bool(db.session.execute(select(or_(on_record, on_referral))).scalar())  # one round trip for both
 
 
 def on_record_for(customer_id: int, since: datetime, until: datetime) -> Delivery | None:
