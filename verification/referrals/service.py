@@ -147,19 +147,21 @@ def live_conflict(existing: Referral) -> Conflict:
                     fields={"referee_id": [f"referral {existing.id}"], "referral_id": [str(existing.id)]})
 
 
-def _review_reason(referrer: Customer, policy: StorePolicy) -> str | None:
-    """Why a registration must go to a manager (REG-5), or None."""
+def _live_and_review_reason(referrer: Customer, referee: Customer, policy: StorePolicy) -> tuple[int | None, str | None]:
+    """The new customer's live referral (its id, or None: REG-3) and why a registration must go to a
+    manager (REG-5, or None), in one round trip."""
     since = clock.now() - timedelta(days=policy.velocity_window_days)
-    flagged, recent = db.session.execute(select(  # one round trip for both
+    live, flagged, recent = db.session.execute(select(
+        select(Referral.id).where(Referral.referee_id == referee.id, Referral.status.in_(LIVE)).scalar_subquery(),
         select(ReferrerFlag.id).where(ReferrerFlag.customer_id == referrer.id, ReferrerFlag.cleared_at.is_(None))
         .exists(),
         select(func.count(Referral.id)).where(Referral.referrer_id == referrer.id, Referral.registered_at >= since)
         .scalar_subquery())).one()
     if flagged:
-        return "referrer_flagged"
+        return live, "referrer_flagged"
     if recent >= policy.velocity_limit:
-        return "velocity"
-    return None
+        return live, "velocity"
+    return live, None
 
 
 def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int,
@@ -182,10 +184,9 @@ def register_referral(actor, *, store_id: int, referrer_id: int, referee_id: int
     if _delivered_within(referee.id, now - timedelta(days=policy.registration_window_days)):
         raise RuleViolation("The new customer's car has already been delivered: too late to register.",
                             code="late_claim", fields={"referee_id": ["Delivery already recorded."]})
-    existing = live_referral_of(referee.id)
-    if existing is not None:
-        raise live_conflict(existing)
-    why_review = _review_reason(referrer, policy)
+    live, why_review = _live_and_review_reason(referrer, referee, policy)
+    if live is not None:
+        raise live_conflict(db.session.get(Referral, live))
     referral = Referral(
         store_id=store_id, referrer_id=referrer.id, referee_id=referee.id, registered_by_id=actor.id,
         status=UNDER_REVIEW if why_review else REGISTERED, review_required=why_review, registered_at=now,
