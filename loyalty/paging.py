@@ -130,8 +130,13 @@ def probed(query: Select, key: Any, probes: Sequence[Select]) -> tuple[Select, t
         ids.update(db.session.execute(probe.limit(COUNT_BOUND + 1)).scalars())
         if len(ids) > COUNT_BOUND:
             return query, (COUNT_BOUND, False)
-    return query.where(key.in_(bindparam("probed_ids", sorted(ids), expanding=True, literal_execute=True))), \
-        (len(ids), True)
+    return among(query, key, sorted(ids)), (len(ids), True)
+
+
+def among(query: Select, key: Any, ids: Sequence[int]) -> Select:
+    """`query` narrowed to the rows whose `key` is one of `ids`, rendered into the statement (a
+    search's first step found them: paging.probed, loyalty.directory.tails)."""
+    return query.where(key.in_(bindparam("among_ids", list(ids), expanding=True, literal_execute=True)))
 
 
 def keyset(query: Select, columns: Sequence[Any], *, cursor: str | None, per_page: int,

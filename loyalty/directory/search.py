@@ -148,11 +148,12 @@ def _grams_on_postgresql(element, compiler, **kw):
     return compiler.process(and_(func.name_grams(column).op("@>")(grams), like), **kw)
 
 
-def name_contains(q: str, column=Customer.name) -> ColumnElement:
+def name_contains(q: str, column=Customer.name, *, indexed: bool = True) -> ColumnElement:
     """`column` (a name: Customer.name unless told) contains `q` (LIKE '%q%', `q` as typed),
-    served by a name_grams index on PostgreSQL (the column's must exist)."""
+    served by a name_grams index on PostgreSQL (the column's must exist); the plain LIKE without
+    `indexed` (a row already in hand)."""
     like = column.contains(q, autoescape=True)
-    if not q:  # LIKE '%%': every name, which no gram stands for
+    if not q or not indexed:  # LIKE '%%': every name, which no gram stands for
         return like
     return _grams_cover(column, bindparam(None, name_grams(q), type_=ARRAY(Text), literal_execute=True), like)
 
@@ -162,7 +163,7 @@ def text_match(actor, q: str, region: str, *, indexed: bool = False, plates: boo
     plate when `plates` (by default for PLATE_SEARCHERS). `indexed`: in the forms PostgreSQL reads
     from their indexes (`name_contains`, `plate_match`), for a probe of few rows."""
     q = q.strip()
-    by_name = name_contains(q) if indexed else Customer.name.contains(q, autoescape=True)
+    by_name = name_contains(q, indexed=indexed)
     if _PHONE_LIKE.match(q) and _digits(q):
         return or_(by_name, phone_match(actor, q, region))
     if plates is None:
@@ -214,10 +215,13 @@ def _tail(actor, filters: dict) -> tails.Tail | None:
     return tails.probe(base, q, name_contains(q), access.can_see_full_phone(actor))
 
 
-def _scoped(actor, filters: dict) -> bool:
-    """Whether the search is within some stores (a store's staff, or a store asked for): then
-    ix_customers_store_name_grams answers a name from the store's own entries."""
-    return filters.get("store_id") is not None or access.visible_store_ids(actor) is not None
+def common_across_the_group(actor, filters: dict, q: str, index: str = "ix_customers_store_name_grams",
+                            table: str = "customers") -> bool:
+    """Whether a search for name part `q` should walk instead of probing: `q` is common
+    (`common_name`) and the search is not within some stores (a store's staff, or a store asked
+    for), whose own entries of the (store_id, name_grams) `index` would answer it."""
+    scoped = filters.get("store_id") is not None or access.visible_store_ids(actor) is not None
+    return not scoped and common_name(q, index, table)
 
 
 def found(actor, **filters) -> tuple[Select, tuple[int, bool] | None]:
@@ -234,7 +238,7 @@ def found(actor, **filters) -> tuple[Select, tuple[int, bool] | None]:
 def _found(actor, filters: dict) -> tuple[Select, tuple[int, bool] | None]:
     query = customers_query(actor, **filters)
     q = (filters.get("q") or "").strip()
-    if not q or (common_name(q) and not _scoped(actor, filters)):
+    if not q or common_across_the_group(actor, filters, q):
         return query, None
     return probed(query, Customer.id, [customers_query(actor, **filters, indexed=True).with_only_columns(Customer.id)])
 

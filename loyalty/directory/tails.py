@@ -29,7 +29,7 @@ from sqlalchemy import ARRAY, Select, Text, bindparam, false, func, literal_colu
 
 from loyalty.directory.models import Customer
 from loyalty.extensions import db
-from loyalty.paging import COUNT_BOUND, after
+from loyalty.paging import COUNT_BOUND, after, among
 
 DIGITS = 4
 # Only phones whose mask shows the last four digits may be found by them (here and in
@@ -94,7 +94,7 @@ class Tail:
 
     def query(self, query: Select) -> Select:
         """`query` (the plain search) among the matches when they are all known, else as it is."""
-        return _among(query, self.ids) if self.complete else query
+        return among(query, Customer.id, self.ids) if self.complete else query
 
     def page_query(self, query: Select, cursor: str | None, per_page: int) -> Select:
         """`query` among the candidates of the page after `cursor`: the few others and the first
@@ -110,11 +110,7 @@ class Tail:
         others = self.few if not self.overflow else _ids(after(self.other_query, (Customer.id,), cursor,
                                                                newest_first=False, order=(Customer.id + 0,))
                                                          .limit(per_page + 1))
-        return _among(query, sorted(set(others) | set(window)))
-
-
-def _among(query: Select, ids: list[int]) -> Select:
-    return query.where(Customer.id.in_(bindparam("tail_ids", ids, expanding=True, literal_execute=True)))
+        return among(query, Customer.id, sorted(set(others) | set(window)))
 
 
 def probe(base: Select, q: str, names, full_phone: bool) -> Tail:

@@ -27,9 +27,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty import clock, transitions
-from loyalty.auth.access import visible_store_ids
 from loyalty.directory.models import StorePolicy
-from loyalty.directory.search import common_name, name_contains
+from loyalty.directory.search import common_across_the_group, name_contains
 from loyalty.errors import Conflict, Forbidden, field_error
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
@@ -312,7 +311,7 @@ def _filtered(actor, *, status: str | list[str] | None = None, store_id: int | N
 def _matches(q: str, *, indexed: bool = False):
     """The finance queue's search: the payee's name (`indexed`: through migration 0016p's index),
     or the subject's reference number."""
-    by_name = name_contains(q, Payout.payee_name) if indexed else Payout.payee_name.contains(q, autoescape=True)
+    by_name = name_contains(q, Payout.payee_name, indexed=indexed)
     # decimal digits (full width too, as int() reads them); '²' and '①' are digits to str.isdigit() only
     return or_(by_name, Payout.reference == int(q)) if q.isdecimal() and len(q) < 16 else by_name
 
@@ -323,8 +322,7 @@ def _searched(actor, **filters):
     group, searched across it, is walked (the search of customers' names does the same)."""
     query = _filtered(actor, **filters)
     q = filters.get("q")
-    if not q or (filters.get("store_id") is None and visible_store_ids(actor) is None
-                 and common_name(q, "ix_payouts_store_payee_name_grams", "payouts")):
+    if not q or common_across_the_group(actor, filters, q, "ix_payouts_store_payee_name_grams", "payouts"):
         return query, None
     probe = _filtered(actor, **{**filters, "q": None}).where(_matches(q, indexed=True))
     return probed(query, Payout.id, [probe.with_only_columns(Payout.id)])

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from loyalty import paging
+from loyalty.directory import search
 from loyalty.extensions import db
 from loyalty.payouts import service as payouts
 from loyalty.payouts.models import Payout
@@ -69,7 +70,7 @@ def test_a_searched_queue_is_the_plain_search_s_whatever_the_bound(app, world, q
 
 
 def test_a_name_common_in_the_group_is_walked_with_a_bounded_count(app, world, queue, monkeypatch):
-    monkeypatch.setattr(payouts, "common_name", lambda q, *a: True)
+    monkeypatch.setattr(search, "common_name", lambda q, *a: True)
     monkeypatch.setattr(paging, "COUNT_BOUND", 4)
     finance = world.staff["finance"]
     assert walked(finance, "王") == (oracle(finance, "王"), (4, False))

@@ -84,7 +84,7 @@ def _deliveries(actor, *, store_id: int | None = None, customer_id: int | None =
     if date_to is not None:
         query = query.where(Delivery.delivered_at < date_to)
     if q:  # the customer's name (through its index: migration 0012n), or a phone as the searcher may search it (SEC-3)
-        matches = search.text_match(actor, q, settings.phone_region, indexed=True)
+        matches = search.text_match(actor, q, settings.phone_region, indexed=indexed)
         if indexed:  # a probe's form (`_searched`): from the customers' indexes to their deliveries
             return query.join(Customer, Customer.id == Delivery.customer_id).where(matches)
         # a walk's: each delivery's customer looked up as it is read (verification.referrals.lists._matches)
