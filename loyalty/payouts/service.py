@@ -148,7 +148,7 @@ def request_payout(actor, *, subject: str, store_id: int, payee: str, amount: in
                     approvals_required=2 if second_approver or amount > policy.two_approver_threshold else 1,
                     blocked_approver_ids=sorted({i for i in blocked_approvers if i is not None}),
                     evidence=evidence, evidence_rows=evidence_rows or [], reason=reason[:200],
-                    requested_at=clock.now())
+                    requested_at=clock.now(), approvals=[])  # new: none to load (its audit reads them)
     try:
         with db.session.begin_nested():
             _change(actor, payout, "requested")

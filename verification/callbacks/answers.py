@@ -13,7 +13,7 @@ from verification.callbacks.operations import cancel_open, change_callback
 from verification.callbacks.plans import plan_call
 from verification.callbacks.queue import held_callback
 from verification.referrals import service as referrals
-from verification.referrals.models import AWAITING_CALLBACK, Referral, parties_without_cars
+from verification.referrals.models import AWAITING_CALLBACK, Referral, for_a_verdict
 
 WRITE_IT_DOWN = "Write down what the customer said: the correction, or \"don't know\" if they gave none."
 
@@ -69,7 +69,7 @@ def decide(actor, callback: Callback) -> str | None:
     verdict = verdict_of(callback, final=callback.sequence >= 2)
     if verdict is None:
         return None
-    referral = referrals.lock(callback.referral_id, options=parties_without_cars())  # cars only if re-planned
+    referral = referrals.lock(callback.referral_id, options=for_a_verdict())  # cars only if re-planned
     if referral.status != AWAITING_CALLBACK:
         return None
     if verdict == grading.INCONCLUSIVE:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, and_, func, literal_column, or_, text
-from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship
 
 from loyalty import clock
 from loyalty.directory.models import Customer, Staff, Store
@@ -109,18 +109,19 @@ class Referral(db.Model):
         return next((record for record in self.check_records if record.reopened_at is not None), None)
 
 
-def parties_without_cars() -> tuple:
-    """Loader options: a referral's two parties without their cars (selectin by default), for the
-    reads that show or decide without them (the lists, a callback's verdict; issue 16). A car read
-    anyway is loaded then."""
-    return (selectinload(Referral.referrer).options(lazyload(Customer.vehicles)),
-            selectinload(Referral.referee).options(lazyload(Customer.vehicles)))
+def for_a_verdict() -> tuple:
+    """Loader options of the referral a verdict locks: both parties without their cars and the store
+    with its policy (the payout's evidence and approval threshold, a fraud's penalty), joined into
+    the locked read, whose FOR UPDATE names the referral alone; its delivery check history not at
+    all (a verdict reads the checks' summary column). Five statements fewer per verdict (issue 16)."""
+    return (*parties_joined_without_cars(), joinedload(Referral.store).joinedload(Store.policy),
+            lazyload(Referral.check_records))
 
 
 def parties_joined_without_cars() -> tuple:
     """The same, joined into the read's own statement (two joins on the customers' key): for a
     list's page, no second and third statement, and 13 % less CPU for a page of 50 (19.2 -> 16.7 ms,
-    api16_1m). Not for a locked read: its FOR UPDATE stays on the referral alone."""
+    api16_1m)."""
     return (joinedload(Referral.referrer).options(lazyload(Customer.vehicles)),
             joinedload(Referral.referee).options(lazyload(Customer.vehicles)))
 

@@ -94,7 +94,7 @@ def change_referral(actor, referral: Referral, action: str, *, extra: dict[str, 
 
 def lock(referral_id: int, options=()) -> Referral:
     """The referral, row-locked for a state change (PostgreSQL; SQLite holds the write lock already);
-    `options`: loader options of the read (models.parties_without_cars)."""
+    `options`: loader options of the read (models.for_a_verdict)."""
     return get_scoped(Referral, referral_id, None, what="referral", lock=True, options=options)
 
 
