@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from loyalty import clock
@@ -59,26 +59,46 @@ def parse_owner(owner: str) -> tuple[str, int]:
 
 def account_for(owner: str, purpose: str, unit: str) -> Account:
     """Get or create the one account of `owner` for `purpose` in `unit` (flags from the purpose)."""
+    return accounts_for((owner, purpose, unit))[0]
+
+
+def accounts_for(*wanted: tuple[str, str, str]) -> list[Account]:
+    """account_for() of each (owner, purpose, unit), in order: those that exist read in one
+    statement (a transfer's two sides, issue 16), each missing one created in one more."""
+    keys = [_account_key(*w) for w in wanted]
+    match = (and_(Account.owner == keys[0][0], Account.purpose == keys[0][1], Account.unit == keys[0][2])
+             if len(set(keys)) == 1 else tuple_(Account.owner, Account.purpose, Account.unit).in_(keys))
+    found = {(a.owner, a.purpose, a.unit): a for a in db.session.scalars(select(Account).where(match))}
+    for key in keys:
+        if key not in found:
+            found[key] = _create(*key)
+    return [found[key] for key in keys]
+
+
+def _account_key(owner: str, purpose: str, unit: str) -> tuple[str, str, str]:
     kind, ident = parse_owner(owner)
-    owner = f"{kind}:{ident}"
     if purpose not in PURPOSES:
         raise field_error("purpose", f"Unknown account purpose {purpose!r}.")
     if unit not in UNITS:
         raise field_error("unit", "Must be CNY or PTS.")
-    query = select(Account).where(Account.owner == owner, Account.purpose == purpose, Account.unit == unit)
-    found = db.session.execute(query).scalar_one_or_none()
-    if found is not None:
-        return found
+    return f"{kind}:{ident}", purpose, unit
+
+
+def _create(owner: str, purpose: str, unit: str) -> Account:
     spec = PURPOSES[purpose]
     values = dict(owner=owner, purpose=purpose, unit=unit, normal=spec.normal,
                   debits_must_not_exceed_credits=spec.no_overdraw and spec.normal == "credit",
                   credits_must_not_exceed_debits=spec.no_overdraw and spec.normal == "debit",
                   debits_posted=0, credits_posted=0, debits_pending=0, credits_pending=0,
                   created_at=clock.now())
-    # Two requests may create the same account at once: the unique constraint picks one.
+    # Two requests may create the same account at once: the unique constraint picks one, and the
+    # one that lost reads the winner's
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    db.session.execute(insert(A).values(**values).on_conflict_do_nothing())
-    return db.session.execute(query).scalar_one()
+    made = db.session.scalars(insert(Account).values(**values).on_conflict_do_nothing().returning(Account)).first()
+    if made is not None:
+        return made
+    return db.session.execute(select(Account).where(Account.owner == owner, Account.purpose == purpose,
+                                                    Account.unit == unit)).scalar_one()
 
 
 def get_account(account_id: int) -> Account:

@@ -30,6 +30,7 @@ from loyalty.ledger.accounts import (
                                      PURPOSES,
                                      Purpose,
                                      account_for,
+                                     accounts_for,
                                      accounts_of,
                                      balance,
                                      balance_of,
@@ -53,7 +54,7 @@ from loyalty.ledger.transfers import (
 )
 
 __all__ = [
-    "MAX_AMOUNT", "OWNER_KINDS", "PURPOSES", "SUBLEDGERS", "Purpose", "SubLedger", "account_for", "accounts_of",
+    "MAX_AMOUNT", "OWNER_KINDS", "PURPOSES", "SUBLEDGERS", "Purpose", "SubLedger", "account_for", "accounts_for", "accounts_of",
     "balance", "balance_of", "check", "configure", "entries", "get_account", "get_transfer", "lock",
     "parse_owner", "post_pending", "posted_totals", "register_subledger", "settings", "submit", "transfer", "transfer_batch",
     "transfer_by_key", "transfer_digest", "void_pending",

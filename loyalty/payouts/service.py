@@ -206,8 +206,8 @@ def approve(actor, payout_id: int, *, key: str | None = None) -> Payout:
 
 def _reverse(actor, payout: Payout, why: str) -> int:
     store = f"store:{payout.store_id}"
-    t = ledger.transfer(debit=ledger.account_for(payout.payee, "reward_payable", "CNY"),
-                        credit=ledger.account_for(store, "referral_expense", "CNY"),
+    payable, expense = ledger.accounts_for((payout.payee, "reward_payable", "CNY"), (store, "referral_expense", "CNY"))
+    t = ledger.transfer(debit=payable, credit=expense,
                         amount=payout.gross_amount, unit="CNY", subject=f"payout:{payout.id}",
                         key=f"payout:{payout.id}:reverse", actor=actor,
                         reason=f"奖励冲回 payout {payout.id} ({payout.subject}): {why}"[:200])
@@ -243,17 +243,22 @@ def mark_paid(actor, payout_id: int, *, method: str, external_reference: str) ->
     _require_approver(actor, payout)
     if payout.status != APPROVED:
         raise InvalidTransition("Only an approved payout can be marked paid.", code="payout_not_approved")
-    payable = ledger.account_for(payout.payee, "reward_payable", "CNY")
+    sides = {"payable": (payout.payee, "reward_payable", "CNY")}  # the accounts it moves, read in one statement
+    if payout.offset_amount:
+        sides["receivable"] = (payout.payee, "reward_receivable", "CNY")
+    if payout.amount:
+        sides["clearing"] = (f"store:{payout.store_id}", "cash_clearing", "CNY")
+    accounts = dict(zip(sides, ledger.accounts_for(*sides.values())))
+    payable = accounts["payable"]
     changes: dict[str, Any] = {}
     if payout.offset_amount:
-        t = ledger.transfer(debit=payable, credit=ledger.account_for(payout.payee, "reward_receivable", "CNY"),
+        t = ledger.transfer(debit=payable, credit=accounts["receivable"],
                             amount=payout.offset_amount, unit="CNY", subject=f"payout:{payout.id}",
                             key=f"payout:{payout.id}:offset", actor=actor,
                             reason=f"奖励抵扣应收 payout {payout.id} ({payout.subject})")
         changes["offset_transfer_id"] = t.id
     if payout.amount:
-        t = ledger.transfer(debit=payable, credit=ledger.account_for(f"store:{payout.store_id}", "cash_clearing",
-                                                                     "CNY"),
+        t = ledger.transfer(debit=payable, credit=accounts["clearing"],
                             amount=payout.amount, unit="CNY", subject=f"payout:{payout.id}",
                             key=f"payout:{payout.id}:paid", actor=actor,
                             reason=f"奖励发放 payout {payout.id} ({payout.subject}) {method} {external_reference}"[:200])
@@ -276,8 +281,9 @@ def claw_back(actor, payout_id: int, *, reason: str) -> str:
                 reverse_transfer_id=transfer_id)
         return "reversed"
     if payout.status == PAID:
-        t = ledger.transfer(debit=ledger.account_for(payout.payee, "reward_receivable", "CNY"),
-                            credit=ledger.account_for(f"store:{payout.store_id}", "referral_expense", "CNY"),
+        receivable, expense = ledger.accounts_for((payout.payee, "reward_receivable", "CNY"),
+                                                  (f"store:{payout.store_id}", "referral_expense", "CNY"))
+        t = ledger.transfer(debit=receivable, credit=expense,
                             amount=payout.gross_amount, unit="CNY", subject=f"payout:{payout.id}",
                             key=f"payout:{payout.id}:clawback", actor=actor,
                             reason=f"已发放奖励追回 payout {payout.id} ({payout.subject}): {reason}"[:200])

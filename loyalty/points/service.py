@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from loyalty import clock
 from loyalty.audit import service as audit
@@ -61,7 +62,7 @@ def earn_for_visit(actor, customer_id: int, *, store_id: int, amount: int, key: 
     amount = _positive_int(amount, "amount")
     if amount > MAX_FEN:  # the API's schema and the desk's form say so first
         raise field_error("amount", "At most 1000000000 fen (¥10,000,000.00).")
-    store = db.session.get(Store, store_id)
+    store = db.session.get(Store, store_id, options=[joinedload(Store.policy)])  # the policy in the same read
     if store is None:
         raise field_error("store_id", "No such store.")
     access.ensure_store(actor, store.id)
@@ -92,8 +93,7 @@ def grant(actor, customer_id: int, *, store_id: int, points: int, reason: str, k
     store = db.session.get(Store, store_id)
     if store is None:
         raise field_error("store_id", "No such store.")
-    issued = ledger.account_for(f"store:{store_id}", "points_issued", PTS)
-    held = points_account(customer_id)
+    issued, held = ledger.accounts_for((f"store:{store_id}", "points_issued", PTS), (f"customer:{customer_id}", "points", PTS))
     t = ledger.transfer(debit=issued, credit=held, amount=points, unit=PTS, reason=reason,
                         subject=subject or f"customer:{customer_id}", key=f"points:{key}", actor=actor)
     lot = db.session.execute(select(PointsLot).where(PointsLot.transfer_id == t.id)).scalar_one_or_none()
@@ -152,8 +152,8 @@ def redeem(actor, customer_id: int, *, item: Any, key: str, quantity: int = 1,
     cost = entry.price * quantity
     if points is not None and points != cost:
         raise field_error("points", "Must equal the item's price times the quantity.", code="points_mismatch")
-    held = points_account(customer.id)
-    redeemed = ledger.account_for(f"store:{customer.store_id}", "points_redeemed", PTS)
+    held, redeemed = ledger.accounts_for((f"customer:{customer.id}", "points", PTS),
+                                         (f"store:{customer.store_id}", "points_redeemed", PTS))
     # One customer's redemptions queue here, so the key check below sees any earlier one.
     ledger.lock(held, redeemed)
     earlier = db.session.execute(select(PointsRedemption).where(PointsRedemption.key == key)).scalar_one_or_none()

@@ -12,7 +12,7 @@ import time_machine
 from loyalty.errors import DomainError
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
-from loyalty.ledger.models import Transfer
+from loyalty.ledger.models import Account, Transfer
 from loyalty.points import service as points
 from loyalty.points.jobs import expire_points
 from loyalty.points.models import PointsLot, PointsRedemption
@@ -119,3 +119,16 @@ def test_two_expiry_jobs_never_expire_a_lot_twice(app, world, pg_only):
     breakage = ledger.account_for(f"store:{world.store.id}", "points_breakage", "PTS")
     assert ledger.balance(breakage)["posted"] == 10 * (10 + 11 + 12)
     assert db.session.query(Transfer).filter(Transfer.key.like("points:expire:%")).count() == 30
+
+
+@pytest.mark.rule("LED-1")
+def test_threads_making_the_same_new_accounts_at_once_share_one_of_each(app, pg_only):
+    """accounts_for's INSERT ... ON CONFLICT DO NOTHING RETURNING: the threads that lose the race
+    read the winner's account instead of making a second or failing."""
+    def both(i):
+        debit, credit = ledger.accounts_for(("store:9", "points_issued", "PTS"), ("customer:99", "points", "PTS"))
+        return debit.id, credit.id
+    results = run_in_threads(app, 12, both)
+    assert {r[0] for r in results} == {"ok"}
+    assert len({r[1] for r in results}) == 1
+    assert db.session.query(Account).filter(Account.owner.in_(["store:9", "customer:99"])).count() == 2

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from loyalty.books.adjustments import admin_adjustment
 from loyalty.errors import Conflict, RuleViolation, ValidationFailed
 from loyalty.extensions import db
 from loyalty.ledger import service as ledger
-from loyalty.ledger.models import Transfer
+from loyalty.ledger.models import Account, Transfer
 
 
 @pytest.fixture
@@ -35,6 +35,34 @@ def test_account_for_is_get_or_create_with_flags_by_purpose(app):
         ledger.account_for("customer:7", "no_such_purpose", "PTS")
     with pytest.raises(ValidationFailed):
         ledger.account_for("customer:7", "points", "USD")
+
+
+@pytest.mark.rule("LED-1")
+def test_accounts_for_reads_a_transfer_s_sides_in_one_statement_and_makes_the_missing_ones(app):
+    payable = ledger.account_for("customer:7", "reward_payable", "CNY").id
+    db.session.commit()
+    db.session.expunge_all()  # read from the database, not the identity map
+    sent: list[str] = []
+
+    def count(conn, cursor, sql, *_):
+        sent.append(sql)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        got = ledger.accounts_for(("store:1", "referral_expense", "CNY"), ("customer:7", "reward_payable", "CNY"),
+                                  ("store:1", "referral_expense", "CNY"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    expense = got[0]
+    assert [a.id for a in got] == [expense.id, payable, expense.id] and expense.id != payable
+    assert (expense.owner, expense.purpose, expense.unit, expense.normal) == ("store:1", "referral_expense", "CNY", "debit")
+    # one read of both, one INSERT ... RETURNING of the missing one; nothing read again
+    assert [sql.split()[0] for sql in sent if sql != "BEGIN IMMEDIATE"] == ["SELECT", "INSERT"], sent  # SQLite's BEGIN
+    db.session.expunge_all()
+    again = ledger.accounts_for(("customer:7", "reward_payable", "CNY"), ("store:1", "referral_expense", "CNY"))
+    assert [a.id for a in again] == [payable, expense.id]
+    assert db.session.query(Account).count() == 2
+    with pytest.raises(ValidationFailed):
+        ledger.accounts_for(("customer:7", "points", "PTS"), ("customer:7", "points", "USD"))
 
 
 @pytest.mark.rule("LED-1")

@@ -53,8 +53,9 @@ def _penalise(actor, referral: Referral) -> None:
     penalty = referral.store.policy.consultant_penalty
     if penalty <= 0:
         return
-    ledger.transfer(debit=ledger.account_for(f"staff:{referral.registered_by_id}", "penalty_receivable", "CNY"),
-                    credit=ledger.account_for(f"store:{referral.store_id}", "penalty_income", "CNY"),
+    owed, income = ledger.accounts_for((f"staff:{referral.registered_by_id}", "penalty_receivable", "CNY"),
+                                       (f"store:{referral.store_id}", "penalty_income", "CNY"))
+    ledger.transfer(debit=owed, credit=income,
                     amount=penalty, unit="CNY", subject=f"referral:{referral.id}",
                     key=f"referral:{referral.id}:penalty", actor=actor,
                     reason=f"销售顾问作假处罚 referral {referral.id}")

@@ -323,9 +323,9 @@ def reserve_reward(actor, referral: Referral):
     """Pending transfer: the store's referral expense -> the referrer's reward payable (or points)."""
     policy = referral.store.policy
     unit = policy.reward_unit
-    expense = ledger.account_for(f"store:{referral.store_id}", "referral_expense", unit)
     purpose = "reward_payable" if unit == "CNY" else "points_reserved"
-    payable = ledger.account_for(f"customer:{referral.referrer_id}", purpose, unit)
+    expense, payable = ledger.accounts_for((f"store:{referral.store_id}", "referral_expense", unit),
+                                           (f"customer:{referral.referrer_id}", purpose, unit))
     return ledger.transfer(debit=expense, credit=payable, amount=policy.reward_amount, unit=unit,
                            reason=f"推荐奖励预留 referral {referral.id}", subject=f"referral:{referral.id}",
                            key=f"referral:{referral.id}:reserve", pending=True, actor=actor)
