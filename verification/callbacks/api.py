@@ -16,9 +16,9 @@ blp = Blueprint("callbacks", __name__, url_prefix="/api/v1", description="Callba
 
 def agent_view(callback) -> dict:
     lang = "zh" if get_locale().language == "zh" else "en"
+    script = service.script(callback, lang)  # first: it reads both parties at once
     return {"id": callback.id, "attempt": callback.attempts_made + 1, "lease_until": callback.lease_until,
-            "callee": {"name": callback.callee.name, "phone": callback.callee.phone},
-            "script": service.script(callback, lang)}
+            "callee": {"name": callback.callee.name, "phone": callback.callee.phone}, "script": script}
 
 
 @blp.route("/callbacks/claim", methods=["POST"])
