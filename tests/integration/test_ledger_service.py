@@ -66,6 +66,18 @@ def test_accounts_for_reads_a_transfer_s_sides_in_one_statement_and_makes_the_mi
 
 
 @pytest.mark.rule("LED-1")
+def test_making_an_account_another_transaction_made_first_returns_that_one(app):
+    """accounts_for's insert finds the owner's account made since its read (the race a PostgreSQL
+    test runs with threads): nothing inserted, the existing account returned."""
+    from loyalty.ledger import accounts
+    first = ledger.account_for("customer:8", "points", "PTS").id
+    db.session.commit()
+    db.session.expunge_all()
+    again = accounts._create("customer:8", "points", "PTS")
+    assert again.id == first and db.session.query(Account).count() == 1
+
+
+@pytest.mark.rule("LED-1")
 @pytest.mark.parametrize("amount", [0, -5, 1.5, "100", True, None])
 def test_amount_is_a_positive_integer(accts, amount):
     expense, payable, _ = accts
