@@ -18,6 +18,7 @@ from tests.flows import (
     claim,
     clueless,
     delivered_referral,
+    payout_of,
     plan_of,
     register,
     truthful,
@@ -122,6 +123,9 @@ def test_dont_know_hands_over_to_the_other_party_whose_answers_decide(api, world
     answer_next_call(api, rid, truthful, T0 + timedelta(hours=3))
     assert db.session.get(Referral, rid).status == "verified"
     assert balances(api, f"customer:{people['zhang'].id}")["reward_payable"]["posted"] == 50000
+    # finance's evidence counts the attempts of both calls, and names the one that decided
+    assert payout_of(api, rid)["evidence"]["callback"]["party"] == other
+    assert payout_of(api, rid)["evidence"]["callback"]["attempts"] == 2
 
 
 @pytest.mark.rule("CB-8")

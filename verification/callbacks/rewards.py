@@ -33,11 +33,12 @@ def _iso(instant) -> str | None:
 
 
 def evidence_of(referral: Referral, verdict: str, decided_at=None) -> dict:
-    callbacks = list(db.session.execute(select(Callback).where(Callback.referral_id == referral.id)
-                                        .order_by(Callback.id)).unique().scalars())
+    # the referral's calls with the attempts of each, in one statement
+    made = select(func.count(CallbackAttempt.id)).where(CallbackAttempt.callback_id == Callback.id).scalar_subquery()
+    rows = db.session.execute(select(Callback, made).where(Callback.referral_id == referral.id)
+                              .order_by(Callback.id)).unique().all()
+    callbacks, attempts = [row[0] for row in rows], sum(row[1] for row in rows)
     deciding = next((c for c in reversed(callbacks) if c.status == ANSWERED), None)
-    attempts = db.session.execute(select(func.count(CallbackAttempt.id)).join(
-        Callback, Callback.id == CallbackAttempt.callback_id).where(Callback.referral_id == referral.id)).scalar_one()
     reviews = db.session.execute(select(AnswerReview).where(AnswerReview.referral_id == referral.id,
                                                             AnswerReview.decided_at.is_not(None))
                                  .order_by(AnswerReview.id)).unique().scalars().all()
