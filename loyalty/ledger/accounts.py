@@ -66,13 +66,17 @@ def accounts_for(*wanted: tuple[str, str, str]) -> list[Account]:
     """account_for() of each (owner, purpose, unit), in order: those that exist read in one
     statement (a transfer's two sides, issue 16), each missing one created in one more."""
     keys = [_account_key(*w) for w in wanted]
-    match = (and_(Account.owner == keys[0][0], Account.purpose == keys[0][1], Account.unit == keys[0][2])
-             if len(set(keys)) == 1 else tuple_(Account.owner, Account.purpose, Account.unit).in_(keys))
+    match = _is(keys[0]) if len(set(keys)) == 1 else tuple_(Account.owner, Account.purpose, Account.unit).in_(keys)
     found = {(a.owner, a.purpose, a.unit): a for a in db.session.scalars(select(Account).where(match))}
     for key in keys:
         if key not in found:
             found[key] = _create(*key)
     return [found[key] for key in keys]
+
+
+def _is(key: tuple[str, str, str]):
+    owner, purpose, unit = key
+    return and_(Account.owner == owner, Account.purpose == purpose, Account.unit == unit)
 
 
 def _account_key(owner: str, purpose: str, unit: str) -> tuple[str, str, str]:
@@ -97,8 +101,7 @@ def _create(owner: str, purpose: str, unit: str) -> Account:
     made = db.session.scalars(insert(Account).values(**values).on_conflict_do_nothing().returning(Account)).first()
     if made is not None:
         return made
-    return db.session.execute(select(Account).where(Account.owner == owner, Account.purpose == purpose,
-                                                    Account.unit == unit)).scalar_one()
+    return db.session.execute(select(Account).where(_is((owner, purpose, unit)))).scalar_one()
 
 
 def get_account(account_id: int) -> Account:

@@ -44,7 +44,12 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def points_account(customer_id: int):
-    return ledger.account_for(f"customer:{customer_id}", "points", PTS)
+    return ledger.account_for(*_points_of(customer_id))
+
+
+def _points_of(customer_id: int) -> tuple[str, str, str]:
+    """The customer's points account as ledger.account_for names it (owner, purpose, unit)."""
+    return f"customer:{customer_id}", "points", PTS
 
 
 def _positive_int(value: Any, field: str, maximum: int = 10**15) -> int:
@@ -93,7 +98,7 @@ def grant(actor, customer_id: int, *, store_id: int, points: int, reason: str, k
     store = db.session.get(Store, store_id)
     if store is None:
         raise field_error("store_id", "No such store.")
-    issued, held = ledger.accounts_for((f"store:{store_id}", "points_issued", PTS), (f"customer:{customer_id}", "points", PTS))
+    issued, held = ledger.accounts_for((f"store:{store_id}", "points_issued", PTS), _points_of(customer_id))
     t = ledger.transfer(debit=issued, credit=held, amount=points, unit=PTS, reason=reason,
                         subject=subject or f"customer:{customer_id}", key=f"points:{key}", actor=actor)
     lot = db.session.execute(select(PointsLot).where(PointsLot.transfer_id == t.id)).scalar_one_or_none()
@@ -152,8 +157,7 @@ def redeem(actor, customer_id: int, *, item: Any, key: str, quantity: int = 1,
     cost = entry.price * quantity
     if points is not None and points != cost:
         raise field_error("points", "Must equal the item's price times the quantity.", code="points_mismatch")
-    held, redeemed = ledger.accounts_for((f"customer:{customer.id}", "points", PTS),
-                                         (f"store:{customer.store_id}", "points_redeemed", PTS))
+    held, redeemed = ledger.accounts_for(_points_of(customer.id), (f"store:{customer.store_id}", "points_redeemed", PTS))
     # One customer's redemptions queue here, so the key check below sees any earlier one.
     ledger.lock(held, redeemed)
     earlier = db.session.execute(select(PointsRedemption).where(PointsRedemption.key == key)).scalar_one_or_none()
